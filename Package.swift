@@ -1,0 +1,43 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "podgap",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "podgap", targets: ["podgap"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "5.0.1"),
+    ],
+    targets: [
+        // C, wrapped once.
+        .systemLibrary(name: "CMPI", pkgConfig: "ompi-c", providers: [.apt(["libopenmpi-dev"])]),
+        .systemLibrary(name: "CHwloc", pkgConfig: "hwloc", providers: [.apt(["libhwloc-dev"])]),
+        .systemLibrary(name: "CBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
+
+        // Swift everywhere else.
+        .target(name: "MPI", dependencies: ["CMPI"]),
+        .target(name: "Collector", dependencies: ["MPI", "CHwloc"]),
+        .target(name: "Kernels", dependencies: ["MPI", "Collector", "CBLAS"]),
+        .target(name: "Pods", dependencies: ["Collector"]),
+        .target(name: "Report", dependencies: ["Collector"]),
+        .executableTarget(name: "podgap", dependencies: [
+            "MPI", "Collector", "Kernels", "Pods", "Report",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Yams", package: "Yams"),
+        ]),
+
+        // Runs every MPI wrapper under mpirun and checks the arithmetic; driven by MPITests.
+        .executableTarget(name: "mpi-conformance", dependencies: ["MPI"], path: "Tests/MPIConformance"),
+
+        .testTarget(name: "MPITests", dependencies: ["MPI"]),
+        .testTarget(name: "CollectorTests", dependencies: ["Collector"]),
+        .testTarget(name: "KernelsTests", dependencies: ["Kernels", "Collector"]),
+        .testTarget(name: "PodsTests", dependencies: ["Pods", "Collector"]),
+        .testTarget(name: "ReportTests", dependencies: ["Report", "Collector"]),
+        .testTarget(name: "podgapTests", dependencies: ["Collector"]),
+    ],
+    swiftLanguageModes: [.v5]
+)

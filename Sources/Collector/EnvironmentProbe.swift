@@ -1,0 +1,201 @@
+import Foundation
+import MPI
+
+extension Environment {
+    public static let podgapVersion = "0.1.0"
+
+    /// Detects the environment of a running job. Collective: every rank of `communicator` calls it.
+    /// `label` names the environment (`--label`); without one a name is inferred from what is seen.
+    public static func detect(label: String?, communicator: Communicator, context: LaunchContext,
+                              yieldSetBy: String?) throws -> Environment {
+        let hostname = MPI.processorName
+        let hostnames = Array(Set(try communicator.allgather(hostname))).sorted()
+        let bindings = try communicator.allgather(Topology.currentBinding())
+        let node = try communicator.splitByNode()
+        let ranksPerNode = try communicator.allreduce(Int64(node.size), operation: .max)
+        try node.free()
+        return local(label: label, context: context, hostname: hostname, hostnames: hostnames,
+                     bindings: bindings, ranksPerNode: Int(ranksPerNode), yieldSetBy: yieldSetBy)
+    }
+
+    /// What one process can see without talking to the others (`podgap env`, and the base of `detect`).
+    public static func local(label: String?, context: LaunchContext = LaunchContext(),
+                             hostname: String = ProcessInfo.processInfo.hostName, hostnames: [String]? = nil,
+                             bindings: [String]? = nil, ranksPerNode: Int? = nil, yieldSetBy: String? = nil) -> Environment {
+        let variables = ProcessInfo.processInfo.environment
+        let cores = LaunchContext.availableCores
+        let perNode = ranksPerNode ?? context.localSize
+        let pml = MPI.controlVariable(named: "pml")
+        let btl = MPI.controlVariable(named: "btl")
+        let yield = MPI.controlVariable(named: "mpi_yield_when_idle")
+        let yieldOn = yield == "1" || yield == "true"
+        let names = hostnames ?? [hostname]
+        let transport = Transport(pml: describe(pml, default: "ob1 (auto)"), btl: describe(btl, default: "all available"),
+                                  note: transportNote(btl: btl, nodes: names.count))
+        let container = detectContainer(variables)
+        let network = variables["PODGAP_NETWORK"] ?? (names.count == 1 ? "loopback" : nil)
+        return Environment(
+            name: label ?? inferName(context: context, container: container, network: network, btl: btl, nodes: names.count),
+            launcher: detectLauncher(context: context, variables: variables),
+            container: container,
+            network: network,
+            transport: transport,
+            hostname: hostname,
+            hostnames: names,
+            cores: cores,
+            cpuset: CPUSet.current().listDescription,
+            cgroup: CgroupReader().limits(),
+            kernel: kernelRelease(),
+            mpiLibrary: MPI.libraryVersion.split(separator: ",").first.map(String.init) ?? "unknown",
+            podgapVersion: podgapVersion,
+            gitCommit: variables["PODGAP_GIT_COMMIT"] ?? GitCommit.find(),
+            topology: Topology.detect(),
+            bindings: bindings,
+            ranksPerNode: perNode,
+            oversubscribed: perNode >= cores,
+            yieldWhenIdle: yieldOn,
+            yieldSetBy: yieldOn ? (yieldSetBy ?? "user") : nil)
+    }
+
+    private static func describe(_ value: String?, default fallback: String) -> String {
+        guard let value else { return "unknown" }
+        return value.isEmpty ? fallback : value
+    }
+
+    /// What Open MPI's ob1 will pick between ranks under these settings; shared memory only on one node.
+    static func transportNote(btl: String?, nodes: Int) -> String? {
+        guard let btl else { return nil }
+        let listed = btl.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+        let excluding = btl.hasPrefix("^")
+        let allows: (String) -> Bool = { name in
+            excluding ? !btl.dropFirst().split(separator: ",").contains(Substring(name)) : (btl.isEmpty || listed.contains(name))
+        }
+        if nodes == 1 && allows("vader") { return "vader (shared memory) between ranks on one node" }
+        if allows("tcp") { return "tcp between ranks" }
+        return nil
+    }
+
+    static func inferName(context: LaunchContext, container: Container?, network: String?, btl: String?, nodes: Int) -> String {
+        if context.launcher == "pod" { return "pod-\(network ?? "unknown")" }
+        if nodes > 1 { return "native-\(nodes)node" }
+        if let btl, !btl.isEmpty, !btl.hasPrefix("^"), !btl.contains("vader") { return "native-tcp" }
+        return context.size > 1 ? "native-shm" : "native-singleton"
+    }
+
+    static func detectLauncher(context: LaunchContext, variables: [String: String]) -> Launcher {
+        var launcher = Launcher(kind: context.launcher)
+        if context.launcher == "srun" || variables["SLURM_JOB_ID"] != nil {
+            launcher.jobID = variables["SLURM_JOB_ID"]
+            launcher.stepID = variables["SLURM_STEP_ID"]
+            launcher.nodeList = variables["SLURM_STEP_NODELIST"] ?? variables["SLURM_JOB_NODELIST"]
+            launcher.tasksPerNode = variables["SLURM_STEP_TASKS_PER_NODE"] ?? variables["SLURM_TASKS_PER_NODE"]
+            launcher.cpuBinding = variables["SLURM_CPU_BIND"] ?? variables["SLURM_CPU_BIND_TYPE"]
+        }
+        if context.launcher == "pod" {
+            launcher.jobID = variables["PODGAP_JOB"]
+        }
+        return launcher
+    }
+
+    static func detectContainer(_ variables: [String: String]) -> Container? {
+        if let runtime = variables["PODGAP_CONTAINER_RUNTIME"] {
+            return Container(runtime: runtime, version: variables["PODGAP_CONTAINER_RUNTIME_VERSION"],
+                             id: variables["PODGAP_CONTAINER_ID"])
+        }
+        if variables["KUBERNETES_SERVICE_HOST"] != nil {
+            return Container(runtime: "kubernetes", id: variables["HOSTNAME"])
+        }
+        if FileManager.default.fileExists(atPath: "/run/.containerenv") { return Container(runtime: "podman") }
+        if FileManager.default.fileExists(atPath: "/.dockerenv") { return Container(runtime: "docker") }
+        if let runtime = variables["container"] { return Container(runtime: runtime) }
+        return nil
+    }
+
+    static func kernelRelease() -> String {
+        var name = utsname()
+        uname(&name)
+        let release = withUnsafeBytes(of: &name.release) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+        let machine = withUnsafeBytes(of: &name.machine) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+        return "Linux \(release) \(machine)"
+    }
+}
+
+/// Reads the CPU and memory limits of this process's cgroup, v1 or v2.
+struct CgroupReader {
+    var root = "/sys/fs/cgroup"
+
+    func limits() -> Environment.CgroupLimits {
+        let lines = (try? String(contentsOfFile: "/proc/self/cgroup", encoding: .utf8))?.split(separator: "\n") ?? []
+        var v1: [String: String] = [:]
+        var v2Path: String?
+        for line in lines {
+            let parts = line.split(separator: ":", maxSplits: 2, omittingEmptySubsequences: false)
+            guard parts.count == 3 else { continue }
+            if parts[0] == "0" && parts[1].isEmpty { v2Path = String(parts[2]) }
+            for controller in parts[1].split(separator: ",") { v1[String(controller)] = String(parts[2]) }
+        }
+        if FileManager.default.fileExists(atPath: "\(root)/cgroup.controllers"), let path = v2Path {
+            let folder = candidates(root, path)
+            var quota: Double?
+            if let text = firstReadable(folder.map { "\($0)/cpu.max" }) {
+                let fields = text.split(separator: " ")
+                if fields.count == 2, let q = Double(fields[0]), let p = Double(fields[1]), p > 0 { quota = q / p }
+            }
+            let memory = firstReadable(folder.map { "\($0)/memory.max" }).flatMap { Int64($0) }
+            return .init(cpuQuota: quota, memoryBytes: memory)
+        }
+        var quota: Double?
+        let cpuFolders = candidates("\(root)/cpu", v1["cpu"] ?? "/")
+        if let q = firstReadable(cpuFolders.map { "\($0)/cpu.cfs_quota_us" }).flatMap(Double.init), q > 0,
+           let p = firstReadable(cpuFolders.map { "\($0)/cpu.cfs_period_us" }).flatMap(Double.init), p > 0 {
+            quota = q / p
+        }
+        var memory: Int64?
+        if let m = firstReadable(candidates("\(root)/memory", v1["memory"] ?? "/").map { "\($0)/memory.limit_in_bytes" })
+            .flatMap({ Int64($0) }), m < (Int64(1) << 60) {
+            memory = m
+        }
+        return .init(cpuQuota: quota, memoryBytes: memory)
+    }
+
+    /// Inside a cgroup namespace the path in /proc/self/cgroup is "/" while the mount is the
+    /// cgroup itself, so try the full path first and then the mount's root.
+    private func candidates(_ mount: String, _ path: String) -> [String] {
+        path == "/" ? [mount] : [mount + path, mount]
+    }
+
+    private func firstReadable(_ paths: [String]) -> String? {
+        for path in paths {
+            if let text = try? String(contentsOfFile: path, encoding: .utf8) {
+                return text.trimmingCharacters(in: .whitespacesAndNewlines)
+            }
+        }
+        return nil
+    }
+}
+
+/// The git commit of the podgap checkout that built this binary, read from .git without running git.
+enum GitCommit {
+    static func find() -> String? {
+        var folder = URL(fileURLWithPath: CommandLine.arguments.first ?? ".").resolvingSymlinksInPath().deletingLastPathComponent()
+        for _ in 0..<8 {
+            let git = folder.appendingPathComponent(".git")
+            if let head = try? String(contentsOf: git.appendingPathComponent("HEAD"), encoding: .utf8) {
+                let trimmed = head.trimmingCharacters(in: .whitespacesAndNewlines)
+                guard trimmed.hasPrefix("ref: ") else { return trimmed }
+                let reference = String(trimmed.dropFirst(5))
+                if let commit = try? String(contentsOf: git.appendingPathComponent(reference), encoding: .utf8) {
+                    return commit.trimmingCharacters(in: .whitespacesAndNewlines)
+                }
+                if let packed = try? String(contentsOf: git.appendingPathComponent("packed-refs"), encoding: .utf8) {
+                    for line in packed.split(separator: "\n") where line.hasSuffix(" " + reference) {
+                        return String(line.prefix(40))
+                    }
+                }
+                return nil
+            }
+            folder = folder.deletingLastPathComponent()
+        }
+        return nil
+    }
+}

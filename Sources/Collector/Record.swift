@@ -1,0 +1,140 @@
+import Foundation
+
+/// One measured point with full provenance: one line of a results file.
+public struct Record: Equatable, Sendable {
+    public static let currentSchema = "podgap.record/1"
+    public static let supportedSchemas: Set<String> = [currentSchema]
+
+    public var schema: String
+    public var run: String
+    /// ISO 8601, UTC.
+    public var time: String
+    public var kernel: String
+    public var params: [String: JSONValue]
+    public var ranks: Int
+    public var warmup: Int
+    public var iterations: Int
+    public var trial: Int
+    public var seconds: Summary
+    public var phases: [String: Summary]
+    public var throughput: [String: Double]
+    public var verified: Bool
+    public var verification: String
+    public var environment: Environment
+    /// Fields this version does not know, kept so a rewrite loses nothing.
+    public var extra: [String: JSONValue]
+    /// Fields inside `environment` this version does not know.
+    public var environmentExtra: [String: JSONValue]
+
+    public init(run: String, time: Date = Date(), kernel: String, ranks: Int, trial: Int,
+                measurement: Measurement, keepingSamples: Bool, environment: Environment) {
+        self.schema = Record.currentSchema
+        self.run = run
+        self.time = Record.timestamp(time)
+        self.kernel = kernel
+        self.params = measurement.parameters
+        self.ranks = ranks
+        self.warmup = measurement.warmup
+        self.iterations = measurement.iterations
+        self.trial = trial
+        self.seconds = Summary(of: measurement.samples, keepingSamples: keepingSamples)
+        self.phases = measurement.phases.filter { !$0.value.isEmpty }.mapValues { Summary(of: $0, keepingSamples: keepingSamples) }
+        self.throughput = measurement.throughput
+        self.verified = measurement.verified
+        self.verification = measurement.verification
+        self.environment = environment
+        self.extra = [:]
+        self.environmentExtra = [:]
+    }
+
+    public static func timestamp(_ date: Date) -> String {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        return formatter.string(from: date)
+    }
+}
+
+extension Record: Codable {
+    private static let knownFields: Set<String> = [
+        "schema", "run", "time", "kernel", "params", "ranks", "warmup", "iterations", "trial",
+        "seconds", "phases", "throughput", "verified", "verification", "environment",
+    ]
+    private static let knownEnvironmentFields: Set<String> = [
+        "name", "launcher", "container", "network", "transport", "hostname", "hostnames", "cores", "cpuset",
+        "cgroup", "kernel", "mpiLibrary", "podgapVersion", "gitCommit", "topology", "bindings", "ranksPerNode",
+        "oversubscribed", "yieldWhenIdle", "yieldSetBy", "rdma",
+    ]
+
+    public init(from decoder: Decoder) throws {
+        let container = try decoder.container(keyedBy: AnyCodingKey.self)
+        func key(_ name: String) -> AnyCodingKey { AnyCodingKey(name) }
+        schema = try container.decode(String.self, forKey: key("schema"))
+        guard Record.supportedSchemas.contains(schema) else {
+            throw RecordError.unsupportedSchema(schema)
+        }
+        run = try container.decode(String.self, forKey: key("run"))
+        time = try container.decode(String.self, forKey: key("time"))
+        kernel = try container.decode(String.self, forKey: key("kernel"))
+        params = try container.decodeIfPresent([String: JSONValue].self, forKey: key("params")) ?? [:]
+        ranks = try container.decode(Int.self, forKey: key("ranks"))
+        warmup = try container.decode(Int.self, forKey: key("warmup"))
+        iterations = try container.decode(Int.self, forKey: key("iterations"))
+        trial = try container.decodeIfPresent(Int.self, forKey: key("trial")) ?? 0
+        seconds = try container.decode(Summary.self, forKey: key("seconds"))
+        phases = try container.decodeIfPresent([String: Summary].self, forKey: key("phases")) ?? [:]
+        throughput = try container.decodeIfPresent([String: Double].self, forKey: key("throughput")) ?? [:]
+        verified = try container.decode(Bool.self, forKey: key("verified"))
+        verification = try container.decodeIfPresent(String.self, forKey: key("verification")) ?? ""
+        environment = try container.decode(Environment.self, forKey: key("environment"))
+        let rawEnvironment = try container.decode([String: JSONValue].self, forKey: key("environment"))
+        environmentExtra = rawEnvironment.filter { !Record.knownEnvironmentFields.contains($0.key) }
+        extra = try container.unknownFields(excluding: Record.knownFields)
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var container = encoder.container(keyedBy: AnyCodingKey.self)
+        func key(_ name: String) -> AnyCodingKey { AnyCodingKey(name) }
+        try container.encode(schema, forKey: key("schema"))
+        try container.encode(run, forKey: key("run"))
+        try container.encode(time, forKey: key("time"))
+        try container.encode(kernel, forKey: key("kernel"))
+        try container.encode(params, forKey: key("params"))
+        try container.encode(ranks, forKey: key("ranks"))
+        try container.encode(warmup, forKey: key("warmup"))
+        try container.encode(iterations, forKey: key("iterations"))
+        try container.encode(trial, forKey: key("trial"))
+        try container.encode(seconds, forKey: key("seconds"))
+        if !phases.isEmpty { try container.encode(phases, forKey: key("phases")) }
+        try container.encode(throughput, forKey: key("throughput"))
+        try container.encode(verified, forKey: key("verified"))
+        try container.encode(verification, forKey: key("verification"))
+        if environmentExtra.isEmpty {
+            try container.encode(environment, forKey: key("environment"))
+        } else {
+            // Merge the unknown environment fields back beside the known ones.
+            let known = try JSONDecoder().decode([String: JSONValue].self, from: JSONEncoder().encode(environment))
+            try container.encode(known.merging(environmentExtra) { current, _ in current }, forKey: key("environment"))
+        }
+        for (name, value) in extra { try container.encode(value, forKey: key(name)) }
+    }
+}
+
+public enum RecordError: Error, CustomStringConvertible, Equatable {
+    case unsupportedSchema(String)
+    case malformed(file: String, line: Int, reason: String)
+    case unwritable(path: String, reason: String)
+    case empty(file: String)
+
+    public var description: String {
+        switch self {
+        case .unsupportedSchema(let schema):
+            return "schema '\(schema)' is not one this podgap reads (it reads \(Record.supportedSchemas.sorted().joined(separator: ", ")))"
+        case .malformed(let file, let line, let reason):
+            return "\(file):\(line): \(reason)"
+        case .unwritable(let path, let reason):
+            return "cannot write results to \(path): \(reason)"
+        case .empty(let file):
+            return "\(file): holds no records"
+        }
+    }
+}

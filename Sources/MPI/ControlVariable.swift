@@ -1,0 +1,45 @@
+import CMPI
+
+extension MPI {
+    /// Reads an MCA parameter as the library holds it, through the MPI tool interface (MPI_T),
+    /// so the answer reflects mpirun flags, `OMPI_MCA_*` variables and the params files alike.
+    /// Returns nil when the library does not know the variable. Callable before `initialize`.
+    public static func controlVariable(named name: String) -> String? {
+        var provided: Int32 = 0
+        guard MPI_T_init_thread(Int32(MPI_THREAD_SINGLE), &provided) == MPI_SUCCESS else { return nil }
+        defer { MPI_T_finalize() }
+
+        var index: Int32 = 0
+        guard MPI_T_cvar_get_index(name, &index) == MPI_SUCCESS else { return nil }
+
+        var nameBuffer = [CChar](repeating: 0, count: 256)
+        var nameLength = Int32(nameBuffer.count)
+        var verbosity: Int32 = 0, binding: Int32 = 0, scope: Int32 = 0
+        var datatype: MPI_Datatype? = cmpi_datatype_null()
+        var enumeration: MPI_T_enum? = cmpi_t_enum_null()
+        var descriptionLength: Int32 = 0
+        guard MPI_T_cvar_get_info(index, &nameBuffer, &nameLength, &verbosity, &datatype, &enumeration,
+                                  nil, &descriptionLength, &binding, &scope) == MPI_SUCCESS else { return nil }
+
+        var handle: MPI_T_cvar_handle? = cmpi_t_cvar_handle_null()
+        var count: Int32 = 0
+        guard MPI_T_cvar_handle_alloc(index, nil, &handle, &count) == MPI_SUCCESS else { return nil }
+        defer { MPI_T_cvar_handle_free(&handle) }
+
+        if datatype == cmpi_char() {
+            var text = [CChar](repeating: 0, count: Int(max(count, 1)) + 1)
+            guard MPI_T_cvar_read(handle, &text) == MPI_SUCCESS else { return nil }
+            return String(decoding: text.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        }
+        // Integers, booleans and enumerations are all read as 64 bits of room; MPI writes its own width.
+        var raw = [Int64](repeating: 0, count: Int(max(count, 1)))
+        guard MPI_T_cvar_read(handle, &raw) == MPI_SUCCESS else { return nil }
+        if datatype == cmpi_double() {
+            return String(Double(bitPattern: UInt64(bitPattern: raw[0])))
+        }
+        // MPI_Type_size is not callable before MPI_Init, so widths are known by handle.
+        let narrow = datatype == cmpi_int() || datatype == cmpi_unsigned() || datatype == cmpi_int32()
+        let value = narrow ? Int64(Int32(truncatingIfNeeded: raw[0])) : raw[0]
+        return String(value)
+    }
+}

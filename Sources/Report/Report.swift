@@ -1,0 +1,1 @@
+// Report: pairing, statistics and renderers (issue 5).

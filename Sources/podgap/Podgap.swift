@@ -1,0 +1,55 @@
+import ArgumentParser
+import Collector
+import Foundation
+
+@main
+struct Podgap: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "podgap",
+        abstract: "Measures what running MPI and AI workloads in pods costs against bare metal.",
+        version: Environment.podgapVersion,
+        subcommands: [Run.self, EnvCommand.self])
+
+    /// Exit codes users and scripts can rely on.
+    enum ExitCode: Int32 {
+        case unverified = 1
+        case badInput = 2
+        case noDevice = 3
+        case timedOut = 124
+    }
+
+    /// Parses and runs, turning every failure into one line on stderr and a documented exit code;
+    /// under a launcher only rank 0 speaks, so a bad flag is reported once, not once per rank.
+    static func main() {
+        let speaks = LaunchContext().rank == 0
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch let failure as Failure {
+            if speaks || failure.everyRank { FileHandle.standardError.write(Data("podgap: \(failure.message)\n".utf8)) }
+            Foundation.exit(failure.code.rawValue)
+        } catch {
+            let code = exitCode(for: error)
+            if code == .success {
+                print(fullMessage(for: error))
+                Foundation.exit(0)
+            }
+            if speaks {
+                let text = message(for: error).split(separator: "\n").first.map(String.init) ?? "\(error)"
+                FileHandle.standardError.write(Data("podgap: \(text)\n".utf8))
+            }
+            // Usage errors of every kind share exit code 2, as documented.
+            Foundation.exit(Podgap.ExitCode.badInput.rawValue)
+        }
+    }
+}
+
+/// A failure with the words to show and the exit code to leave with.
+struct Failure: Error {
+    var message: String
+    var code: Podgap.ExitCode
+    /// Print on every rank (a rank-local fault), not only rank 0.
+    var everyRank = false
+
+    static func badInput(_ message: String) -> Failure { Failure(message: message, code: .badInput) }
+}

@@ -1,0 +1,43 @@
+import ArgumentParser
+import Collector
+import Foundation
+
+/// Options every `podgap run <kernel>` shares: where records go and how the job is labelled.
+struct RunOptions: ParsableArguments {
+    @Option(help: "Append one JSON Lines record per point to this file (flushed per point). Without it, a table on stdout.")
+    var out: String?
+
+    @Option(help: "Environment name to record (native-shm, pod-overlay ...); detected when absent.")
+    var label: String?
+
+    @Option(help: "Run identifier shared by the records of this run; generated when absent.")
+    var runID: String?
+
+    @Option(help: "Trial number recorded, for interleaved repeats.")
+    var trial: Int = 0
+
+    @Flag(help: "Keep every per-iteration sample in the records.")
+    var samples = false
+
+    @Option(help: "End the job after this long, e.g. 600, 90s, 10m. Records already written stay intact.")
+    var timeout: String = "10m"
+
+    func validateTimeout() throws -> Double {
+        guard let seconds = Duration.parseSeconds(timeout), seconds > 0 else {
+            throw Failure.badInput("--timeout '\(timeout)' is not a duration: use seconds, or a number with s, m or h")
+        }
+        return seconds
+    }
+}
+
+enum Duration {
+    /// "90" or "90s" -> 90, "10m" -> 600, "1h" -> 3600.
+    static func parseSeconds(_ text: String) -> Double? {
+        let trimmed = text.trimmingCharacters(in: .whitespaces)
+        let units: [Character: Double] = ["s": 1, "m": 60, "h": 3600]
+        if let last = trimmed.last, let unit = units[last] {
+            return Double(trimmed.dropLast()).map { $0 * unit }
+        }
+        return Double(trimmed)
+    }
+}
