@@ -16,15 +16,19 @@ let package = Package(
         .systemLibrary(name: "CMPI", pkgConfig: "ompi-c", providers: [.apt(["libopenmpi-dev"])]),
         .systemLibrary(name: "CHwloc", pkgConfig: "hwloc", providers: [.apt(["libhwloc-dev"])]),
         .systemLibrary(name: "CBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(name: "CVerbs", pkgConfig: "librdmacm", providers: [.apt(["libibverbs-dev", "librdmacm-dev"])]),
 
         // Swift everywhere else.
         .target(name: "MPI", dependencies: ["CMPI"]),
-        .target(name: "Collector", dependencies: ["MPI", "CHwloc"]),
+        .target(name: "RDMA", dependencies: ["CVerbs"]),
+        .target(name: "Collector", dependencies: ["MPI", "CHwloc", "RDMA"]),
         .target(name: "Kernels", dependencies: ["MPI", "Collector", "CBLAS"]),
         .target(name: "Pods", dependencies: ["Collector"]),
         .target(name: "Report", dependencies: ["Collector"]),
+        .target(name: "Suite", dependencies: ["Collector", "Kernels", "Report", .product(name: "Yams", package: "Yams")]),
+        .target(name: "Model", dependencies: ["Collector", .product(name: "Yams", package: "Yams")]),
         .executableTarget(name: "podgap", dependencies: [
-            "MPI", "Collector", "Kernels", "Pods", "Report",
+            "MPI", "Collector", "Kernels", "Pods", "Report", "Suite", "RDMA", "Model",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Yams", package: "Yams"),
         ]),
@@ -35,8 +39,10 @@ let package = Package(
         .testTarget(name: "MPITests", dependencies: ["MPI"]),
         .testTarget(name: "CollectorTests", dependencies: ["Collector"]),
         .testTarget(name: "KernelsTests", dependencies: ["Kernels", "Collector"]),
-        .testTarget(name: "PodsTests", dependencies: ["Pods", "Collector"]),
+        .testTarget(name: "PodsTests", dependencies: ["Pods", "Collector", .product(name: "Yams", package: "Yams")]),
         .testTarget(name: "ReportTests", dependencies: ["Report", "Collector"]),
+        .testTarget(name: "ModelTests", dependencies: ["Model", "Collector"]),
+        .testTarget(name: "RDMATests", dependencies: ["RDMA", .product(name: "Yams", package: "Yams")]),
         .testTarget(name: "podgapTests", dependencies: ["Collector"]),
     ],
     swiftLanguageModes: [.v5]

@@ -25,7 +25,7 @@ public struct Environment: Codable, Equatable, Sendable {
     /// True when ranks on a node are at least its cores: the case where busy-polling starves the kernel.
     public var oversubscribed: Bool
     public var yieldWhenIdle: Bool
-    /// Who turned yield-when-idle on: "podgap" (it saw oversubscription), "user", or nil when off.
+    /// Who turned yield-when-idle on: "podgap" (it saw oversubscription), "launcher" (mpirun flags, environment), or nil when off.
     public var yieldSetBy: String?
     /// RDMA devices found (empty where none exist).
     public var rdma: [JSONValue]

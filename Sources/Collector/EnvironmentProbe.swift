@@ -23,7 +23,7 @@ extension Environment {
                              hostname: String = ProcessInfo.processInfo.hostName, hostnames: [String]? = nil,
                              bindings: [String]? = nil, ranksPerNode: Int? = nil, yieldSetBy: String? = nil) -> Environment {
         let variables = ProcessInfo.processInfo.environment
-        let cores = LaunchContext.availableCores
+        let cores = context.nodeCores
         let perNode = ranksPerNode ?? context.localSize
         let pml = MPI.controlVariable(named: "pml")
         let btl = MPI.controlVariable(named: "btl")
@@ -54,7 +54,8 @@ extension Environment {
             ranksPerNode: perNode,
             oversubscribed: perNode >= cores,
             yieldWhenIdle: yieldOn,
-            yieldSetBy: yieldOn ? (yieldSetBy ?? "user") : nil)
+            yieldSetBy: yieldOn ? (yieldSetBy ?? "launcher") : nil,
+            rdma: rdmaDevices())
     }
 
     private static func describe(_ value: String?, default fallback: String) -> String {
@@ -89,12 +90,24 @@ extension Environment {
             launcher.stepID = variables["SLURM_STEP_ID"]
             launcher.nodeList = variables["SLURM_STEP_NODELIST"] ?? variables["SLURM_JOB_NODELIST"]
             launcher.tasksPerNode = variables["SLURM_STEP_TASKS_PER_NODE"] ?? variables["SLURM_TASKS_PER_NODE"]
-            launcher.cpuBinding = variables["SLURM_CPU_BIND"] ?? variables["SLURM_CPU_BIND_TYPE"]
+            // srun leaves SLURM_CPU_BIND unset where no task plugin binds (task/none): nothing was bound.
+            launcher.cpuBinding = slurmCPUBinding(variables) ?? (context.launcher == "srun" ? "none" : nil)
         }
         if context.launcher == "pod" {
             launcher.jobID = variables["PODGAP_JOB"]
         }
         return launcher
+    }
+
+    /// The binding srun applied, from SLURM_CPU_BIND ("quiet,mask_cpu:0x1,0x2" -> "mask_cpu:0x1,0x2",
+    /// "quiet,none" -> "none"); the verbosity word says nothing about binding.
+    static func slurmCPUBinding(_ variables: [String: String]) -> String? {
+        guard let text = variables["SLURM_CPU_BIND"] else {
+            return variables["SLURM_CPU_BIND_TYPE"].map { $0 + (variables["SLURM_CPU_BIND_LIST"] ?? "") }
+        }
+        let words = text.split(separator: ",", maxSplits: 1).map(String.init)
+        guard let first = words.first, first == "quiet" || first == "verbose" else { return text }
+        return words.count == 2 ? words[1] : first
     }
 
     static func detectContainer(_ variables: [String: String]) -> Container? {

@@ -9,6 +9,10 @@ public struct LaunchContext: Sendable, Equatable {
     public var size: Int
     /// Ranks on this node.
     public var localSize: Int
+    /// Cores on this node that the job may use: the count oversubscription is judged by. Under srun it
+    /// is the job's allocation on the node (SLURM_CPUS_ON_NODE, capped by the cores online), not the
+    /// rank's own binding: two ranks each bound to one core of a two-core node still fill the node.
+    public var nodeCores: Int
 
     public init(environment: [String: String] = ProcessInfo.processInfo.environment) {
         func int(_ name: String) -> Int? { environment[name].flatMap { Int($0.trimmingCharacters(in: .whitespaces)) } }
@@ -34,9 +38,13 @@ public struct LaunchContext: Sendable, Equatable {
             size = 1
             localSize = 1
         }
+        nodeCores = LaunchContext.availableCores
+        if launcher == "srun", let allocated = int("SLURM_CPUS_ON_NODE"), allocated > 0 {
+            nodeCores = min(allocated, max(Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))), 1))
+        }
     }
 
-    /// Cores this process may use (its affinity mask), the count that oversubscription is judged by.
+    /// Cores this process may use (its affinity mask): `nodeCores` outside srun.
     public static var availableCores: Int {
         let online = sysconf(Int32(_SC_NPROCESSORS_ONLN))
         let mask = CPUSet.current()
@@ -45,7 +53,7 @@ public struct LaunchContext: Sendable, Equatable {
 
     /// Ranks on a node at least equal to its cores: busy-polling ranks then starve the kernel's
     /// network softirq (veth ping-pong measured 4 ms instead of 20 us on 2 cores).
-    public var isOversubscribed: Bool { localSize >= LaunchContext.availableCores }
+    public var isOversubscribed: Bool { localSize >= nodeCores }
 
     /// SLURM_TASKS_PER_NODE looks like "2(x3),1"; SLURM_NODEID picks this node's entry.
     static func slurmTasksOnThisNode(_ environment: [String: String]) -> Int? {

@@ -34,11 +34,12 @@ struct EnvCommand: ParsableCommand {
             ("mpi", e.mpiLibrary),
             ("pml", e.transport.pml),
             ("btl", e.transport.btl),
-            ("yield when idle", e.yieldWhenIdle ? "on (\(e.yieldSetBy ?? "user"))" : "off"),
+            ("yield when idle", e.yieldWhenIdle ? "on (\(e.yieldSetBy ?? "launcher"))" : "off"),
             ("podgap", "\(e.podgapVersion)\(e.gitCommit.map { " (\($0.prefix(12)))" } ?? "")"),
             ("rdma", e.rdma.isEmpty ? "no devices" : "\(e.rdma.count) device(s)"),
         ]
         if let note = e.transport.note { lines.append(("transport", note)) }
+        lines += RDMALines.lines(e.rdma)
         if let t = e.topology {
             lines.append(("topology", "\(t.packages) package(s), \(t.numaNodes) NUMA node(s), \(t.cores) core(s), \(t.processingUnits) PU(s)"))
             let caches = t.caches.keys.sorted().map { "\($0) \(t.caches[$0]! / 1024) KiB" }.joined(separator: ", ")

@@ -13,6 +13,8 @@ struct Job {
 
     func run(_ kernel: some Kernel, table: OSUTable?) throws {
         let timeout = try options.validateTimeout()
+        // MPI_Init reads the transport variables, so the choice is made (and checked) first.
+        let transport = try Job.applyTransport(options.transport, context: context)
         // Rank 0 alone writes; it opens the file before MPI starts so that a bad path fails fast.
         let writer: RecordWriter? = try context.rank == 0 ? options.out.map { path in
             do { return try RecordWriter(appendingTo: path) }
@@ -28,8 +30,9 @@ struct Job {
             throw Failure(message: "cannot start MPI: \(error)", code: .badInput, everyRank: true)
         }
         let world = Communicator.world
-        let environment = try Environment.detect(label: options.label, communicator: world, context: context,
+        var environment = try Environment.detect(label: options.label, communicator: world, context: context,
                                                  yieldSetBy: yieldSetBy)
+        environment.transport.note = Job.transportNote(transport, detected: environment.transport.note)
         let runID = try world.broadcast(Array((options.runID ?? Job.newRunID()).utf8).paddedTo(64), from: 0)
         let run = String(decoding: runID.prefix { $0 != 0 }, as: UTF8.self)
 
@@ -52,7 +55,7 @@ struct Job {
     /// An explicit choice by the user (any value already set) is left alone.
     static func enableYieldIfOversubscribed(_ context: LaunchContext) -> String? {
         let name = "OMPI_MCA_mpi_yield_when_idle"
-        if let existing = ProcessInfo.processInfo.environment[name] { return existing == "0" ? nil : "user" }
+        if let existing = ProcessInfo.processInfo.environment[name] { return existing == "0" ? nil : "launcher" }
         guard context.isOversubscribed, context.size > 1 else { return nil }
         setenv(name, "1", 1)
         return "podgap"

@@ -8,7 +8,7 @@ struct Podgap: ParsableCommand {
         commandName: "podgap",
         abstract: "Measures what running MPI and AI workloads in pods costs against bare metal.",
         version: Environment.podgapVersion,
-        subcommands: [Run.self, EnvCommand.self])
+        subcommands: [Run.self, EnvCommand.self, PodsCommand.self, ImageCommand.self, ReportCommand.self, SuiteCommand.self, ModelCommand.self])
 
     /// Exit codes users and scripts can rely on.
     enum ExitCode: Int32 {

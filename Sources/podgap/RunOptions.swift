@@ -19,6 +19,9 @@ struct RunOptions: ParsableArguments {
     @Flag(help: "Keep every per-iteration sample in the records.")
     var samples = false
 
+    @Option(help: "MPI transport: auto (UCX over RDMA between nodes where a port is active, shared memory on one node, else TCP), ucx, or tcp (TCP even over the RDMA link).")
+    var transport: String = "auto"
+
     @Option(help: "End the job after this long, e.g. 600, 90s, 10m. Records already written stay intact.")
     var timeout: String = "10m"
 

@@ -1,0 +1,193 @@
+import Collector
+import struct Foundation.Data
+import struct Foundation.URL
+import MPI
+
+/// A data-parallel training step of an MLP, as PyTorch DDP runs it: every rank computes forward
+/// and backward on its own batch (GEMMs through OpenBLAS), gradients are summed in buckets with
+/// non-blocking allreduce started as soon as a bucket's layers finish their backward, and every
+/// rank applies the same SGD update. Without overlap the buckets are reduced after the backward.
+public struct TrainingStep: Kernel {
+    public static let name = "train"
+
+    public var widths: [Int]
+    /// Samples per rank per step.
+    public var batch: Int
+    public var steps: Int
+    public var warmup: Int
+    public var bucketBytes: Int
+    public var overlap: Bool
+    public var learningRate: Float
+    public var seed: UInt64
+    /// Backward GEMMs run in pieces of about this many flops, testing the requests in flight
+    /// between pieces: Open MPI's ob1 advances a non-blocking allreduce only inside MPI calls.
+    public var chunkFlops: Double
+    /// Rank 0 writes its final weights here (raw little-endian float32), for equivalence tests.
+    public var weightsPath: String?
+    public var progress: Progress?
+
+    public init(widths: [Int], batch: Int, steps: Int = 20, warmup: Int = 3, bucketBytes: Int = 25 << 20,
+                overlap: Bool = true, learningRate: Float = 0.01, seed: UInt64 = 1, chunkFlops: Double = 32e6,
+                weightsPath: String? = nil, progress: Progress? = nil) {
+        self.widths = widths
+        self.batch = batch
+        self.steps = steps
+        self.warmup = warmup
+        self.bucketBytes = bucketBytes
+        self.overlap = overlap
+        self.learningRate = learningRate
+        self.seed = seed
+        self.chunkFlops = chunkFlops
+        self.weightsPath = weightsPath
+        self.progress = progress
+    }
+
+    public struct InvalidParameters: Error, CustomStringConvertible {
+        public let description: String
+    }
+
+    /// Parses `1024,4096,4096,1024`: at least two positive widths.
+    public static func parseWidths(_ text: String) throws -> [Int] {
+        let widths = text.split(separator: ",", omittingEmptySubsequences: false).map { Int($0.trimmingCharacters(in: .whitespaces)) }
+        guard widths.count >= 2, widths.allSatisfy({ ($0 ?? 0) > 0 && $0! <= 1 << 16 }) else {
+            throw InvalidParameters(description: "--layers '\(text)' is not a layer list: use two or more widths from 1 to 65536, e.g. 1024,4096,4096,1024")
+        }
+        return widths.map { $0! }
+    }
+
+    public func validate() throws {
+        guard batch >= 1 else { throw InvalidParameters(description: "--batch \(batch) must be at least 1") }
+        guard steps >= 1 else { throw InvalidParameters(description: "--steps \(steps) must be at least 1") }
+        guard warmup >= 0 else { throw InvalidParameters(description: "--warmup \(warmup) must not be negative") }
+        guard bucketBytes > 0 else { throw InvalidParameters(description: "--bucket-mb must be greater than zero") }
+        guard learningRate > 0, learningRate.isFinite else {
+            throw InvalidParameters(description: "--learning-rate \(learningRate) must be a positive number")
+        }
+        let largest = zip(widths, widths.dropFirst()).map { $0 * $1 }.max() ?? 0
+        guard largest < Int(Int32.max) else {
+            throw InvalidParameters(description: "--layers: a layer of \(largest) weights is more than one MPI count can reduce")
+        }
+    }
+
+    /// Buckets of consecutive layers, last layer first (the order backward finishes them). A
+    /// layer joins the open bucket unless that would take it past `capBytes`; a layer larger than
+    /// the cap gets a bucket of its own.
+    public static func buckets(widths: [Int], capBytes: Int) -> [Range<Int>] {
+        var buckets: [Range<Int>] = []
+        var lowest = widths.count - 1, highest = widths.count - 1, bytes = 0
+        for layer in stride(from: widths.count - 2, through: 0, by: -1) {
+            let layerBytes = widths[layer] * widths[layer + 1] * MemoryLayout<Float>.size
+            if bytes > 0, bytes + layerBytes > capBytes {
+                buckets.append(lowest..<highest)
+                highest = lowest
+                bytes = 0
+            }
+            lowest = layer
+            bytes += layerBytes
+        }
+        buckets.append(lowest..<highest)
+        return buckets
+    }
+
+    public func measure(on communicator: Communicator, record: (Measurement) throws -> Void) throws {
+        try validate()
+        let rank = communicator.rank, size = communicator.size
+        let globalBatch = batch * size
+        let model = Perceptron(widths: widths, batch: batch, seed: seed)
+        let task = SyntheticTask(inputWidth: widths.first!, outputWidth: widths.last!, seed: seed &+ 1)
+        let targets = UnsafeMutableBufferPointer<Float>.allocate(capacity: batch * widths.last!)
+        defer { targets.deallocate() }
+        let buckets = TrainingStep.buckets(widths: widths, capBytes: bucketBytes)
+        let bucketClosing = Dictionary(uniqueKeysWithValues: buckets.map { ($0.lowerBound, $0) })
+
+        let total = warmup + steps
+        var stepTimes = [Double](repeating: 0, count: total), compute = stepTimes, exposed = stepTimes
+        var losses = stepTimes
+        try communicator.barrier()
+        for step in 0..<total {
+            progress?.update("train", step: step + 1, of: total)
+            task.fill(inputs: model.inputs.baseAddress!, targets: targets.baseAddress!,
+                      first: step * globalBatch + rank * batch, count: batch)
+            var pending: [Request] = []
+            var testing = 0.0
+            let start = MPI.wallTime
+            model.forward()
+            losses[step] = model.outputGradient(targets: targets.baseAddress!, divisor: globalBatch * widths.last!)
+            try model.backward(chunkFlops: overlap ? chunkFlops : .infinity, betweenChunks: {
+                guard !pending.isEmpty else { return }
+                let before = MPI.wallTime
+                _ = try Request.testAll(&pending)
+                testing += MPI.wallTime - before
+            }, layerDone: { layer in
+                guard overlap, let bucket = bucketClosing[layer] else { return }
+                pending.append(try reduce(bucket, of: model, on: communicator))
+            })
+            let backwardDone = MPI.wallTime
+            if overlap {
+                try Request.waitAll(&pending)
+            } else {
+                for bucket in buckets {
+                    var request = try reduce(bucket, of: model, on: communicator)
+                    try request.wait()
+                }
+            }
+            let reduced = MPI.wallTime
+            model.update(learningRate: learningRate)
+            let end = MPI.wallTime
+            stepTimes[step] = end - start
+            exposed[step] = reduced - backwardDone + testing
+            compute[step] = stepTimes[step] - exposed[step]
+        }
+        progress?.finish()
+
+        // Loss over all ranks' samples, per step, reduced once at the end to keep the steps clean.
+        losses = try communicator.allreduce(losses, operation: .sum).map { $0 / Double(globalBatch * widths.last!) }
+        let checksums = try communicator.allgather([model.checksum])
+        let identical = checksums.allSatisfy { $0 == checksums[0] }
+        // Each step sees fresh samples, so single losses are noisy: compare the first quarter's
+        // mean with the last quarter's.
+        let quarter = max(1, total / 4)
+        let early = losses.prefix(quarter).reduce(0, +) / Double(quarter)
+        let late = losses.suffix(quarter).reduce(0, +) / Double(quarter)
+        let falls = total < 2 || late < early
+        if rank == 0, let weightsPath { try TrainingStep.write(model.weights, to: weightsPath) }
+
+        let timed = warmup..<total
+        let slowestStep = try Timing.slowest(Array(stepTimes[timed]), over: communicator)
+        let slowestCompute = try Timing.slowest(Array(compute[timed]), over: communicator)
+        let slowestExposed = try Timing.slowest(Array(exposed[timed]), over: communicator)
+        let stepMedian = Summary(of: slowestStep).p50, computeMedian = Summary(of: slowestCompute).p50
+        var verification = identical
+            ? "weights bit-identical on all \(size) ranks (checksum \(String(checksums[0], radix: 16)))"
+            : "weights differ across ranks: checksums \(checksums.map { String($0, radix: 16) }.joined(separator: " "))"
+        verification += String(format: "; mean loss of the first %d steps %.6g, of the last %d %.6g", quarter, early, quarter, late)
+        if !falls { verification += " (did not fall)" }
+        return try record(Measurement(
+            parameters: ["layers": .string(widths.map(String.init).joined(separator: ",")), "batch": .number(Double(batch)),
+                         "global_batch": .number(Double(globalBatch)), "dtype": "float32",
+                         "bucket_mb": .number(Double(bucketBytes) / Double(1 << 20)), "buckets": .number(Double(buckets.count)),
+                         "overlap": .bool(overlap), "progress_mflop": .number(overlap ? chunkFlops / 1e6 : 0), "learning_rate": .number(Double(learningRate)),
+                         "blas_threads": .number(Double(Matrix.threads)), "parameters": .number(Double(model.parameterCount)),
+                         "gradient_bytes": .number(Double(model.parameterCount * MemoryLayout<Float>.size))],
+            warmup: warmup, iterations: steps, samples: slowestStep,
+            throughput: ["samples_per_second": stepMedian > 0 ? Double(globalBatch) / stepMedian : 0,
+                         "gemm_gflops": computeMedian > 0 ? model.flopsPerStep / computeMedian / 1e9 : 0,
+                         "loss_first": losses[0], "loss_last": losses[total - 1]],
+            phases: ["compute": slowestCompute, "exposed_communication": slowestExposed],
+            verified: identical && falls, verification: verification))
+    }
+
+    /// Starts the sum of one bucket's gradients over every rank, in place.
+    private func reduce(_ layers: Range<Int>, of model: Perceptron, on communicator: Communicator) throws -> Request {
+        let range = model.parameterRange(of: layers)
+        return try communicator.iallreduce(inPlace: UnsafeMutableBufferPointer(rebasing: model.gradients[range]), operation: .sum)
+    }
+
+    static func write(_ weights: UnsafeMutableBufferPointer<Float>, to path: String) throws {
+        do {
+            try Data(buffer: weights).write(to: URL(fileURLWithPath: path))
+        } catch {
+            throw InvalidParameters(description: "cannot write weights to \(path): \(error.localizedDescription)")
+        }
+    }
+}

@@ -1,0 +1,132 @@
+/// One measured collective or point-to-point time, reduced to Hockney's terms: the operation
+/// costs `latencies * alpha + bytesPerLink * beta`. A ring allreduce of m bytes over p ranks is
+/// 2(p-1) messages carrying 2(p-1)/p * m bytes; a one-way point-to-point message is 1 and m.
+public struct Observation: Equatable, Sendable {
+    /// The message size as the record gives it (the regime split is on this).
+    public var bytes: Int
+    public var latencies: Double
+    public var bytesPerLink: Double
+    public var seconds: Double
+
+    public init(bytes: Int, latencies: Double, bytesPerLink: Double, seconds: Double) {
+        self.bytes = bytes; self.latencies = latencies; self.bytesPerLink = bytesPerLink; self.seconds = seconds
+    }
+
+    /// An allreduce of `bytes` over `ranks`, costed as a ring (what Open MPI's tuned and libnbc
+    /// components pick for large messages and what NCCL and Horovod use).
+    public static func allreduce(bytes: Int, ranks: Int, seconds: Double) -> Observation {
+        let p = Double(max(ranks, 2))
+        return Observation(bytes: bytes, latencies: 2 * (p - 1), bytesPerLink: 2 * (p - 1) / p * Double(bytes), seconds: seconds)
+    }
+
+    public static func pointToPoint(bytes: Int, seconds: Double) -> Observation {
+        Observation(bytes: bytes, latencies: 1, bytesPerLink: Double(bytes), seconds: seconds)
+    }
+}
+
+/// A fitted link with how well it fits.
+public struct LinkFit: Equatable, Sendable {
+    public var link: Link
+    public var points: Int
+    /// Root mean square of the relative residuals, in percent.
+    public var rmsErrorPercent: Double
+    /// Largest relative residual, in percent.
+    public var maxErrorPercent: Double
+}
+
+/// Least squares for Hockney's alpha and beta.
+public enum AlphaBetaFit {
+    /// Open MPI's eager limits (bytes): vader (shared memory) and tcp. A split is tried at every
+    /// size boundary; these are where the protocol is known to change.
+    public static let eagerLimits = [4096, 65536]
+
+    /// Fits one regime by minimising the sum of squared *relative* residuals: a sweep spans six
+    /// orders of magnitude, and plain least squares would let the largest sizes decide alone.
+    /// Weighted normal equations in two unknowns, solved in closed form.
+    public static func fitRegime(_ points: [Observation]) throws -> Regime {
+        guard points.count >= 2 else { throw ModelError("a fit needs at least two measured sizes, got \(points.count)") }
+        var saa = 0.0, sab = 0.0, sbb = 0.0, say = 0.0, sby = 0.0
+        for point in points {
+            guard point.seconds > 0 else { throw ModelError("a measured time of \(point.seconds) s at \(point.bytes) bytes is not positive") }
+            let w = 1 / (point.seconds * point.seconds)
+            saa += w * point.latencies * point.latencies
+            sab += w * point.latencies * point.bytesPerLink
+            sbb += w * point.bytesPerLink * point.bytesPerLink
+            say += w * point.latencies * point.seconds
+            sby += w * point.bytesPerLink * point.seconds
+        }
+        let determinant = saa * sbb - sab * sab
+        guard abs(determinant) > 1e-300 * max(saa * sbb, 1e-300) else {
+            throw ModelError("the sizes do not separate latency from bandwidth: measure at least two different sizes")
+        }
+        var alpha = (say * sbb - sby * sab) / determinant
+        var beta = (saa * sby - sab * say) / determinant
+        // A negative latency or bandwidth is noise, not physics: refit with that term pinned at zero.
+        if alpha < 0 { alpha = 0; beta = sby / sbb }
+        if beta < 0 { beta = 0; alpha = say / saa }
+        return Regime(alpha: alpha, beta: beta)
+    }
+
+    /// Relative residuals of `points` against `link`.
+    public static func residuals(_ points: [Observation], _ link: Link) -> [Double] {
+        points.map { point in
+            let regime = link.regime(bytes: Double(point.bytes))
+            let predicted = point.latencies * regime.alpha + point.bytesPerLink * regime.beta
+            return (predicted - point.seconds) / point.seconds
+        }
+    }
+
+    /// Fits one line, then splits into regimes, at most `maxRegimes`, one boundary at a time.
+    /// Open MPI's eager limits come first: a split there is kept when it cuts the squared error
+    /// by a fifth, since the protocol is known to change there. Any other boundary between two
+    /// measured sizes above the eager limits (three sizes or more each side) must halve it: that
+    /// is where a message stops fitting in cache or in socket buffers; below them, scatter is
+    /// noise around the latency. No split is tried once the fit is within 1% rms, so
+    /// that noise alone does not invent a regime.
+    public static func fit(_ points: [Observation], maxRegimes: Int = 3) throws -> LinkFit {
+        let sorted = points.sorted { $0.bytes < $1.bytes }
+        var groups = [sorted]
+        var best = try link(groups)
+        var bestError = squaredError(sorted, best)
+        while groups.count < maxRegimes, bestError / Double(sorted.count) > 1e-4 {
+            var eager: (groups: [[Observation]], link: Link, error: Double)?, other = eager
+            for (index, group) in groups.enumerated() {
+                let sizes = Array(Set(group.map(\.bytes))).sorted()
+                guard sizes.count >= 6 else { continue }
+                for limit in sizes[2..<(sizes.count - 3)] {
+                    var candidate = groups
+                    candidate.replaceSubrange(index...index, with: [group.filter { $0.bytes <= limit }, group.filter { $0.bytes > limit }])
+                    guard let link = try? link(candidate) else { continue }
+                    let error = squaredError(sorted, link)
+                    if eagerLimits.contains(limit) {
+                        if error < (eager?.error ?? .infinity) { eager = (candidate, link, error) }
+                    } else if limit > eagerLimits.max()!, error < (other?.error ?? .infinity) {
+                        other = (candidate, link, error)
+                    }
+                }
+            }
+            if let eager, eager.error < bestError * 0.8 { (groups, best, bestError) = eager }
+            else if let other, other.error < bestError / 2 { (groups, best, bestError) = other }
+            else { break }
+        }
+        let relative = residuals(sorted, best)
+        let rms = (relative.reduce(0) { $0 + $1 * $1 } / Double(relative.count)).squareRoot()
+        return LinkFit(link: best, points: sorted.count, rmsErrorPercent: rms * 100,
+                       maxErrorPercent: (relative.map(abs).max() ?? 0) * 100)
+    }
+
+    /// One regime per group of points (groups in size order), each valid up to its largest size.
+    private static func link(_ groups: [[Observation]]) throws -> Link {
+        var regimes: [Regime] = []
+        for (index, group) in groups.enumerated() {
+            var regime = try fitRegime(group)
+            if index < groups.count - 1 { regime.upToBytes = group.map(\.bytes).max() }
+            regimes.append(regime)
+        }
+        return Link(regimes: regimes)
+    }
+
+    private static func squaredError(_ points: [Observation], _ link: Link) -> Double {
+        residuals(points, link).reduce(0) { $0 + $1 * $1 }
+    }
+}

@@ -1,0 +1,166 @@
+import Collector
+import Foundation
+
+/// Builds a profile from measured records: a Hockney fit per environment from its allreduce and
+/// point-to-point records, compute and overlap from its training-step records.
+public struct Calibration {
+    /// Kernels whose records time one message one way (half a ping-pong round trip).
+    public static let pointToPointKernels: Set<String> = ["pingpong", "latency", "verbs-pingpong", "osu-latency"]
+
+    public var records: [Record]
+    /// Environments whose intra-node link is another environment's fit ("native-2node" -> "native-shm").
+    public var intraNodeSources: [String: String]
+    public var baseline: String?
+
+    public init(records: [Record], intraNodeSources: [String: String] = [:], baseline: String? = nil) {
+        self.records = records; self.intraNodeSources = intraNodeSources; self.baseline = baseline
+    }
+
+    /// Per-environment fits, in the order environments first appear in the records.
+    public func fits() throws -> [(environment: String, fit: LinkFit)] {
+        var order: [String] = []
+        var observations: [String: [Observation]] = [:]
+        for record in records {
+            // An unverified point (a wrong sum) timed something else: it does not calibrate anything.
+            guard record.verified, let bytes = record.params["bytes"].flatMap(Calibration.number), bytes > 0,
+                  record.seconds.p50 > 0 else { continue }
+            let observation: Observation
+            if record.kernel == "allreduce" {
+                guard record.ranks >= 2 else { continue }
+                observation = .allreduce(bytes: Int(bytes), ranks: record.ranks, seconds: record.seconds.p50)
+            } else if Calibration.pointToPointKernels.contains(record.kernel) {
+                observation = .pointToPoint(bytes: Int(bytes), seconds: record.seconds.p50)
+            } else { continue }
+            let name = record.environment.name
+            if observations[name] == nil { order.append(name) }
+            observations[name, default: []].append(observation)
+        }
+        return try order.map { name in
+            // Trials of the same point are folded into their median first: the machine drifts
+            // between levels, and one line through every trial's scatter hides the regimes.
+            let folded = Dictionary(grouping: observations[name]!) { "\($0.bytes) \($0.latencies)" }.values.map { trials in
+                var point = trials[0]
+                point.seconds = Calibration.median(trials.map(\.seconds))
+                return point
+            }
+            do { return (name, try AlphaBetaFit.fit(folded)) } catch let error as ModelError {
+                throw ModelError("environment '\(name)': \(error.description)")
+            }
+        }
+    }
+
+    public func profile(name: String) throws -> Profile {
+        let fits = try fits()
+        guard !fits.isEmpty else {
+            throw ModelError("no allreduce or point-to-point records with 2 or more ranks among the inputs: nothing to fit a network from")
+        }
+        let byName = Dictionary(uniqueKeysWithValues: fits.map { ($0.environment, $0.fit) })
+        for (environment, source) in intraNodeSources {
+            guard byName[source] != nil else { throw ModelError("--intra-node \(environment)=\(source): no network records for '\(source)'") }
+        }
+        let training = records.filter { $0.kernel == "train" }
+        // Compute per sample, per environment, median over its training records.
+        var perSample: [String: [Double]] = [:]
+        var workloads: [Record] = []
+        for record in training {
+            guard let batch = record.params["batch"].flatMap(Calibration.number), batch > 0,
+                  let compute = record.phases["compute"]?.p50, compute > 0 else { continue }
+            perSample[record.environment.name, default: []].append(compute / batch)
+            workloads.append(record)
+        }
+        guard let first = workloads.first else {
+            throw ModelError("no training-step records (podgap run train) among the inputs: compute cannot be calibrated")
+        }
+        guard let gradientBytes = first.params["gradient_bytes"].flatMap(Calibration.number).map({ Int($0) }), gradientBytes > 0 else {
+            throw ModelError("the training records carry no 'gradient_bytes' parameter: record them with this podgap's `run train`")
+        }
+        let bucketBytes = first.params["bucket_mb"].flatMap(Calibration.number).map { Int($0 * 1_048_576) } ?? (25 << 20)
+        let allSamples = perSample.values.flatMap { $0 }
+        var workload = Profile.Workload(model: nil, gradientBytes: gradientBytes,
+                                        batchPerGPU: Int(Calibration.number(first.params["batch"]!) ?? 1),
+                                        secondsPerSample: Calibration.median(allSamples),
+                                        // An MLP's backward is two GEMMs per layer to the forward's one.
+                                        backwardFraction: 2.0 / 3.0, bucketBytes: bucketBytes,
+                                        bucketSizes: Calibration.bucketSizes(first, capBytes: bucketBytes))
+        // `podgap run train` reduces each bucket with an in-place MPI_Iallreduce: Open MPI's libnbc
+        // always runs that as a binomial reduce + broadcast (nbc_iallreduce.c), whatever the size.
+        workload.allreduce = .binomial
+
+        var environments: [EnvironmentProfile] = []
+        // An environment measured only to lend its fit as another's intra-node link is not projected itself.
+        let lendersOnly = Set(intraNodeSources.values).subtracting(perSample.keys)
+        for (environment, fit) in fits where !lendersOnly.contains(environment) || fits.count == 1 {
+            let intra = intraNodeSources[environment].flatMap { byName[$0]?.link } ?? fit.link
+            var notes = [String(format: "fit: %d points, rms error %.1f%%, worst %.1f%%", fit.points, fit.rmsErrorPercent, fit.maxErrorPercent)]
+            if fit.link.regimes.count > 1, let limit = fit.link.regimes[0].upToBytes {
+                notes.append("eager/rendezvous split at \(limit) bytes improved the fit")
+            }
+            if let source = intraNodeSources[environment] { notes.append("intra_node from the fit of '\(source)'") }
+            let mine = training.filter { $0.environment.name == environment }
+            let overlap = overlapAchieved(mine, link: fit.link, bucketBytes: bucketBytes)
+            if let samples = perSample[environment] {
+                let exposed = mine.compactMap { $0.phases["exposed_communication"]?.p50 }
+                let steps = mine.map(\.seconds.p50)
+                notes.append(String(format: "compute from %d training record(s); exposed communication %.1f%% of the step",
+                                    samples.count, steps.isEmpty ? 0 : Calibration.median(exposed) / Calibration.median(steps) * 100))
+            }
+            environments.append(EnvironmentProfile(name: environment, intraNode: intra, interNode: fit.link, overlap: overlap,
+                                                   secondsPerSample: perSample[environment].map(Calibration.median), notes: notes))
+        }
+        let baselineName = baseline ?? environments.first { $0.name.hasPrefix("native") }?.name ?? environments[0].name
+        let profile = Profile(name: name, baseline: baselineName, workload: workload, environments: environments)
+        _ = try profile.environment(named: baselineName)
+        return profile
+    }
+
+    /// Share of the predicted allreduce time that did not show as exposed: 1 - exposed / predicted.
+    /// Records run without overlap count as 0.
+    func overlapAchieved(_ records: [Record], link: Link, bucketBytes: Int) -> Double {
+        var shares: [Double] = []
+        for record in records {
+            guard case .bool(true)? = record.params["overlap"] else { shares.append(0); continue }
+            guard let bytes = record.params["gradient_bytes"].flatMap(Calibration.number),
+                  let exposed = record.phases["exposed_communication"]?.p50 else { continue }
+            let buckets = max(1, Int(record.params["buckets"].flatMap(Calibration.number) ?? 1))
+            let topology = ClusterTopology(gpus: record.ranks, perNode: record.ranks, intraNode: link, interNode: link)
+            let predicted = Double(buckets) * topology.cost(.binomial, bytes: bytes / Double(buckets)).seconds
+            guard predicted > 0 else { continue }
+            shares.append(min(1, max(0, 1 - exposed / predicted)))
+        }
+        return shares.isEmpty ? 0 : Calibration.median(shares)
+    }
+
+    /// The buckets `podgap run train` formed: consecutive layers from the last, a layer joining the
+    /// open bucket unless that takes it past the cap (the rule of Kernels' TrainingStep.buckets).
+    static func bucketSizes(_ record: Record, capBytes: Int) -> [Int]? {
+        guard case .string(let text)? = record.params["layers"] else { return nil }
+        let widths = text.split(separator: ",").compactMap { Int($0) }
+        guard widths.count >= 2 else { return nil }
+        var sizes: [Int] = [], open = 0
+        for layer in stride(from: widths.count - 2, through: 0, by: -1) {
+            let bytes = widths[layer] * widths[layer + 1] * 4
+            if open > 0, open + bytes > capBytes { sizes.append(open); open = 0 }
+            open += bytes
+        }
+        sizes.append(open)
+        return sizes
+    }
+
+    static func number(_ value: JSONValue) -> Double? {
+        if case .number(let number) = value { return number }
+        return nil
+    }
+
+    static func median(_ values: [Double]) -> Double {
+        guard !values.isEmpty else { return 0 }
+        return Summary.percentile(50, ofSorted: values.sorted())
+    }
+}
+
+extension Observation {
+    /// What `link` predicts for this operation.
+    public func predicted(by link: Link) -> Double {
+        let regime = link.regime(bytes: Double(bytes))
+        return latencies * regime.alpha + bytesPerLink * regime.beta
+    }
+}

@@ -1,0 +1,124 @@
+import Foundation
+
+/// How pods are wired, one mode per Kubernetes practice.
+public enum PodNetwork: String, CaseIterable, Codable, Sendable {
+    /// Pods share their node's network namespace (hostNetwork: true).
+    case host
+    /// Pods on one node on a Linux bridge, attached by the CNI `bridge` plugin with `host-local` IPAM.
+    case bridge
+    /// Pods on several nodes, routed through the underlay without encapsulation (flannel host-gw, Calico without IPIP).
+    case routed
+    /// Pods on several nodes across a flannel-style VXLAN overlay (VNI 1, UDP 8472, MTU 1450).
+    case overlay
+    /// No pods: ranks run as host processes inside the node namespaces (native-2node).
+    case bare
+
+    /// The value ranks see in PODGAP_NETWORK; `bare` ranks talk over the underlay itself.
+    public var recorded: String { self == .bare ? "underlay" : rawValue }
+
+    /// Pods get their own network namespace attached by CNI.
+    var usesCNI: Bool { self == .bridge || self == .routed || self == .overlay }
+
+    public static func parse(_ text: String) throws -> PodNetwork {
+        guard let network = PodNetwork(rawValue: text) else {
+            throw PodsError.badInput("--network '\(text)' is not one of \(allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        return network
+    }
+}
+
+/// What `pods up` was asked for, checked before anything is created.
+public struct JobSpec: Codable, Sendable, Equatable {
+    public var name: String
+    public var nodes: Int
+    public var podsPerNode: Int
+    public var network: PodNetwork
+    /// CPU quota per pod in cores (CFS quota / period), nil for none.
+    public var cpus: Double?
+    /// Linux cpu list the pods are pinned to (the CPU Manager's static policy), nil for none.
+    public var cpuset: String?
+    /// Memory limit per pod in bytes, nil for none.
+    public var memoryBytes: Int64?
+    /// Host folder mounted read-write at /results in every pod.
+    public var results: String
+
+    public init(name: String, nodes: Int, podsPerNode: Int, network: PodNetwork, cpus: String? = nil,
+                cpuset: String? = nil, memory: String? = nil, results: String? = nil) throws {
+        let names = try JobNames(name)
+        guard nodes >= 1, nodes <= JobNames.maximumIndex else {
+            throw PodsError.badInput("--nodes \(nodes) must be between 1 and \(JobNames.maximumIndex)")
+        }
+        guard podsPerNode >= 1 else { throw PodsError.badInput("--pods-per-node \(podsPerNode) must be at least 1") }
+        if network != .bare && nodes * podsPerNode > JobNames.maximumIndex + 1 {
+            throw PodsError.badInput("\(nodes) nodes x \(podsPerNode) pods = \(nodes * podsPerNode) pods; the names '\(names.job)-pNN' allow at most \(JobNames.maximumIndex + 1)")
+        }
+        if network != .bare && podsPerNode > 200 {
+            throw PodsError.badInput("--pods-per-node \(podsPerNode): a node's /24 pod subnet holds at most 200 pods")
+        }
+        if network == .bridge && nodes != 1 {
+            throw PodsError.badInput("--network bridge places pods on one node's bridge: use --nodes 1 (routed and overlay span nodes)")
+        }
+        if network == .bare && (cpus != nil || cpuset != nil || memory != nil) {
+            throw PodsError.badInput("--network bare makes no containers, so --cpus, --cpuset and --memory do not apply")
+        }
+        self.name = name
+        self.nodes = nodes
+        self.podsPerNode = podsPerNode
+        self.network = network
+        if let cpus {
+            guard let value = Double(cpus), value > 0, value <= 1024 else {
+                throw PodsError.badInput("--cpus '\(cpus)' is not a CPU count: use a positive number such as 1.5")
+            }
+            self.cpus = value
+        }
+        if let cpuset {
+            guard CPUList.isValid(cpuset) else {
+                throw PodsError.badInput("--cpuset '\(cpuset)' is not a cpu list: use e.g. 0, 0-1 or 0,2")
+            }
+            self.cpuset = cpuset
+        }
+        if let memory { memoryBytes = try JobSpec.parseMemory(memory) }
+        self.results = results ?? "results/\(name)"
+    }
+
+    public var podCount: Int { network == .bare ? 0 : nodes * podsPerNode }
+
+    /// "512M", "2G", "2Gi", "1048576" -> bytes (K, M, G, T are powers of 1024, as Kubernetes' Ki/Mi/Gi).
+    public static func parseMemory(_ text: String) throws -> Int64 {
+        var digits = Substring(text.trimmingCharacters(in: .whitespaces))
+        if digits.hasSuffix("i") || digits.hasSuffix("B") || digits.hasSuffix("b") { digits = digits.dropLast() }
+        var multiplier: Int64 = 1
+        if let unit = digits.last, !unit.isNumber {
+            switch unit.uppercased() {
+            case "K": multiplier = 1 << 10
+            case "M": multiplier = 1 << 20
+            case "G": multiplier = 1 << 30
+            case "T": multiplier = 1 << 40
+            default: throw PodsError.badInput("--memory '\(text)' is not a size: use e.g. 512M or 2G")
+            }
+            digits = digits.dropLast()
+        }
+        guard !digits.isEmpty, digits.allSatisfy(\.isNumber), let value = Int64(digits), value > 0 else {
+            throw PodsError.badInput("--memory '\(text)' is not a size: use e.g. 512M or 2G")
+        }
+        let (bytes, overflow) = value.multipliedReportingOverflow(by: multiplier)
+        // Below 4 MiB no pod starts (runc's own init needs more), so refuse it up front.
+        guard !overflow, bytes >= 4 << 20 else {
+            throw PodsError.badInput("--memory '\(text)' must be at least 4M and not absurdly large")
+        }
+        return bytes
+    }
+}
+
+/// Linux cpu lists ("0", "0-3,6").
+enum CPUList {
+    static func isValid(_ text: String) -> Bool {
+        guard !text.isEmpty else { return false }
+        for part in text.split(separator: ",", omittingEmptySubsequences: false) {
+            let bounds = part.split(separator: "-", omittingEmptySubsequences: false)
+            guard bounds.count <= 2, bounds.allSatisfy({ !$0.isEmpty && $0.allSatisfy(\.isNumber) }) else { return false }
+            if bounds.count == 2, let low = Int(bounds[0]), let high = Int(bounds[1]), low > high { return false }
+        }
+        return true
+    }
+}

@@ -1,0 +1,50 @@
+import Foundation
+
+/// What `pods up` made, saved as `/run/podgap/<job>/state.json` for `launch`, `list` and `down`.
+/// `down` does not need it: every piece is also found by its name.
+public struct JobState: Codable, Sendable {
+    public struct Pod: Codable, Sendable, Equatable {
+        /// Container id, hostname, and (unless host network) network namespace.
+        public var name: String
+        public var node: Int
+        public var address: String
+        /// Network namespace the pod's processes live in.
+        public var netns: String
+    }
+
+    public var spec: JobSpec
+    public var pods: [Pod]
+    /// Emulated node namespaces, with their underlay addresses.
+    public var nodes: [String]
+    /// Namespace mpirun runs in.
+    public var launcherNetns: String
+    public var launcherAddress: String
+    public var bundle: String?
+    public var runtimeVersion: String?
+    /// Absolute host folder mounted at /results.
+    public var results: String
+    public var created: String
+    /// PID (and session id) of a launch in progress, so that `down` can end it.
+    public var launchPID: Int32?
+
+    static func path(_ store: Store, _ job: String) -> String { store.jobFolder(job) + "/state.json" }
+
+    public static func load(_ store: Store, job: String) throws -> JobState {
+        guard let data = FileManager.default.contents(atPath: path(store, job)) else {
+            throw PodsError.badInput("no pods job '\(job)': see `podgap pods list`, or start it with `podgap pods up --name \(job) ...`")
+        }
+        do { return try JSONDecoder().decode(JobState.self, from: data) } catch {
+            throw PodsError.failed("\(path(store, job)) is unreadable (\(error)): run `podgap pods down --name \(job)`")
+        }
+    }
+
+    func save(_ store: Store) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        let data = try encoder.encode(self)
+        let target = JobState.path(store, spec.name)
+        let temporary = target + ".new"
+        try data.write(to: URL(fileURLWithPath: temporary))
+        _ = rename(temporary, target)
+    }
+}

@@ -1,0 +1,186 @@
+import Foundation
+
+/// The MPI Operator's launch, with runc where the operator has kubectl: a hostfile at
+/// /etc/mpi/hostfile (`POD slots=N`), OMPI_MCA_orte_default_hostfile pointing at it,
+/// K_MPI_JOB_ROLE=launcher|worker, and a kubexec-style rsh agent at /etc/mpi/kubexec.sh that
+/// mpirun uses to start orted inside each pod. mpirun runs in the launcher's network namespace,
+/// so its out-of-band traffic crosses the pod network as it does in a cluster.
+public enum Launcher {
+    public static let hostfilePath = "/etc/mpi/hostfile"
+    public static let agentPath = "/etc/mpi/kubexec.sh"
+
+    /// `name slots=N` per line, as the operator writes it.
+    public static func hostfile(hosts: [String], slots: Int) -> String {
+        hosts.map { "\($0) slots=\(slots)\n" }.joined()
+    }
+
+    /// Slots per host so that `ranks` ranks fit on `hosts` hosts, spread evenly.
+    public static func slots(ranks: Int, hosts: Int) -> Int {
+        max(1, (ranks + max(hosts, 1) - 1) / max(hosts, 1))
+    }
+
+    /// /etc/hosts for pods and launcher: what a headless Service gives by DNS.
+    public static func hostsFile(_ entries: [(name: String, address: String)]) -> String {
+        "127.0.0.1 localhost\n" + entries.map { "\($0.address) \($0.name)\n" }.joined()
+    }
+
+    /// The rsh agent. mpirun calls it as `kubexec.sh HOST orted ARGS...`, as ssh would be called.
+    /// Pods: `runc exec POD /bin/sh -c ...` (the operator's v1 kubexec.sh ran `kubectl exec`).
+    /// Bare nodes: nsenter into the node's network namespace with a UTS namespace of its own, so
+    /// that each emulated node reports its own hostname.
+    public static func agentScript(network: PodNetwork, runc: String, nsenter: String) -> String {
+        if network == .bare {
+            return """
+            #!/bin/sh
+            # podgap rsh agent for emulated nodes: mpirun runs `kubexec.sh NODE orted ...`.
+            node="$1"; shift
+            exec \(nsenter) --net=\(Network.netnsFolder)/"$node" unshare --uts /bin/sh -c 'hostname "$0" && exec /bin/sh -c "$1"' "$node" "$*"
+
+            """
+        }
+        return """
+        #!/bin/sh
+        # kubexec-style rsh agent (MPI Operator v1 kubexec.sh, runc for kubectl): mpirun runs
+        # `kubexec.sh POD orted ...`; orted starts inside the pod.
+        pod="$1"; shift
+        exec \(runc) exec "$pod" /bin/sh -c "$*"
+
+        """
+    }
+
+    /// The command after `--`, with `podgap` resolved to the binary the ranks run (the image's,
+    /// or the host's for bare nodes), and for bare nodes `/results` mapped to the job's folder.
+    public static func application(_ command: [String], network: PodNetwork, hostBinary: String, results: String) -> [String] {
+        guard let first = command.first else { return [] }
+        var resolved = command
+        if first == "podgap" { resolved[0] = network == .bare ? hostBinary : Image.podgapPath }
+        guard network == .bare else { return resolved }
+        return resolved.map { argument in
+            if argument == "/results" { return results }
+            if argument.hasPrefix("/results/") { return results + argument.dropFirst("/results".count) }
+            if let equals = argument.firstIndex(of: "="), argument[argument.index(after: equals)...].hasPrefix("/results/") {
+                return argument[...equals] + results + argument[argument.index(after: equals)...].dropFirst("/results".count)
+            }
+            return argument
+        }
+    }
+
+    /// mpirun's arguments for `ranks` ranks of `application` over the job's hosts.
+    public static func mpirunArguments(ranks: Int, network: PodNetwork, slots: Int, hosts: Int, cores: Int,
+                                       application: [String]) -> [String] {
+        var arguments = ["--np", String(ranks),
+                         "--mca", "plm_rsh_agent", agentPath,
+                         // orteds cannot start further orteds: the agent exists only where runc does.
+                         "--mca", "plm_rsh_no_tree_spawn", "1",
+                         // mpirun's cwd does not exist in the pods.
+                         "--wdir", "/",
+                         // Pods carry their own CPU limits; Open MPI binding every pod's rank 0 to core 0 would stack them.
+                         "--bind-to", "none"]
+        if network != .bare {
+            // Pods do not share memory: keep Open MPI off vader, and say so in every record's transport.
+            arguments += ["--mca", "btl", "tcp,self"]
+        } else {
+            arguments += ["-x", "PODGAP_NETWORK", "-x", "PODGAP_JOB"]
+        }
+        if ranks > slots * hosts { arguments.append("--oversubscribe") }
+        // All ranks share this machine's cores: busy-polling ranks starve the softirq that moves
+        // veth and VXLAN packets (4 ms instead of 20 us per message on 2 cores).
+        if ranks >= cores { arguments += ["--mca", "mpi_yield_when_idle", "1"] }
+        return arguments + application
+    }
+}
+
+/// One `pods launch`: mpirun over the job's pods, watched until it ends, a pod dies, or time runs out.
+public struct Launch {
+    public var state: JobState
+    public var store: Store
+    public var ranks: Int
+    public var timeout: Double
+    public var command: [String]
+
+    public init(state: JobState, store: Store = Store(), ranks: Int, timeout: Double, command: [String]) {
+        self.state = state; self.store = store; self.ranks = ranks; self.timeout = timeout; self.command = command
+    }
+
+    public struct Outcome: Sendable {
+        /// mpirun's exit status (the job's), 124 on timeout.
+        public var status: Int32
+        /// A pod found stopped during the launch.
+        public var deadPod: String?
+        public var timedOut: Bool
+    }
+
+    public func run(report: (String) -> Void) throws -> Outcome {
+        guard ranks >= 1 else { throw PodsError.badInput("--np \(ranks) must be at least 1") }
+        guard !command.isEmpty else { throw PodsError.badInput("nothing to launch: add `-- podgap run allreduce ...`") }
+        let runtime = try Runtime()
+        let network = state.spec.network
+        if network != .bare, let stopped = stoppedPod(runtime) {
+            throw PodsError.failed("pod \(stopped) is not running: run `podgap pods down --name \(state.spec.name)` and up again")
+        }
+        let hosts = network == .bare ? state.nodes : state.pods.map(\.name)
+        let slots = Launcher.slots(ranks: ranks, hosts: hosts.count)
+        let folder = store.jobFolder(state.spec.name)
+        try Launcher.hostfile(hosts: hosts, slots: slots).write(toFile: folder + "/etc/mpi/hostfile", atomically: false, encoding: .utf8)
+
+        let application = Launcher.application(command, network: network, hostBinary: Image.runningBinary(), results: state.results)
+        let cores = max(Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))), 1)
+        let mpirun = try Subprocess.require("mpirun", package: "openmpi-bin")
+        let nsenter = try Subprocess.require("nsenter", package: "util-linux")
+        let unshare = try Subprocess.require("unshare", package: "util-linux")
+        let setup = "mount -t overlay podgap-\(state.spec.name) -o lowerdir=\(folder)/etc:/etc /etc && exec \"$@\""
+        // The launcher sees the job's /etc/hosts and /etc/mpi through an overlay on /etc in a
+        // mount namespace of its own; the host's /etc is untouched. nsenter keeps /sys/fs/cgroup
+        // visible, which runc exec needs (ip netns exec would hide it).
+        let argv = [nsenter, "--net=\(Network.path(state.launcherNetns))", unshare, "--mount", "--propagation", "private",
+                    "/bin/sh", "-c", setup, "launcher", mpirun]
+            + Launcher.mpirunArguments(ranks: ranks, network: network, slots: slots, hosts: hosts.count, cores: cores,
+                                       application: application)
+        var environment = ProcessInfo.processInfo.environment
+        environment["OMPI_ALLOW_RUN_AS_ROOT"] = "1"
+        environment["OMPI_ALLOW_RUN_AS_ROOT_CONFIRM"] = "1"
+        environment["OMPI_MCA_orte_default_hostfile"] = Launcher.hostfilePath
+        // Bare ranks inherit this environment through nsenter; only pods have MPI Operator roles.
+        if network != .bare { environment["K_MPI_JOB_ROLE"] = "launcher" } else { environment.removeValue(forKey: "K_MPI_JOB_ROLE") }
+        environment["PODGAP_JOB"] = state.spec.name
+        environment["PODGAP_NETWORK"] = network.recorded
+        environment.removeValue(forKey: "PODGAP_POD")
+
+        let session = try Session(argv, environment: environment)
+        var saved = state
+        saved.launchPID = session.pid
+        try? saved.save(store)
+        defer {
+            saved.launchPID = nil
+            try? saved.save(store)
+        }
+        let deadline = Date().addingTimeInterval(timeout)
+        var nextCheck = Date().addingTimeInterval(1)
+        while true {
+            if let status = session.poll() {
+                let dead = status == 0 || network == .bare ? nil : stoppedPod(runtime)
+                if let dead { report("pod \(dead) stopped during the launch; mpirun exited with \(status)") }
+                return Outcome(status: status, deadPod: dead, timedOut: false)
+            }
+            if Date() > deadline {
+                report("launch of \(state.spec.name) timed out after \(Int(timeout))s; ending mpirun and its agents")
+                _ = session.end()
+                return Outcome(status: 124, deadPod: nil, timedOut: true)
+            }
+            if network != .bare, Date() > nextCheck {
+                nextCheck = Date().addingTimeInterval(1)
+                if let dead = stoppedPod(runtime) {
+                    report("pod \(dead) stopped during the launch; ending mpirun (records written so far are kept)")
+                    let status = session.end()
+                    return Outcome(status: status == 0 ? 1 : status, deadPod: dead, timedOut: false)
+                }
+            }
+            usleep(100_000)
+        }
+    }
+
+    /// The first pod that is not running, if any.
+    func stoppedPod(_ runtime: Runtime) -> String? {
+        state.pods.first { runtime.state($0.name)?.status != "running" }?.name
+    }
+}

@@ -1,0 +1,217 @@
+import Foundation
+
+/// Brings a job's emulated nodes, networks and pods up, lists jobs, and takes them down.
+public enum PodJob {
+    /// Checks what can be checked before anything is created: root, the tools, the image.
+    public static func checkHost(needsImage: Bool, needsCNI: Bool, store: Store) throws {
+        guard geteuid() == 0 else {
+            throw PodsError.badInput("pods need root (namespaces, runc, cgroups): run podgap as root, e.g. with sudo")
+        }
+        _ = try Runtime()
+        _ = try Network()
+        if needsCNI { _ = try CNI() }
+        if needsImage { _ = try Image.bundle(store: store) }
+    }
+
+    /// Creates everything of `spec`; on any failure removes what it made and rethrows.
+    public static func up(_ spec: JobSpec, store: Store = Store(), progress: (String) -> Void = { _ in }) throws -> JobState {
+        let names = try JobNames(spec.name)
+        let network = spec.network
+        try checkHost(needsImage: network != .bare, needsCNI: network.usesCNI, store: store)
+        let runtime = try Runtime()
+        if FileManager.default.fileExists(atPath: store.jobFolder(spec.name)) || !leftovers(names, runtime: runtime, store: store).isEmpty {
+            throw PodsError.badInput("job '\(spec.name)' already exists: use another --name, or `podgap pods down --name \(spec.name)`")
+        }
+        let results = URL(fileURLWithPath: spec.results,
+                          relativeTo: URL(fileURLWithPath: FileManager.default.currentDirectoryPath)).standardizedFileURL.path
+        let resultsExisted = FileManager.default.fileExists(atPath: results)
+        do {
+            return try create(spec, names: names, runtime: runtime, results: results, store: store, progress: progress)
+        } catch {
+            _ = down(job: spec.name, store: store)
+            // A results folder this call made and nothing wrote to goes too (rmdir keeps a non-empty one).
+            if !resultsExisted { rmdir(results) }
+            throw error
+        }
+    }
+
+    private static func create(_ spec: JobSpec, names: JobNames, runtime: Runtime, results: String, store: Store,
+                               progress: (String) -> Void) throws -> JobState {
+        let fileManager = FileManager.default
+        let folder = store.jobFolder(spec.name)
+        try fileManager.createDirectory(atPath: folder + "/etc/mpi", withIntermediateDirectories: true)
+        try fileManager.createDirectory(atPath: results, withIntermediateDirectories: true)
+        let network = try Network()
+        let bundle = spec.network == .bare ? nil : try Image.bundle(store: store)
+
+        // Pods fill the nodes in order: node 0 gets pods 0 ..< podsPerNode, and so on.
+        let placement = spec.network == .bare ? [] : (0..<spec.podCount).map { (pod: names.pod($0), node: $0 / spec.podsPerNode) }
+        var namespaces = [names.underlay, names.launcher] + (0..<spec.nodes).map(names.node)
+        if spec.network.usesCNI { namespaces += placement.map(\.pod) }
+        progress("namespaces: \(namespaces.count); underlay for \(spec.nodes) node(s)")
+        try network.addNamespaces(namespaces)
+        try network.wire(names, nodes: spec.nodes, network: spec.network)
+
+        var pods: [JobState.Pod] = []
+        var launcherAddress = Network.launcherUnderlayAddress
+        if spec.network.usesCNI {
+            let cni = try CNI()
+            try fileManager.createDirectory(atPath: folder + "/cni", withIntermediateDirectories: true)
+            var configs: [[String: Any]] = []
+            for node in 0..<spec.nodes {
+                let config = CNI.bridgeConfig(job: spec.name, network: spec.network, node: node, dataDir: "\(folder)/cni/n\(node)")
+                try CNI.save(config, to: "\(folder)/cni/n\(node).conf")
+                configs.append(config)
+            }
+            // The launcher is a pod-network endpoint on node 0, as the operator's launcher pod is.
+            let attachments = placement + [(pod: names.launcher, node: 0)]
+            progress("CNI bridge ADD for \(attachments.count) namespace(s)")
+            let addresses = try concurrently(attachments.count) { index in
+                let attachment = attachments[index]
+                return try cni.add(container: attachment.pod, netns: attachment.pod, node: names.node(attachment.node),
+                                   config: configs[attachment.node])
+            }
+            pods = placement.enumerated().map { .init(name: $1.pod, node: $1.node, address: addresses[$0], netns: $1.pod) }
+            launcherAddress = addresses[placement.count]
+        } else if spec.network == .host {
+            pods = placement.map { .init(name: $0.pod, node: $0.node, address: Network.nodeAddress($0.node), netns: names.node($0.node)) }
+        }
+
+        var entries = pods.map { (name: $0.name, address: $0.address) }
+        if spec.network == .bare {
+            entries = (0..<spec.nodes).map { (name: names.node($0), address: Network.nodeAddress($0)) }
+        }
+        entries.append((name: "\(spec.name)-launcher", address: launcherAddress))
+        try Launcher.hostsFile(entries).write(toFile: folder + "/etc/hosts", atomically: true, encoding: .utf8)
+        let hosts = spec.network == .bare ? entries.dropLast().map(\.name) : pods.map(\.name)
+        try Launcher.hostfile(hosts: hosts, slots: 1).write(toFile: folder + "/etc/mpi/hostfile", atomically: true, encoding: .utf8)
+        let agent = folder + "/etc/mpi/kubexec.sh"
+        try Launcher.agentScript(network: spec.network, runc: runtime.path, nsenter: network.nsenter)
+            .write(toFile: agent, atomically: true, encoding: .utf8)
+        chmod(agent, 0o755)
+
+        let version = runtime.version()
+        let state = JobState(spec: spec, pods: pods, nodes: (0..<spec.nodes).map(names.node), launcherNetns: names.launcher,
+                             launcherAddress: launcherAddress, bundle: bundle, runtimeVersion: version, results: results,
+                             created: ISO8601DateFormatter().string(from: Date()), launchPID: nil)
+        try state.save(store)
+
+        if let bundle {
+            let base = try PodConfig.readBase(bundle: bundle)
+            progress("runc run: \(pods.count) pod(s)")
+            _ = try concurrently(pods.count) { index in
+                let pod = pods[index]
+                let podFolder = "\(folder)/pods/\(pod.name)"
+                let config = PodConfig(pod: pod.name, job: spec.name, network: spec.network, netnsPath: Network.path(pod.netns),
+                                       rootfs: bundle + "/rootfs", results: results, hosts: folder + "/etc/hosts",
+                                       mpiFolder: folder + "/etc/mpi", cpus: spec.cpus, cpuset: spec.cpuset,
+                                       memoryBytes: spec.memoryBytes, runtimeVersion: version,
+                                       cgroupsPath: names.cgroup(pod.name))
+                try config.write(base: base, to: podFolder)
+                try runtime.run(id: pod.name, bundle: podFolder, log: podFolder + "/log")
+                return pod.name
+            }
+        }
+        return state
+    }
+
+    /// Runs `body` for 0 ..< count on several threads (CNI plugins and runc spend most of their
+    /// time waiting on the kernel); the first error wins.
+    static func concurrently<T>(_ count: Int, _ body: @escaping (Int) throws -> T) throws -> [T] {
+        let results = ResultBox<T>(count: count)
+        DispatchQueue.concurrentPerform(iterations: count) { index in
+            let result = Result { try body(index) }
+            results.set(index, result)
+        }
+        return try results.values()
+    }
+
+    /// Everything of `job` that still exists: containers, namespaces, cgroups, the job folder.
+    public static func leftovers(_ names: JobNames, runtime: Runtime?, store: Store = Store()) -> [String] {
+        var found = (runtime?.list() ?? []).filter(names.owns).map { "container \($0)" }
+        found += Network.namespaces(where: names.owns).map { "netns \($0)" }
+        found += cgroupFolders(names).map { "cgroup \($0)" }
+        if FileManager.default.fileExists(atPath: store.jobFolder(names.job)) { found.append("folder \(store.jobFolder(names.job))") }
+        return found
+    }
+
+    /// Removes everything `job` made; safe to repeat, and works without the state file (after a
+    /// crash). Returns what it removed. The results folder stays: it holds the records.
+    @discardableResult
+    public static func down(job: String, store: Store = Store()) -> [String] {
+        guard let names = try? JobNames(job) else { return [] }
+        var removed: [String] = []
+        if let state = try? JobState.load(store, job: job), let pid = state.launchPID, pid > 1 {
+            // A launch still running (or whose launcher crashed): end mpirun's whole session.
+            if !Session.members(of: pid).isEmpty {
+                Session.signal(session: pid, SIGKILL)
+                removed.append("launch session \(pid)")
+            }
+        }
+        let runtime = try? Runtime()
+        for id in (runtime?.list() ?? []).filter(names.owns) {
+            runtime?.delete(id)
+            removed.append("container \(id)")
+        }
+        if let network = try? Network() {
+            // Pods and the launcher first, then nodes, then the underlay that joins them.
+            let namespaces = Network.namespaces(where: names.owns).sorted { rank($0, names) < rank($1, names) }
+            for netns in namespaces {
+                network.deleteNamespace(netns)
+                removed.append("netns \(netns)")
+            }
+        }
+        for folder in cgroupFolders(names) where rmdir(folder) == 0 { removed.append("cgroup \(folder)") }
+        let folder = store.jobFolder(job)
+        if FileManager.default.fileExists(atPath: folder) {
+            try? FileManager.default.removeItem(atPath: folder)
+            removed.append("folder \(folder)")
+        }
+        return removed
+    }
+
+    private static func rank(_ netns: String, _ names: JobNames) -> Int {
+        if netns == names.underlay { return 2 }
+        if netns.dropFirst(names.job.count + 1).hasPrefix("n") { return 1 }
+        return 0
+    }
+
+    /// Per-pod cgroup folders runc left behind (it removes them itself on delete).
+    static func cgroupFolders(_ names: JobNames) -> [String] {
+        let root = "/sys/fs/cgroup"
+        let controllers = ((try? FileManager.default.contentsOfDirectory(atPath: root)) ?? []).map { "\(root)/\($0)" } + [root]
+        var folders: [String] = []
+        for controller in controllers {
+            for entry in (try? FileManager.default.contentsOfDirectory(atPath: controller)) ?? []
+            where entry.hasPrefix("podgap-") && names.owns(String(entry.dropFirst("podgap-".count))) {
+                folders.append("\(controller)/\(entry)")
+            }
+        }
+        return folders
+    }
+
+    /// Jobs with a state folder.
+    public static func jobs(store: Store = Store()) -> [String] {
+        ((try? FileManager.default.contentsOfDirectory(atPath: store.runRoot)) ?? []).filter {
+            (try? JobNames($0)) != nil
+        }.sorted()
+    }
+}
+
+/// Results of concurrent work, one slot per index, guarded by a lock.
+private final class ResultBox<T>: @unchecked Sendable {
+    private var slots: [Result<T, Error>?]
+    private let lock = NSLock()
+
+    init(count: Int) { slots = Array(repeating: nil, count: count) }
+
+    func set(_ index: Int, _ result: Result<T, Error>) {
+        lock.lock()
+        slots[index] = result
+        lock.unlock()
+    }
+
+    func values() throws -> [T] {
+        try slots.map { try $0!.get() }
+    }
+}

@@ -1,1 +1,0 @@
-// Pods: OCI image, runc containers, pod networks, MPI Operator-style launch (issue 4).

@@ -1,0 +1,152 @@
+import Foundation
+
+/// What an OCI runtime config (runc's config.json) needs so that a container can use the host's
+/// RDMA devices, as the Kubernetes RDMA shared device plugin arranges it: the uverbs and rdma_cm
+/// character devices created and allowed in the device cgroup, the host's verbs providers
+/// visible, CAP_IPC_LOCK (registering memory pins it), and no memlock limit.
+public struct PodRDMA: Codable, Equatable, Sendable {
+    /// `linux.devices` entries.
+    public var devices: [OCIDevice]
+    /// `linux.resources.devices` entries.
+    public var deviceRules: [OCIDeviceRule]
+    /// Entries for the top-level `mounts`.
+    public var mounts: [OCIMount]
+    /// Added to every set in `process.capabilities`.
+    public var capabilities: [String]
+    /// Entries for `process.rlimits` (replacing any of the same type).
+    public var rlimits: [OCIRlimit]
+
+    public struct OCIDevice: Codable, Equatable, Sendable {
+        public var path: String
+        public var type: String
+        public var major: Int
+        public var minor: Int
+        public var fileMode: Int
+        public var uid: Int
+        public var gid: Int
+    }
+
+    public struct OCIDeviceRule: Codable, Equatable, Sendable {
+        public var allow: Bool
+        public var type: String
+        public var major: Int
+        public var minor: Int
+        public var access: String
+    }
+
+    public struct OCIMount: Codable, Equatable, Sendable {
+        public var destination: String
+        public var type: String
+        public var source: String
+        public var options: [String]
+    }
+
+    public struct OCIRlimit: Codable, Equatable, Sendable {
+        public var type: String
+        public var hard: UInt64
+        public var soft: UInt64
+    }
+
+    /// The message behind `pods up --rdma`'s refusal on a machine without devices.
+    public static let podsNeed = "pods up --rdma needs the host's RDMA devices (/dev/infiniband/uverbsN and rdma_cm) to pass into the pods; run without --rdma here"
+
+    /// Refuses, before anything is created, when there is nothing to pass through.
+    public static func requireDevices(_ devices: [Device], connectionManager: DeviceNode?,
+                                      deviceFolder: String = "/dev/infiniband") throws {
+        if !FileManager.default.fileExists(atPath: deviceFolder) {
+            throw RDMAError.noDevice("\(deviceFolder) is absent; \(podsNeed)")
+        }
+        if !devices.contains(where: { $0.node != nil }) {
+            throw RDMAError.noDevice("no uverbs device node under \(deviceFolder) belongs to a device libibverbs lists; \(podsNeed)")
+        }
+        if connectionManager == nil {
+            throw RDMAError.noDevice("\(deviceFolder)/rdma_cm is absent (load rdma_ucm); \(podsNeed)")
+        }
+    }
+
+    /// What this host's devices need, for `pods up --rdma`: discovers, refuses (RDMAError.noDevice,
+    /// "no RDMA device: /dev/infiniband is absent; pods up --rdma needs ...") before anything is
+    /// created, and builds the additions with the host's provider folders mounted.
+    public static func host(_ discovery: Discovery = Discovery()) throws -> PodRDMA {
+        let devices = try discovery.devices()
+        let connectionManager = discovery.connectionManagerNode()
+        try requireDevices(devices, connectionManager: connectionManager, deviceFolder: discovery.deviceFolder)
+        return try PodRDMA(devices: devices, connectionManager: connectionManager!, providerFolders: hostProviderFolders())
+    }
+
+    /// The additions for these devices. Pure: the caller passes what discovery found and which host
+    /// folders hold the verbs providers (`providerFolders`, mounted read-only so the container's
+    /// libibverbs loads the same drivers as the host's kernel expects).
+    public init(devices: [Device], connectionManager: DeviceNode, providerFolders: [String] = []) throws {
+        let nodes = devices.compactMap(\.node) + [connectionManager]
+        guard nodes.count > 1 else {
+            throw RDMAError.noDevice("none of the devices has a uverbs node; \(PodRDMA.podsNeed)")
+        }
+        self.devices = nodes.map {
+            OCIDevice(path: $0.path, type: "c", major: $0.major, minor: $0.minor, fileMode: 0o666, uid: 0, gid: 0)
+        }
+        self.deviceRules = nodes.map { OCIDeviceRule(allow: true, type: "c", major: $0.major, minor: $0.minor, access: "rwm") }
+        self.mounts = providerFolders.map {
+            OCIMount(destination: $0, type: "bind", source: $0, options: ["rbind", "ro", "nosuid", "nodev"])
+        }
+        self.capabilities = ["CAP_IPC_LOCK"]
+        self.rlimits = [OCIRlimit(type: "RLIMIT_MEMLOCK", hard: UInt64.max, soft: UInt64.max)]
+    }
+
+    /// Host folders that hold libibverbs' provider configuration and drivers, where they exist.
+    public static func hostProviderFolders(candidates: [String] = ["/etc/libibverbs.d", "/usr/lib/x86_64-linux-gnu/libibverbs",
+                                                                   "/usr/lib/aarch64-linux-gnu/libibverbs", "/usr/lib64/libibverbs"]) -> [String] {
+        candidates.filter { FileManager.default.fileExists(atPath: $0) }
+    }
+
+    /// Adds these to a runc config.json (as JSON bytes) and returns the new bytes; see `apply(to:)`.
+    public func merged(into config: Data) throws -> Data {
+        guard var root = try JSONSerialization.jsonObject(with: config) as? [String: Any] else {
+            throw RDMAError.protocolViolation("an OCI config must be a JSON object")
+        }
+        try apply(to: &root)
+        return try JSONSerialization.data(withJSONObject: root, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
+    }
+
+    /// Adds these to a runc config held as JSONSerialization objects (as `PodConfig.render` makes
+    /// it; call this after rendering, which sets the capabilities): devices and device rules
+    /// appended (an existing entry for the same path or numbers is replaced), mounts appended
+    /// (same destination replaced), the capability added to every capability set, rlimits of the
+    /// same type replaced.
+    public func apply(to root: inout [String: Any]) throws {
+        let encoder = JSONEncoder()
+        func objects<T: Encodable>(_ values: [T]) throws -> [[String: Any]] {
+            try values.map { try JSONSerialization.jsonObject(with: encoder.encode($0)) as! [String: Any] }
+        }
+
+        var linux = root["linux"] as? [String: Any] ?? [:]
+        let paths = Set(devices.map(\.path))
+        let existingDevices = (linux["devices"] as? [[String: Any]] ?? []).filter { !paths.contains($0["path"] as? String ?? "") }
+        linux["devices"] = existingDevices + (try objects(devices))
+        var resources = linux["resources"] as? [String: Any] ?? [:]
+        let numbers = Set(deviceRules.map { "\($0.major):\($0.minor)" })
+        let existingRules = (resources["devices"] as? [[String: Any]] ?? []).filter { rule in
+            !numbers.contains("\(rule["major"] as? Int ?? -1):\(rule["minor"] as? Int ?? -1)")
+        }
+        resources["devices"] = existingRules + (try objects(deviceRules))
+        linux["resources"] = resources
+        root["linux"] = linux
+
+        let destinations = Set(mounts.map(\.destination))
+        root["mounts"] = (root["mounts"] as? [[String: Any]] ?? []).filter { !destinations.contains($0["destination"] as? String ?? "") }
+            + (try objects(mounts))
+
+        var process = root["process"] as? [String: Any] ?? [:]
+        var sets = process["capabilities"] as? [String: Any] ?? [:]
+        for name in ["bounding", "effective", "inheritable", "permitted", "ambient"] {
+            var set = sets[name] as? [String] ?? []
+            for capability in capabilities where !set.contains(capability) { set.append(capability) }
+            sets[name] = set
+        }
+        process["capabilities"] = sets
+        let types = Set(rlimits.map(\.type))
+        process["rlimits"] = (process["rlimits"] as? [[String: Any]] ?? []).filter { !types.contains($0["type"] as? String ?? "") }
+            + (try objects(rlimits))
+        root["process"] = process
+    }
+}

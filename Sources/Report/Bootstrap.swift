@@ -1,0 +1,94 @@
+import Foundation
+
+/// Percentile bootstrap over trial medians. Trials, not iterations, are resampled: iterations of
+/// one launch share its placement and its machine state, so they are not independent.
+public struct Bootstrap: Sendable {
+    public var resamples: Int
+    public var seed: UInt64
+    /// Two-sided coverage, 0.95 for a 95% interval.
+    public var confidence: Double
+
+    public init(resamples: Int = 2000, seed: UInt64 = 1, confidence: Double = 0.95) {
+        self.resamples = resamples; self.seed = seed; self.confidence = confidence
+    }
+
+    /// Interval of `median(candidate) / median(baseline) - 1`, each side resampled on its own.
+    /// Nil unless both sides have at least two trials: one trial has no spread to resample.
+    public func gapInterval(baseline: [Double], candidate: [Double]) -> ClosedRange<Double>? {
+        guard baseline.count >= 2, candidate.count >= 2 else { return nil }
+        var generator = SeededGenerator(seed: seed)
+        var gaps: [Double] = []
+        gaps.reserveCapacity(resamples)
+        let baseline = baseline.sorted(), candidate = candidate.sorted()
+        var base = baseline, cand = candidate
+        for _ in 0..<resamples {
+            let b = Bootstrap.resampledMedian(baseline, into: &base, using: &generator)
+            let c = Bootstrap.resampledMedian(candidate, into: &cand, using: &generator)
+            guard b > 0 else { continue }
+            gaps.append(c / b - 1)
+        }
+        return interval(of: gaps)
+    }
+
+    /// Interval of the median itself, for the bands drawn around each environment's curve.
+    public func medianInterval(_ values: [Double]) -> ClosedRange<Double>? {
+        guard values.count >= 2 else { return nil }
+        var generator = SeededGenerator(seed: seed)
+        let values = values.sorted()
+        var scratch = values
+        let medians = (0..<resamples).map { _ in Bootstrap.resampledMedian(values, into: &scratch, using: &generator) }
+        return interval(of: medians)
+    }
+
+    private func interval(of estimates: [Double]) -> ClosedRange<Double>? {
+        guard !estimates.isEmpty else { return nil }
+        let sorted = estimates.sorted()
+        let tail = (1 - confidence) / 2
+        return Median.quantile(tail, ofSorted: sorted)...Median.quantile(1 - tail, ofSorted: sorted)
+    }
+
+    /// The median of `values.count` draws with replacement. Small samples are drawn and sorted;
+    /// large ones (thousands of trials) count how often each rank of the sorted values is drawn,
+    /// which finds the same median in linear time.
+    private static func resampledMedian(_ values: [Double], into scratch: inout [Double],
+                                        using generator: inout SeededGenerator) -> Double {
+        let n = values.count
+        if n <= 32 {
+            for index in scratch.indices { scratch[index] = values[draw(n, &generator)] }
+            scratch.sort()
+            return Median.ofSorted(scratch)
+        }
+        if n > 100 { return limitMedian(values, &generator) }
+        // `values` arrive sorted for large samples, so ranks order values.
+        var counts = [Int32](repeating: 0, count: n)
+        for _ in 0..<n { counts[draw(n, &generator)] += 1 }
+        let lowerTarget = (n - 1) / 2, upperTarget = n / 2
+        var seen = 0, lower = 0.0
+        for index in 0..<n where counts[index] > 0 {
+            let next = seen + Int(counts[index])
+            if seen <= lowerTarget && lowerTarget < next { lower = values[index] }
+            if seen <= upperTarget && upperTarget < next { return (lower + values[index]) / 2 }
+            seen = next
+        }
+        return lower
+    }
+
+    /// Beyond a hundred trials the rank of a resample's median is, to within a rank or two,
+    /// normal around the middle with standard deviation sqrt(n)/2 (the binomial count of draws
+    /// below a rank), so it is drawn directly: O(1) per resample instead of O(n), which keeps a
+    /// report over millions of records to seconds.
+    private static func limitMedian(_ sorted: [Double], _ generator: inout SeededGenerator) -> Double {
+        let n = Double(sorted.count)
+        // Box-Muller from two uniforms in (0, 1].
+        let u1 = (Double(generator.next() >> 11) + 1) / 9007199254740992.0
+        let u2 = Double(generator.next() >> 11) / 9007199254740992.0
+        let z = (-2 * log(u1)).squareRoot() * cos(2 * Double.pi * u2)
+        let position = min(max((n - 1) / 2 + z * n.squareRoot() / 2, 0), n - 1)
+        let lower = Int(position.rounded(.down)), upper = min(lower + 1, sorted.count - 1)
+        return sorted[lower] + (sorted[upper] - sorted[lower]) * (position - Double(lower))
+    }
+
+    private static func draw(_ n: Int, _ generator: inout SeededGenerator) -> Int {
+        Int(generator.next().multipliedFullWidth(by: UInt64(n)).high)
+    }
+}

@@ -1,0 +1,41 @@
+import Foundation
+
+/// Numbers as the report prints them; never NaN or infinity (those print as "-").
+public enum Format {
+    public static func percent(_ fraction: Double, unit: Bool = true) -> String {
+        guard fraction.isFinite else { return "-" }
+        let text = String(format: "%+.1f", fraction * 100)
+        return unit ? text + "%" : text
+    }
+
+    public static func pValue(_ p: Double) -> String {
+        guard p.isFinite else { return "p = -" }
+        if p < 0.001 { return "p < 0.001" }
+        if p < 0.01 { return "p < 0.01" }
+        return String(format: "p = %.2f", p)
+    }
+
+    /// Seconds in the unit that keeps three or four significant digits.
+    public static func duration(_ seconds: Double) -> String {
+        guard seconds.isFinite else { return "-" }
+        let magnitude = abs(seconds)
+        if magnitude < 1e-3 { return String(format: "%.2f us", seconds * 1e6) }
+        if magnitude < 1 { return String(format: "%.3f ms", seconds * 1e3) }
+        return String(format: "%.3f s", seconds)
+    }
+
+    public static func bytes(_ value: Double) -> String {
+        guard value.isFinite else { return "-" }
+        let units: [(Double, String)] = [(1_073_741_824, "G"), (1_048_576, "M"), (1024, "K")]
+        for (size, suffix) in units where value >= size && value.truncatingRemainder(dividingBy: size) == 0 {
+            return "\(Int(value / size))\(suffix)"
+        }
+        return "\(Int(value))"
+    }
+
+    /// Plain decimal for machine-readable outputs (CSV, data attributes); empty for a missing value.
+    public static func number(_ value: Double?) -> String {
+        guard let value, value.isFinite else { return "" }
+        return "\(value)"
+    }
+}

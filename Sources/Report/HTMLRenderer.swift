@@ -1,0 +1,133 @@
+/// One self-contained HTML file: inline CSS and SVG, no script and nothing fetched, so it opens
+/// anywhere, offline. Charts: latency and bandwidth against size per sweep, gap bars with
+/// intervals for the headlines, and the attribution ladder.
+public struct HTMLRenderer: Sendable {
+    public init() {}
+
+    public func render(_ analysis: Analysis) -> String {
+        var body = "<h1>podgap report</h1>\n<p class=\"meta\">\(escapeXML(Rows.title(analysis)))</p>\n"
+        body += "<p class=\"note\">\(escapeXML(Rows.reading))</p>\n"
+        if !analysis.warnings.isEmpty {
+            body += "<div class=\"warnings\"><h2>Warnings</h2><ul>" + analysis.warnings.map { "<li>\(escapeXML($0))</li>" }.joined() + "</ul></div>\n"
+        }
+        if !analysis.skipped.isEmpty {
+            body += "<div class=\"skipped\"><h2>Skipped environments</h2><ul>"
+                + analysis.skipped.map { "<li><b>\(escapeXML($0.environment))</b>: \(escapeXML($0.reason))</li>" }.joined() + "</ul></div>\n"
+        }
+        body += "<h2>Headlines (against \(escapeXML(analysis.baseline)))</h2>\n" + table(Rows.headlineHeader, Rows.headlines(analysis), verdictColumn: 4)
+        body += gapChart(analysis)
+        if !analysis.attribution.isEmpty {
+            body += "<h2>Attribution</h2>\n<p class=\"note\">Each environment against its neighbour in the ladder: what one more layer costs.</p>\n"
+            body += attributionChart(analysis)
+            body += table(Rows.attributionHeader, Rows.attribution(analysis), verdictColumn: nil)
+        }
+        body += sweepCharts(analysis)
+        body += "<h2>All points</h2>\n" + table(Rows.comparisonHeader, analysis.comparisons.map { Rows.comparison($0, in: analysis) }, verdictColumn: 10)
+        return """
+        <!DOCTYPE html>
+        <html lang="en"><head><meta charset="utf-8"/><title>podgap report</title>
+        <style>
+        body{font-family:-apple-system,"Segoe UI",Helvetica,Arial,sans-serif;margin:24px auto;max-width:1100px;color:#222;background:#fff}
+        h1{font-size:26px;margin-bottom:4px}h2{font-size:19px;margin-top:30px;border-bottom:1px solid #ddd;padding-bottom:4px}
+        .meta{color:#555}.note{color:#666;font-size:13px}
+        table{border-collapse:collapse;font-size:13px;margin:8px 0 16px}th,td{padding:3px 9px;border-bottom:1px solid #eee;text-align:left;white-space:nowrap}
+        th{background:#f4f4f4}td:nth-child(2){white-space:normal;max-width:340px;overflow-wrap:anywhere}.slower{color:#c0392b;font-weight:600}.faster{color:#1e8449;font-weight:600}
+        .warnings,.skipped{background:#fff7e0;border:1px solid #f0d58c;padding:4px 14px;margin:10px 0}
+        svg.chart{display:block;margin:10px 0 22px;background:#fff}
+        .chart-title{font-size:14px;font-weight:600}.tick,.legend,.label{font-size:11px;fill:#333}.group{font-size:12px;font-weight:600}
+        .axis{font-size:12px;fill:#333}.grid{stroke:#e6e6e6}.zero{stroke:#444;stroke-width:1.2}.frame{fill:none;stroke:#999}
+        .whisker{stroke:#222;stroke-width:1.4}.arrow{fill:#222}
+        </style></head>
+        <body>
+        \(body)</body></html>
+
+        """
+    }
+
+    private func table(_ header: [String], _ rows: [[String]], verdictColumn: Int?) -> String {
+        var out = "<table><thead><tr>" + header.map { "<th>\(escapeXML($0))</th>" }.joined() + "</tr></thead><tbody>\n"
+        for row in rows {
+            out += "<tr>" + row.enumerated().map { column, cell in
+                var kind = ""
+                if column == verdictColumn {
+                    if cell.hasPrefix("slower") || cell.hasPrefix("lower") { kind = " class=\"slower\"" }
+                    if cell.hasPrefix("faster") || cell.hasPrefix("higher") { kind = " class=\"faster\"" }
+                }
+                return "<td\(kind)>\(escapeXML(cell))</td>"
+            }.joined() + "</tr>\n"
+        }
+        return out + "</tbody></table>\n"
+    }
+
+    private func gapChart(_ analysis: Analysis) -> String {
+        var bars: [GapBars.Bar] = []
+        // Group by kernel and metric so that environments sit together under each headline.
+        var groups: [(String, [GapBars.Bar])] = []
+        for environment in analysis.environments where environment != analysis.baseline {
+            for h in analysis.headlines[environment] ?? [] {
+                let group = "\(h.kernel): \(h.metric)"
+                let bar = GapBars.Bar(label: environment, group: group,
+                                      colour: Palette.colour(environment, among: analysis.environments),
+                                      gap: h.gap, interval: h.interval)
+                if let index = groups.firstIndex(where: { $0.0 == group }) { groups[index].1.append(bar) } else { groups.append((group, [bar])) }
+            }
+        }
+        bars = groups.flatMap(\.1)
+        return GapBars(kind: "gaps", title: "Gap against \(analysis.baseline), 95% intervals (times: + is slower; rates: + is more)", bars: bars).render()
+    }
+
+    private func attributionChart(_ analysis: Analysis) -> String {
+        var bars: [GapBars.Bar] = []
+        for a in analysis.attribution {
+            for h in a.headlines {
+                bars.append(GapBars.Bar(label: "\(a.step.from) → \(a.step.to)", group: "\(h.kernel): \(h.metric)",
+                                        colour: Palette.colour(a.step.to, among: analysis.environments),
+                                        gap: h.gap, interval: h.interval))
+            }
+        }
+        // Same metric together, steps in ladder order within it.
+        let order = bars.map(\.group).reduce(into: [String]()) { if !$0.contains($1) { $0.append($1) } }
+        bars = order.flatMap { group in bars.filter { $0.group == group } }
+        return GapBars(kind: "attribution", title: "Attribution ladder: each step against its neighbour", bars: bars).render()
+    }
+
+    private func sweepCharts(_ analysis: Analysis) -> String {
+        let sized = analysis.sortedPoints.filter { $0.bytes != nil && $0.bytes! > 0 }
+        let sweeps = Dictionary(grouping: sized) { SweepKey(kernel: $0.kernel, series: $0.series, ranks: $0.ranks) }
+        var out = ""
+        for sweep in sweeps.keys.sorted() {
+            let keys = sweeps[sweep]!.sorted()
+            var latency: [LogLogChart.Series] = [], bandwidth: [LogLogChart.Series] = []
+            for environment in analysis.environments {
+                let colour = Palette.colour(environment, among: analysis.environments)
+                let points = keys.compactMap { key -> (PointKey, EnvironmentPoint)? in
+                    guard let p = analysis.points[key]?[environment], !p.trialMedians.isEmpty, p.median > 0 else { return nil }
+                    return (key, p)
+                }
+                guard !points.isEmpty else { continue }
+                latency.append(.init(environment: environment, colour: colour, points: points.map { key, p in
+                    (key.bytes!, p.median * 1e6, p.interval.map { ($0.lowerBound * 1e6)...($0.upperBound * 1e6) })
+                }))
+                let factor = HTMLRenderer.busFactor(kernel: sweep.kernel, ranks: sweep.ranks)
+                func gbps(_ bytes: Double, _ seconds: Double) -> Double { bytes / seconds * factor / 1e9 }
+                bandwidth.append(.init(environment: environment, colour: colour, points: points.map { key, p in
+                    (key.bytes!, gbps(key.bytes!, p.median), p.interval.map { gbps(key.bytes!, $0.upperBound)...gbps(key.bytes!, $0.lowerBound) })
+                }))
+            }
+            guard !latency.isEmpty else { continue }
+            let what = "\(sweep.kernel), \(sweep.ranks) ranks, \(sweep.series)"
+            out += "<h2>\(escapeXML(sweep.kernel)) over message size</h2>\n"
+            out += LogLogChart(kind: "latency", title: "Latency: \(what) (median of trials, 95% band)",
+                               xLabel: "message size (bytes)", yLabel: "latency (us)", series: latency).render()
+            let bandwidthName = sweep.kernel == "allreduce" ? "bus bandwidth (GB/s, nccl-tests busbw)" : "bandwidth (GB/s)"
+            out += LogLogChart(kind: "bandwidth", title: "Bandwidth: \(what)",
+                               xLabel: "message size (bytes)", yLabel: bandwidthName, series: bandwidth).render()
+        }
+        return out
+    }
+
+    /// nccl-tests' bus bandwidth factor for allreduce, 2(n-1)/n; 1 (algorithm bandwidth) otherwise.
+    static func busFactor(kernel: String, ranks: Int) -> Double {
+        kernel == "allreduce" && ranks > 1 ? 2 * Double(ranks - 1) / Double(ranks) : 1
+    }
+}

@@ -1,0 +1,73 @@
+import Collector
+import Foundation
+
+/// What a report is built from: results files, or suite folders (their `*.jsonl` files and the
+/// `skipped.json` that names environments the suite could not run).
+public struct Inputs: Sendable {
+    public var observations: [Observation]
+    public var skipped: [SkippedEnvironment]
+    /// Bad lines passed over (only with `skippingBad`).
+    public var problems: [RecordError]
+
+    public static let skippedFile = "skipped.json"
+
+    public static func load(_ paths: [String], skippingBad: Bool = false) throws -> Inputs {
+        var files: [String] = []
+        var skipped: [SkippedEnvironment] = []
+        for path in paths {
+            var isDirectory: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
+                throw RecordError.malformed(file: path, line: 0, reason: "no such file or folder")
+            }
+            guard isDirectory.boolValue else { files.append(path); continue }
+            let folder = URL(fileURLWithPath: path)
+            let names = (try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []
+            let results = names.filter { $0.hasSuffix(".jsonl") && !$0.hasPrefix(".") && $0 != "launches.jsonl" }.sorted()
+            skipped += try readSkipped(folder.appendingPathComponent(skippedFile).path)
+            if results.isEmpty && skipped.isEmpty {
+                throw RecordError.malformed(file: path, line: 0, reason: "folder holds no .jsonl results files")
+            }
+            for file in results {
+                let full = folder.appendingPathComponent(file).path
+                // A suite's environment file is empty when every trial of it failed; its reason is in skipped.json.
+                if (try? FileManager.default.attributesOfItem(atPath: full)[.size] as? Int) == 0 { continue }
+                files.append(full)
+            }
+        }
+        // Files are read side by side (one per core); the first problem in argument order wins.
+        let results = Locked<[Int: Result<ObservationReader, Error>]>([:])
+        DispatchQueue.concurrentPerform(iterations: files.count) { index in
+            let reader = ObservationReader(skippingBad: skippingBad)
+            let result = Result { try reader.read(files[index]); return reader }
+            results.update { $0[index] = result }
+        }
+        var observations: [Observation] = [], problems: [RecordError] = []
+        for index in files.indices {
+            let reader = try results.value[index]!.get()
+            observations += reader.observations
+            problems += reader.problems
+        }
+        return Inputs(observations: observations, skipped: skipped, problems: problems)
+    }
+
+    public static func readSkipped(_ path: String) throws -> [SkippedEnvironment] {
+        guard let data = FileManager.default.contents(atPath: path) else { return [] }
+        do { return try JSONDecoder().decode([SkippedEnvironment].self, from: data) }
+        catch { throw RecordError.malformed(file: path, line: 1, reason: "not a list of {environment, reason} objects") }
+    }
+
+    public static func writeSkipped(_ skipped: [SkippedEnvironment], to path: String) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        try encoder.encode(skipped).write(to: URL(fileURLWithPath: path))
+    }
+}
+
+/// A value several threads write, one at a time.
+final class Locked<Value>: @unchecked Sendable {
+    private var stored: Value
+    private let lock = NSLock()
+    init(_ value: Value) { stored = value }
+    var value: Value { lock.lock(); defer { lock.unlock() }; return stored }
+    func update(_ change: (inout Value) -> Void) { lock.lock(); change(&stored); lock.unlock() }
+}

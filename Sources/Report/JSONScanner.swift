@@ -1,0 +1,158 @@
+import Foundation
+
+/// A forward-only scanner over one JSON line, just enough to pick a few fields out of a record
+/// and skip the rest without building them. Every method returns nil (or false) on anything it
+/// does not expect; the caller then hands the line to the full decoder, whose message names
+/// what is wrong.
+struct JSONScanner {
+    let base: UnsafePointer<UInt8>
+    var position: Int
+    let end: Int
+
+    private static let quote = UInt8(ascii: "\""), backslash = UInt8(ascii: "\\")
+
+    mutating func skipSpace() {
+        while position < end {
+            switch base[position] {
+            case 0x20, 0x09, 0x0D, 0x0A: position += 1
+            default: return
+            }
+        }
+    }
+
+    mutating func consume(_ byte: UInt8) -> Bool {
+        skipSpace()
+        guard position < end, base[position] == byte else { return false }
+        position += 1
+        return true
+    }
+
+    var atEnd: Bool { mutating get { skipSpace(); return position >= end } }
+
+    /// A string without escapes, as a range of bytes (escapes are rare in records: fall back).
+    mutating func rawString() -> Range<Int>? {
+        guard consume(JSONScanner.quote) else { return nil }
+        let start = position
+        while position < end {
+            let byte = base[position]
+            if byte == JSONScanner.quote { position += 1; return start..<(position - 1) }
+            if byte == JSONScanner.backslash || byte < 0x20 { return nil }
+            position += 1
+        }
+        return nil
+    }
+
+    mutating func string() -> String? {
+        guard let range = rawString() else { return nil }
+        return String(decoding: UnsafeBufferPointer(start: base + range.lowerBound, count: range.count), as: UTF8.self)
+    }
+
+    /// True when the bytes of `range` spell `text`.
+    func equals(_ range: Range<Int>, _ text: StaticString) -> Bool {
+        guard range.count == text.utf8CodeUnitCount else { return false }
+        return memcmp(base + range.lowerBound, text.utf8Start, range.count) == 0
+    }
+
+    mutating func number() -> Double? {
+        skipSpace()
+        guard position < end else { return nil }
+        let first = base[position]
+        guard first == UInt8(ascii: "-") || (first >= UInt8(ascii: "0") && first <= UInt8(ascii: "9")) else { return nil }
+        // Lines end in a newline or a 0 byte that the reader guarantees, so strtod stops in bounds.
+        var stop: UnsafeMutablePointer<CChar>?
+        let value = (base + position).withMemoryRebound(to: CChar.self, capacity: 1) { strtod($0, &stop) }
+        guard let stop else { return nil }
+        let consumed = stop.withMemoryRebound(to: UInt8.self, capacity: 1) { UnsafePointer($0) } - (base + position)
+        guard consumed > 0, position + consumed <= end else { return nil }
+        position += consumed
+        return value
+    }
+
+    mutating func integer() -> Int? {
+        skipSpace()
+        let start = position
+        var negative = false, value = 0, digits = 0
+        if position < end && base[position] == UInt8(ascii: "-") { negative = true; position += 1 }
+        while position < end, base[position] >= UInt8(ascii: "0"), base[position] <= UInt8(ascii: "9"), digits < 16 {
+            value = value * 10 + Int(base[position] - UInt8(ascii: "0"))
+            position += 1; digits += 1
+        }
+        if digits > 0, position < end, !JSONScanner.continuesNumber(base[position]) { return negative ? -value : value }
+        // A fraction, an exponent or a very long number: let strtod judge it.
+        position = start
+        guard let number = number(), number == number.rounded(), abs(number) < 1e15 else { return nil }
+        return Int(number)
+    }
+
+    /// Skips a number without converting it: only its characters are checked.
+    mutating func skipNumber() -> Bool {
+        skipSpace()
+        let start = position
+        while position < end, JSONScanner.continuesNumber(base[position]) || base[position] == UInt8(ascii: "-") { position += 1 }
+        guard position > start else { return false }
+        let first = base[start]
+        return first == UInt8(ascii: "-") || (first >= UInt8(ascii: "0") && first <= UInt8(ascii: "9"))
+    }
+
+    private static func continuesNumber(_ byte: UInt8) -> Bool {
+        (byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9")) || byte == UInt8(ascii: ".") || byte == UInt8(ascii: "e")
+            || byte == UInt8(ascii: "E") || byte == UInt8(ascii: "+")
+    }
+
+    mutating func bool() -> Bool? {
+        skipSpace()
+        if literal("true") { return true }
+        if literal("false") { return false }
+        return nil
+    }
+
+    private mutating func literal(_ word: StaticString) -> Bool {
+        let count = word.utf8CodeUnitCount
+        guard position + count <= end, memcmp(base + position, word.utf8Start, count) == 0 else { return false }
+        position += count
+        return true
+    }
+
+    /// Skips one value of any shape; the range it spanned, or nil when it is not valid JSON.
+    mutating func skipValue() -> Range<Int>? {
+        skipSpace()
+        guard position < end else { return nil }
+        let start = position
+        switch base[position] {
+        case JSONScanner.quote:
+            position += 1
+            while position < end {
+                let byte = base[position]
+                if byte == JSONScanner.backslash { position += 2; continue }
+                position += 1
+                if byte == JSONScanner.quote { return start..<position }
+            }
+            return nil
+        case UInt8(ascii: "{"), UInt8(ascii: "["):
+            let isObject = base[position] == UInt8(ascii: "{")
+            position += 1
+            if consume(isObject ? UInt8(ascii: "}") : UInt8(ascii: "]")) { return start..<position }
+            while true {
+                if isObject {
+                    guard rawStringOrEscaped(), consume(UInt8(ascii: ":")) else { return nil }
+                }
+                guard skipValue() != nil else { return nil }
+                if consume(UInt8(ascii: ",")) { continue }
+                guard consume(isObject ? UInt8(ascii: "}") : UInt8(ascii: "]")) else { return nil }
+                return start..<position
+            }
+        case UInt8(ascii: "t"), UInt8(ascii: "f"):
+            return bool() != nil ? start..<position : nil
+        case UInt8(ascii: "n"):
+            return literal("null") ? start..<position : nil
+        default:
+            return skipNumber() ? start..<position : nil
+        }
+    }
+
+    private mutating func rawStringOrEscaped() -> Bool {
+        skipSpace()
+        guard position < end, base[position] == JSONScanner.quote else { return false }
+        return skipValue() != nil
+    }
+}

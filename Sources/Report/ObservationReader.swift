@@ -1,0 +1,203 @@
+import Collector
+import Foundation
+
+/// Reads results files into observations, fast: each line is scanned for the dozen fields a
+/// report needs and the rest is skipped unbuilt. A line the scanner does not accept goes to
+/// `RecordReader.decode`, so bad lines get the same `FILE:LINE: reason` as everywhere else.
+public final class ObservationReader {
+    public private(set) var observations: [Observation] = []
+    /// Bad lines found while skipping them (`skippingBad`); empty otherwise.
+    public private(set) var problems: [RecordError] = []
+    private let skippingBad: Bool
+    // Interned strings: millions of records share a handful of names.
+    private var strings: [String: String] = [:]
+    private var parameters: [String: (canonical: String, bytes: Double?)] = [:]
+
+    public init(skippingBad: Bool = false) { self.skippingBad = skippingBad }
+
+    /// Reads one file; throws its first bad line unless skipping, and an empty file always.
+    public func read(_ path: String) throws {
+        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+        guard descriptor >= 0 else {
+            throw RecordError.malformed(file: path, line: 0, reason: "cannot read the file: \(String(cString: strerror(errno)))")
+        }
+        defer { close(descriptor) }
+        let before = observations.count, problemsBefore = problems.count
+        var capacity = 8 << 20
+        var buffer = UnsafeMutablePointer<UInt8>.allocate(capacity: capacity + 1)
+        defer { buffer.deallocate() }
+        var filled = 0, lineNumber = 0, sawEnd = false
+        while !sawEnd {
+            if filled == capacity {
+                // One line longer than the buffer: grow it.
+                let larger = UnsafeMutablePointer<UInt8>.allocate(capacity: capacity * 2 + 1)
+                larger.update(from: buffer, count: filled)
+                buffer.deallocate()
+                buffer = larger
+                capacity *= 2
+            }
+            let count = Foundation.read(descriptor, buffer + filled, capacity - filled)
+            if count < 0 {
+                throw RecordError.malformed(file: path, line: lineNumber, reason: "read failed: \(String(cString: strerror(errno)))")
+            }
+            if count == 0 { sawEnd = true }
+            filled += count
+            buffer[filled] = 0
+            var start = 0
+            while start < filled {
+                let remaining = filled - start
+                guard let newline = memchr(buffer + start, 0x0A, remaining) else {
+                    if !sawEnd { break }
+                    lineNumber += 1
+                    try line(buffer, start, filled, number: lineNumber, path: path)
+                    start = filled
+                    break
+                }
+                let stop = buffer.distance(to: newline.assumingMemoryBound(to: UInt8.self))
+                lineNumber += 1
+                try line(buffer, start, stop, number: lineNumber, path: path)
+                start = stop + 1
+            }
+            // Keep the unfinished line for the next read.
+            if start > 0 {
+                buffer.update(from: buffer + start, count: filled - start)
+                filled -= start
+            }
+        }
+        if observations.count == before && problems.count == problemsBefore {
+            throw RecordError.empty(file: path)
+        }
+    }
+
+    private func line(_ buffer: UnsafeMutablePointer<UInt8>, _ start: Int, _ stop: Int, number: Int, path: String) throws {
+        var scanner = JSONScanner(base: buffer, position: start, end: stop)
+        if scanner.atEnd { return }
+        if let observation = scan(&scanner) {
+            observations.append(observation)
+            return
+        }
+        let text = String(decoding: UnsafeBufferPointer(start: buffer + start, count: stop - start), as: UTF8.self)
+        do {
+            observations.append(Observation(try RecordReader.decode(Substring(text), file: path, line: number)))
+        } catch let error as RecordError {
+            guard skippingBad else { throw error }
+            problems.append(error)
+        }
+    }
+
+    private func intern(_ scanner: JSONScanner, _ range: Range<Int>) -> String {
+        let text = String(decoding: UnsafeBufferPointer(start: scanner.base + range.lowerBound, count: range.count), as: UTF8.self)
+        if let known = strings[text] { return known }
+        strings[text] = text
+        return text
+    }
+
+    /// The fields of one record line, or nil where anything is unusual (the full decoder decides).
+    private func scan(_ scanner: inout JSONScanner) -> Observation? {
+        var kernel: String?, params: (canonical: String, bytes: Double?)?, ranks: Int?, trial = 0
+        var p50: Double?, verified: Bool?, environment: (name: String, host: String, mpi: String, version: String)?
+        var required = 0
+        guard scanner.consume(UInt8(ascii: "{")) else { return nil }
+        if scanner.consume(UInt8(ascii: "}")) { return nil }
+        repeat {
+            guard let key = scanner.rawString(), scanner.consume(UInt8(ascii: ":")) else { return nil }
+            if scanner.equals(key, "schema") {
+                guard let value = scanner.rawString(), scanner.equals(value, "podgap.record/1") else { return nil }
+                required |= 1
+            } else if scanner.equals(key, "kernel") {
+                guard let value = scanner.rawString() else { return nil }
+                kernel = intern(scanner, value)
+            } else if scanner.equals(key, "params") {
+                guard let value = scanner.skipValue() else { return nil }
+                params = canonicalParameters(scanner, value)
+                if params == nil { return nil }
+            } else if scanner.equals(key, "ranks") {
+                ranks = scanner.integer()
+            } else if scanner.equals(key, "trial") {
+                guard let value = scanner.integer() else { return nil }
+                trial = value
+            } else if scanner.equals(key, "seconds") {
+                p50 = median(&scanner)
+                if p50 == nil { return nil }
+            } else if scanner.equals(key, "verified") {
+                verified = scanner.bool()
+            } else if scanner.equals(key, "environment") {
+                environment = self.environment(&scanner)
+                if environment == nil { return nil }
+            } else {
+                // Not needed here, but the full decoder requires them: a line without them is bad.
+                if scanner.equals(key, "run") { required |= 2 }
+                if scanner.equals(key, "time") { required |= 4 }
+                if scanner.equals(key, "warmup") || scanner.equals(key, "iterations") {
+                    guard scanner.integer() != nil else { return nil }
+                    required |= scanner.equals(key, "warmup") ? 8 : 16
+                    continue
+                }
+                guard scanner.skipValue() != nil else { return nil }
+            }
+        } while scanner.consume(UInt8(ascii: ","))
+        guard scanner.consume(UInt8(ascii: "}")), scanner.atEnd, required == 31,
+              let kernel, let ranks, let p50, let verified, let environment else { return nil }
+        let parameters = params ?? ("", nil)
+        return Observation(kernel: kernel, parameters: parameters.canonical, bytes: parameters.bytes, ranks: ranks,
+                           trial: trial, seconds: p50, verified: verified, environment: environment.name,
+                           host: environment.host, mpiLibrary: environment.mpi, podgapVersion: environment.version)
+    }
+
+    /// `seconds.p50`, checking that the summary has all six statistics the decoder requires.
+    private func median(_ scanner: inout JSONScanner) -> Double? {
+        guard scanner.consume(UInt8(ascii: "{")) else { return nil }
+        var p50: Double?, seen = 0
+        repeat {
+            guard let key = scanner.rawString(), scanner.consume(UInt8(ascii: ":")) else { return nil }
+            if scanner.equals(key, "samples") { guard scanner.skipValue() != nil else { return nil }; continue }
+            if scanner.equals(key, "p50") {
+                guard let value = scanner.number() else { return nil }
+                p50 = value
+            } else {
+                guard scanner.skipNumber() else { return nil }
+            }
+            seen += 1
+        } while scanner.consume(UInt8(ascii: ","))
+        guard scanner.consume(UInt8(ascii: "}")), seen >= 6 else { return nil }
+        return p50
+    }
+
+    private static let environmentKeys: [StaticString] = [
+        "name", "launcher", "transport", "hostname", "hostnames", "cores", "cpuset", "cgroup", "kernel",
+        "mpiLibrary", "podgapVersion", "ranksPerNode", "oversubscribed", "yieldWhenIdle", "rdma",
+    ]
+
+    private func environment(_ scanner: inout JSONScanner) -> (name: String, host: String, mpi: String, version: String)? {
+        guard scanner.consume(UInt8(ascii: "{")) else { return nil }
+        var name: String?, host: String?, mpi: String?, version: String?, seen = 0
+        repeat {
+            guard let key = scanner.rawString(), scanner.consume(UInt8(ascii: ":")) else { return nil }
+            if let index = ObservationReader.environmentKeys.firstIndex(where: { scanner.equals(key, $0) }) {
+                seen |= 1 << index
+                switch index {
+                case 0: guard let value = scanner.rawString() else { return nil }; name = intern(scanner, value); continue
+                case 8: guard let value = scanner.rawString() else { return nil }; host = intern(scanner, value); continue
+                case 9: guard let value = scanner.rawString() else { return nil }; mpi = intern(scanner, value); continue
+                case 10: guard let value = scanner.rawString() else { return nil }; version = intern(scanner, value); continue
+                default: break
+                }
+            }
+            guard scanner.skipValue() != nil else { return nil }
+        } while scanner.consume(UInt8(ascii: ","))
+        guard scanner.consume(UInt8(ascii: "}")), seen == (1 << ObservationReader.environmentKeys.count) - 1,
+              let name, let host, let mpi, let version else { return nil }
+        return (name, host, mpi, version)
+    }
+
+    /// The same `key=value` text as `Observation.canonical`, cached by the object's raw bytes.
+    private func canonicalParameters(_ outer: JSONScanner, _ range: Range<Int>) -> (canonical: String, bytes: Double?)? {
+        let raw = String(decoding: UnsafeBufferPointer(start: outer.base + range.lowerBound, count: range.count), as: UTF8.self)
+        if let known = parameters[raw] { return known }
+        // Rare path (once per distinct parameter set): decode it properly.
+        guard let object = try? JSONDecoder().decode([String: JSONValue].self, from: Data(raw.utf8)) else { return nil }
+        let result = (Observation.canonical(object), object["bytes"]?.doubleValue)
+        parameters[raw] = result
+        return result
+    }
+}

@@ -1,1 +1,0 @@
-// Report: pairing, statistics and renderers (issue 5).

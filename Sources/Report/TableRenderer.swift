@@ -1,0 +1,41 @@
+/// The terminal table: aligned columns, the verdict coloured only when writing to a terminal.
+public struct TableRenderer: Sendable {
+    public var colour: Bool
+    public init(colour: Bool) { self.colour = colour }
+
+    public func render(_ analysis: Analysis) -> String {
+        var out = Rows.title(analysis) + "\n" + Rows.reading + "\n"
+        out += "\nHEADLINES (against \(analysis.baseline))\n" + table(Rows.headlineHeader, Rows.headlines(analysis), verdictColumn: 4)
+        if !analysis.attribution.isEmpty {
+            out += "\nATTRIBUTION (each environment against its neighbour in the ladder)\n"
+                + table(Rows.attributionHeader, Rows.attribution(analysis), verdictColumn: nil)
+        }
+        out += "\nALL POINTS\n" + table(Rows.comparisonHeader, analysis.comparisons.map { Rows.comparison($0, in: analysis) }, verdictColumn: 10)
+        if !analysis.skipped.isEmpty {
+            out += "\nSKIPPED\n" + analysis.skipped.map { "  \($0.environment): \($0.reason)\n" }.joined()
+        }
+        if !analysis.warnings.isEmpty {
+            out += "\nWARNINGS\n" + analysis.warnings.map { "  \($0)\n" }.joined()
+        }
+        return out
+    }
+
+    private func table(_ header: [String], _ rows: [[String]], verdictColumn: Int?) -> String {
+        let widths = header.indices.map { column in ([header] + rows).map { $0[column].count }.max() ?? 0 }
+        func line(_ cells: [String], paint: Bool) -> String {
+            "  " + cells.indices.map { column in
+                let padded = column == cells.count - 1 ? cells[column]
+                    : cells[column] + String(repeating: " ", count: widths[column] - cells[column].count)
+                guard paint, colour, column == verdictColumn else { return padded }
+                return painted(padded)
+            }.joined(separator: "  ") + "\n"
+        }
+        return line(header, paint: false) + rows.map { line($0, paint: true) }.joined()
+    }
+
+    private func painted(_ text: String) -> String {
+        if text.hasPrefix("slower") || text.hasPrefix("lower") { return "\u{1B}[31m\(text)\u{1B}[0m" }
+        if text.hasPrefix("faster") || text.hasPrefix("higher") { return "\u{1B}[32m\(text)\u{1B}[0m" }
+        return text
+    }
+}

@@ -1,0 +1,210 @@
+import Foundation
+import Yams
+
+/// A suite: which kernels with which parameters, in which environments, on how many ranks, how
+/// many times. Parsed from YAML and checked whole before anything runs.
+public struct SuiteFile: Sendable {
+    public struct Kernel: Sendable, Equatable {
+        public struct Parameter: Sendable, Equatable {
+            public var key: String
+            /// Nil for a flag that is set (`--key` alone).
+            public var value: String?
+        }
+
+        public var name: String
+        /// Options passed to `podgap run NAME`, in file order.
+        public var parameters: [Parameter]
+
+        /// The arguments after `podgap run`.
+        public var arguments: [String] {
+            [name] + parameters.flatMap { parameter in ["--" + parameter.key] + (parameter.value.map { [$0] } ?? []) }
+        }
+    }
+
+    public struct EnvironmentEntry: Sendable, Equatable {
+        public var kind: String
+        /// The name recorded and compared; the kind's name unless `label` is given.
+        public var label: String
+        public var nodes: Int?
+        public var podsPerNode: Int?
+        public var cpus: String?
+        public var cpuset: String?
+        public var memory: String?
+    }
+
+    public var name: String
+    public var description: String?
+    public var trials: Int
+    public var ranks: Int
+    public var baseline: String?
+    public var timeout: String
+    /// mpirun or srun, for the native environments.
+    public var launcher: String
+    /// Also time one tiny launch per environment and trial (kernel "launch" in the records).
+    public var startup: Bool
+    public var environments: [EnvironmentEntry]
+    public var kernels: [Kernel]
+
+    static let topFields = ["name", "description", "trials", "ranks", "baseline", "timeout", "launcher", "startup",
+                            "environments", "kernels"]
+    static let environmentFields = ["label", "nodes", "pods-per-node", "cpus", "cpuset", "memory"]
+    /// Options of `podgap run KERNEL` the suite sets itself.
+    public static let reservedOptions: Set<String> = ["out", "label", "run-id", "trial", "timeout", "transport", "help", "version"]
+
+    /// Parses and validates. `kernels` maps each kernel podgap can run to its options (name ->
+    /// is it a flag); everything else is checked against the fixed vocabulary.
+    public static func parse(_ text: String, file: String, kernels: [String: [String: Bool]]) throws -> SuiteFile {
+        let node: Node
+        do {
+            guard let parsed = try Yams.compose(yaml: text) else { throw SuiteError.at(file, nil, "", "the file is empty; a suite needs at least environments and kernels") }
+            node = parsed
+        } catch let error as SuiteError {
+            throw error
+        } catch let error as YamlError {
+            throw SuiteError("\(file): not valid YAML: \(String(describing: error).split(separator: "\n").first ?? "")")
+        }
+        func line(_ node: Node) -> Int? { node.mark.map { $0.line } }
+        func fail(_ node: Node, _ path: String, _ problem: String) -> SuiteError { SuiteError.at(file, line(node), path, problem) }
+        func allowed(_ values: some Sequence<String>) -> String { "allowed: " + values.sorted().joined(separator: ", ") }
+        guard let top = node.mapping else { throw fail(node, "", "the top level must be a mapping of \(topFields.joined(separator: ", "))") }
+
+        func string(_ value: Node, _ path: String) throws -> String {
+            guard let scalar = value.scalar else { throw fail(value, path, "must be a single value") }
+            return scalar.string
+        }
+        func integer(_ value: Node, _ path: String, minimum: Int) throws -> Int {
+            guard let number = value.scalar.flatMap({ Int($0.string) }), number >= minimum else {
+                throw fail(value, path, "'\(value.scalar?.string ?? "(not a value)")' must be a whole number of at least \(minimum)")
+            }
+            return number
+        }
+        func bool(_ value: Node, _ path: String) throws -> Bool {
+            switch value.scalar?.string.lowercased() {
+            case "true", "yes", "on": return true
+            case "false", "no", "off": return false
+            default: throw fail(value, path, "'\(value.scalar?.string ?? "(not a value)")' must be true or false")
+            }
+        }
+
+        var suite = SuiteFile(name: "", description: nil, trials: 3, ranks: 2, baseline: nil, timeout: "10m",
+                              launcher: "mpirun", startup: true, environments: [], kernels: [])
+        var sawEnvironments: Node?, sawKernels = false, baselineNode: Node?
+        for (keyNode, value) in top {
+            let key = keyNode.string ?? ""
+            switch key {
+            case "name":
+                suite.name = try string(value, key)
+                guard suite.name.range(of: "^[A-Za-z0-9][A-Za-z0-9._-]{0,40}$", options: .regularExpression) != nil else {
+                    throw fail(value, key, "'\(suite.name)' must be letters, digits, '.', '_' or '-' (it names the results folder)")
+                }
+            case "description": suite.description = try string(value, key)
+            case "trials": suite.trials = try integer(value, key, minimum: 1)
+            case "ranks": suite.ranks = try integer(value, key, minimum: 1)
+            case "baseline": suite.baseline = try string(value, key); baselineNode = value
+            case "timeout":
+                suite.timeout = try string(value, key)
+                guard SuiteFile.seconds(suite.timeout) != nil else { throw fail(value, key, "'\(suite.timeout)' is not a duration: use seconds, or a number with s, m or h") }
+            case "launcher":
+                suite.launcher = try string(value, key)
+                guard ["mpirun", "srun"].contains(suite.launcher) else { throw fail(value, key, "'\(suite.launcher)' is unknown; allowed: mpirun, srun") }
+            case "startup": suite.startup = try bool(value, key)
+            case "environments":
+                sawEnvironments = value
+                guard let list = value.sequence, !list.isEmpty else { throw fail(value, key, "must be a non-empty list of environments; \(allowed(EnvironmentKind.names))") }
+                for (index, item) in list.enumerated() {
+                    let path = "environments[\(index)]"
+                    var kindNode = item, options: Node.Mapping?
+                    if let mapping = item.mapping {
+                        guard mapping.count == 1, let only = mapping.first else { throw fail(item, path, "write one environment per item: NAME or NAME: {options}") }
+                        kindNode = only.key
+                        guard let map = only.value.mapping else { throw fail(only.value, "\(path).\(only.key.string ?? "")", "options must be a mapping; \(allowed(environmentFields))") }
+                        options = map
+                    }
+                    let kind = try string(kindNode, path)
+                    guard EnvironmentKind.named(kind) != nil else { throw fail(kindNode, path, "unknown environment '\(kind)'; \(allowed(EnvironmentKind.names))") }
+                    var entry = EnvironmentEntry(kind: kind, label: kind)
+                    for (optionKey, optionValue) in options ?? [:] {
+                        let option = optionKey.string ?? ""
+                        let optionPath = "\(path).\(kind).\(option)"
+                        switch option {
+                        case "label": entry.label = try string(optionValue, optionPath)
+                        case "nodes": entry.nodes = try integer(optionValue, optionPath, minimum: 1)
+                        case "pods-per-node": entry.podsPerNode = try integer(optionValue, optionPath, minimum: 1)
+                        case "cpus": entry.cpus = try string(optionValue, optionPath)
+                        case "cpuset": entry.cpuset = try string(optionValue, optionPath)
+                        case "memory": entry.memory = try string(optionValue, optionPath)
+                        default: throw fail(optionKey, optionPath, "unknown field; \(allowed(environmentFields))")
+                        }
+                    }
+                    if case .native = EnvironmentKind.named(kind)!.method, entry.nodes != nil || entry.podsPerNode != nil || entry.cpus != nil || entry.memory != nil || entry.cpuset != nil {
+                        throw fail(item, path, "\(kind) runs on the host: nodes, pods-per-node, cpus, cpuset and memory apply to pods environments only")
+                    }
+                    guard !suite.environments.contains(where: { $0.label == entry.label }) else {
+                        throw fail(item, path, "environment '\(entry.label)' is listed twice; give the second a different label")
+                    }
+                    suite.environments.append(entry)
+                }
+            case "kernels":
+                sawKernels = true
+                guard let list = value.sequence, !list.isEmpty else { throw fail(value, key, "must be a non-empty list of kernels; \(allowed(kernels.keys))") }
+                for (index, item) in list.enumerated() {
+                    let path = "kernels[\(index)]"
+                    var nameNode = item, parameters: Node.Mapping?
+                    if let mapping = item.mapping {
+                        guard mapping.count == 1, let only = mapping.first else { throw fail(item, path, "write one kernel per item: NAME or NAME: {parameters}") }
+                        nameNode = only.key
+                        if only.value.scalar?.string.isEmpty == false || only.value.sequence != nil {
+                            throw fail(only.value, "\(path).\(only.key.string ?? "")", "parameters must be a mapping")
+                        }
+                        parameters = only.value.mapping
+                    }
+                    let name = try string(nameNode, path)
+                    guard let options = kernels[name] else { throw fail(nameNode, path, "unknown kernel '\(name)'; \(allowed(kernels.keys))") }
+                    var kernel = Kernel(name: name, parameters: [])
+                    let usable = options.filter { !reservedOptions.contains($0.key) }
+                    for (parameterKey, parameterValue) in parameters ?? [:] {
+                        let parameter = parameterKey.string ?? ""
+                        let parameterPath = "\(path).\(name).\(parameter)"
+                        guard let isFlag = usable[parameter] else {
+                            let why = reservedOptions.contains(parameter) ? "is set by the suite itself; " : "unknown parameter; "
+                            throw fail(parameterKey, parameterPath, why + allowed(usable.keys))
+                        }
+                        if isFlag {
+                            if try bool(parameterValue, parameterPath) { kernel.parameters.append(.init(key: parameter, value: nil)) }
+                        } else {
+                            kernel.parameters.append(.init(key: parameter, value: try string(parameterValue, parameterPath)))
+                        }
+                    }
+                    suite.kernels.append(kernel)
+                }
+            default:
+                throw fail(keyNode, key, "unknown field; \(allowed(topFields))")
+            }
+        }
+        guard let environmentsNode = sawEnvironments else { throw fail(node, "environments", "missing; list the environments to compare, \(allowed(EnvironmentKind.names))") }
+        guard sawKernels else { throw fail(node, "kernels", "missing; list the kernels to run, \(allowed(kernels.keys))") }
+        if suite.name.isEmpty {
+            suite.name = URL(fileURLWithPath: file).deletingPathExtension().lastPathComponent
+        }
+        if let baseline = suite.baseline, !suite.environments.contains(where: { $0.label == baseline }) {
+            throw fail(baselineNode ?? environmentsNode, "baseline", "'\(baseline)' is not one of the suite's environments (\(suite.environments.map(\.label).joined(separator: ", ")))")
+        }
+        for (index, entry) in suite.environments.enumerated() {
+            if case .pods(_, let defaultNodes) = EnvironmentKind.named(entry.kind)!.method, entry.podsPerNode == nil {
+                let nodes = entry.nodes ?? defaultNodes
+                guard suite.ranks % nodes == 0 else {
+                    throw fail(environmentsNode, "environments[\(index)]", "\(suite.ranks) ranks do not spread evenly over \(nodes) nodes; set ranks or pods-per-node")
+                }
+            }
+        }
+        return suite
+    }
+
+    /// "90", "90s", "10m", "1h" -> seconds.
+    public static func seconds(_ text: String) -> Double? {
+        let trimmed = text.trimmingCharacters(in: .whitespaces)
+        let units: [Character: Double] = ["s": 1, "m": 60, "h": 3600]
+        if let last = trimmed.last, let unit = units[last] { return Double(trimmed.dropLast()).map { $0 * unit }.flatMap { $0 > 0 ? $0 : nil } }
+        return Double(trimmed).flatMap { $0 > 0 ? $0 : nil }
+    }
+}

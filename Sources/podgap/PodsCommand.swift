@@ -1,0 +1,134 @@
+import ArgumentParser
+import Foundation
+import Pods
+
+/// `podgap pods`: Kubernetes-style pods on this machine (runc, netns, CNI bridge, VXLAN).
+struct PodsCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "pods",
+        abstract: "Emulated nodes and runc pods wired like a Kubernetes cluster; MPI Operator-style launch.",
+        subcommands: [PodsUp.self, PodsLaunch.self, PodsList.self, PodsDown.self])
+}
+
+/// Maps the Pods module's errors onto the CLI's: bad input exits 2, anything else 1.
+enum PodsFailure {
+    static func map<T>(_ body: () throws -> T) throws -> T {
+        do { return try body() } catch let error as PodsError {
+            if error.isBadInput { throw Failure.badInput(error.description) }
+            throw Failure(message: error.description, code: .unverified)
+        }
+    }
+
+    /// Progress lines go to stderr only on a terminal.
+    static func progress(_ line: String) {
+        guard isatty(STDERR_FILENO) == 1 else { return }
+        FileHandle.standardError.write(Data("podgap: \(line)\n".utf8))
+    }
+}
+
+struct PodsUp: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "up", abstract: "Create emulated nodes, the pod network and the pods of a job.")
+
+    @Option(help: "Job name (a-z, 0-9, inner '-', at most 11 characters); names everything the job makes.")
+    var name: String
+    @Option(help: "Emulated nodes (network namespaces on an underlay).")
+    var nodes = 1
+    @Option(help: "Pods per node.")
+    var podsPerNode = 2
+    @Option(help: "host, bridge, routed, overlay, or bare (node namespaces only, no containers: native-2node).")
+    var network: String
+    @Option(help: "CPU quota per pod in cores, e.g. 1.5 (a CPU limit).")
+    var cpus: String?
+    @Option(help: "CPUs every pod is pinned to, e.g. 0 or 0-1 (the CPU Manager's static policy).")
+    var cpuset: String?
+    @Option(help: "Memory limit per pod, e.g. 512M or 2G.")
+    var memory: String?
+    @Option(help: "Host folder mounted read-write at /results in every pod (default results/JOB).")
+    var results: String?
+
+    func run() throws {
+        let state = try PodsFailure.map {
+            let spec = try JobSpec(name: name, nodes: nodes, podsPerNode: podsPerNode, network: PodNetwork.parse(network),
+                                   cpus: cpus, cpuset: cpuset, memory: memory, results: results)
+            return try PodJob.up(spec, progress: PodsFailure.progress)
+        }
+        let what = state.pods.isEmpty ? "\(state.nodes.count) node(s), no pods" : "\(state.pods.count) pod(s)"
+        print("\(state.spec.name): \(what) on \(state.spec.network.rawValue) network; results in \(state.results)")
+        for pod in state.pods { print("  \(pod.name)  \(pod.address)  node \(state.nodes[pod.node])") }
+    }
+}
+
+struct PodsLaunch: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "launch",
+        abstract: "Run an MPI job over a job's pods (mpirun with a kubexec-style rsh agent); exits with the job's status.")
+
+    @Option(help: "Job name.")
+    var name: String
+    @Option(help: "Ranks.")
+    var np = 2
+    @Option(help: "End the launch after this long, e.g. 90s or 10m.")
+    var timeout = "10m"
+    @Argument(parsing: .captureForPassthrough, help: "-- podgap run KERNEL ... (podgap resolves to the image's binary)")
+    var command: [String] = []
+
+    func run() throws {
+        guard let seconds = Duration.parseSeconds(timeout), seconds > 0 else {
+            throw Failure.badInput("--timeout '\(timeout)' is not a duration: use seconds, or a number with s, m or h")
+        }
+        let arguments = command.first == "--" ? Array(command.dropFirst()) : command
+        let outcome = try PodsFailure.map {
+            guard geteuid() == 0 else { throw PodsError.badInput("pods need root: run podgap as root, e.g. with sudo") }
+            let state = try JobState.load(Store(), job: name)
+            return try Launch(state: state, ranks: np, timeout: seconds, command: arguments)
+                .run { FileHandle.standardError.write(Data("podgap: \($0)\n".utf8)) }
+        }
+        if outcome.status != 0 { Foundation.exit(outcome.status) }
+    }
+}
+
+struct PodsList: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "list", abstract: "List pods jobs and their pods.")
+
+    func run() throws {
+        let runtime = try? Runtime()
+        for job in PodJob.jobs() {
+            guard let state = try? JobState.load(Store(), job: job) else {
+                print("\(job)  (incomplete: run podgap pods down --name \(job))")
+                continue
+            }
+            print("\(job)  network=\(state.spec.network.rawValue) nodes=\(state.nodes.count) pods=\(state.pods.count) results=\(state.results)")
+            for pod in state.pods {
+                let status = runtime?.state(pod.name)?.status ?? "missing"
+                print("  \(pod.name)  \(pod.address)  \(state.nodes[pod.node])  \(status)")
+            }
+        }
+    }
+}
+
+struct PodsDown: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "down", abstract: "Remove everything a job made (containers, namespaces, links, cgroups, state); idempotent.")
+
+    @Option(help: "Job name.")
+    var name: String?
+    @Flag(help: "Every job.")
+    var all = false
+
+    func run() throws {
+        guard (name == nil) != !all else { throw Failure.badInput("give --name JOB or --all (one of them)") }
+        guard geteuid() == 0 else { throw Failure.badInput("pods need root: run podgap as root, e.g. with sudo") }
+        let jobs: [String]
+        if let name {
+            _ = try PodsFailure.map { try JobNames(name) }
+            jobs = [name]
+        } else {
+            jobs = PodJob.jobs()
+        }
+        for job in jobs {
+            let removed = PodJob.down(job: job)
+            print("\(job): removed \(removed.count) item(s)")
+        }
+    }
+}

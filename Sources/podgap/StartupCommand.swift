@@ -1,0 +1,123 @@
+import ArgumentParser
+import Collector
+import Foundation
+import MPI
+import Pods
+
+/// `podgap run startup`: seconds from the launch command to every rank having finished MPI_Init,
+/// natively (mpirun on this host) or in pods (pod network, container create and start included),
+/// the cost users name first for pods. One record per trial; the ranks write it, so its
+/// environment is the one they ran in.
+struct StartupCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "startup",
+        abstract: "Time from launch to every rank past MPI_Init, natively or in pods (container create and start included).")
+
+    @Option(help: "native (mpirun here), or a pods network: bare, host, bridge, routed, overlay.")
+    var network = "native"
+
+    @Option(help: "Ranks (one pod per rank in pods).")
+    var np = 2
+
+    @Option(help: "Trials, one record each.")
+    var trials = 3
+
+    @Option(help: .hidden)
+    var probeStart: Double?
+
+    @Option(help: .hidden)
+    var probeLaunch: String?
+
+    @OptionGroup var options: RunOptions
+
+    func run() throws {
+        if let probeStart { return try probe(start: probeStart) }
+        guard np >= 1, trials >= 1 else { throw Failure.badInput("--np and --trials must be at least 1") }
+        let timeout = try options.validateTimeout()
+        guard let out = options.out else { throw Failure.badInput("startup needs --out FILE (the ranks write the records)") }
+        let path = URL(fileURLWithPath: out, relativeTo: URL(fileURLWithPath: FileManager.default.currentDirectoryPath))
+            .standardizedFileURL
+        try FileManager.default.createDirectory(at: path.deletingLastPathComponent(), withIntermediateDirectories: true)
+        let runID = options.runID ?? Job.newRunID()
+        if network != "native" {
+            _ = try PodsFailure.map { try PodNetwork.parse(network) }
+        }
+        for trial in options.trial..<(options.trial + trials) {
+            let status = try network == "native"
+                ? native(out: path.path, runID: runID, trial: trial, timeout: timeout)
+                : pods(out: path, runID: runID, trial: trial, timeout: timeout)
+            guard status == 0 else { throw Failure(message: "startup trial \(trial) failed with \(status)", code: .unverified) }
+        }
+    }
+
+    private func probeArguments(start: Double, launch: String, out: String, runID: String, trial: Int) -> [String] {
+        var arguments = ["run", "startup", "--network", network, "--probe-start", String(format: "%.6f", start), "--probe-launch", launch,
+                         "--out", out, "--run-id", runID, "--trial", String(trial)]
+        if let label = options.label { arguments += ["--label", label] }
+        return arguments
+    }
+
+    /// mpirun on this host, the ranks as plain processes.
+    private func native(out: String, runID: String, trial: Int, timeout: Double) throws -> Int32 {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/mpirun")
+        var environment = ProcessInfo.processInfo.environment
+        environment["OMPI_ALLOW_RUN_AS_ROOT"] = "1"
+        environment["OMPI_ALLOW_RUN_AS_ROOT_CONFIRM"] = "1"
+        process.environment = environment
+        process.standardInput = FileHandle.nullDevice
+        let start = Date().timeIntervalSince1970
+        process.arguments = ["-np", String(np), "--oversubscribe", CommandLine.arguments[0]]
+            + probeArguments(start: start, launch: "mpirun", out: out, runID: runID, trial: trial)
+        try process.run()
+        process.waitUntilExit()
+        return process.terminationStatus
+    }
+
+    /// A fresh job per trial: pods up (namespaces, CNI, runc create + start), then the launch.
+    /// Taking the job down afterwards is not timed.
+    private func pods(out: URL, runID: String, trial: Int, timeout: Double) throws -> Int32 {
+        try PodsFailure.map {
+            let network = try PodNetwork.parse(self.network)
+            let name = "su" + String(UInt32.random(in: 0...0xffffff), radix: 16)
+            let spread = network == .bridge ? (nodes: 1, perNode: np) : (nodes: np, perNode: 1)
+            let start = Date().timeIntervalSince1970
+            let spec = try JobSpec(name: name, nodes: spread.nodes, podsPerNode: spread.perNode, network: network,
+                                   results: out.deletingLastPathComponent().path)
+            defer { PodJob.down(job: name) }
+            let state = try PodJob.up(spec)
+            let command = ["podgap"] + probeArguments(start: start, launch: "pods", out: "/results/\(out.lastPathComponent)",
+                                                      runID: runID, trial: trial)
+            let outcome = try Launch(state: state, ranks: np, timeout: timeout, command: command)
+                .run { FileHandle.standardError.write(Data("podgap: \($0)\n".utf8)) }
+            return outcome.status
+        }
+    }
+
+    /// Inside each rank: MPI_Init, then the slowest rank's finish time against the launch's start.
+    private func probe(start: Double) throws {
+        let context = LaunchContext()
+        let writer = try context.rank == 0 ? options.out.map { try RecordWriter(appendingTo: $0) } : nil
+        _ = try MPI.initialize(threadLevel: .funneled)
+        let finished = Date().timeIntervalSince1970
+        let world = Communicator.world
+        let slowest = try world.allreduce(finished, operation: .max)
+        let environment = try Environment.detect(label: options.label, communicator: world, context: context, yieldSetBy: nil)
+        if let writer {
+            let seconds = slowest - start
+            let includes = probeLaunch != "pods" ? "mpirun + MPI_Init"
+                : network == "bare" ? "pods up (node netns, underlay) + mpirun + MPI_Init"
+                : "pods up (netns, CNI, runc create+start) + mpirun + MPI_Init"
+            let measurement = Measurement(
+                parameters: ["launch": .string(probeLaunch ?? context.launcher), "network": .string(network),
+                             "includes": .string(includes)],
+                warmup: 0, iterations: 1, samples: [seconds],
+                verified: seconds > 0, verification: seconds > 0 ? "every rank finished MPI_Init after the launch began"
+                                                                 : "clock went backwards: \(seconds) s")
+            try writer.append(Record(run: options.runID ?? Job.newRunID(), kernel: "startup", ranks: world.size,
+                                     trial: options.trial, measurement: measurement, keepingSamples: false,
+                                     environment: environment))
+        }
+        try MPI.finalize()
+    }
+}

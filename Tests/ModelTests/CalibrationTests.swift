@@ -1,0 +1,112 @@
+import Collector
+import Testing
+@testable import Model
+
+/// Records as `podgap run allreduce` and `podgap run train` write them, made from known links.
+enum SyntheticRecords {
+    static func environment(_ name: String) -> Collector.Environment {
+        Collector.Environment(name: name, launcher: .init(kind: "mpirun"), container: nil, network: "underlay",
+                              transport: .init(pml: "ob1", btl: "tcp"), hostname: "h", hostnames: ["n1", "n2"], cores: 2,
+                              cpuset: "0-1", cgroup: .init(), kernel: "Linux test", mpiLibrary: "Open MPI v4.1.4",
+                              podgapVersion: "0.1.0", gitCommit: nil, topology: nil, bindings: nil, ranksPerNode: 1,
+                              oversubscribed: false, yieldWhenIdle: true, yieldSetBy: "podgap")
+    }
+
+    static func record(_ kernel: String, _ environment: String, ranks: Int, seconds: Double, params: [String: JSONValue],
+                       phases: [String: [Double]] = [:]) -> Record {
+        let measurement = Measurement(parameters: params, warmup: 1, iterations: 3, samples: [seconds, seconds, seconds],
+                                      phases: phases, verified: true, verification: "synthetic")
+        return Record(run: "synthetic", kernel: kernel, ranks: ranks, trial: 1, measurement: measurement,
+                      keepingSamples: false, environment: SyntheticRecords.environment(environment))
+    }
+
+    /// An allreduce sweep 4 B ... 4 MiB over `ranks` ranks from alpha (s) and bandwidth (B/s).
+    static func sweep(_ environment: String, alpha: Double, bandwidth: Double, ranks: Int = 2) -> [Record] {
+        stride(from: 2, through: 22, by: 1).map { power in
+            let bytes = 1 << power
+            let cost = Observation.allreduce(bytes: bytes, ranks: ranks, seconds: 1)
+            let seconds = cost.latencies * alpha + cost.bytesPerLink / bandwidth
+            return record("allreduce", environment, ranks: ranks, seconds: seconds, params: ["bytes": .number(Double(bytes))])
+        }
+    }
+
+    /// A training step without overlap: compute plus one in-place allreduce of `gradientBytes`,
+    /// binomial as libnbc runs it: 2 rounds (reduce, broadcast) of the whole message at 2 ranks.
+    static func train(_ environment: String, alpha: Double, bandwidth: Double, batch: Int, compute: Double,
+                      gradientBytes: Int, ranks: Int = 2) -> Record {
+        let exposed = 2 * (alpha + Double(gradientBytes) / bandwidth)
+        return record("train", environment, ranks: ranks, seconds: compute + exposed,
+                      params: ["batch": .number(Double(batch)), "gradient_bytes": .number(Double(gradientBytes)),
+                               "buckets": 1, "bucket_mb": 25, "overlap": false],
+                      phases: ["compute": [compute, compute, compute], "exposed_communication": [exposed, exposed, exposed]])
+    }
+}
+
+@Suite struct CalibrationTests {
+    @Test func fitsEachEnvironmentAndTakesComputeFromTrainingRecords() throws {
+        let records = SyntheticRecords.sweep("native-2node", alpha: 20e-6, bandwidth: 1e9)
+            + SyntheticRecords.sweep("pod-overlay", alpha: 35e-6, bandwidth: 0.6e9)
+            + [SyntheticRecords.train("native-2node", alpha: 20e-6, bandwidth: 1e9, batch: 8, compute: 0.05, gradientBytes: 4 << 20),
+               SyntheticRecords.train("pod-overlay", alpha: 35e-6, bandwidth: 0.6e9, batch: 8, compute: 0.052, gradientBytes: 4 << 20)]
+        let profile = try Calibration(records: records).profile(name: "synthetic")
+        #expect(profile.baseline == "native-2node")
+        #expect(profile.environments.map(\.name) == ["native-2node", "pod-overlay"])
+        let pod = try profile.environment(named: "pod-overlay")
+        #expect(pod.interNode.regimes.count == 1)
+        #expect(abs(pod.interNode.regimes[0].alpha / 35e-6 - 1) < 0.02)
+        #expect(abs(pod.interNode.regimes[0].bandwidth / 0.6e9 - 1) < 0.02)
+        #expect(abs(pod.secondsPerSample! - 0.052 / 8) < 1e-12)
+        #expect(pod.overlap == 0)
+        #expect(profile.workload.gradientBytes == 4 << 20)
+        // The calibrated model gives the training steps back: 2 GPUs, one per node.
+        let points = try Projection(profile: profile, gpusPerNode: 1).run(gpus: [2])
+        for (point, record) in zip(points, records.suffix(2)) {
+            #expect(abs(point.stepSeconds / record.seconds.p50 - 1) < 0.02)
+        }
+    }
+
+    /// Eager below 64 KiB, rendezvous above with a handshake's worth more latency: two regimes.
+    @Test func splitsAtTheProtocolChange() throws {
+        let points = stride(from: 2, through: 22, by: 1).map { power -> Observation in
+            let bytes = 1 << power
+            let (alpha, bandwidth) = bytes <= 65536 ? (10e-6, 0.5e9) : (80e-6, 2e9)
+            return Observation.pointToPoint(bytes: bytes, seconds: alpha + Double(bytes) / bandwidth)
+        }
+        let fit = try AlphaBetaFit.fit(points)
+        #expect(fit.link.regimes.count == 2)
+        #expect(fit.link.regimes[0].upToBytes == 65536)
+        #expect(abs(fit.link.regimes[1].alpha / 80e-6 - 1) < 0.02)
+        #expect(abs(fit.link.regimes[1].bandwidth / 2e9 - 1) < 0.02)
+        #expect(fit.rmsErrorPercent < 0.1)
+    }
+
+    @Test func recordsWithoutTrainingStepsAreRefused() {
+        #expect(throws: ModelError.self) {
+            try Calibration(records: SyntheticRecords.sweep("native-2node", alpha: 1e-5, bandwidth: 1e9)).profile(name: "x")
+        }
+    }
+
+    /// Eager up to 64 KiB, rendezvous up to 8 MiB, then a slower regime once messages outgrow the
+    /// caches: three regimes, each line given back.
+    @Test func findsThreeRegimes() throws {
+        let points = stride(from: 2, through: 26, by: 1).map { power -> Observation in
+            let bytes = 1 << power
+            let (alpha, bandwidth) = bytes <= 65536 ? (10e-6, 0.5e9) : bytes <= 8 << 20 ? (80e-6, 2e9) : (2e-3, 0.4e9)
+            return Observation.pointToPoint(bytes: bytes, seconds: alpha + Double(bytes) / bandwidth)
+        }
+        let fit = try AlphaBetaFit.fit(points)
+        #expect(fit.link.regimes.map(\.upToBytes) == [65536, 8 << 20, nil])
+        #expect(abs(fit.link.regimes[2].bandwidth / 0.4e9 - 1) < 0.02)
+        #expect(fit.rmsErrorPercent < 0.1)
+    }
+
+    /// The buckets `run train` forms for 1024,4096,4096,1024 with a 25 MiB cap, last layer first:
+    /// 4096x1024x4 = 16 MiB, then 4096x4096x4 = 64 MiB (alone: it passes the cap), then 16 MiB.
+    @Test func bucketLayoutFollowsTheTrainingStep() throws {
+        var record = SyntheticRecords.train("native-2node", alpha: 1e-5, bandwidth: 1e9, batch: 8, compute: 0.05, gradientBytes: 96 << 20)
+        record.params["layers"] = .string("1024,4096,4096,1024")
+        #expect(Calibration.bucketSizes(record, capBytes: 25 << 20) == [16 << 20, 64 << 20, 16 << 20])
+        let profile = try Calibration(records: SyntheticRecords.sweep("native-2node", alpha: 1e-5, bandwidth: 1e9) + [record]).profile(name: "b")
+        #expect(try Projection(profile: profile, gpusPerNode: 1).buckets == [16 << 20, 64 << 20, 16 << 20].map(Double.init))
+    }
+}

@@ -1,0 +1,40 @@
+import Testing
+@testable import Pods
+
+@Suite struct JobSpecTests {
+    @Test func parsesMemoryAsKubernetesBinaryUnits() throws {
+        #expect(try JobSpec.parseMemory("2G") == 2 * 1024 * 1024 * 1024)
+        #expect(try JobSpec.parseMemory("2Gi") == 2_147_483_648)
+        #expect(try JobSpec.parseMemory("512M") == 536_870_912)
+        #expect(try JobSpec.parseMemory("8388608") == 8_388_608)
+        for bad in ["", "2X", "G", "-1G", "1.5G", "1K", "99999999999T"] {
+            #expect(throws: PodsError.self, "\(bad)") { try JobSpec.parseMemory(bad) }
+        }
+    }
+
+    @Test func parsesNetworkModes() throws {
+        #expect(try PodNetwork.parse("overlay") == .overlay)
+        #expect(PodNetwork.bare.recorded == "underlay")
+        #expect(PodNetwork.bridge.recorded == "bridge")
+        let error = try #require(throws: PodsError.self) { try PodNetwork.parse("vxlan") }
+        #expect(error.description.contains("'vxlan'"))
+        #expect(error.isBadInput)
+    }
+
+    @Test func checksLimitsAndPlacement() throws {
+        let spec = try JobSpec(name: "j", nodes: 2, podsPerNode: 1, network: .overlay, cpus: "1.5", cpuset: "0-1", memory: "2G")
+        #expect(spec.cpus == 1.5)
+        #expect(spec.cpuset == "0-1")
+        #expect(spec.memoryBytes == 2 << 30)
+        #expect(spec.results == "results/j")
+        #expect(spec.podCount == 2)
+        #expect(try JobSpec(name: "j", nodes: 2, podsPerNode: 1, network: .bare).podCount == 0)
+        // Too many pods for two-digit names, bridge across nodes, bad cpu values, limits without containers.
+        #expect(throws: PodsError.self) { try JobSpec(name: "j", nodes: 11, podsPerNode: 10, network: .host) }
+        #expect(throws: PodsError.self) { try JobSpec(name: "j", nodes: 2, podsPerNode: 1, network: .bridge) }
+        #expect(throws: PodsError.self) { try JobSpec(name: "j", nodes: 1, podsPerNode: 2, network: .bridge, cpus: "zero") }
+        #expect(throws: PodsError.self) { try JobSpec(name: "j", nodes: 1, podsPerNode: 2, network: .bridge, cpuset: "1-0") }
+        #expect(throws: PodsError.self) { try JobSpec(name: "j", nodes: 2, podsPerNode: 1, network: .bare, memory: "1G") }
+        #expect(throws: PodsError.self) { try JobSpec(name: "j", nodes: 0, podsPerNode: 1, network: .host) }
+    }
+}

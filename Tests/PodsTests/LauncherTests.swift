@@ -1,0 +1,47 @@
+import Testing
+@testable import Pods
+
+@Suite struct LauncherTests {
+    @Test func writesTheOperatorHostfile() {
+        #expect(Launcher.hostfile(hosts: ["j-p0", "j-p1"], slots: 1) == "j-p0 slots=1\nj-p1 slots=1\n")
+        #expect(Launcher.slots(ranks: 2, hosts: 2) == 1)
+        #expect(Launcher.slots(ranks: 3, hosts: 2) == 2)
+        #expect(Launcher.slots(ranks: 1, hosts: 4) == 1)
+        #expect(Launcher.hostsFile([(name: "j-p0", address: "198.19.0.2")]) == "127.0.0.1 localhost\n198.19.0.2 j-p0\n")
+    }
+
+    @Test func resolvesPodgapToTheImageBinaryInPods() {
+        let command = ["podgap", "run", "allreduce", "--out", "/results/x.jsonl"]
+        #expect(Launcher.application(command, network: .overlay, hostBinary: "/h/podgap", results: "/r")
+            == ["/usr/local/bin/podgap", "run", "allreduce", "--out", "/results/x.jsonl"])
+        // Bare ranks are host processes: the host binary, and /results is the job's folder.
+        #expect(Launcher.application(command, network: .bare, hostBinary: "/h/podgap", results: "/r")
+            == ["/h/podgap", "run", "allreduce", "--out", "/r/x.jsonl"])
+        #expect(Launcher.application(["podgap", "--out=/results/y"], network: .bare, hostBinary: "/h/podgap", results: "/r")
+            == ["/h/podgap", "--out=/r/y"])
+        #expect(Launcher.application(["/bin/true", "/resultsx"], network: .bare, hostBinary: "/h", results: "/r")
+            == ["/bin/true", "/resultsx"])
+    }
+
+    @Test func keepsPodsOffSharedMemoryAndUsesTheAgent() {
+        let pods = Launcher.mpirunArguments(ranks: 2, network: .bridge, slots: 1, hosts: 2, cores: 2, application: ["app"])
+        #expect(pods.joined(separator: " ").contains("--mca btl tcp,self"))
+        #expect(pods.joined(separator: " ").contains("--mca plm_rsh_agent /etc/mpi/kubexec.sh"))
+        #expect(pods.joined(separator: " ").contains("--mca plm_rsh_no_tree_spawn 1"))
+        #expect(pods.joined(separator: " ").contains("--mca mpi_yield_when_idle 1"))
+        #expect(!pods.contains("--oversubscribe"))
+        #expect(pods.last == "app")
+        let bare = Launcher.mpirunArguments(ranks: 4, network: .bare, slots: 1, hosts: 2, cores: 8, application: ["app"])
+        #expect(!bare.joined(separator: " ").contains("btl"))
+        #expect(bare.contains("--oversubscribe"))
+        #expect(!bare.contains("mpi_yield_when_idle"))
+    }
+
+    @Test func agentExecsIntoThePod() {
+        let pods = Launcher.agentScript(network: .overlay, runc: "/usr/sbin/runc", nsenter: "/usr/bin/nsenter")
+        #expect(pods.hasPrefix("#!/bin/sh\n"))
+        #expect(pods.contains("exec /usr/sbin/runc exec \"$pod\" /bin/sh -c \"$*\""))
+        let bare = Launcher.agentScript(network: .bare, runc: "/usr/sbin/runc", nsenter: "/usr/bin/nsenter")
+        #expect(bare.contains("/usr/bin/nsenter --net=/var/run/netns/\"$node\" unshare --uts"))
+    }
+}

@@ -1,0 +1,118 @@
+import Foundation
+import Testing
+@testable import Report
+
+@Suite struct AnalysisTests {
+    @Test func pairsByPointAndComputesTheGapOfTrialMedians() throws {
+        let analysis = try Analysis.build(Fixtures.twoEnvironments())
+        #expect(analysis.baseline == "native-shm")
+        #expect(analysis.environments == ["native-shm", "native-tcp"])
+        #expect(analysis.comparisons.count == 2)
+        let small = try #require(analysis.comparisons.first { $0.point.bytes == 8 })
+        // Trial medians 1, 2, 3 us against 4, 8, 12 us: medians 2 and 8, gap 8/2 - 1 = +300%.
+        #expect(abs(small.baselineMedian - 2e-6) < 1e-15)
+        #expect(abs(small.median - 8e-6) < 1e-15)
+        #expect(abs(small.gap - 3) < 1e-9)
+        #expect(small.trials == 3 && small.baselineTrials == 3)
+        // 3 vs 3 fully separated: exact p = 0.1.
+        #expect(abs((small.pValue ?? 0) - 0.1) < 1e-12)
+        // Every resample ratio is one of {4,8,12}/{1,2,3} - 1 > 0, so the interval lies above 0.
+        let interval = try #require(small.interval)
+        #expect(interval.lowerBound >= 4.0 / 3 - 1 && interval.upperBound <= 11)
+        #expect(small.verdict == .slower)
+        #expect(small.summary().hasPrefix("+300.0% ["))
+    }
+
+    @Test func aTrialsRecordsAreReducedToTheirMedianFirst() throws {
+        var observations = Fixtures.twoEnvironments()
+        // Two more records in trial 1 of native-tcp at 8 B (4, 6, 7 us): that trial's median
+        // becomes 6 us, so the trial medians are 6, 8, 12 and their median 8: the gap stays +300%.
+        observations.append(Fixtures.observation("native-tcp", bytes: 8, trial: 1, seconds: 6e-6))
+        observations.append(Fixtures.observation("native-tcp", bytes: 8, trial: 1, seconds: 7e-6))
+        let analysis = try Analysis.build(observations)
+        let point = try #require(analysis.points.first { $0.key.bytes == 8 }?.value["native-tcp"])
+        #expect(point.trialMedians == [6e-6, 8e-6, 12e-6])
+        #expect(abs(try #require(analysis.comparisons.first { $0.point.bytes == 8 }).gap - 3) < 1e-9)
+    }
+
+    @Test func unverifiedRecordsAreFlaggedAndKeptOut() throws {
+        var observations = Fixtures.twoEnvironments()
+        observations.append(Fixtures.observation("native-tcp", bytes: 8, trial: 4, seconds: 1, verified: false))
+        let analysis = try Analysis.build(observations)
+        let small = try #require(analysis.comparisons.first { $0.point.bytes == 8 })
+        #expect(small.trials == 3)
+        #expect(small.unverified == 1)
+        #expect(analysis.warnings.contains { $0.contains("1 unverified record(s)") && $0.contains("native-tcp") })
+    }
+
+    @Test func warnsAboutMixedHostsAndUnpairedPoints() throws {
+        var observations = Fixtures.twoEnvironments()
+        observations.append(Fixtures.observation("native-tcp", bytes: 4096, trial: 1, seconds: 1e-4, host: "Linux 5.10 aarch64"))
+        let analysis = try Analysis.build(observations)
+        #expect(analysis.warnings.contains { $0.contains("2 different host kernels") })
+        #expect(analysis.warnings.contains { $0.hasPrefix("native-tcp: 1 point(s) pair with no other environment") })
+    }
+
+    @Test func defaultBaselineIsTwoNodesWhenPresent() throws {
+        let observations = Fixtures.twoEnvironments() + (1...3).map { Fixtures.observation("native-2node", bytes: 8, trial: $0, seconds: 1e-5) }
+        #expect(try Analysis.build(observations).baseline == "native-2node")
+        #expect(try Analysis.build(observations, options: .init(baseline: "native-tcp")).baseline == "native-tcp")
+    }
+
+    @Test func badInputsSayWhatIsMissing() {
+        #expect(throws: AnalysisError.noRecords) { try Analysis.build([]) }
+        #expect(throws: AnalysisError.baselineAbsent(baseline: "pod-overlay", present: ["native-shm", "native-tcp"])) {
+            try Analysis.build(Fixtures.twoEnvironments(), options: .init(baseline: "pod-overlay"))
+        }
+        #expect(throws: AnalysisError.singleEnvironment("native-shm")) {
+            try Analysis.build(Fixtures.twoEnvironments().filter { $0.environment == "native-shm" })
+        }
+        let disjoint = Fixtures.twoEnvironments().map { observation -> Observation in
+            var changed = observation
+            if changed.environment == "native-tcp" { changed.ranks = 4 }
+            return changed
+        }
+        #expect(throws: AnalysisError.nothingPairs(baseline: "native-shm", present: ["native-tcp"])) { try Analysis.build(disjoint) }
+        // Messages are one line and name the missing thing.
+        let message = AnalysisError.baselineAbsent(baseline: "pod-overlay", present: ["native-shm"]).description
+        #expect(message.contains("pod-overlay") && !message.contains("\n"))
+    }
+
+    @Test func ladderBridgesAbsentRungs() {
+        let steps = Ladder.steps(present: ["native-shm", "native-2node", "pod-overlay", "pod-bridge"])
+        #expect(steps == [
+            Ladder.Step(from: "native-shm", to: "native-2node", adds: "TCP instead of shared memory + the wire between nodes"),
+            Ladder.Step(from: "native-2node", to: "pod-overlay", adds: "pod network namespaces and routing + VXLAN encapsulation"),
+            Ladder.Step(from: "native-shm", to: "pod-bridge", adds: "TCP instead of shared memory + container isolation and cgroup limits + veth and a Linux bridge"),
+        ])
+    }
+
+    @Test func attributionComparesNeighbours() throws {
+        // native-2node at 5x native-shm; native-tcp at 4x: the step tcp -> 2node is 5/4 - 1.
+        let observations = Fixtures.twoEnvironments() + (1...3).flatMap { trial in
+            [Fixtures.observation("native-2node", bytes: 8, trial: trial, seconds: Double(trial) * 5e-6),
+             Fixtures.observation("native-2node", bytes: 1024, trial: trial, seconds: Double(trial) * 50e-6)]
+        }
+        let analysis = try Analysis.build(observations)
+        let step = try #require(analysis.attribution.first { $0.step.to == "native-2node" })
+        #expect(step.step.from == "native-tcp")
+        let latency = try #require(step.headlines.first { $0.metric.hasPrefix("small-message latency") })
+        #expect(abs(latency.gap - 0.25) < 1e-9)
+        let bandwidth = try #require(step.headlines.first { $0.metric.hasPrefix("large-message bandwidth") })
+        // A rate: 1 / (1 + gap) - 1 = 4/5 - 1 = -20%.
+        #expect(bandwidth.isRate && abs(bandwidth.gap + 0.2) < 1e-9)
+    }
+
+    @Test func headlinesForUnsizedKernelsUseTheHeaviestPoint() throws {
+        var observations: [Observation] = []
+        for trial in 1...3 {
+            observations.append(Fixtures.observation("native-shm", bytes: nil, trial: trial, seconds: 0.1, kernel: "train"))
+            observations.append(Fixtures.observation("pod-overlay", bytes: nil, trial: trial, seconds: 0.125, kernel: "train"))
+        }
+        let analysis = try Analysis.build(observations)
+        let headline = try #require(analysis.headlines["pod-overlay"]?.first)
+        #expect(headline.metric == "training step (samples/s)")
+        // Step time +25% means samples/s at 1/1.25 = 80%: -20%.
+        #expect(abs(headline.gap + 0.2) < 1e-9)
+    }
+}

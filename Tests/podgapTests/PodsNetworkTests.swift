@@ -1,0 +1,198 @@
+import Collector
+import Foundation
+import Testing
+
+/// What the pods tests share: one image build, unique job names, and the checks that a job left
+/// nothing behind. Jobs are named per test so that tests of other engineers never collide.
+enum PodsHarness {
+    static var canRunPods: Bool {
+        geteuid() == 0 && ["/usr/sbin/runc", "/usr/bin/runc"].contains { FileManager.default.isExecutableFile(atPath: $0) }
+    }
+
+    /// `podgap image build`, once for every pods test (later builds hit the content-hash cache).
+    static let imageBuild: Finished? = try? Shell.run(Shell.podgap, ["image", "build"], timeout: 300)
+
+    static func requireImage() throws {
+        let build = try #require(imageBuild, "podgap image build did not run")
+        try #require(build.status == 0, "podgap image build failed: \(build.stderr)")
+    }
+
+    /// A job name of at most 11 characters, unique per call.
+    static func uniqueName(_ prefix: String) -> String {
+        prefix + String(UInt32.random(in: 0...0xffffff), radix: 16)
+    }
+
+    static func podgap(_ arguments: [String], timeout: Double = 120, environment: [String: String]? = nil) throws -> Finished {
+        try Shell.run(Shell.podgap, arguments, environment: environment, timeout: timeout)
+    }
+
+    /// Everything visible on the host that carries the job's name.
+    static func leftovers(_ job: String) throws -> [String] {
+        let netns = try Shell.run("/usr/sbin/ip", ["netns", "list"]).stdout
+        let links = try Shell.run("/usr/sbin/ip", ["-o", "link"]).stdout
+        let containers = try Shell.run("/usr/sbin/runc", ["list", "--quiet"]).stdout
+        var found = (netns + links + containers).split(separator: "\n").filter { $0.contains(job + "-") }.map(String.init)
+        if FileManager.default.fileExists(atPath: "/run/podgap/\(job)") { found.append("/run/podgap/\(job)") }
+        let cgroups = (try? FileManager.default.contentsOfDirectory(atPath: "/sys/fs/cgroup/cpu")) ?? []
+        found += cgroups.filter { $0.hasPrefix("podgap-\(job)-") }
+        return found
+    }
+
+    /// Takes the job down and checks that nothing of it is left; a second down must succeed too.
+    static func downAndCheck(_ job: String) throws {
+        let down = try podgap(["pods", "down", "--name", job])
+        #expect(down.status == 0, "\(down.stderr)")
+        #expect(try leftovers(job) == [], "left behind by \(job)")
+        let again = try podgap(["pods", "down", "--name", job])
+        #expect(again.status == 0 && again.stdout.contains("removed 0 item"), "down is idempotent: \(again.stdout)")
+    }
+
+    /// The init PID of a pod, from `runc state`.
+    static func podPID(_ pod: String) throws -> Int32 {
+        let state = try Shell.run("/usr/sbin/runc", ["state", pod])
+        let object = try JSONSerialization.jsonObject(with: Data(state.stdout.utf8)) as? [String: Any]
+        return Int32(try #require(object?["pid"] as? Int, "runc state \(pod): \(state.stdout)"))
+    }
+
+    static func namespace(_ pid: String, _ kind: String) throws -> String {
+        try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/ns/\(kind)")
+    }
+}
+
+@Suite(.serialized, .enabled(if: PodsHarness.canRunPods, "needs root and runc"))
+struct PodsNetworkTests {
+    @Test(arguments: ["host", "bridge", "routed", "overlay"])
+    func allreduceAndHaloRunInTwoPods(network: String) throws {
+        try PodsHarness.requireImage()
+        let job = PodsHarness.uniqueName("t\(network.prefix(1))")
+        let results = try Shell.temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: results) }
+        let shape = network == "bridge" ? ["--nodes", "1", "--pods-per-node", "2"] : ["--nodes", "2", "--pods-per-node", "1"]
+        let up = try PodsHarness.podgap(["pods", "up", "--name", job, "--network", network, "--cpus", "1", "--memory", "1G",
+                                         "--results", results.path] + shape)
+        defer { _ = try? PodsHarness.podgap(["pods", "down", "--name", job]) }
+        try #require(up.status == 0, "pods up: \(up.stderr)")
+
+        // Separate network and IPC namespaces: each pod's, and none of them the test's own.
+        let pids = try ["\(job)-p0", "\(job)-p1"].map { String(try PodsHarness.podPID($0)) }
+        for kind in ["net", "ipc", "uts", "pid"] {
+            let inodes = try pids.map { try PodsHarness.namespace($0, kind) }
+            #expect(inodes[0] != inodes[1], "\(kind) namespaces of the two pods")
+            #expect(!inodes.contains(try PodsHarness.namespace("self", kind)), "\(kind) namespace of a pod is the host's")
+        }
+
+        let allreduce = try PodsHarness.podgap(["pods", "launch", "--name", job, "--np", "2", "--timeout", "90s", "--",
+                                                "podgap", "run", "allreduce", "--sizes", "4:256", "--iterations", "20",
+                                                "--warmup", "2", "--out", "/results/allreduce.jsonl"])
+        #expect(allreduce.status == 0, "launch: \(allreduce.stderr)")
+        let records = try RecordReader.read(results.appendingPathComponent("allreduce.jsonl").path)
+        #expect(records.map { $0.params["bytes"] } == [4, 8, 16, 32, 64, 128, 256].map { JSONValue.number(Double($0)) })
+        for record in records {
+            #expect(record.verified)
+            #expect(record.ranks == 2)
+            let environment = record.environment
+            #expect(environment.name == "pod-\(network)")
+            #expect(environment.network == network)
+            #expect(environment.launcher.kind == "pod")
+            #expect(environment.container?.runtime == "runc")
+            #expect(environment.container?.id == "\(job)-p0")
+            #expect(environment.hostnames == ["\(job)-p0", "\(job)-p1"])
+            #expect(environment.transport.btl == "tcp,self")
+            #expect(environment.cgroup.cpuQuota == 1.0)
+            #expect(environment.cgroup.memoryBytes == 1 << 30)
+        }
+
+        let halo = try PodsHarness.podgap(["pods", "launch", "--name", job, "--np", "2", "--timeout", "90s", "--",
+                                           "podgap", "run", "halo", "--local", "32x32", "--iterations", "5", "--warmup", "1",
+                                           "--out", "/results/halo.jsonl"])
+        #expect(halo.status == 0, "halo launch: \(halo.stderr)")
+        let haloRecords = try RecordReader.read(results.appendingPathComponent("halo.jsonl").path)
+        #expect(!haloRecords.isEmpty)
+        #expect(haloRecords.allSatisfy { $0.verified && $0.environment.name == "pod-\(network)" })
+
+        if network == "overlay" {
+            // The ranks' traffic really crossed the VXLAN device.
+            let stats = try Shell.run("/usr/sbin/ip", ["-n", "\(job)-n0", "-s", "-j", "link", "show", "flannel.1"])
+            let link = try JSONSerialization.jsonObject(with: Data(stats.stdout.utf8)) as? [[String: Any]]
+            let tx = ((link?.first?["stats64"] as? [String: Any])?["tx"] as? [String: Any])?["packets"] as? Int
+            #expect((tx ?? 0) > 50, "flannel.1 sent \(tx ?? 0) packets")
+            let details = try Shell.run("/usr/sbin/ip", ["-n", "\(job)-n0", "-d", "link", "show", "flannel.1"]).stdout
+            #expect(details.contains("vxlan id 1") && details.contains("dstport 8472") && details.contains("mtu 1450"))
+        }
+        try PodsHarness.downAndCheck(job)
+    }
+
+    @Test func bareNodesRunNative2Node() throws {
+        let job = PodsHarness.uniqueName("tn")
+        let results = try Shell.temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: results) }
+        let up = try PodsHarness.podgap(["pods", "up", "--name", job, "--network", "bare", "--nodes", "2", "--results", results.path])
+        defer { _ = try? PodsHarness.podgap(["pods", "down", "--name", job]) }
+        try #require(up.status == 0, "pods up: \(up.stderr)")
+        let launch = try PodsHarness.podgap(["pods", "launch", "--name", job, "--np", "2", "--timeout", "90s", "--",
+                                             "podgap", "run", "allreduce", "--sizes", "4:64", "--iterations", "20",
+                                             "--warmup", "2", "--out", "/results/bare.jsonl"])
+        #expect(launch.status == 0, "launch: \(launch.stderr)")
+        let records = try RecordReader.read(results.appendingPathComponent("bare.jsonl").path)
+        #expect(records.count == 5)
+        for record in records {
+            #expect(record.verified)
+            #expect(record.environment.name == "native-2node")
+            #expect(record.environment.network == "underlay")
+            #expect(record.environment.launcher.kind == "mpirun")
+            #expect(record.environment.hostnames == ["\(job)-n0", "\(job)-n1"])
+            #expect(record.environment.container?.runtime != "runc")
+        }
+        try PodsHarness.downAndCheck(job)
+    }
+}
+
+@Suite(.serialized, .enabled(if: PodsHarness.canRunPods, "needs root and runc"))
+struct PodsStartupTests {
+    @Test func startupIsOneRecordPerTrialNativelyAndInPods() throws {
+        try PodsHarness.requireImage()
+        let folder = try Shell.temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let out = folder.appendingPathComponent("startup.jsonl").path
+        let native = try PodsHarness.podgap(["run", "startup", "--network", "native", "--trials", "2", "--out", out])
+        #expect(native.status == 0, "\(native.stderr)")
+        let pods = try PodsHarness.podgap(["run", "startup", "--network", "bridge", "--trials", "1", "--out", out, "--trial", "5"])
+        #expect(pods.status == 0, "\(pods.stderr)")
+        let records = try RecordReader.read(out)
+        #expect(records.map(\.trial) == [0, 1, 5])
+        #expect(records.map(\.kernel) == ["startup", "startup", "startup"])
+        #expect(records.prefix(2).allSatisfy { $0.environment.container?.runtime != "runc" && $0.params["launch"] == .string("mpirun") })
+        let pod = try #require(records.last)
+        #expect(pod.environment.name == "pod-bridge")
+        #expect(pod.params["launch"] == .string("pods"))
+        // Positive, and under the launch's own limits; creating pods costs more than a bare mpirun.
+        #expect(records.allSatisfy { $0.verified && $0.seconds.p50 > 0 && $0.seconds.p50 < 60 })
+        #expect(pod.seconds.p50 > records[0].seconds.p50)
+        // Each trial's job is gone.
+        let netns = try Shell.run("/usr/sbin/ip", ["netns", "list"]).stdout
+        #expect(!netns.split(separator: "\n").contains { $0.hasPrefix("su") && $0.contains("-n0") })
+    }
+}
+
+@Suite(.serialized, .enabled(if: PodsHarness.canRunPods, "needs root and runc"))
+struct PodsImageTests {
+    @Test func secondBuildIsCachedAndTheBundleIsAnOCIRuntimeBundle() throws {
+        try PodsHarness.requireImage()
+        let again = try PodsHarness.podgap(["image", "build"])
+        #expect(again.status == 0, "\(again.stderr)")
+        #expect(again.stdout.contains("unchanged"), "\(again.stdout)")
+        let index = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: "/var/lib/podgap/oci/index.json"))) as? [String: Any]
+        let manifests = try #require(index?["manifests"] as? [[String: Any]])
+        #expect((manifests.first?["annotations"] as? [String: String])?["org.opencontainers.image.ref.name"] == "latest")
+        let bundle = try PodsHarness.podgap(["image", "bundle"])
+        #expect(bundle.status == 0, "\(bundle.stderr)")
+        let folder = bundle.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        for path in ["config.json", "rootfs/usr/local/bin/podgap", "rootfs/usr/local/bin/entrypoint", "rootfs/usr/bin/orted",
+                     "rootfs/bin/sh", "rootfs/etc/openmpi/openmpi-mca-params.conf", "rootfs/etc/ld.so.cache"] {
+            #expect(FileManager.default.fileExists(atPath: "\(folder)/\(path)"), "\(path) in the bundle")
+        }
+        // The image carries its own files, byte for byte the binary the tests run.
+        let inImage = try Data(contentsOf: URL(fileURLWithPath: "\(folder)/rootfs/usr/local/bin/podgap"))
+        #expect(inImage == (try Data(contentsOf: URL(fileURLWithPath: Shell.podgap))))
+    }
+}

@@ -1,0 +1,107 @@
+import Collector
+import Foundation
+import Testing
+
+/// `podgap report` as users run it: bad input gives one line and exit 2, good input every format.
+@Suite(.serialized) struct ReportCommandTests {
+    static func environment(_ name: String) -> Collector.Environment {
+        Collector.Environment(name: name, launcher: .init(kind: "mpirun"), container: nil, network: "loopback",
+                              transport: .init(pml: "ob1", btl: "vader"), hostname: "h", hostnames: ["h"], cores: 2,
+                              cpuset: "0-1", cgroup: .init(), kernel: "Linux test", mpiLibrary: "Open MPI v4.1.4",
+                              podgapVersion: "0.1.0", gitCommit: nil, topology: nil, bindings: nil, ranksPerNode: 2,
+                              oversubscribed: false, yieldWhenIdle: false, yieldSetBy: nil)
+    }
+
+    /// Three trials of 8 B and 1 KiB; `factor` scales the times.
+    static func writeRecords(_ environment: String, factor: Double, ranks: Int = 2, to path: String) throws {
+        let writer = try RecordWriter(appendingTo: path)
+        for trial in 1...3 {
+            for bytes in [8, 1024] {
+                let seconds = Double(trial + bytes / 8) * 1e-6 * factor
+                let measurement = Measurement(parameters: ["bytes": .number(Double(bytes))], warmup: 1, iterations: 2,
+                                              samples: [seconds, seconds], verified: true, verification: "ok")
+                try writer.append(Record(run: "r", kernel: "allreduce", ranks: ranks, trial: trial, measurement: measurement,
+                                         keepingSamples: false, environment: Self.environment(environment)))
+            }
+        }
+    }
+
+    static func report(_ arguments: [String]) throws -> Finished {
+        try Shell.run(Shell.podgap, ["report"] + arguments, timeout: 60)
+    }
+
+    @Test func everyFormatFromTwoEnvironments() throws {
+        let folder = try Shell.temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let shm = folder.appendingPathComponent("native-shm.jsonl").path, tcp = folder.appendingPathComponent("native-tcp.jsonl").path
+        try Self.writeRecords("native-shm", factor: 1, to: shm)
+        try Self.writeRecords("native-tcp", factor: 4, to: tcp)
+        let table = try Self.report([shm, tcp])
+        #expect(table.status == 0 && table.stderr.isEmpty)
+        // 8 B: trial medians 2, 3, 4 us against 8, 12, 16 us: +300%.
+        #expect(table.stdout.contains("native-tcp   allreduce  small-message latency (8 B)"))
+        #expect(table.stdout.contains("+300.0% ["))
+        let html = folder.appendingPathComponent("r.html").path
+        let written = try Self.report([folder.path, "--format", "html", "--out", html])
+        #expect(written.status == 0 && written.stdout.isEmpty)
+        let page = try String(contentsOfFile: html, encoding: .utf8)
+        #expect(page.contains("data-chart=\"latency\"") && page.contains("data-chart=\"gaps\""))
+        let csv = try Self.report([shm, tcp, "--format", "csv"])
+        #expect(csv.stdout.split(separator: "\n").count == 3)
+        let osu = try Self.report([shm, tcp, "--format", "osu"])
+        #expect(osu.stdout.contains("# Size       Avg Latency(us)"))
+        let bad = try Self.report([shm, tcp, "--format", "pdf"])
+        #expect(bad.status == 2 && bad.stderr == "podgap: --format 'pdf' is not one of table, markdown, csv, html, osu\n")
+    }
+
+    @Test func badLineIsFileColonLineAndSkipBadGoesOn() throws {
+        let folder = try Shell.temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let shm = folder.appendingPathComponent("shm.jsonl").path, tcp = folder.appendingPathComponent("tcp.jsonl").path
+        try Self.writeRecords("native-shm", factor: 1, to: shm)
+        try Self.writeRecords("native-tcp", factor: 2, to: tcp)
+        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: tcp))
+        try handle.seekToEnd()
+        try handle.write(contentsOf: Data("{\"schema\":\"podgap.record/1\",\"run\":\n".utf8))
+        try handle.close()
+        let strict = try Self.report([shm, tcp])
+        #expect(strict.status == 2)
+        #expect(strict.stderr == "podgap: \(tcp):7: not a JSON object (truncated or corrupted line)\n")
+        #expect(strict.stdout.isEmpty)
+        let lenient = try Self.report([shm, tcp, "--skip-bad"])
+        #expect(lenient.status == 0)
+        #expect(lenient.stderr == "podgap: skipped \(tcp):7: not a JSON object (truncated or corrupted line)\n")
+        #expect(lenient.stdout.contains("1 bad line(s) skipped (--skip-bad)"))
+    }
+
+    @Test func missingThingsAreNamedInOneLine() throws {
+        let folder = try Shell.temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let shm = folder.appendingPathComponent("shm.jsonl").path, tcp = folder.appendingPathComponent("tcp.jsonl").path
+        try Self.writeRecords("native-shm", factor: 1, to: shm)
+        try Self.writeRecords("native-tcp", factor: 2, ranks: 4, to: tcp)
+        let empty = folder.appendingPathComponent("empty.jsonl").path
+        FileManager.default.createFile(atPath: empty, contents: Data())
+        let other = folder.appendingPathComponent("other.jsonl").path
+        let line = try String(contentsOfFile: shm, encoding: .utf8).split(separator: "\n")[0]
+        try (line.replacingOccurrences(of: "podgap.record/1", with: "podgap.record/0") + "\n").write(toFile: other, atomically: true, encoding: .utf8)
+        let cases: [([String], String)] = [
+            ([shm, empty], "podgap: \(empty): holds no records\n"),
+            ([other], "podgap: \(other):1: schema 'podgap.record/0' is not one this podgap reads (it reads podgap.record/1)\n"),
+            ([shm, tcp, "--baseline", "pod-overlay"], "podgap: baseline 'pod-overlay' is not in the inputs (they hold native-shm, native-tcp); pick one with --baseline\n"),
+            ([shm], "podgap: every record is from environment 'native-shm'; a comparison needs the baseline and at least one other environment\n"),
+            ([folder.appendingPathComponent("absent.jsonl").path], "podgap: \(folder.appendingPathComponent("absent.jsonl").path):0: no such file or folder\n"),
+        ]
+        for (arguments, message) in cases {
+            let result = try Self.report(arguments)
+            #expect(result.status == 2, "\(arguments)")
+            #expect(result.stderr == message)
+            #expect(!result.stdout.lowercased().contains("nan"))
+        }
+        // Different rank counts: nothing pairs.
+        let unpaired = try Self.report([shm, tcp])
+        #expect(unpaired.status == 2)
+        #expect(unpaired.stderr.hasPrefix("podgap: no record pairs with baseline 'native-shm': the other environments (native-tcp)"))
+        #expect(unpaired.stderr.split(separator: "\n").count == 1)
+    }
+}
