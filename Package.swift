@@ -23,7 +23,7 @@ let package = Package(
         .target(name: "RDMA", dependencies: ["CVerbs"]),
         .target(name: "Collector", dependencies: ["MPI", "CHwloc", "RDMA"]),
         .target(name: "Kernels", dependencies: ["MPI", "Collector", "CBLAS"]),
-        .target(name: "Pods", dependencies: ["Collector"]),
+        .target(name: "Pods", dependencies: ["Collector", "RDMA"]),
         .target(name: "Report", dependencies: ["Collector"]),
         .target(name: "Suite", dependencies: ["Collector", "Kernels", "Report", .product(name: "Yams", package: "Yams")]),
         .target(name: "Model", dependencies: ["Collector", .product(name: "Yams", package: "Yams")]),

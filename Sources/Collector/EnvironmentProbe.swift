@@ -30,8 +30,11 @@ extension Environment {
         let yield = MPI.controlVariable(named: "mpi_yield_when_idle")
         let yieldOn = yield == "1" || yield == "true"
         let names = hostnames ?? [hostname]
+        // A launcher that overrode Open MPI's choice (pods exclude shared memory) says why.
+        let note = [variables["PODGAP_TRANSPORT_NOTE"], transportNote(btl: btl, nodes: names.count)]
+            .compactMap { $0 }.joined(separator: "; ")
         let transport = Transport(pml: describe(pml, default: "ob1 (auto)"), btl: describe(btl, default: "all available"),
-                                  note: transportNote(btl: btl, nodes: names.count))
+                                  note: note.isEmpty ? nil : note)
         let container = detectContainer(variables)
         let network = variables["PODGAP_NETWORK"] ?? (names.count == 1 ? "loopback" : nil)
         return Environment(

@@ -27,7 +27,7 @@ public struct TrainingStep: Kernel {
     public var progress: Progress?
 
     public init(widths: [Int], batch: Int, steps: Int = 20, warmup: Int = 3, bucketBytes: Int = 25 << 20,
-                overlap: Bool = true, learningRate: Float = 0.01, seed: UInt64 = 1, chunkFlops: Double = 32e6,
+                overlap: Bool = true, learningRate: Float = 0.05, seed: UInt64 = 1, chunkFlops: Double = 32e6,
                 weightsPath: String? = nil, progress: Progress? = nil) {
         self.widths = widths
         self.batch = batch
@@ -166,7 +166,7 @@ public struct TrainingStep: Kernel {
             parameters: ["layers": .string(widths.map(String.init).joined(separator: ",")), "batch": .number(Double(batch)),
                          "global_batch": .number(Double(globalBatch)), "dtype": "float32",
                          "bucket_mb": .number(Double(bucketBytes) / Double(1 << 20)), "buckets": .number(Double(buckets.count)),
-                         "overlap": .bool(overlap), "progress_mflop": .number(overlap ? chunkFlops / 1e6 : 0), "learning_rate": .number(Double(learningRate)),
+                         "overlap": .bool(overlap), "progress_mflop": .number(overlap ? chunkFlops / 1e6 : 0), "learning_rate": .number(Double("\(learningRate)") ?? Double(learningRate)),
                          "blas_threads": .number(Double(Matrix.threads)), "parameters": .number(Double(model.parameterCount)),
                          "gradient_bytes": .number(Double(model.parameterCount * MemoryLayout<Float>.size))],
             warmup: warmup, iterations: steps, samples: slowestStep,

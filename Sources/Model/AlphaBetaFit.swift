@@ -77,37 +77,45 @@ public enum AlphaBetaFit {
     }
 
     /// Fits one line, then splits into regimes, at most `maxRegimes`, one boundary at a time.
-    /// Open MPI's eager limits come first: a split there is kept when it cuts the squared error
-    /// by a fifth, since the protocol is known to change there. Any other boundary between two
-    /// measured sizes above the eager limits (three sizes or more each side) must halve it: that
+    /// Open MPI's eager limits come first: a split there is kept whenever it improves the fit of
+    /// the regime it splits, since the protocol is known to change there. Any other boundary between two
+    /// measured sizes above the eager limits (three sizes or more below, two above) must halve it: that
     /// is where a message stops fitting in cache or in socket buffers; below them, scatter is
     /// noise around the latency. No split is tried once the fit is within 1% rms, so
     /// that noise alone does not invent a regime.
-    public static func fit(_ points: [Observation], maxRegimes: Int = 3) throws -> LinkFit {
+    public static func fit(_ points: [Observation], maxRegimes: Int = 4) throws -> LinkFit {
         let sorted = points.sorted { $0.bytes < $1.bytes }
         var groups = [sorted]
         var best = try link(groups)
         var bestError = squaredError(sorted, best)
         while groups.count < maxRegimes, bestError / Double(sorted.count) > 1e-4 {
-            var eager: (groups: [[Observation]], link: Link, error: Double)?, other = eager
+            // Each candidate is judged on the points of the regime it splits, as the share of that
+            // regime's squared error it leaves: a knee among the largest sizes counts even when
+            // the scatter of the small ones dominates the total.
+            var eager: (groups: [[Observation]], share: Double)?, other = eager
             for (index, group) in groups.enumerated() {
                 let sizes = Array(Set(group.map(\.bytes))).sorted()
-                guard sizes.count >= 6 else { continue }
-                for limit in sizes[2..<(sizes.count - 3)] {
+                guard sizes.count >= 5, let whole = try? link([group]) else { continue }
+                let before = squaredError(group, whole)
+                guard before > 0 else { continue }
+                for limit in sizes[2..<(sizes.count - 2)] {
+                    let parts = [group.filter { $0.bytes <= limit }, group.filter { $0.bytes > limit }]
+                    guard let split = try? link(parts) else { continue }
+                    let share = squaredError(group, split) / before
                     var candidate = groups
-                    candidate.replaceSubrange(index...index, with: [group.filter { $0.bytes <= limit }, group.filter { $0.bytes > limit }])
-                    guard let link = try? link(candidate) else { continue }
-                    let error = squaredError(sorted, link)
+                    candidate.replaceSubrange(index...index, with: parts)
                     if eagerLimits.contains(limit) {
-                        if error < (eager?.error ?? .infinity) { eager = (candidate, link, error) }
-                    } else if limit > eagerLimits.max()!, error < (other?.error ?? .infinity) {
-                        other = (candidate, link, error)
+                        if share < (eager?.share ?? .infinity) { eager = (candidate, share) }
+                    } else if limit > eagerLimits.max()!, share < (other?.share ?? .infinity) {
+                        other = (candidate, share)
                     }
                 }
             }
-            if let eager, eager.error < bestError * 0.8 { (groups, best, bestError) = eager }
-            else if let other, other.error < bestError / 2 { (groups, best, bestError) = other }
+            if let eager, eager.share < 1 { groups = eager.groups }
+            else if let other, other.share < 0.5 { groups = other.groups }
             else { break }
+            best = try link(groups)
+            bestError = squaredError(sorted, best)
         }
         let relative = residuals(sorted, best)
         let rms = (relative.reduce(0) { $0 + $1 * $1 } / Double(relative.count)).squareRoot()

@@ -1,4 +1,5 @@
 import Foundation
+import RDMA
 
 /// One pod's runc config.json, generated from the image bundle's own config.json (which umoci
 /// made from the image's configuration): what Kubernetes' kubelet and containerd would ask for.
@@ -18,6 +19,8 @@ public struct PodConfig {
     public var memoryBytes: Int64?
     public var runtimeVersion: String
     public var cgroupsPath: String
+    /// The host's RDMA devices passed through (`pods up --rdma`), as the RDMA shared device plugin does.
+    public var rdma: PodRDMA? = nil
 
     /// Capabilities containerd and Docker grant by default; pods are never privileged.
     static let defaultCapabilities = [
@@ -50,6 +53,7 @@ public struct PodConfig {
             "OMPI_MCA_orte_default_hostfile=/etc/mpi/hostfile",
             // Pods have separate IPC namespaces and /dev/shm: shared memory (vader) cannot work between them.
             "OMPI_MCA_btl=tcp,self",
+            "PODGAP_TRANSPORT_NOTE=shared memory (vader) excluded by the launcher: pods have separate IPC namespaces",
         ]
     }
 
@@ -102,10 +106,17 @@ public struct PodConfig {
         return config
     }
 
+    /// The config with the RDMA additions applied last, since rendering sets the capabilities they extend.
+    public func rendered(base: [String: Any]) throws -> [String: Any] {
+        var config = render(base: base)
+        try rdma?.apply(to: &config)
+        return config
+    }
+
     /// Writes the rendered config as `<folder>/config.json`.
     public func write(base: [String: Any], to folder: String) throws {
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-        let data = try JSONSerialization.data(withJSONObject: render(base: base), options: [.prettyPrinted, .sortedKeys])
+        let data = try JSONSerialization.data(withJSONObject: try rendered(base: base), options: [.prettyPrinted, .sortedKeys])
         try data.write(to: URL(fileURLWithPath: folder + "/config.json"))
     }
 

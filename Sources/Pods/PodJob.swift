@@ -1,4 +1,5 @@
 import Foundation
+import RDMA
 
 /// Brings a job's emulated nodes, networks and pods up, lists jobs, and takes them down.
 public enum PodJob {
@@ -14,7 +15,8 @@ public enum PodJob {
     }
 
     /// Creates everything of `spec`; on any failure removes what it made and rethrows.
-    public static func up(_ spec: JobSpec, store: Store = Store(), progress: (String) -> Void = { _ in }) throws -> JobState {
+    public static func up(_ spec: JobSpec, store: Store = Store(), rdma: PodRDMA? = nil,
+                          progress: (String) -> Void = { _ in }) throws -> JobState {
         let names = try JobNames(spec.name)
         let network = spec.network
         try checkHost(needsImage: network != .bare, needsCNI: network.usesCNI, store: store)
@@ -26,7 +28,7 @@ public enum PodJob {
                           relativeTo: URL(fileURLWithPath: FileManager.default.currentDirectoryPath)).standardizedFileURL.path
         let resultsExisted = FileManager.default.fileExists(atPath: results)
         do {
-            return try create(spec, names: names, runtime: runtime, results: results, store: store, progress: progress)
+            return try create(spec, names: names, runtime: runtime, results: results, store: store, rdma: rdma, progress: progress)
         } catch {
             _ = down(job: spec.name, store: store)
             // A results folder this call made and nothing wrote to goes too (rmdir keeps a non-empty one).
@@ -35,7 +37,7 @@ public enum PodJob {
         }
     }
 
-    private static func create(_ spec: JobSpec, names: JobNames, runtime: Runtime, results: String, store: Store,
+    private static func create(_ spec: JobSpec, names: JobNames, runtime: Runtime, results: String, store: Store, rdma: PodRDMA?,
                                progress: (String) -> Void) throws -> JobState {
         let fileManager = FileManager.default
         let folder = store.jobFolder(spec.name)
@@ -102,11 +104,12 @@ public enum PodJob {
             _ = try concurrently(pods.count) { index in
                 let pod = pods[index]
                 let podFolder = "\(folder)/pods/\(pod.name)"
-                let config = PodConfig(pod: pod.name, job: spec.name, network: spec.network, netnsPath: Network.path(pod.netns),
+                var config = PodConfig(pod: pod.name, job: spec.name, network: spec.network, netnsPath: Network.path(pod.netns),
                                        rootfs: bundle + "/rootfs", results: results, hosts: folder + "/etc/hosts",
                                        mpiFolder: folder + "/etc/mpi", cpus: spec.cpus, cpuset: spec.cpuset,
                                        memoryBytes: spec.memoryBytes, runtimeVersion: version,
                                        cgroupsPath: names.cgroup(pod.name))
+                config.rdma = rdma
                 try config.write(base: base, to: podFolder)
                 try runtime.run(id: pod.name, bundle: podFolder, log: podFolder + "/log")
                 return pod.name

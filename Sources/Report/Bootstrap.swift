@@ -1,3 +1,4 @@
+import Collector
 import Foundation
 
 /// Percentile bootstrap over trial medians. Trials, not iterations, are resampled: iterations of

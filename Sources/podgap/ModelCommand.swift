@@ -19,9 +19,10 @@ struct ModelCommand: ParsableCommand {
         }
     }
 
-    static func format(_ text: String) throws -> TextTable.Format {
+    static func format(_ text: String, also extra: [String] = []) throws -> TextTable.Format {
         guard let format = TextTable.Format(rawValue: text) else {
-            throw Failure.badInput("--format '\(text)' is not one of \(TextTable.Format.allCases.map(\.rawValue).joined(separator: ", "))")
+            let known = TextTable.Format.allCases.map(\.rawValue) + extra
+            throw Failure.badInput("--format '\(text)' is not one of \(known.joined(separator: ", "))")
         }
         return format
     }
@@ -67,7 +68,8 @@ struct ModelCalibrate: ParsableCommand {
         }
         let rows = profile.environments.map { environment -> [String] in
             let regimes = environment.interNode.regimes.map { regime in
-                String(format: "%.1fus + %.3fGB/s", regime.alpha * 1e6, regime.bandwidth / 1e9)
+                (regime.beta > 0 ? String(format: "%.1fus + %.3fGB/s", regime.alpha * 1e6, regime.bandwidth / 1e9)
+                                 : String(format: "%.1fus flat", regime.alpha * 1e6))
                     + (regime.upToBytes.map { " (<=\($0)B)" } ?? "")
             }
             return [environment.name, regimes.joined(separator: "; "), environment.notes.first ?? "",
@@ -114,7 +116,7 @@ struct ModelProject: ParsableCommand {
 
     func run() throws {
         let html = options.format == "html"
-        let format = html ? .table : try ModelCommand.format(options.format)
+        let format = html ? .table : try ModelCommand.format(options.format, also: ["html"])
         let counts = try gpus.split(separator: ",", omittingEmptySubsequences: false).map { text -> Int in
             guard let count = Int(text.trimmingCharacters(in: .whitespaces)) else {
                 throw Failure.badInput("--gpus '\(gpus)' is not a list of whole numbers, e.g. 1,2,4,8")

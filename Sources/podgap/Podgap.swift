@@ -15,6 +15,7 @@ struct Podgap: ParsableCommand {
         case unverified = 1
         case badInput = 2
         case noDevice = 3
+        case interrupted = 130
         case timedOut = 124
     }
 

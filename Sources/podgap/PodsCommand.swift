@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Pods
+import RDMA
 
 /// `podgap pods`: Kubernetes-style pods on this machine (runc, netns, CNI bridge, VXLAN).
 struct PodsCommand: ParsableCommand {
@@ -46,13 +47,23 @@ struct PodsUp: ParsableCommand {
     var memory: String?
     @Option(help: "Host folder mounted read-write at /results in every pod (default results/JOB).")
     var results: String?
+    @Flag(help: "Pass the host's RDMA devices into the pods (uverbs, rdma_cm, IPC_LOCK, unlimited memlock).")
+    var rdma = false
 
     func run() throws {
-        let state = try PodsFailure.map {
-            let spec = try JobSpec(name: name, nodes: nodes, podsPerNode: podsPerNode, network: PodNetwork.parse(network),
-                                   cpus: cpus, cpuset: cpuset, memory: memory, results: results)
-            return try PodJob.up(spec, progress: PodsFailure.progress)
+        let spec = try PodsFailure.map {
+            try JobSpec(name: name, nodes: nodes, podsPerNode: podsPerNode, network: PodNetwork.parse(network),
+                        cpus: cpus, cpuset: cpuset, memory: memory, results: results)
         }
+        // Checked before anything is created: without devices there is nothing to pass through.
+        var devices: PodRDMA?
+        if rdma {
+            if spec.network == .bare { throw Failure.badInput("--rdma passes devices into pods; --network bare makes none") }
+            do { devices = try PodRDMA.host() } catch let error as RDMAError {
+                throw Failure(message: error.description, code: .noDevice)
+            }
+        }
+        let state = try PodsFailure.map { try PodJob.up(spec, rdma: devices, progress: PodsFailure.progress) }
         let what = state.pods.isEmpty ? "\(state.nodes.count) node(s), no pods" : "\(state.pods.count) pod(s)"
         print("\(state.spec.name): \(what) on \(state.spec.network.rawValue) network; results in \(state.results)")
         for pod in state.pods { print("  \(pod.name)  \(pod.address)  node \(state.nodes[pod.node])") }

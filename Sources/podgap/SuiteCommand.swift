@@ -79,7 +79,7 @@ struct SuiteCommand: ParsableCommand {
             guard error.description.hasPrefix("interrupted") else { throw Failure.badInput(error.description) }
             // 128 + SIGINT, as shells report a command ended by Ctrl-C.
             FileHandle.standardError.write(Data("podgap: \(error.description)\n".utf8))
-            Foundation.exit(130)
+            Foundation.exit(Podgap.ExitCode.interrupted.rawValue)
         }
         let say = { (line: String) in FileHandle.standardError.write(Data("podgap suite: \(line)\n".utf8)) }
         for skip in outcome.skipped { say("skipped \(skip.environment): \(skip.reason)") }

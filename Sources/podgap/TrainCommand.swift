@@ -29,7 +29,7 @@ struct TrainCommand: ParsableCommand {
     var noOverlap = false
 
     @Option(help: "SGD learning rate.")
-    var learningRate: Float = 0.01
+    var learningRate: Float = 0.05
 
     @Option(help: "With overlap, backward GEMMs run in pieces of about this many MFLOP, testing the allreduce requests between pieces (Open MPI progresses them only inside MPI calls).")
     var progressMflop: Double = 32

@@ -1,3 +1,4 @@
+import Collector
 import Kernels
 import Testing
 

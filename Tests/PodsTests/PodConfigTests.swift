@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import Pods
+import RDMA
 
 @Suite struct PodConfigTests {
     /// The shape umoci writes into a bundle's config.json (trimmed).
@@ -79,5 +80,38 @@ import Testing
         #expect(!env.contains("TERM=xterm"))
         // Valid JSON for runc.
         _ = try JSONSerialization.data(withJSONObject: rendered)
+    }
+
+    @Test func rdmaPodsGetTheDevicesCapabilityAndUnlimitedMemlock() throws {
+        let port = DevicePort(number: 1, state: "active", linkLayer: .infiniband, activeMTU: 4096, laneGbps: 25, width: 4)
+        let device = Device(name: "mlx5_0", uverbs: "uverbs0", node: DeviceNode(path: "/dev/infiniband/uverbs0", major: 231, minor: 192),
+                            ports: [port])
+        var pod = config()
+        pod.rdma = try PodRDMA(devices: [device], connectionManager: DeviceNode(path: "/dev/infiniband/rdma_cm", major: 10, minor: 58),
+                               providerFolders: ["/etc/libibverbs.d"])
+        // Through JSON and back, as runc reads it.
+        let data = try JSONSerialization.data(withJSONObject: try pod.rendered(base: Self.base))
+        let rendered = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+        let linux = try #require(rendered["linux"] as? [String: Any])
+        let devices = try #require(linux["devices"] as? [[String: Any]])
+        #expect(Set(devices.compactMap { $0["path"] as? String }) == ["/dev/infiniband/uverbs0", "/dev/infiniband/rdma_cm"])
+        #expect(devices.first { $0["path"] as? String == "/dev/infiniband/uverbs0" }?["major"] as? Int == 231)
+        let rules = try #require((linux["resources"] as? [String: Any])?["devices"] as? [[String: Any]])
+        #expect(rules.contains { $0["allow"] as? Bool == true && $0["major"] as? Int == 10 && $0["minor"] as? Int == 58 })
+        // The default deny rule stays first, so only these devices are opened up.
+        #expect(rules.first?["allow"] as? Bool == false)
+        let process = try #require(rendered["process"] as? [String: Any])
+        let capabilities = try #require(process["capabilities"] as? [String: [String]])
+        #expect(!capabilities.isEmpty && capabilities.values.allSatisfy { $0.contains("CAP_IPC_LOCK") })
+        // Added to the defaults, not in place of them.
+        #expect(capabilities["bounding"]?.contains("CAP_NET_RAW") == true)
+        let limits = try #require(process["rlimits"] as? [[String: Any]])
+        let memlock = try #require(limits.first { $0["type"] as? String == "RLIMIT_MEMLOCK" })
+        #expect(memlock["hard"] as? UInt64 == UInt64.max && memlock["soft"] as? UInt64 == UInt64.max)
+        let mounts = try #require(rendered["mounts"] as? [[String: Any]])
+        #expect(mounts.contains { $0["destination"] as? String == "/etc/libibverbs.d" })
+        // Without --rdma none of it is there.
+        let plain = config().render(base: Self.base)
+        #expect(((plain["linux"] as? [String: Any])?["devices"] as? [[String: Any]] ?? []).isEmpty)
     }
 }

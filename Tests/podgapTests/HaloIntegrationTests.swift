@@ -26,6 +26,7 @@ import Testing
         Case(ranks: 2, dims: 2, local: "12x10", width: 2, periodic: true, overlap: false, grid: "2x1", global: "24x10"),
         Case(ranks: 2, dims: 3, local: "6x5x4", width: 1, periodic: false, overlap: true, grid: "2x1x1", global: "12x5x4"),
         Case(ranks: 4, dims: 2, local: "9x7", width: 3, periodic: false, overlap: true, grid: "2x2", global: "18x14"),
+        Case(ranks: 4, dims: 2, local: "6x6", width: 1, periodic: true, overlap: true, grid: "2x2", global: "12x12"),
         Case(ranks: 4, dims: 3, local: "5x4x6", width: 2, periodic: true, overlap: false, grid: "2x2x1", global: "10x8x6"),
         Case(ranks: 4, dims: 3, local: "4x4x4", width: 1, periodic: false, overlap: false, grid: "2x2x1", global: "8x8x4"),
     ]

@@ -113,6 +113,18 @@ struct PodsFaultTests {
         }
     }
 
+    @Test func rdmaWithoutDevicesRefusesAndCreatesNothing() throws {
+        // Where devices exist this refusal cannot happen; the config they get is checked in PodConfigTests.
+        guard !FileManager.default.fileExists(atPath: "/dev/infiniband") else { return }
+        let job = PodsHarness.uniqueName("tq")
+        let result = try PodsHarness.podgap(["pods", "up", "--name", job, "--network", "host", "--nodes", "1", "--rdma"],
+                                            environment: Shell.mpiEnvironment)
+        #expect(result.status == 3, "\(result.stderr)")
+        let lines = result.stderr.split(separator: "\n")
+        #expect(lines.count == 1 && lines[0].contains("no RDMA device") && lines[0].contains("/dev/infiniband"), "\(result.stderr)")
+        #expect(try PodsHarness.leftovers(job) == [])
+    }
+
     @Test func refusesWithoutRoot() throws {
         guard let setpriv = ["/usr/bin/setpriv", "/bin/setpriv"].first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
             Issue.record("setpriv (util-linux) is missing")

@@ -1,6 +1,6 @@
-/// SplitMix64: a small, fast, fully reproducible generator, so that every rank and every run
-/// builds the same synthetic data from the same seed (the standard library's generator is not
-/// seedable).
+/// SplitMix64: a small, fast, fully reproducible generator (the standard library's is not
+/// seedable), so that every rank and every run builds the same synthetic data from the same seed,
+/// and a report's bootstrap intervals are the same every time it is rendered from the same records.
 public struct SeededGenerator: RandomNumberGenerator, Sendable {
     private var state: UInt64
 
