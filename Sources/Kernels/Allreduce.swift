@@ -58,8 +58,9 @@ public struct Allreduce: Kernel {
         let rank = communicator.rank, size = communicator.size
         let (iterations, warmup) = plan.counts(forBytes: bytes)
 
-        let source = UnsafeMutableBufferPointer<T>.allocate(capacity: count)
-        let result = UnsafeMutableBufferPointer<T>.allocate(capacity: count)
+        // Page-aligned, as OSU allocates its buffers: alignment changes shared-memory copy speed.
+        let source = Allreduce.pageAligned(T.self, count: count)
+        let result = Allreduce.pageAligned(T.self, count: count)
         defer { source.deallocate(); result.deallocate() }
         // Element i of rank r is (r + 1) * (i % 7 + 1): small integers, so every sum is exact.
         for index in 0..<count { source[index] = T((rank + 1) * (index % 7 + 1)) }
@@ -103,6 +104,11 @@ public struct Allreduce: Kernel {
             throughput: ["algbw_gbps": algbw, "busbw_gbps": Allreduce.busBandwidth(algorithmBandwidth: algbw, ranks: size)],
             verified: allGood,
             verification: allGood ? "every element equals the exact sum over \(size) ranks" : (firstProblem ?? "mismatch"))
+    }
+
+    static func pageAligned<T>(_ type: T.Type, count: Int) -> UnsafeMutableBufferPointer<T> {
+        let raw = UnsafeMutableRawPointer.allocate(byteCount: max(count, 1) * MemoryLayout<T>.stride, alignment: 4096)
+        return UnsafeMutableBufferPointer(start: raw.bindMemory(to: T.self, capacity: max(count, 1)), count: count)
     }
 
     /// nccl-tests' bus bandwidth: what each link carries, `algbw * 2(n-1)/n`.
