@@ -3,7 +3,7 @@ import CMPI
 /// A group of ranks that talk to each other. Element types pick the MPI datatype; counts come from
 /// the buffers, so no call site passes a raw handle or a byte count.
 public struct Communicator: @unchecked Sendable {
-    let handle: MPI_Comm
+    @usableFromInline let handle: MPI_Comm
 
     init(_ handle: MPI_Comm) { self.handle = handle }
 
@@ -25,6 +25,7 @@ public struct Communicator: @unchecked Sendable {
         return Int(value)
     }
 
+    @inlinable
     public func barrier() throws {
         try check(MPI_Barrier(handle), "MPI_Barrier")
     }
@@ -91,6 +92,7 @@ public struct Communicator: @unchecked Sendable {
 
     // MARK: Collectives
 
+    @inlinable
     public func allreduce<T: MPIElement>(_ source: UnsafeBufferPointer<T>, into destination: UnsafeMutableBufferPointer<T>,
                                          operation: ReductionOperation) throws {
         precondition(source.count == destination.count, "allreduce buffers differ in length")
@@ -98,6 +100,7 @@ public struct Communicator: @unchecked Sendable {
                                 T.mpiDatatype.handle, operation.handle, handle), "MPI_Allreduce")
     }
 
+    @inlinable
     public func allreduce<T: MPIElement>(inPlace buffer: UnsafeMutableBufferPointer<T>, operation: ReductionOperation) throws {
         try check(MPI_Allreduce(cmpi_in_place(), buffer.baseAddress, Int32(buffer.count),
                                 T.mpiDatatype.handle, operation.handle, handle), "MPI_Allreduce")

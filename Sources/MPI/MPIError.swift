@@ -8,6 +8,7 @@ public struct MPIError: Error, CustomStringConvertible, Equatable {
 
     public var description: String { "\(call) failed: \(message) (MPI error \(code))" }
 
+    @usableFromInline
     init(code: Int32, call: String) {
         self.code = code
         self.call = call
@@ -22,7 +23,7 @@ public struct MPIError: Error, CustomStringConvertible, Equatable {
 }
 
 /// Turns an MPI return code into a thrown `MPIError`; `call` names the function for the message.
-@inline(__always)
+@inlinable @inline(__always)
 func check(_ code: Int32, _ call: @autoclosure () -> String) throws {
     if code != MPI_SUCCESS { throw MPIError(code: code, call: call()) }
 }
