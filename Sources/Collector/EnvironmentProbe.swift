@@ -10,18 +10,20 @@ extension Environment {
                               yieldSetBy: String?) throws -> Environment {
         let hostname = MPI.processorName
         let hostnames = Array(Set(try communicator.allgather(hostname))).sorted()
-        let bindings = try communicator.allgather(Topology.currentBinding())
+        let hardware = Topology.Probe()
+        let bindings = try communicator.allgather(hardware.binding)
         let node = try communicator.splitByNode()
         let ranksPerNode = try communicator.allreduce(Int64(node.size), operation: .max)
         try node.free()
         return local(label: label, context: context, hostname: hostname, hostnames: hostnames,
-                     bindings: bindings, ranksPerNode: Int(ranksPerNode), yieldSetBy: yieldSetBy)
+                     bindings: bindings, ranksPerNode: Int(ranksPerNode), yieldSetBy: yieldSetBy, hardware: hardware)
     }
 
     /// What one process can see without talking to the others (`podgap env`, and the base of `detect`).
     public static func local(label: String?, context: LaunchContext = LaunchContext(),
                              hostname: String = ProcessInfo.processInfo.hostName, hostnames: [String]? = nil,
-                             bindings: [String]? = nil, ranksPerNode: Int? = nil, yieldSetBy: String? = nil) -> Environment {
+                             bindings: [String]? = nil, ranksPerNode: Int? = nil, yieldSetBy: String? = nil,
+                             hardware: Topology.Probe = Topology.Probe()) -> Environment {
         let variables = ProcessInfo.processInfo.environment
         let cores = context.nodeCores
         let perNode = ranksPerNode ?? context.localSize
@@ -52,7 +54,7 @@ extension Environment {
             mpiLibrary: MPI.libraryVersion.split(separator: ",").first.map(String.init) ?? "unknown",
             podgapVersion: podgapVersion,
             gitCommit: variables["PODGAP_GIT_COMMIT"] ?? GitCommit.find(),
-            topology: Topology.detect(),
+            topology: hardware.topology,
             bindings: bindings,
             ranksPerNode: perNode,
             oversubscribed: perNode >= cores,

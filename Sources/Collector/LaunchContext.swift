@@ -89,14 +89,14 @@ public struct CPUSet: Equatable, Sendable {
         return CPUSet(parsing: line.dropFirst("Cpus_allowed_list:".count).trimmingCharacters(in: .whitespaces)) ?? CPUSet([])
     }
 
-    /// Parses a Linux cpu list ("0-3,6"); nil when malformed.
+    /// Parses a Linux cpu list ("0-3,6"); nil when malformed (empty parts, signs, open ranges).
     public init?(parsing list: String) {
+        guard !list.isEmpty else { return nil }
         var cpus: [Int] = []
-        for part in list.split(separator: ",") {
-            let bounds = part.split(separator: "-")
-            guard let low = Int(bounds[0]), bounds.count <= 2 else { return nil }
-            let high = bounds.count == 2 ? Int(bounds[1]) : low
-            guard let high, high >= low else { return nil }
+        for part in list.split(separator: ",", omittingEmptySubsequences: false) {
+            let bounds = part.split(separator: "-", omittingEmptySubsequences: false)
+            guard bounds.count <= 2, bounds.allSatisfy({ !$0.isEmpty && $0.allSatisfy(\.isASCII) && $0.allSatisfy(\.isNumber) }),
+                  let low = Int(bounds[0]), let high = Int(bounds[bounds.count - 1]), high >= low else { return nil }
             cpus += Array(low...high)
         }
         self.init(cpus)

@@ -1,14 +1,28 @@
 import CHwloc
 
 extension Topology {
-    /// Reads the machine through hwloc, I/O devices included. Nil if hwloc cannot load a topology.
-    public static func detect() -> Topology? {
-        var topology: hwloc_topology_t? = nil
-        guard hwloc_topology_init(&topology) == 0 else { return nil }
-        defer { hwloc_topology_destroy(topology) }
-        hwloc_topology_set_io_types_filter(topology, HWLOC_TYPE_FILTER_KEEP_IMPORTANT)
-        guard hwloc_topology_load(topology) == 0 else { return nil }
+    /// The machine and this process's place on it, from one hwloc load (loading reads much of /sys).
+    public struct Probe: Sendable {
+        /// Nil if hwloc cannot load a topology.
+        public var topology: Topology?
+        /// This process's CPU binding as a cpu list; "unbound" when it may run anywhere.
+        public var binding: String
 
+        public init() {
+            topology = nil
+            binding = "unknown"
+            var handle: hwloc_topology_t? = nil
+            guard hwloc_topology_init(&handle) == 0 else { return }
+            defer { hwloc_topology_destroy(handle) }
+            hwloc_topology_set_io_types_filter(handle, HWLOC_TYPE_FILTER_KEEP_IMPORTANT)
+            guard hwloc_topology_load(handle) == 0 else { return }
+            topology = Topology.read(handle)
+            binding = Topology.binding(handle)
+        }
+    }
+
+    /// Reads the machine from a loaded hwloc topology, I/O devices included.
+    private static func read(_ topology: hwloc_topology_t?) -> Topology {
         func count(_ type: hwloc_obj_type_t) -> Int { Int(max(chwloc_get_nbobjs_by_type(topology, type), 0)) }
 
         var caches: [String: Int64] = [:]
@@ -54,11 +68,7 @@ extension Topology {
     }
 
     /// This process's CPU binding as hwloc reads it, as a cpu list; "unbound" when it may run anywhere.
-    public static func currentBinding() -> String {
-        var topology: hwloc_topology_t? = nil
-        guard hwloc_topology_init(&topology) == 0 else { return "unknown" }
-        defer { hwloc_topology_destroy(topology) }
-        guard hwloc_topology_load(topology) == 0 else { return "unknown" }
+    private static func binding(_ topology: hwloc_topology_t?) -> String {
         guard let set = hwloc_bitmap_alloc() else { return "unknown" }
         defer { hwloc_bitmap_free(set) }
         guard hwloc_get_cpubind(topology, set, Int32(HWLOC_CPUBIND_PROCESS.rawValue)) == 0 else { return "unknown" }

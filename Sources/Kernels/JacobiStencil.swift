@@ -30,8 +30,13 @@ public struct JacobiStencil: Equatable, Sendable {
     /// Updates every cell of `box`, reading `old` and writing `new` (both laid out as `layout`).
     public func update(_ box: Box, from old: UnsafePointer<Double>, into new: UnsafeMutablePointer<Double>,
                        layout: GridLayout) {
+        update(box, from: old, into: new, layout: layout, neighbours: neighbourOffsets(in: layout))
+    }
+
+    /// The same, with `neighbourOffsets(in: layout)` computed once by a caller that sweeps often.
+    public func update(_ box: Box, from old: UnsafePointer<Double>, into new: UnsafeMutablePointer<Double>,
+                       layout: GridLayout, neighbours offsets: [Int]) {
         guard !box.isEmpty else { return }
-        let offsets = neighbourOffsets(in: layout)
         let weight = self.weight
         offsets.withUnsafeBufferPointer { offsets in
             layout.forEachRun(in: box) { start, count in
@@ -96,6 +101,7 @@ public struct JacobiProblem: Equatable, Sendable {
         let layout = GridLayout(extents: global, ghost: ghost)
         var current = [Double](repeating: JacobiProblem.edgeValue, count: layout.storageCount)
         var next = current
+        let interior = layout.interior, neighbours = stencil.neighbourOffsets(in: layout)
         for g0 in 0..<global[0] { for g1 in 0..<global[1] { for g2 in 0..<global[2] {
             current[layout.offset(g0, g1, g2)] = initialValue(g0, g1, g2)
         } } }
@@ -105,7 +111,7 @@ public struct JacobiProblem: Equatable, Sendable {
             }
             current.withUnsafeBufferPointer { old in
                 next.withUnsafeMutableBufferPointer { new in
-                    stencil.update(layout.interior, from: old.baseAddress!, into: new.baseAddress!, layout: layout)
+                    stencil.update(interior, from: old.baseAddress!, into: new.baseAddress!, layout: layout, neighbours: neighbours)
                 }
             }
             swap(&current, &next)

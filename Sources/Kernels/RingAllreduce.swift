@@ -2,70 +2,74 @@ import MPI
 
 /// Ring allreduce: n-1 reduce-scatter steps then n-1 allgather steps, each rank sending to its
 /// right neighbour and receiving from its left. Each step's piece travels in chunks, all posted at
-/// once, and each received chunk is reduced while later chunks are still on the wire.
+/// once, and each received chunk is reduced while later chunks are still on the wire. Which chunks
+/// move at which step depends only on the sizes and this rank, so it is planned once, outside the
+/// timed loop.
 struct RingAllreduce<T: MPIElement & Numeric> {
-    let count: Int
-    let chunkElements: Int
+    /// The chunks this rank sends and receives at one step.
+    struct Step {
+        var outgoing: [Range<Int>]
+        var incoming: [Range<Int>]
+    }
+
+    let left: Int
+    let right: Int
+    let reduceScatter: [Step]
+    let allgather: [Step]
     private let scratch: UnsafeMutableBufferPointer<T>
 
-    init(count: Int, chunkElements: Int) {
-        self.count = count
-        self.chunkElements = chunkElements
+    init(count: Int, chunkElements: Int, rank: Int, size n: Int) {
+        right = (rank + 1) % n
+        left = (rank - 1 + n) % n
         scratch = .allocate(capacity: max(count, 1))
+        // Piece k of n covers a contiguous range; the first `count % n` pieces get one more element.
+        func chunks(ofPiece piece: Int) -> [Range<Int>] {
+            let base = count / n, extra = count % n
+            let start = piece * base + min(piece, extra)
+            let end = start + base + (piece < extra ? 1 : 0)
+            return stride(from: start, to: end, by: chunkElements).map { $0..<min($0 + chunkElements, end) }
+        }
+        let steps = 0..<max(n - 1, 0)
+        // After reduce-scatter step s, piece (rank - s - 1) holds the sum of s + 2 ranks.
+        reduceScatter = steps.map { step in
+            Step(outgoing: chunks(ofPiece: (rank - step + n) % n), incoming: chunks(ofPiece: (rank - step - 1 + 2 * n) % n))
+        }
+        // Allgather passes each finished piece around the ring.
+        allgather = steps.map { step in
+            Step(outgoing: chunks(ofPiece: (rank + 1 - step + n) % n), incoming: chunks(ofPiece: (rank - step + n) % n))
+        }
     }
 
     func deallocate() { scratch.deallocate() }
 
-    /// Piece k of n covers elements [offset(k), offset(k+1)); the first `count % n` pieces get one more.
-    private func bounds(of piece: Int, among pieces: Int) -> Range<Int> {
-        let base = count / pieces, extra = count % pieces
-        let start = piece * base + min(piece, extra)
-        return start..<(start + base + (piece < extra ? 1 : 0))
-    }
-
-    private func chunks(of range: Range<Int>) -> [Range<Int>] {
-        stride(from: range.lowerBound, to: range.upperBound, by: chunkElements).map {
-            $0..<min($0 + chunkElements, range.upperBound)
-        }
-    }
-
-    mutating func run(_ source: UnsafeBufferPointer<T>, into result: UnsafeMutableBufferPointer<T>,
-                      on communicator: Communicator) throws {
+    func run(_ source: UnsafeBufferPointer<T>, into result: UnsafeMutableBufferPointer<T>,
+             on communicator: Communicator) throws {
         _ = result.update(fromContentsOf: source)
-        let n = communicator.size
-        guard n > 1 else { return }
-        let rank = communicator.rank
-        let right = (rank + 1) % n, left = (rank - 1 + n) % n
         let base = result.baseAddress!
 
-        // Reduce-scatter: after step s, piece (rank - s - 1) holds the sum of s + 2 ranks.
-        for step in 0..<(n - 1) {
-            let outgoing = chunks(of: bounds(of: (rank - step + n) % n, among: n))
-            let incoming = chunks(of: bounds(of: (rank - step - 1 + 2 * n) % n, among: n))
-            var receives = try incoming.map { range in
-                try communicator.ireceive(into: UnsafeMutableBufferPointer(rebasing: scratch[range]), from: left, tag: step)
+        for (index, step) in reduceScatter.enumerated() {
+            var receives = try step.incoming.map { range in
+                try communicator.ireceive(into: UnsafeMutableBufferPointer(rebasing: scratch[range]), from: left, tag: index)
             }
-            var sends = try outgoing.map { range in
-                try communicator.isend(UnsafeBufferPointer(start: base + range.lowerBound, count: range.count), to: right, tag: step)
+            var sends = try step.outgoing.map { range in
+                try communicator.isend(UnsafeBufferPointer(start: base + range.lowerBound, count: range.count), to: right, tag: index)
             }
-            for (index, range) in incoming.enumerated() {
-                try receives[index].wait()
+            for (chunk, range) in step.incoming.enumerated() {
+                try receives[chunk].wait()
                 for element in range { result[element] += scratch[element] }
             }
             try Request.waitAll(&sends)
         }
 
-        // Allgather: pass each finished piece around the ring.
-        for step in 0..<(n - 1) {
-            let outgoing = chunks(of: bounds(of: (rank + 1 - step + n) % n, among: n))
-            let incoming = chunks(of: bounds(of: (rank - step + n) % n, among: n))
-            var requests = try incoming.map { range in
+        let tagBase = reduceScatter.count + 1
+        for (index, step) in allgather.enumerated() {
+            var requests = try step.incoming.map { range in
                 try communicator.ireceive(into: UnsafeMutableBufferPointer(start: base + range.lowerBound, count: range.count),
-                                          from: left, tag: n + step)
+                                          from: left, tag: tagBase + index)
             }
-            requests += try outgoing.map { range in
+            requests += try step.outgoing.map { range in
                 try communicator.isend(UnsafeBufferPointer(start: base + range.lowerBound, count: range.count),
-                                       to: right, tag: n + step)
+                                       to: right, tag: tagBase + index)
             }
             try Request.waitAll(&requests)
         }

@@ -103,12 +103,15 @@ public struct TrainingStep: Kernel {
         let total = warmup + steps
         var stepTimes = [Double](repeating: 0, count: total), compute = stepTimes, exposed = stepTimes
         var losses = stepTimes
+        // The requests of one step, with room for every bucket made before the timed loop.
+        var pending: [Request] = []
+        pending.reserveCapacity(buckets.count)
         try communicator.barrier()
         for step in 0..<total {
             progress?.update("train", step: step + 1, of: total)
             task.fill(inputs: model.inputs.baseAddress!, targets: targets.baseAddress!,
                       first: step * globalBatch + rank * batch, count: batch)
-            var pending: [Request] = []
+            pending.removeAll(keepingCapacity: true)
             var testing = 0.0
             let start = MPI.wallTime
             model.forward()

@@ -135,6 +135,13 @@ public struct Communicator: @unchecked Sendable {
         return result
     }
 
+    /// Sends `root`'s text to every rank (run ids, names); what other ranks pass is ignored.
+    public func broadcast(_ text: String, from root: Int = 0) throws -> String {
+        let length = try broadcast([Int64(text.utf8.count)], from: root)[0]
+        let bytes = try broadcast(rank == root ? Array(text.utf8) : [UInt8](repeating: 0, count: Int(length)), from: root)
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
     /// Gathers equal-sized pieces from every rank to `root`, in rank order; other ranks get [].
     public func gather<T: MPIElement & Numeric>(_ values: [T], to root: Int = 0) throws -> [T] {
         var result = [T](repeating: 0, count: rank == root ? values.count * size : 0)

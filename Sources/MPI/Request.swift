@@ -27,18 +27,29 @@ public struct Request: @unchecked Sendable {
     /// Blocks until every request completes.
     public static func waitAll(_ requests: inout [Request]) throws {
         guard !requests.isEmpty else { return }
-        var handles = requests.map(\.handle)
-        try check(MPI_Waitall(Int32(handles.count), &handles, cmpi_statuses_ignore()), "MPI_Waitall")
-        for index in requests.indices { requests[index].handle = handles[index] }
+        try withHandles(&requests) { count, handles in
+            try check(MPI_Waitall(count, handles, cmpi_statuses_ignore()), "MPI_Waitall")
+        }
     }
 
     /// Tests every request once; true when all have completed.
     public static func testAll(_ requests: inout [Request]) throws -> Bool {
         guard !requests.isEmpty else { return true }
-        var handles = requests.map(\.handle)
         var flag: Int32 = 0
-        try check(MPI_Testall(Int32(handles.count), &handles, &flag, cmpi_statuses_ignore()), "MPI_Testall")
-        for index in requests.indices { requests[index].handle = handles[index] }
+        try withHandles(&requests) { count, handles in
+            try check(MPI_Testall(count, handles, &flag, cmpi_statuses_ignore()), "MPI_Testall")
+        }
         return flag != 0
+    }
+
+    /// The requests' own storage as MPI's handle array: a Request is exactly one handle, so the
+    /// calls inside timed loops (waits between GEMM pieces, halo exchanges) copy nothing.
+    private static func withHandles(_ requests: inout [Request],
+                                    _ body: (Int32, UnsafeMutablePointer<MPI_Request?>) throws -> Void) throws {
+        try requests.withUnsafeMutableBufferPointer { buffer in
+            try UnsafeMutableRawPointer(buffer.baseAddress!).withMemoryRebound(to: MPI_Request?.self, capacity: buffer.count) {
+                try body(Int32(buffer.count), $0)
+            }
+        }
     }
 }

@@ -22,6 +22,12 @@ public struct Observation: Equatable, Sendable {
     public static func pointToPoint(bytes: Int, seconds: Double) -> Observation {
         Observation(bytes: bytes, latencies: 1, bytesPerLink: Double(bytes), seconds: seconds)
     }
+
+    /// What `link` predicts for this operation.
+    public func predicted(by link: Link) -> Double {
+        let regime = link.regime(bytes: Double(bytes))
+        return latencies * regime.alpha + bytesPerLink * regime.beta
+    }
 }
 
 /// A fitted link with how well it fits.
@@ -69,11 +75,7 @@ public enum AlphaBetaFit {
 
     /// Relative residuals of `points` against `link`.
     public static func residuals(_ points: [Observation], _ link: Link) -> [Double] {
-        points.map { point in
-            let regime = link.regime(bytes: Double(point.bytes))
-            let predicted = point.latencies * regime.alpha + point.bytesPerLink * regime.beta
-            return (predicted - point.seconds) / point.seconds
-        }
+        points.map { ($0.predicted(by: link) - $0.seconds) / $0.seconds }
     }
 
     /// Fits one line, then splits into regimes, at most `maxRegimes`, one boundary at a time.

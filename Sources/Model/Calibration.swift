@@ -22,7 +22,7 @@ public struct Calibration {
         var observations: [String: [Observation]] = [:]
         for record in records {
             // An unverified point (a wrong sum) timed something else: it does not calibrate anything.
-            guard record.verified, let bytes = record.params["bytes"].flatMap(Calibration.number), bytes > 0,
+            guard record.verified, let bytes = record.params["bytes"]?.doubleValue, bytes > 0,
                   record.seconds.p50 > 0 else { continue }
             let observation: Observation
             if record.kernel == "allreduce" {
@@ -63,7 +63,7 @@ public struct Calibration {
         var perSample: [String: [Double]] = [:]
         var workloads: [Record] = []
         for record in training {
-            guard let batch = record.params["batch"].flatMap(Calibration.number), batch > 0,
+            guard let batch = record.params["batch"]?.doubleValue, batch > 0,
                   let compute = record.phases["compute"]?.p50, compute > 0 else { continue }
             perSample[record.environment.name, default: []].append(compute / batch)
             workloads.append(record)
@@ -71,13 +71,13 @@ public struct Calibration {
         guard let first = workloads.first else {
             throw ModelError("no training-step records (podgap run train) among the inputs: compute cannot be calibrated")
         }
-        guard let gradientBytes = first.params["gradient_bytes"].flatMap(Calibration.number).map({ Int($0) }), gradientBytes > 0 else {
+        guard let gradientBytes = first.params["gradient_bytes"]?.doubleValue.map({ Int($0) }), gradientBytes > 0 else {
             throw ModelError("the training records carry no 'gradient_bytes' parameter: record them with this podgap's `run train`")
         }
-        let bucketBytes = first.params["bucket_mb"].flatMap(Calibration.number).map { Int($0 * 1_048_576) } ?? (25 << 20)
+        let bucketBytes = first.params["bucket_mb"]?.doubleValue.map { Int($0 * 1_048_576) } ?? (25 << 20)
         let allSamples = perSample.values.flatMap { $0 }
         var workload = Profile.Workload(model: nil, gradientBytes: gradientBytes,
-                                        batchPerGPU: Int(Calibration.number(first.params["batch"]!) ?? 1),
+                                        batchPerGPU: Int(first.params["batch"]?.doubleValue ?? 1),
                                         secondsPerSample: Calibration.median(allSamples),
                                         // An MLP's backward is two GEMMs per layer to the forward's one.
                                         backwardFraction: 2.0 / 3.0, bucketBytes: bucketBytes,
@@ -119,9 +119,9 @@ public struct Calibration {
         var shares: [Double] = []
         for record in records {
             guard case .bool(true)? = record.params["overlap"] else { shares.append(0); continue }
-            guard let bytes = record.params["gradient_bytes"].flatMap(Calibration.number),
+            guard let bytes = record.params["gradient_bytes"]?.doubleValue,
                   let exposed = record.phases["exposed_communication"]?.p50 else { continue }
-            let buckets = max(1, Int(record.params["buckets"].flatMap(Calibration.number) ?? 1))
+            let buckets = max(1, Int(record.params["buckets"]?.doubleValue ?? 1))
             let topology = ClusterTopology(gpus: record.ranks, perNode: record.ranks, intraNode: link, interNode: link)
             let predicted = Double(buckets) * topology.cost(.binomial, bytes: bytes / Double(buckets)).seconds
             guard predicted > 0 else { continue }
@@ -146,21 +146,8 @@ public struct Calibration {
         return sizes
     }
 
-    static func number(_ value: JSONValue) -> Double? {
-        if case .number(let number) = value { return number }
-        return nil
-    }
-
     static func median(_ values: [Double]) -> Double {
         guard !values.isEmpty else { return 0 }
         return Summary.percentile(50, ofSorted: values.sorted())
-    }
-}
-
-extension Observation {
-    /// What `link` predicts for this operation.
-    public func predicted(by link: Link) -> Double {
-        let regime = link.regime(bytes: Double(bytes))
-        return latencies * regime.alpha + bytesPerLink * regime.beta
     }
 }

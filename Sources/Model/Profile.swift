@@ -98,21 +98,17 @@ public enum ProfileReader {
         }
         let workload = try fields.mapping("workload")
         let model = try workload.optionalString("model")
-        let gradientBytes = try workload.optionalNumber("gradient_bytes").map { Int($0) }
+        let gradientBytes = try workload.optionalPositive("gradient_bytes").map { Int($0) }
         if model == nil && gradientBytes == nil {
             throw ModelError("\(source): workload needs 'model' or 'gradient_bytes'")
         }
         if let model { _ = try KnownModel.named(model) }
-        if let gradientBytes, gradientBytes <= 0 { throw ModelError("\(source): workload.gradient_bytes \(gradientBytes) must be positive") }
         var parsedWorkload = Profile.Workload(
             model: model, gradientBytes: gradientBytes,
             batchPerGPU: Int(try workload.positive("batch_per_gpu")),
             secondsPerSample: try workload.positive("seconds_per_sample"),
             backwardFraction: try workload.fraction("backward_fraction", default: 2.0 / 3.0),
-            bucketBytes: Int(try workload.optionalNumber("bucket_bytes").map { value in
-                guard value > 0 else { throw ModelError("\(source): workload.bucket_bytes \(value) must be positive") }
-                return value
-            } ?? Double(64 << 20)))
+            bucketBytes: Int(try workload.optionalPositive("bucket_bytes") ?? Double(64 << 20)))
         if let name = try workload.optionalString("allreduce"), name != "auto" {
             guard let algorithm = AllreduceAlgorithm(rawValue: name) else {
                 throw ModelError("\(source): workload.allreduce '\(name)' is not one of auto, \(AllreduceAlgorithm.allCases.map(\.rawValue).joined(separator: ", "))")
@@ -139,10 +135,7 @@ public enum ProfileReader {
             environments.append(EnvironmentProfile(
                 name: name, intraNode: intra, interNode: inter,
                 overlap: try named.fraction("overlap", default: nil),
-                secondsPerSample: try named.optionalNumber("seconds_per_sample").map { value in
-                    guard value > 0 else { throw ModelError("\(source): environment '\(name)' seconds_per_sample \(value) must be positive") }
-                    return value
-                }))
+                secondsPerSample: try named.optionalPositive("seconds_per_sample")))
         }
         let baseline = try fields.optionalString("baseline") ?? environments[0].name
         let profile = Profile(name: try fields.optionalString("name") ?? "profile", baseline: baseline,
@@ -199,7 +192,11 @@ public enum ProfileReader {
             throw ModelError("\(place): field '\(key)' is not a number")
         }
         func positive(_ key: String) throws -> Double {
-            let value = try number(key)
+            guard let value = try optionalPositive(key) else { throw ModelError("\(place): missing field '\(key)'") }
+            return value
+        }
+        func optionalPositive(_ key: String) throws -> Double? {
+            guard let value = try optionalNumber(key) else { return nil }
             guard value > 0 else { throw ModelError("\(place): field '\(key)' is \(value); it must be positive") }
             return value
         }

@@ -59,14 +59,18 @@ public struct Projection: Sendable {
     public func run(gpus counts: [Int]) throws -> [ProjectedPoint] {
         for count in counts where count < 1 { throw ModelError("--gpus \(count): a GPU count must be at least 1") }
         let baseline = try profile.environment(named: profile.baseline)
+        func samplesPerSecond(_ environment: EnvironmentProfile, gpus: Int) -> Double {
+            let timed = step(environment, gpus: gpus)
+            return Double(gpus * profile.workload.batchPerGPU) / (timed.compute + timed.exposed)
+        }
+        // One GPU has no allreduce to vary: each environment's single-GPU throughput once, for every count.
+        let singleThroughputs = profile.environments.map { samplesPerSecond($0, gpus: 1) }
         var points: [ProjectedPoint] = []
         for gpus in counts {
-            let base = step(baseline, gpus: gpus)
-            let baseThroughput = Double(gpus * profile.workload.batchPerGPU) / (base.compute + base.exposed)
-            for environment in profile.environments {
-                let here = step(environment, gpus: gpus), single = step(environment, gpus: 1)
+            let baseThroughput = samplesPerSecond(baseline, gpus: gpus)
+            for (environment, singleThroughput) in zip(profile.environments, singleThroughputs) {
+                let here = step(environment, gpus: gpus)
                 let throughput = Double(gpus * profile.workload.batchPerGPU) / (here.compute + here.exposed)
-                let singleThroughput = Double(profile.workload.batchPerGPU) / (single.compute + single.exposed)
                 points.append(ProjectedPoint(
                     environment: environment.name, gpus: gpus, algorithm: here.algorithm, computeSeconds: here.compute,
                     communicationSeconds: here.communication, exposedSeconds: here.exposed, throughput: throughput,

@@ -29,11 +29,11 @@ public enum Validation {
         func median(_ name: String, _ ranks: Int) -> Double? {
             measured["\(name)\t\(ranks)"].map { Calibration.median($0) }
         }
+        let baseline = try profile.environment(named: profile.baseline)
         var rows: [ValidationRow] = []
         for (name, ranks) in keys {
             let environment = try profile.environment(named: name)
             let step = projection.step(environment, gpus: ranks)
-            let baseline = try profile.environment(named: profile.baseline)
             let baseStep = projection.step(baseline, gpus: ranks)
             let predicted = step.compute + step.exposed
             let mine = median(name, ranks)!

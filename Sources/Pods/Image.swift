@@ -115,10 +115,6 @@ public struct Image: Sendable {
 
     /// Unpacks the built image into a runc bundle (rootfs + config.json) named by the image's
     /// manifest digest, once; returns the bundle folder.
-    public func bundle() throws -> String {
-        try Image.bundle(store: store)
-    }
-
     public static func bundle(store: Store) throws -> String {
         guard let index = FileManager.default.contents(atPath: store.layout + "/index.json"),
               let object = try? JSONSerialization.jsonObject(with: index) as? [String: Any],

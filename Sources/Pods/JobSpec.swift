@@ -1,3 +1,4 @@
+import Collector
 import Foundation
 
 /// How pods are wired, one mode per Kubernetes practice.
@@ -72,7 +73,7 @@ public struct JobSpec: Codable, Sendable, Equatable {
             self.cpus = value
         }
         if let cpuset {
-            guard CPUList.isValid(cpuset) else {
+            guard CPUSet(parsing: cpuset) != nil else {
                 throw PodsError.badInput("--cpuset '\(cpuset)' is not a cpu list: use e.g. 0, 0-1 or 0,2")
             }
             self.cpuset = cpuset
@@ -107,18 +108,5 @@ public struct JobSpec: Codable, Sendable, Equatable {
             throw PodsError.badInput("--memory '\(text)' must be at least 4M and not absurdly large")
         }
         return bytes
-    }
-}
-
-/// Linux cpu lists ("0", "0-3,6").
-enum CPUList {
-    static func isValid(_ text: String) -> Bool {
-        guard !text.isEmpty else { return false }
-        for part in text.split(separator: ",", omittingEmptySubsequences: false) {
-            let bounds = part.split(separator: "-", omittingEmptySubsequences: false)
-            guard bounds.count <= 2, bounds.allSatisfy({ !$0.isEmpty && $0.allSatisfy(\.isNumber) }) else { return false }
-            if bounds.count == 2, let low = Int(bounds[0]), let high = Int(bounds[1]), low > high { return false }
-        }
-        return true
     }
 }

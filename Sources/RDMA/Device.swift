@@ -151,3 +151,10 @@ extension DevicePort {
         value.rounded() == value ? String(Int(value)) : String(format: "%.2f", value)
     }
 }
+
+extension Array where Element: Equatable {
+    /// The elements in their first order, each once (device and interface lists are short).
+    func uniqued() -> [Element] {
+        reduce(into: []) { if !$0.contains($1) { $0.append($1) } }
+    }
+}

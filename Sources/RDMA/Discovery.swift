@@ -102,7 +102,7 @@ public struct Discovery: Sendable {
                     width: PortAttributeCode.lanes(Int(attributes.active_width)),
                     lid: Int(attributes.lid),
                     gids: gids,
-                    netdevs: netdevs.reduce(into: []) { if !$0.contains($1) { $0.append($1) } })
+                    netdevs: netdevs.uniqued())
     }
 
     func node(named name: String) -> DeviceNode? {

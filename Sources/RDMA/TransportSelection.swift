@@ -34,8 +34,8 @@ public enum TransportSelection {
                               environment: [String: String] = [:]) throws -> TransportDecision {
         let ports = devices.flatMap { device in device.activePorts.map { (device: device.name, port: $0) } }
         let ucxDevices = ports.map { $0.port.ucxName(device: $0.device) }.joined(separator: ",")
-        let adapters = ports.map(\.device).reduce(into: [String]()) { if !$0.contains($1) { $0.append($1) } }.joined(separator: ",")
-        let netdevs = ports.flatMap(\.port.netdevs).reduce(into: [String]()) { if !$0.contains($1) { $0.append($1) } }
+        let adapters = ports.map(\.device).uniqued().joined(separator: ",")
+        let netdevs = ports.flatMap(\.port.netdevs).uniqued()
 
         switch request {
         case .ucx:

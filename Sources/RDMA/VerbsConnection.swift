@@ -65,13 +65,8 @@ final class VerbsConnection {
     init(listeningOn address: String?, port: Int, deadline: Double, listening: () -> Void,
          beforeAccepting: (VerbsConnection) throws -> Void) throws {
         self.deadline = deadline
-        var attributes = VerbsConnection.queuePairAttributes()
-        let info = try VerbsConnection.resolve(address, port: port, passive: true)
-        defer { rdma_freeaddrinfo(info) }
-        var passive: UnsafeMutablePointer<rdma_cm_id>?
-        guard rdma_create_ep(&passive, info, nil, &attributes) == 0, let passive else {
-            throw VerbsConnection.failure("rdma_create_ep (listening on \(address ?? "*"):\(port))")
-        }
+        let passive = try VerbsConnection.createEndpoint(address, port: port, passive: true,
+                                                         purpose: "listening on \(address ?? "*"):\(port)")
         guard rdma_listen(passive, 1) == 0 else {
             let error = VerbsConnection.failure("rdma_listen on \(address ?? "*"):\(port)")
             rdma_destroy_ep(passive)
@@ -97,13 +92,8 @@ final class VerbsConnection {
     init(connectingTo address: String, port: Int, deadline: Double,
          beforeConnecting: (VerbsConnection) throws -> Void) throws {
         self.deadline = deadline
-        var attributes = VerbsConnection.queuePairAttributes()
-        let info = try VerbsConnection.resolve(address, port: port, passive: false)
-        defer { rdma_freeaddrinfo(info) }
-        var created: UnsafeMutablePointer<rdma_cm_id>?
-        guard rdma_create_ep(&created, info, nil, &attributes) == 0, let created else {
-            throw VerbsConnection.failure("rdma_create_ep (resolving \(address):\(port) to an RDMA port: is it an IPoIB or RoCE interface address?)")
-        }
+        let created = try VerbsConnection.createEndpoint(address, port: port, passive: false,
+            purpose: "resolving \(address):\(port) to an RDMA port: is it an IPoIB or RoCE interface address?")
         self.listener = nil
         self.id = created
         self.maxInline = VerbsConnection.inlineLimit(of: created)
@@ -258,6 +248,20 @@ final class VerbsConnection {
         guard let queuePair = id.pointee.qp,
               ibv_query_qp(queuePair, &attributes, Int32(IBV_QP_CAP.rawValue), &initial) == 0 else { return 0 }
         return attributes.cap.max_inline_data
+    }
+
+    /// Resolves `address` and creates the endpoint with its queue pair; `purpose` completes the
+    /// "rdma_create_ep (...)" failure.
+    private static func createEndpoint(_ address: String?, port: Int, passive: Bool,
+                                       purpose: @autoclosure () -> String) throws -> UnsafeMutablePointer<rdma_cm_id> {
+        var attributes = queuePairAttributes()
+        let info = try resolve(address, port: port, passive: passive)
+        defer { rdma_freeaddrinfo(info) }
+        var endpoint: UnsafeMutablePointer<rdma_cm_id>?
+        guard rdma_create_ep(&endpoint, info, nil, &attributes) == 0, let endpoint else {
+            throw failure("rdma_create_ep (\(purpose()))")
+        }
+        return endpoint
     }
 
     private static func resolve(_ address: String?, port: Int, passive: Bool) throws -> UnsafeMutablePointer<rdma_addrinfo> {

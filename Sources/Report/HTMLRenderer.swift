@@ -92,11 +92,8 @@ public struct HTMLRenderer: Sendable {
     }
 
     private func sweepCharts(_ analysis: Analysis) -> String {
-        let sized = analysis.sortedPoints.filter { $0.bytes != nil && $0.bytes! > 0 }
-        let sweeps = Dictionary(grouping: sized) { SweepKey(kernel: $0.kernel, series: $0.series, ranks: $0.ranks) }
         var out = ""
-        for sweep in sweeps.keys.sorted() {
-            let keys = sweeps[sweep]!.sorted()
+        for (sweep, keys) in SweepKey.sweeps(of: analysis.sortedPoints.filter { ($0.bytes ?? 0) > 0 }) {
             var latency: [LogLogChart.Series] = [], bandwidth: [LogLogChart.Series] = []
             for environment in analysis.environments {
                 let colour = Palette.colour(environment, among: analysis.environments)

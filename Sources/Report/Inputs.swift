@@ -62,12 +62,3 @@ public struct Inputs: Sendable {
         try encoder.encode(skipped).write(to: URL(fileURLWithPath: path))
     }
 }
-
-/// A value several threads write, one at a time.
-final class Locked<Value>: @unchecked Sendable {
-    private var stored: Value
-    private let lock = NSLock()
-    init(_ value: Value) { stored = value }
-    var value: Value { lock.lock(); defer { lock.unlock() }; return stored }
-    func update(_ change: (inout Value) -> Void) { lock.lock(); change(&stored); lock.unlock() }
-}

@@ -52,7 +52,7 @@ public enum MannWhitney {
         let maxU = m * n
         var previous = [[Double]](repeating: [1] + [Double](repeating: 0, count: maxU), count: n + 1)
         // previous[j] is the distribution for i = 0 (U is always 0).
-        for i in 1...m {
+        for _ in 1...m {
             var current = [[Double]](repeating: [Double](repeating: 0, count: maxU + 1), count: n + 1)
             current[0][0] = 1
             for j in 1...n {

@@ -7,11 +7,10 @@ public struct OSURenderer: Sendable {
 
     public func render(_ analysis: Analysis) -> String {
         var out = ""
-        let sized = analysis.sortedPoints.filter { $0.bytes != nil }
-        let sweeps = Dictionary(grouping: sized) { SweepKey(kernel: $0.kernel, series: $0.series, ranks: $0.ranks) }
+        let sweeps = SweepKey.sweeps(of: analysis.sortedPoints.filter { $0.bytes != nil })
         for environment in analysis.environments {
-            for sweep in sweeps.keys.sorted() {
-                let rows = sweeps[sweep]!.sorted().compactMap { key -> (PointKey, EnvironmentPoint)? in
+            for (sweep, keys) in sweeps {
+                let rows = keys.compactMap { key -> (PointKey, EnvironmentPoint)? in
                     guard let point = analysis.points[key]?[environment], !point.trialMedians.isEmpty else { return nil }
                     return (key, point)
                 }
@@ -37,5 +36,11 @@ struct SweepKey: Hashable, Comparable {
     var ranks: Int
     static func < (a: SweepKey, b: SweepKey) -> Bool {
         (KernelOrder.rank(a.kernel), a.ranks, a.series) < (KernelOrder.rank(b.kernel), b.ranks, b.series)
+    }
+
+    /// `points` grouped by sweep, sweeps in order and each sweep's points sorted.
+    static func sweeps(of points: [PointKey]) -> [(sweep: SweepKey, points: [PointKey])] {
+        let grouped = Dictionary(grouping: points) { SweepKey(kernel: $0.kernel, series: $0.series, ranks: $0.ranks) }
+        return grouped.keys.sorted().map { ($0, grouped[$0]!.sorted()) }
     }
 }

@@ -1,3 +1,4 @@
+import Collector
 import Foundation
 #if canImport(Glibc)
 import Glibc
@@ -27,7 +28,7 @@ final class ChildProcess: @unchecked Sendable {
     /// child, only when it cannot be started.
     static func run(_ arguments: [String], environment: [String: String], log: String, timeout: Double,
                     interrupted: () -> Bool) throws -> Outcome {
-        FileManager.default.createFile(atPath: log, contents: nil)
+        _ = FileManager.default.createFile(atPath: log, contents: nil)
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
@@ -80,13 +81,3 @@ final class ChildProcess: @unchecked Sendable {
     }
 }
 
-/// A value shared with a signal handler thread.
-final class Locked<Value>: @unchecked Sendable {
-    private var stored: Value
-    private let lock = NSLock()
-    init(_ value: Value) { stored = value }
-    var value: Value {
-        get { lock.lock(); defer { lock.unlock() }; return stored }
-        set { lock.lock(); stored = newValue; lock.unlock() }
-    }
-}

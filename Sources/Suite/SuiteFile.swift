@@ -1,3 +1,4 @@
+import Collector
 import Foundation
 import Yams
 
@@ -78,6 +79,12 @@ public struct SuiteFile: Sendable {
             }
             return number
         }
+        /// One list item, `NAME` or `NAME: VALUE`: the name's node and the value's, if any.
+        func listItem(_ item: Node, _ path: String, _ what: String, _ options: String) throws -> (name: Node, value: Node?) {
+            guard let mapping = item.mapping else { return (item, nil) }
+            guard mapping.count == 1, let only = mapping.first else { throw fail(item, path, "write one \(what) per item: NAME or NAME: {\(options)}") }
+            return (only.key, only.value)
+        }
         func bool(_ value: Node, _ path: String) throws -> Bool {
             switch value.scalar?.string.lowercased() {
             case "true", "yes", "on": return true
@@ -103,7 +110,7 @@ public struct SuiteFile: Sendable {
             case "baseline": suite.baseline = try string(value, key); baselineNode = value
             case "timeout":
                 suite.timeout = try string(value, key)
-                guard SuiteFile.seconds(suite.timeout) != nil else { throw fail(value, key, "'\(suite.timeout)' is not a duration: use seconds, or a number with s, m or h") }
+                guard DurationText.seconds(suite.timeout) != nil else { throw fail(value, key, "'\(suite.timeout)' is not a duration: use seconds, or a number with s, m or h") }
             case "launcher":
                 suite.launcher = try string(value, key)
                 guard ["mpirun", "srun"].contains(suite.launcher) else { throw fail(value, key, "'\(suite.launcher)' is unknown; allowed: mpirun, srun") }
@@ -113,11 +120,10 @@ public struct SuiteFile: Sendable {
                 guard let list = value.sequence, !list.isEmpty else { throw fail(value, key, "must be a non-empty list of environments; \(allowed(EnvironmentKind.names))") }
                 for (index, item) in list.enumerated() {
                     let path = "environments[\(index)]"
-                    var kindNode = item, options: Node.Mapping?
-                    if let mapping = item.mapping {
-                        guard mapping.count == 1, let only = mapping.first else { throw fail(item, path, "write one environment per item: NAME or NAME: {options}") }
-                        kindNode = only.key
-                        guard let map = only.value.mapping else { throw fail(only.value, "\(path).\(only.key.string ?? "")", "options must be a mapping; \(allowed(environmentFields))") }
+                    let (kindNode, value) = try listItem(item, path, "environment", "options")
+                    var options: Node.Mapping?
+                    if let value {
+                        guard let map = value.mapping else { throw fail(value, "\(path).\(kindNode.string ?? "")", "options must be a mapping; \(allowed(environmentFields))") }
                         options = map
                     }
                     let kind = try string(kindNode, path)
@@ -149,15 +155,12 @@ public struct SuiteFile: Sendable {
                 guard let list = value.sequence, !list.isEmpty else { throw fail(value, key, "must be a non-empty list of kernels; \(allowed(kernels.keys))") }
                 for (index, item) in list.enumerated() {
                     let path = "kernels[\(index)]"
-                    var nameNode = item, parameters: Node.Mapping?
-                    if let mapping = item.mapping {
-                        guard mapping.count == 1, let only = mapping.first else { throw fail(item, path, "write one kernel per item: NAME or NAME: {parameters}") }
-                        nameNode = only.key
-                        if only.value.scalar?.string.isEmpty == false || only.value.sequence != nil {
-                            throw fail(only.value, "\(path).\(only.key.string ?? "")", "parameters must be a mapping")
-                        }
-                        parameters = only.value.mapping
+                    let (nameNode, value) = try listItem(item, path, "kernel", "parameters")
+                    // `NAME:` alone (an empty value) is NAME without parameters.
+                    if let value, value.scalar?.string.isEmpty == false || value.sequence != nil {
+                        throw fail(value, "\(path).\(nameNode.string ?? "")", "parameters must be a mapping")
                     }
+                    let parameters = value?.mapping
                     let name = try string(nameNode, path)
                     guard let options = kernels[name] else { throw fail(nameNode, path, "unknown kernel '\(name)'; \(allowed(kernels.keys))") }
                     var kernel = Kernel(name: name, parameters: [])
@@ -198,13 +201,5 @@ public struct SuiteFile: Sendable {
             }
         }
         return suite
-    }
-
-    /// "90", "90s", "10m", "1h" -> seconds.
-    public static func seconds(_ text: String) -> Double? {
-        let trimmed = text.trimmingCharacters(in: .whitespaces)
-        let units: [Character: Double] = ["s": 1, "m": 60, "h": 3600]
-        if let last = trimmed.last, let unit = units[last] { return Double(trimmed.dropLast()).map { $0 * unit }.flatMap { $0 > 0 ? $0 : nil } }
-        return Double(trimmed).flatMap { $0 > 0 ? $0 : nil }
     }
 }

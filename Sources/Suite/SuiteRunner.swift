@@ -47,8 +47,8 @@ public final class SuiteRunner {
     public func run() throws -> Outcome {
         let entries = journal.entries()
         let done = Set(entries.map(\.id))
-        succeeded = Set(Schedule.plan(suite).filter { done.contains($0.id) }.map(\.kernelIndex))
         let plan = Schedule.plan(suite)
+        succeeded = Set(plan.filter { done.contains($0.id) }.map(\.kernelIndex))
         let pending = plan.filter { !done.contains($0.id) }
         if !done.isEmpty {
             log("resuming: \(done.count) of \(plan.count) launches already done")
@@ -86,7 +86,7 @@ public final class SuiteRunner {
         let skippedList = suite.environments.compactMap { entry in skipped[entry.label].map { SkippedEnvironment(environment: entry.label, reason: $0) } }
         try Inputs.writeSkipped(skippedList, to: folder.appendingPathComponent(Inputs.skippedFile).path)
         if interrupted.value {
-            throw SuiteError("interrupted; measured launches are kept: continue with podgap suite --resume \(folder.path)")
+            throw SuiteError("interrupted; measured launches are kept: continue with podgap suite --resume \(folder.path)", interrupted: true)
         }
         var outcome = Outcome(folder: folder.path, launches: pending.count, skipped: skippedList, reports: [], reportProblem: nil,
                               meanOverhead: overheads.isEmpty ? 0 : overheads.reduce(0, +) / Double(overheads.count),
@@ -189,7 +189,7 @@ public final class SuiteRunner {
             try? FileManager.default.removeItem(at: folder.appendingPathComponent(outFile))
             try FileManager.default.createDirectory(at: folder.appendingPathComponent("startup"), withIntermediateDirectories: true)
         }
-        let timeout = SuiteFile.seconds(suite.timeout)!
+        let timeout = DurationText.seconds(suite.timeout)!
         runArguments += ["--label", label, "--trial", "\(launch.trial)", "--run-id", launch.id, "--timeout", suite.timeout]
         if launch.environment.kind == "native-tcp" { runArguments += ["--transport", "tcp"] }
         let command = self.command(for: launch.environment, run: runArguments, outFile: outFile)

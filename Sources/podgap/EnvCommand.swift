@@ -14,7 +14,8 @@ struct EnvCommand: ParsableCommand {
     var label: String?
 
     func run() throws {
-        let environment = Environment.local(label: label)
+        let hardware = Topology.Probe()
+        let environment = Environment.local(label: label, hardware: hardware)
         if json {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
@@ -48,7 +49,7 @@ struct EnvCommand: ParsableCommand {
                 lines.append(("pci \(device.kind)", "\(device.name) at \(device.busID)\(device.numaNode.map { ", NUMA node \($0)" } ?? "")"))
             }
         }
-        lines.append(("binding", Topology.currentBinding()))
+        lines.append(("binding", hardware.binding))
         let width = lines.map(\.0.count).max() ?? 0
         for (key, value) in lines { print(key.padding(toLength: width + 2, withPad: " ", startingAt: 0) + value) }
     }

@@ -45,12 +45,12 @@ struct HaloCommand: ParsableCommand {
         } catch let error as HaloExchange.InvalidParameters {
             throw Failure.badInput(error.description)
         }
-        let table = options.out == nil ? KernelTable(
+        let table = KernelTable(
             title: "halo (\(dims)-D, \(HaloExchange.format(kernel.local)) per rank, width \(haloWidth)\(periodic ? ", periodic" : "")\(overlap ? ", overlap" : ""))",
             columns: [.parameter("grid", "grid"), .parameter("global", "global"),
                       .milliseconds("iter(ms)"), .milliseconds("exchange(ms)", phase: "exchange"),
                       .milliseconds("compute(ms)", phase: "compute"),
-                      .rate("halo(GB/s)", "halo_gbps", format: "%.4f"), .rate("Mcells/s", "cells_per_second", scale: 1e-6)]) : nil
-        try Job(kernelName: HaloExchange.name, options: options).run(Tabulated(kernel: kernel, table: table), table: nil)
+                      .rate("halo(GB/s)", "halo_gbps", format: "%.4f"), .rate("Mcells/s", "cells_per_second", scale: 1e-6)])
+        try Job(kernelName: HaloExchange.name, options: options).run(kernel, table: table)
     }
 }

@@ -11,7 +11,7 @@ struct Job {
     let options: RunOptions
     let context = LaunchContext()
 
-    func run(_ kernel: some Kernel, table: OSUTable?) throws {
+    func run(_ kernel: some Kernel, table: (any ResultTable)?) throws {
         let timeout = try options.validateTimeout()
         // MPI_Init reads the transport variables, so the choice is made (and checked) first.
         let transport = try Job.applyTransport(options.transport, context: context)
@@ -33,8 +33,8 @@ struct Job {
         var environment = try Environment.detect(label: options.label, communicator: world, context: context,
                                                  yieldSetBy: yieldSetBy)
         environment.transport.note = Job.transportNote(transport, detected: environment.transport.note)
-        let runID = try world.broadcast(Array((options.runID ?? Job.newRunID()).utf8).paddedTo(64), from: 0)
-        let run = String(decoding: runID.prefix { $0 != 0 }, as: UTF8.self)
+        // Rank 0's id, so that a generated one is the same on every rank.
+        let run = try world.broadcast(options.runID ?? Job.newRunID(), from: 0)
 
         if world.rank == 0, writer == nil { table?.printHeader(environment: environment, ranks: world.size) }
         var unverified: [String] = []
@@ -64,12 +64,6 @@ struct Job {
     static func newRunID() -> String {
         let stamp = Record.timestamp(Date()).prefix(19).replacingOccurrences(of: ":", with: "")
         return "\(stamp)-\(String(UInt32.random(in: 0...UInt32.max), radix: 16))"
-    }
-}
-
-extension Array where Element == UInt8 {
-    fileprivate func paddedTo(_ length: Int) -> [UInt8] {
-        Array(prefix(length)) + [UInt8](repeating: 0, count: Swift.max(length - count, 0))
     }
 }
 

@@ -19,6 +19,11 @@ struct ModelCommand: ParsableCommand {
         }
     }
 
+    /// Every record in `paths`, in order.
+    static func readRecords(_ paths: [String]) throws -> [Record] {
+        try paths.flatMap { try RecordReader.read($0) }
+    }
+
     static func format(_ text: String, also extra: [String] = []) throws -> TextTable.Format {
         guard let format = TextTable.Format(rawValue: text) else {
             let known = TextTable.Format.allCases.map(\.rawValue) + extra
@@ -54,10 +59,8 @@ struct ModelCalibrate: ParsableCommand {
             }
             sources[parts[0]] = parts[1]
         }
-        let profile = try ModelCommand.mapping { () throws -> Profile in
-            var all: [Record] = []
-            for path in records { all += try RecordReader.read(path) }
-            return try Calibration(records: all, intraNodeSources: sources, baseline: baseline).profile(name: name)
+        let profile = try ModelCommand.mapping {
+            try Calibration(records: ModelCommand.readRecords(records), intraNodeSources: sources, baseline: baseline).profile(name: name)
         }
         let header = ["podgap model profile, calibrated by `podgap model calibrate` from: \(records.joined(separator: " "))",
                       "Times: latency_us in microseconds, bandwidth in GB/s (10^9 bytes/s) per link, compute in seconds."]
@@ -178,10 +181,8 @@ struct ModelValidate: ParsableCommand {
     func run() throws {
         let format = try ModelCommand.format(format)
         guard !records.isEmpty else { throw Failure.badInput("give one or more results files with train records") }
-        let rows = try ModelCommand.mapping { () throws -> [ValidationRow] in
-            var all: [Record] = []
-            for path in records { all += try RecordReader.read(path) }
-            return try Validation.run(profile: ProfileReader.read(path: profile), records: all, gpusPerNode: gpusPerNode)
+        let rows = try ModelCommand.mapping {
+            try Validation.run(profile: ProfileReader.read(path: profile), records: ModelCommand.readRecords(records), gpusPerNode: gpusPerNode)
         }
         print(Validation.table(rows, format: format).render(format), terminator: "")
     }

@@ -1,8 +1,14 @@
 import Collector
 import Foundation
 
+/// What `podgap run` prints on stdout, point by point, when no `--out` file is given.
+protocol ResultTable {
+    func printHeader(environment: Environment, ranks: Int)
+    func printRow(_ record: Record)
+}
+
 /// OSU micro-benchmarks' text layout, so scripts that parse OSU output can read podgap's too.
-struct OSUTable {
+struct OSUTable: ResultTable {
     var title: String
 
     func printHeader(environment: Environment, ranks: Int) {

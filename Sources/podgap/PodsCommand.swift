@@ -1,3 +1,4 @@
+import Collector
 import ArgumentParser
 import Foundation
 import Pods
@@ -23,6 +24,11 @@ enum PodsFailure {
     /// Progress lines go to stderr only on a terminal.
     static func progress(_ line: String) {
         guard isatty(STDERR_FILENO) == 1 else { return }
+        report(line)
+    }
+
+    /// A launch's reports (a dead pod, a timeout) always go to stderr.
+    static func report(_ line: String) {
         FileHandle.standardError.write(Data("podgap: \(line)\n".utf8))
     }
 }
@@ -85,7 +91,7 @@ struct PodsLaunch: ParsableCommand {
     var command: [String] = []
 
     func run() throws {
-        guard let seconds = Duration.parseSeconds(timeout), seconds > 0 else {
+        guard let seconds = DurationText.seconds(timeout) else {
             throw Failure.badInput("--timeout '\(timeout)' is not a duration: use seconds, or a number with s, m or h")
         }
         let arguments = command.first == "--" ? Array(command.dropFirst()) : command
@@ -93,7 +99,7 @@ struct PodsLaunch: ParsableCommand {
             guard geteuid() == 0 else { throw PodsError.badInput("pods need root: run podgap as root, e.g. with sudo") }
             let state = try JobState.load(Store(), job: name)
             return try Launch(state: state, ranks: np, timeout: seconds, command: arguments)
-                .run { FileHandle.standardError.write(Data("podgap: \($0)\n".utf8)) }
+                .run(report: PodsFailure.report)
         }
         if outcome.status != 0 { Foundation.exit(outcome.status) }
     }

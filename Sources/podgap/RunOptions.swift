@@ -26,21 +26,9 @@ struct RunOptions: ParsableArguments {
     var timeout: String = "10m"
 
     func validateTimeout() throws -> Double {
-        guard let seconds = Duration.parseSeconds(timeout), seconds > 0 else {
+        guard let seconds = DurationText.seconds(timeout) else {
             throw Failure.badInput("--timeout '\(timeout)' is not a duration: use seconds, or a number with s, m or h")
         }
         return seconds
-    }
-}
-
-enum Duration {
-    /// "90" or "90s" -> 90, "10m" -> 600, "1h" -> 3600.
-    static func parseSeconds(_ text: String) -> Double? {
-        let trimmed = text.trimmingCharacters(in: .whitespaces)
-        let units: [Character: Double] = ["s": 1, "m": 60, "h": 3600]
-        if let last = trimmed.last, let unit = units[last] {
-            return Double(trimmed.dropLast()).map { $0 * unit }
-        }
-        return Double(trimmed)
     }
 }

@@ -39,13 +39,10 @@ struct StartupCommand: ParsableCommand {
             .standardizedFileURL
         try FileManager.default.createDirectory(at: path.deletingLastPathComponent(), withIntermediateDirectories: true)
         let runID = options.runID ?? Job.newRunID()
-        if network != "native" {
-            _ = try PodsFailure.map { try PodNetwork.parse(network) }
-        }
+        let podNetwork = network == "native" ? nil : try PodsFailure.map { try PodNetwork.parse(network) }
         for trial in options.trial..<(options.trial + trials) {
-            let status = try network == "native"
-                ? native(out: path.path, runID: runID, trial: trial, timeout: timeout)
-                : pods(out: path, runID: runID, trial: trial, timeout: timeout)
+            let status = try podNetwork.map { try pods($0, out: path, runID: runID, trial: trial, timeout: timeout) }
+                ?? native(out: path.path, runID: runID, trial: trial, timeout: timeout)
             guard status == 0 else { throw Failure(message: "startup trial \(trial) failed with \(status)", code: .unverified) }
         }
     }
@@ -76,9 +73,8 @@ struct StartupCommand: ParsableCommand {
 
     /// A fresh job per trial: pods up (namespaces, CNI, runc create + start), then the launch.
     /// Taking the job down afterwards is not timed.
-    private func pods(out: URL, runID: String, trial: Int, timeout: Double) throws -> Int32 {
+    private func pods(_ network: PodNetwork, out: URL, runID: String, trial: Int, timeout: Double) throws -> Int32 {
         try PodsFailure.map {
-            let network = try PodNetwork.parse(self.network)
             let name = "su" + String(UInt32.random(in: 0...0xffffff), radix: 16)
             let spread = network == .bridge ? (nodes: 1, perNode: np) : (nodes: np, perNode: 1)
             let start = Date().timeIntervalSince1970
@@ -89,7 +85,7 @@ struct StartupCommand: ParsableCommand {
             let command = ["podgap"] + probeArguments(start: start, launch: "pods", out: "/results/\(out.lastPathComponent)",
                                                       runID: runID, trial: trial)
             let outcome = try Launch(state: state, ranks: np, timeout: timeout, command: command)
-                .run { FileHandle.standardError.write(Data("podgap: \($0)\n".utf8)) }
+                .run(report: PodsFailure.report)
             return outcome.status
         }
     }

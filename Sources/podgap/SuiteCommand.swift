@@ -76,7 +76,7 @@ struct SuiteCommand: ParsableCommand {
         do {
             outcome = try SuiteRunner(suite: suite, folder: target, podgap: SuiteCommand.executable).run()
         } catch let error as SuiteError {
-            guard error.description.hasPrefix("interrupted") else { throw Failure.badInput(error.description) }
+            guard error.interrupted else { throw Failure.badInput(error.description) }
             // 128 + SIGINT, as shells report a command ended by Ctrl-C.
             FileHandle.standardError.write(Data("podgap: \(error.description)\n".utf8))
             Foundation.exit(Podgap.ExitCode.interrupted.rawValue)

@@ -52,25 +52,25 @@ struct TrainCommand: ParsableCommand {
         guard progressMflop > 0, progressMflop.isFinite else {
             throw Failure.badInput("--progress-mflop \(progressMflop) must be a positive number")
         }
+        let context = LaunchContext()
         let kernel: TrainingStep
         do {
             kernel = TrainingStep(widths: try TrainingStep.parseWidths(layers), batch: batch, steps: steps, warmup: warmup,
                                   bucketBytes: Int(bucketMb * 1048576), overlap: !noOverlap, learningRate: learningRate,
                                   seed: seed, chunkFlops: progressMflop * 1e6, weightsPath: dumpWeights,
-                                  progress: LaunchContext().rank == 0 ? Progress() : nil)
+                                  progress: context.rank == 0 ? Progress() : nil)
             try kernel.validate()
         } catch let error as TrainingStep.InvalidParameters {
             throw Failure.badInput(error.description)
         }
         // OpenBLAS starts a thread per core; ranks that share the cores would fight over them.
-        let context = LaunchContext()
         Matrix.threads = max(1, LaunchContext.availableCores / max(context.localSize, 1))
-        let table = options.out == nil ? KernelTable(
+        let table = KernelTable(
             title: "train (layers \(layers), batch \(batch) per rank, \(noOverlap ? "no overlap" : "overlap"), buckets \(bucketMb) MiB)",
             columns: [.milliseconds("step(ms)"), .milliseconds("compute(ms)", phase: "compute"),
                       .milliseconds("exposed(ms)", phase: "exposed_communication"),
                       .rate("samples/s", "samples_per_second", format: "%.1f"), .rate("GFLOP/s", "gemm_gflops"),
-                      .rate("loss first", "loss_first", format: "%.5f"), .rate("loss last", "loss_last", format: "%.5f")]) : nil
-        try Job(kernelName: TrainingStep.name, options: options).run(Tabulated(kernel: kernel, table: table), table: nil)
+                      .rate("loss first", "loss_first", format: "%.5f"), .rate("loss last", "loss_last", format: "%.5f")])
+        try Job(kernelName: TrainingStep.name, options: options).run(kernel, table: table)
     }
 }

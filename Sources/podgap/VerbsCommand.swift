@@ -9,10 +9,7 @@ struct VerbsPingPongCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "verbs-pingpong",
         abstract: "RDMA send/receive ping-pong over one RC queue pair, no MPI (like ib_send_lat).",
-        discussion: """
-            Start the server first (no --connect), then the client with --connect SERVER on another \
-            node or pod. The client measures and writes the records. Exits 3 where no RDMA device exists.
-            """)
+        discussion: VerbsOptions.discussion)
 
     @OptionGroup var verbs: VerbsOptions
 
@@ -24,17 +21,20 @@ struct VerbsBandwidthCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "verbs-bw",
         abstract: "RDMA write bandwidth over one RC queue pair, no MPI (like ib_write_bw).",
-        discussion: """
-            Start the server first (no --connect), then the client with --connect SERVER on another \
-            node or pod. The client measures and writes the records. Exits 3 where no RDMA device exists.
-            """)
+        discussion: VerbsOptions.discussion)
 
     @OptionGroup var verbs: VerbsOptions
 
     func run() throws { try VerbsRun(kernel: "verbs-bw", operation: "rdma-write", options: verbs).run() }
 }
 
+/// What verbs-pingpong and verbs-bw share: their options, and how to start them.
 struct VerbsOptions: ParsableArguments {
+    static let discussion = """
+        Start the server first (no --connect), then the client with --connect SERVER on another \
+        node or pod. The client measures and writes the records. Exits 3 where no RDMA device exists.
+        """
+
     @Option(help: "Server address to connect to (an IPoIB or RoCE interface address); without it, this process is the server.")
     var connect: String?
 

@@ -37,6 +37,9 @@ import Testing
         #expect(CPUSet([5, 1, 2, 3]).listDescription == "1-3,5")
         #expect(CPUSet(parsing: "3-1") == nil)
         #expect(CPUSet(parsing: "a") == nil)
+        for malformed in ["", "-", "0,,1", "1-", "-1", "+1", "0-1-2"] {
+            #expect(CPUSet(parsing: malformed) == nil, "'\(malformed)'")
+        }
     }
 }
 

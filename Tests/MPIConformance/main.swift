@@ -113,6 +113,9 @@ do {
     // Broadcast, gather, allgather, variable gather.
     let broadcast = try world.broadcast(rank == 0 ? [Int32(42), 43] : [0, 0], from: 0)
     expect(broadcast == [42, 43], "broadcast", "\(broadcast)")
+    let longText = String(repeating: "run-id-", count: 20) + "é"
+    let text = try world.broadcast(rank == 0 ? longText : "ignored", from: 0)
+    expect(text == longText, "broadcast.String", text)
     let gathered = try world.gather([Int32(rank)], to: 0)
     if rank == 0 { expect(gathered == (0..<size).map(Int32.init), "gather", "\(gathered)") }
     let everyone = try world.allgather([Int64(rank * rank)])

@@ -64,7 +64,8 @@ import Yams
         let job = try #require(documents.first { $0["kind"] as? String == "Job" })
         let spec = try #require(job["spec"] as? [String: Any])
         #expect(spec["completionMode"] as? String == "Indexed")
-        #expect(spec["completions"] as? Int == spec["parallelism"] as? Int)
+        let completions = try #require(spec["completions"] as? Int, "an indexed Job names its completions")
+        #expect(spec["parallelism"] as? Int == completions)
         let template = try #require((spec["template"] as? [String: Any])?["spec"] as? [String: Any])
         #expect(template["subdomain"] as? String == (service["metadata"] as? [String: Any])?["name"] as? String)
     }

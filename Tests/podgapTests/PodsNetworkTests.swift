@@ -33,8 +33,11 @@ enum PodsHarness {
         let containers = try Shell.run("/usr/sbin/runc", ["list", "--quiet"]).stdout
         var found = (netns + links + containers).split(separator: "\n").filter { $0.contains(job + "-") }.map(String.init)
         if FileManager.default.fileExists(atPath: "/run/podgap/\(job)") { found.append("/run/podgap/\(job)") }
-        let cgroups = (try? FileManager.default.contentsOfDirectory(atPath: "/sys/fs/cgroup/cpu")) ?? []
-        found += cgroups.filter { $0.hasPrefix("podgap-\(job)-") }
+        // cgroup v1 keeps the pods' folders under each controller, v2 at the root: look in both.
+        for root in ["/sys/fs/cgroup/cpu", "/sys/fs/cgroup"] {
+            let cgroups = (try? FileManager.default.contentsOfDirectory(atPath: root)) ?? []
+            found += cgroups.filter { $0.hasPrefix("podgap-\(job)-") }.map { "\(root)/\($0)" }
+        }
         return found
     }
 

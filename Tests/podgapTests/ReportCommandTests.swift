@@ -26,16 +26,23 @@ import Testing
         }
     }
 
+    /// A fresh folder with `shm` (factor 1) and `tcp` results files; remove the folder after.
+    static func twoEnvironments(shm shmName: String = "shm.jsonl", tcp tcpName: String = "tcp.jsonl", tcpFactor: Double,
+                                tcpRanks: Int = 2) throws -> (folder: URL, shm: String, tcp: String) {
+        let folder = try Shell.temporaryFolder()
+        let shm = folder.appendingPathComponent(shmName).path, tcp = folder.appendingPathComponent(tcpName).path
+        try writeRecords("native-shm", factor: 1, to: shm)
+        try writeRecords("native-tcp", factor: tcpFactor, ranks: tcpRanks, to: tcp)
+        return (folder, shm, tcp)
+    }
+
     static func report(_ arguments: [String]) throws -> Finished {
         try Shell.run(Shell.podgap, ["report"] + arguments, timeout: 60)
     }
 
     @Test func everyFormatFromTwoEnvironments() throws {
-        let folder = try Shell.temporaryFolder()
+        let (folder, shm, tcp) = try Self.twoEnvironments(shm: "native-shm.jsonl", tcp: "native-tcp.jsonl", tcpFactor: 4)
         defer { try? FileManager.default.removeItem(at: folder) }
-        let shm = folder.appendingPathComponent("native-shm.jsonl").path, tcp = folder.appendingPathComponent("native-tcp.jsonl").path
-        try Self.writeRecords("native-shm", factor: 1, to: shm)
-        try Self.writeRecords("native-tcp", factor: 4, to: tcp)
         let table = try Self.report([shm, tcp])
         #expect(table.status == 0 && table.stderr.isEmpty)
         // 8 B: trial medians 2, 3, 4 us against 8, 12, 16 us: +300%.
@@ -55,11 +62,8 @@ import Testing
     }
 
     @Test func badLineIsFileColonLineAndSkipBadGoesOn() throws {
-        let folder = try Shell.temporaryFolder()
+        let (folder, shm, tcp) = try Self.twoEnvironments(tcpFactor: 2)
         defer { try? FileManager.default.removeItem(at: folder) }
-        let shm = folder.appendingPathComponent("shm.jsonl").path, tcp = folder.appendingPathComponent("tcp.jsonl").path
-        try Self.writeRecords("native-shm", factor: 1, to: shm)
-        try Self.writeRecords("native-tcp", factor: 2, to: tcp)
         let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: tcp))
         try handle.seekToEnd()
         try handle.write(contentsOf: Data("{\"schema\":\"podgap.record/1\",\"run\":\n".utf8))
@@ -75,13 +79,10 @@ import Testing
     }
 
     @Test func missingThingsAreNamedInOneLine() throws {
-        let folder = try Shell.temporaryFolder()
+        let (folder, shm, tcp) = try Self.twoEnvironments(tcpFactor: 2, tcpRanks: 4)
         defer { try? FileManager.default.removeItem(at: folder) }
-        let shm = folder.appendingPathComponent("shm.jsonl").path, tcp = folder.appendingPathComponent("tcp.jsonl").path
-        try Self.writeRecords("native-shm", factor: 1, to: shm)
-        try Self.writeRecords("native-tcp", factor: 2, ranks: 4, to: tcp)
         let empty = folder.appendingPathComponent("empty.jsonl").path
-        FileManager.default.createFile(atPath: empty, contents: Data())
+        #expect(FileManager.default.createFile(atPath: empty, contents: Data()))
         let other = folder.appendingPathComponent("other.jsonl").path
         let line = try String(contentsOfFile: shm, encoding: .utf8).split(separator: "\n")[0]
         try (line.replacingOccurrences(of: "podgap.record/1", with: "podgap.record/0") + "\n").write(toFile: other, atomically: true, encoding: .utf8)

@@ -8,6 +8,14 @@ import Testing
         try Shell.run(Shell.podgap, ["suite"] + arguments, timeout: timeout)
     }
 
+    /// A fresh folder holding `NAME.yaml` with `text`; remove the folder after.
+    static func suiteFile(_ name: String, _ text: String) throws -> (folder: URL, file: String) {
+        let folder = try Shell.temporaryFolder()
+        let file = folder.appendingPathComponent("\(name).yaml").path
+        try text.write(toFile: file, atomically: true, encoding: .utf8)
+        return (folder, file)
+    }
+
     @Test func badSuiteFilesNameTheYAMLPathAndWhatIsAllowed() throws {
         let folder = try Shell.temporaryFolder()
         defer { try? FileManager.default.removeItem(at: folder) }
@@ -35,17 +43,15 @@ import Testing
     }
 
     @Test func tinyNativeSuiteEndToEndThenResume() throws {
-        let folder = try Shell.temporaryFolder()
-        defer { try? FileManager.default.removeItem(at: folder) }
-        let file = folder.appendingPathComponent("tiny.yaml").path
-        try """
+        let (folder, file) = try Self.suiteFile("tiny", """
         name: tiny
         ranks: 2
         trials: 2
         environments: [native-shm, native-tcp, native-rdma]
         kernels:
           - allreduce: {sizes: "4:16", iterations: 10, warmup: 1}
-        """.write(toFile: file, atomically: true, encoding: .utf8)
+        """)
+        defer { try? FileManager.default.removeItem(at: folder) }
         let run = try Self.suite([file, "--results", folder.appendingPathComponent("results").path])
         #expect(run.status == 0, "\(run.stderr)")
         let results = URL(fileURLWithPath: run.stdout.trimmingCharacters(in: .whitespacesAndNewlines))
@@ -96,10 +102,7 @@ import Testing
     }
 
     @Test func ctrlCStopsCleanlyAndResumeFinishes() throws {
-        let folder = try Shell.temporaryFolder()
-        defer { try? FileManager.default.removeItem(at: folder) }
-        let file = folder.appendingPathComponent("long.yaml").path
-        try """
+        let (folder, file) = try Self.suiteFile("long", """
         name: long
         ranks: 2
         trials: 4
@@ -107,7 +110,8 @@ import Testing
         environments: [native-shm, native-tcp]
         kernels:
           - allreduce: {sizes: "4:64", iterations: 20, warmup: 1}
-        """.write(toFile: file, atomically: true, encoding: .utf8)
+        """)
+        defer { try? FileManager.default.removeItem(at: folder) }
         let process = Process()
         process.executableURL = URL(fileURLWithPath: Shell.podgap)
         process.arguments = ["suite", file, "--results", folder.appendingPathComponent("results").path]
