@@ -26,7 +26,7 @@ let package = Package(
         .target(name: "Pods", dependencies: ["Collector", "RDMA"]),
         .target(name: "Report", dependencies: ["Collector"]),
         .target(name: "Suite", dependencies: ["Collector", "Kernels", "Report", .product(name: "Yams", package: "Yams")]),
-        .target(name: "Model", dependencies: ["Collector", .product(name: "Yams", package: "Yams")]),
+        .target(name: "Model", dependencies: ["Collector", "Report", .product(name: "Yams", package: "Yams")]),
         .executableTarget(name: "podgap", dependencies: [
             "MPI", "Collector", "Kernels", "Pods", "Report", "Suite", "RDMA", "Model",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -43,7 +43,7 @@ let package = Package(
         .testTarget(name: "ReportTests", dependencies: ["Report", "Collector"]),
         .testTarget(name: "ModelTests", dependencies: ["Model", "Collector"]),
         .testTarget(name: "RDMATests", dependencies: ["RDMA", .product(name: "Yams", package: "Yams")]),
-        .testTarget(name: "podgapTests", dependencies: ["Collector"]),
+        .testTarget(name: "podgapTests", dependencies: ["Collector", "Pods"]),
     ],
     swiftLanguageModes: [.v5]
 )

@@ -44,6 +44,15 @@ public struct LaunchContext: Sendable, Equatable {
         }
     }
 
+    /// This process's environment plus what Open MPI's mpirun needs to start ranks as root (it
+    /// refuses otherwise), for the launches podgap makes itself.
+    public static var mpirunEnvironment: [String: String] {
+        var environment = ProcessInfo.processInfo.environment
+        environment["OMPI_ALLOW_RUN_AS_ROOT"] = "1"
+        environment["OMPI_ALLOW_RUN_AS_ROOT_CONFIRM"] = "1"
+        return environment
+    }
+
     /// Cores this process may use (its affinity mask): `nodeCores` outside srun.
     public static var availableCores: Int {
         let online = sysconf(Int32(_SC_NPROCESSORS_ONLN))

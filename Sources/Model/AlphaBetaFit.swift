@@ -84,8 +84,11 @@ public enum AlphaBetaFit {
     /// measured sizes above the eager limits (three sizes or more below, two above) must halve it: that
     /// is where a message stops fitting in cache or in socket buffers; below them, scatter is
     /// noise around the latency. No split is tried once the fit is within 1% rms, so
-    /// that noise alone does not invent a regime.
-    public static func fit(_ points: [Observation], maxRegimes: Int = 4) throws -> LinkFit {
+    /// that noise alone does not invent a regime. Six regimes at most: the two eager limits leave
+    /// room for the knees above them (messages outgrowing the socket buffers, then the caches),
+    /// where the gradient buckets of a training step lie; with four, the largest sizes shared
+    /// one line and the 16 MiB buckets were mispredicted by 10% (benchmarks/README.md).
+    public static func fit(_ points: [Observation], maxRegimes: Int = 6) throws -> LinkFit {
         let sorted = points.sorted { $0.bytes < $1.bytes }
         var groups = [sorted]
         var best = try link(groups)

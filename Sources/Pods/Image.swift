@@ -113,6 +113,27 @@ public struct Image: Sendable {
         return BuildResult(digest: digest, cached: false, files: files.count)
     }
 
+    /// The bundle of an image that holds this very podgap: a pod/native comparison means nothing
+    /// when the pods run another build (a debug binary's image under a release run, say). Builds
+    /// the image from the running binary where the checkout's entrypoint is at hand (a no-op
+    /// while nothing changed: the content-hash cache); otherwise checks the image's copy.
+    public static func bundleOfRunningBinary(store: Store, progress: (String) -> Void = { _ in }) throws -> String {
+        let running = runningBinary()
+        if let image = try? Image(store: store, binary: running) {
+            if !(try image.build()).cached { progress("image rebuilt from \(running)") }
+            return try bundle(store: store)
+        }
+        let folder = try bundle(store: store)
+        guard try sha256(folder + "/rootfs" + podgapPath) == sha256(running) else {
+            throw PodsError.badInput("the pod image holds another podgap than \(running): run `podgap image build --entrypoint PATH/containers/entrypoint` with this binary")
+        }
+        return folder
+    }
+
+    static func sha256(_ path: String) throws -> String {
+        String(try Subprocess.run("/usr/bin/sha256sum", [path]).stdout.prefix(64))
+    }
+
     /// Unpacks the built image into a runc bundle (rootfs + config.json) named by the image's
     /// manifest digest, once; returns the bundle folder.
     public static func bundle(store: Store) throws -> String {

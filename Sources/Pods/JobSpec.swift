@@ -38,13 +38,17 @@ public struct JobSpec: Codable, Sendable, Equatable {
     public var cpus: Double?
     /// Linux cpu list the pods are pinned to (the CPU Manager's static policy), nil for none.
     public var cpuset: String?
+    /// Each emulated node's own CPUs (`--split-cpus`), node 0 first; nil when the nodes share
+    /// every CPU. Pods and bare ranks of node i run only on `nodeCPUs[i]`.
+    public var nodeCPUs: [String]?
     /// Memory limit per pod in bytes, nil for none.
     public var memoryBytes: Int64?
     /// Host folder mounted read-write at /results in every pod.
     public var results: String
 
     public init(name: String, nodes: Int, podsPerNode: Int, network: PodNetwork, cpus: String? = nil,
-                cpuset: String? = nil, memory: String? = nil, results: String? = nil) throws {
+                cpuset: String? = nil, memory: String? = nil, results: String? = nil,
+                splitCPUs: Bool = false, hostCPUs: CPUSet = CPUSet.current()) throws {
         let names = try JobNames(name)
         guard nodes >= 1, nodes <= JobNames.maximumIndex else {
             throw PodsError.badInput("--nodes \(nodes) must be between 1 and \(JobNames.maximumIndex)")
@@ -78,11 +82,26 @@ public struct JobSpec: Codable, Sendable, Equatable {
             }
             self.cpuset = cpuset
         }
+        if splitCPUs {
+            if cpuset != nil { throw PodsError.badInput("--split-cpus gives each node its own CPUs; drop --cpuset") }
+            nodeCPUs = try JobSpec.shares(of: hostCPUs, nodes: nodes).map(\.listDescription)
+        }
         if let memory { memoryBytes = try JobSpec.parseMemory(memory) }
         self.results = results ?? "results/\(name)"
     }
 
     public var podCount: Int { network == .bare ? 0 : nodes * podsPerNode }
+
+    /// `cpus` cut into `nodes` equal consecutive shares (the remainder left unused, so that no
+    /// node is bigger than another): separate machines do not share cores, and emulated nodes
+    /// that do steal each other's compute and report the machine's cores as their own.
+    public static func shares(of cpus: CPUSet, nodes: Int) throws -> [CPUSet] {
+        let each = cpus.count / max(nodes, 1)
+        guard each >= 1 else {
+            throw PodsError.badInput("--split-cpus: \(nodes) nodes need at least \(nodes) CPUs; this process may use \(cpus.count) (\(cpus.listDescription))")
+        }
+        return (0..<nodes).map { CPUSet(Array(cpus.cpus[($0 * each)..<(($0 + 1) * each)])) }
+    }
 
     /// "512M", "2G", "2Gi", "1048576" -> bytes (K, M, G, T are powers of 1024, as Kubernetes' Ki/Mi/Gi).
     public static func parseMemory(_ text: String) throws -> Int64 {

@@ -1,3 +1,4 @@
+import Collector
 import Foundation
 
 /// The MPI Operator's launch, with runc where the operator has kubectl: a hostfile at
@@ -27,14 +28,25 @@ public enum Launcher {
     /// The rsh agent. mpirun calls it as `kubexec.sh HOST orted ARGS...`, as ssh would be called.
     /// Pods: `runc exec POD /bin/sh -c ...` (the operator's v1 kubexec.sh ran `kubectl exec`).
     /// Bare nodes: nsenter into the node's network namespace with a UTS namespace of its own, so
-    /// that each emulated node reports its own hostname.
-    public static func agentScript(network: PodNetwork, runc: String, nsenter: String) -> String {
+    /// that each emulated node reports its own hostname, and with `nodeCPUs` (node name to cpu
+    /// list) under taskset, so that orted and its ranks stay on their node's CPUs as a pod's
+    /// cpuset keeps them.
+    public static func agentScript(network: PodNetwork, runc: String, nsenter: String,
+                                   nodeCPUs: [String: String]? = nil, taskset: String? = nil) -> String {
         if network == .bare {
+            var pin = ""
+            if let nodeCPUs, let taskset {
+                let cases = nodeCPUs.sorted { $0.key < $1.key }.map { "    \($0.key)) cpus=\($0.value) ;;\n" }.joined()
+                pin = "case \"$node\" in\n\(cases)    *) echo \"kubexec.sh: unknown node $node\" >&2; exit 1 ;;\nesac\n"
+                pin += "exec \(taskset) -c \"$cpus\" \\\n    "
+            } else {
+                pin = "exec "
+            }
             return """
             #!/bin/sh
             # podgap rsh agent for emulated nodes: mpirun runs `kubexec.sh NODE orted ...`.
             node="$1"; shift
-            exec \(nsenter) --net=\(Network.netnsFolder)/"$node" unshare --uts /bin/sh -c 'hostname "$0" && exec /bin/sh -c "$1"' "$node" "$*"
+            \(pin)\(nsenter) --net=\(Network.netnsFolder)/"$node" unshare --uts /bin/sh -c 'hostname "$0" && exec /bin/sh -c "$1"' "$node" "$*"
 
             """
         }
@@ -136,9 +148,7 @@ public struct Launch {
                     "/bin/sh", "-c", setup, "launcher", mpirun]
             + Launcher.mpirunArguments(ranks: ranks, network: network, slots: slots, hosts: hosts.count, cores: cores,
                                        application: application)
-        var environment = ProcessInfo.processInfo.environment
-        environment["OMPI_ALLOW_RUN_AS_ROOT"] = "1"
-        environment["OMPI_ALLOW_RUN_AS_ROOT_CONFIRM"] = "1"
+        var environment = LaunchContext.mpirunEnvironment
         environment["OMPI_MCA_orte_default_hostfile"] = Launcher.hostfilePath
         // Bare ranks inherit this environment through nsenter; only pods have MPI Operator roles.
         if network != .bare { environment["K_MPI_JOB_ROLE"] = "launcher" } else { environment.removeValue(forKey: "K_MPI_JOB_ROLE") }

@@ -3,24 +3,31 @@ import RDMA
 
 /// Brings a job's emulated nodes, networks and pods up, lists jobs, and takes them down.
 public enum PodJob {
-    /// Checks what can be checked before anything is created: root, the tools, the image.
-    public static func checkHost(needsImage: Bool, needsCNI: Bool, store: Store) throws {
-        guard geteuid() == 0 else {
-            throw PodsError.badInput("pods need root (namespaces, runc, cgroups): run podgap as root, e.g. with sudo")
+    /// The host's tools for a job, found (or refused) before anything is created.
+    struct Tools {
+        var runtime: Runtime
+        var network: Network
+        var cni: CNI?
+        /// The runc bundle the pods run from; nil for bare nodes.
+        var bundle: String?
+
+        init(for network: PodNetwork, store: Store, progress: (String) -> Void) throws {
+            guard geteuid() == 0 else {
+                throw PodsError.badInput("pods need root (namespaces, runc, cgroups): run podgap as root, e.g. with sudo")
+            }
+            runtime = try Runtime()
+            self.network = try Network()
+            cni = network.usesCNI ? try CNI() : nil
+            bundle = network == .bare ? nil : try Image.bundleOfRunningBinary(store: store, progress: progress)
         }
-        _ = try Runtime()
-        _ = try Network()
-        if needsCNI { _ = try CNI() }
-        if needsImage { _ = try Image.bundle(store: store) }
     }
 
     /// Creates everything of `spec`; on any failure removes what it made and rethrows.
     public static func up(_ spec: JobSpec, store: Store = Store(), rdma: PodRDMA? = nil,
                           progress: (String) -> Void = { _ in }) throws -> JobState {
         let names = try JobNames(spec.name)
-        let network = spec.network
-        try checkHost(needsImage: network != .bare, needsCNI: network.usesCNI, store: store)
-        let runtime = try Runtime()
+        let tools = try Tools(for: spec.network, store: store, progress: progress)
+        let runtime = tools.runtime
         if FileManager.default.fileExists(atPath: store.jobFolder(spec.name)) || !leftovers(names, runtime: runtime, store: store).isEmpty {
             throw PodsError.badInput("job '\(spec.name)' already exists: use another --name, or `podgap pods down --name \(spec.name)`")
         }
@@ -28,7 +35,7 @@ public enum PodJob {
                           relativeTo: URL(fileURLWithPath: FileManager.default.currentDirectoryPath)).standardizedFileURL.path
         let resultsExisted = FileManager.default.fileExists(atPath: results)
         do {
-            return try create(spec, names: names, runtime: runtime, results: results, store: store, rdma: rdma, progress: progress)
+            return try create(spec, names: names, tools: tools, results: results, store: store, rdma: rdma, progress: progress)
         } catch {
             _ = down(job: spec.name, store: store)
             // A results folder this call made and nothing wrote to goes too (rmdir keeps a non-empty one).
@@ -37,14 +44,13 @@ public enum PodJob {
         }
     }
 
-    private static func create(_ spec: JobSpec, names: JobNames, runtime: Runtime, results: String, store: Store, rdma: PodRDMA?,
+    private static func create(_ spec: JobSpec, names: JobNames, tools: Tools, results: String, store: Store, rdma: PodRDMA?,
                                progress: (String) -> Void) throws -> JobState {
+        let runtime = tools.runtime, network = tools.network, bundle = tools.bundle
         let fileManager = FileManager.default
         let folder = store.jobFolder(spec.name)
         try fileManager.createDirectory(atPath: folder + "/etc/mpi", withIntermediateDirectories: true)
         try fileManager.createDirectory(atPath: results, withIntermediateDirectories: true)
-        let network = try Network()
-        let bundle = spec.network == .bare ? nil : try Image.bundle(store: store)
 
         // Pods fill the nodes in order: node 0 gets pods 0 ..< podsPerNode, and so on.
         let placement = spec.network == .bare ? [] : (0..<spec.podCount).map { (pod: names.pod($0), node: $0 / spec.podsPerNode) }
@@ -56,8 +62,7 @@ public enum PodJob {
 
         var pods: [JobState.Pod] = []
         var launcherAddress = Network.launcherUnderlayAddress
-        if spec.network.usesCNI {
-            let cni = try CNI()
+        if let cni = tools.cni {
             try fileManager.createDirectory(atPath: folder + "/cni", withIntermediateDirectories: true)
             var configs: [[String: Any]] = []
             for node in 0..<spec.nodes {
@@ -88,7 +93,9 @@ public enum PodJob {
         let hosts = spec.network == .bare ? entries.dropLast().map(\.name) : pods.map(\.name)
         try Launcher.hostfile(hosts: hosts, slots: 1).write(toFile: folder + "/etc/mpi/hostfile", atomically: true, encoding: .utf8)
         let agent = folder + "/etc/mpi/kubexec.sh"
-        try Launcher.agentScript(network: spec.network, runc: runtime.path, nsenter: network.nsenter)
+        let nodeCPUs = spec.network == .bare ? spec.nodeCPUs.map { Dictionary(uniqueKeysWithValues: zip((0..<spec.nodes).map(names.node), $0)) } : nil
+        try Launcher.agentScript(network: spec.network, runc: runtime.path, nsenter: network.nsenter,
+                                 nodeCPUs: nodeCPUs, taskset: nodeCPUs == nil ? nil : try Subprocess.require("taskset", package: "util-linux"))
             .write(toFile: agent, atomically: true, encoding: .utf8)
         chmod(agent, 0o755)
 
@@ -106,7 +113,8 @@ public enum PodJob {
                 let podFolder = "\(folder)/pods/\(pod.name)"
                 var config = PodConfig(pod: pod.name, job: spec.name, network: spec.network, netnsPath: Network.path(pod.netns),
                                        rootfs: bundle + "/rootfs", results: results, hosts: folder + "/etc/hosts",
-                                       mpiFolder: folder + "/etc/mpi", cpus: spec.cpus, cpuset: spec.cpuset,
+                                       mpiFolder: folder + "/etc/mpi", cpus: spec.cpus,
+                                       cpuset: spec.nodeCPUs?[pod.node] ?? spec.cpuset,
                                        memoryBytes: spec.memoryBytes, runtimeVersion: version,
                                        cgroupsPath: names.cgroup(pod.name))
                 config.rdma = rdma

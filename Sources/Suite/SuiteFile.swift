@@ -30,6 +30,8 @@ public struct SuiteFile: Sendable {
         public var podsPerNode: Int?
         public var cpus: String?
         public var cpuset: String?
+        /// Each emulated node on its own share of the CPUs (`pods up --split-cpus`).
+        public var splitCPUs = false
         public var memory: String?
     }
 
@@ -48,7 +50,7 @@ public struct SuiteFile: Sendable {
 
     static let topFields = ["name", "description", "trials", "ranks", "baseline", "timeout", "launcher", "startup",
                             "environments", "kernels"]
-    static let environmentFields = ["label", "nodes", "pods-per-node", "cpus", "cpuset", "memory"]
+    static let environmentFields = ["label", "nodes", "pods-per-node", "cpus", "cpuset", "split-cpus", "memory"]
     /// Options of `podgap run KERNEL` the suite sets itself.
     public static let reservedOptions: Set<String> = ["out", "label", "run-id", "trial", "timeout", "transport", "help", "version"]
 
@@ -138,12 +140,13 @@ public struct SuiteFile: Sendable {
                         case "pods-per-node": entry.podsPerNode = try integer(optionValue, optionPath, minimum: 1)
                         case "cpus": entry.cpus = try string(optionValue, optionPath)
                         case "cpuset": entry.cpuset = try string(optionValue, optionPath)
+                        case "split-cpus": entry.splitCPUs = try bool(optionValue, optionPath)
                         case "memory": entry.memory = try string(optionValue, optionPath)
                         default: throw fail(optionKey, optionPath, "unknown field; \(allowed(environmentFields))")
                         }
                     }
-                    if case .native = EnvironmentKind.named(kind)!.method, entry.nodes != nil || entry.podsPerNode != nil || entry.cpus != nil || entry.memory != nil || entry.cpuset != nil {
-                        throw fail(item, path, "\(kind) runs on the host: nodes, pods-per-node, cpus, cpuset and memory apply to pods environments only")
+                    if case .native = EnvironmentKind.named(kind)!.method, entry.nodes != nil || entry.podsPerNode != nil || entry.cpus != nil || entry.memory != nil || entry.cpuset != nil || entry.splitCPUs {
+                        throw fail(item, path, "\(kind) runs on the host: nodes, pods-per-node, cpus, cpuset, split-cpus and memory apply to pods environments only")
                     }
                     guard !suite.environments.contains(where: { $0.label == entry.label }) else {
                         throw fail(item, path, "environment '\(entry.label)' is listed twice; give the second a different label")

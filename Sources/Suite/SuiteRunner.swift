@@ -137,11 +137,12 @@ public final class SuiteRunner {
                          "--network", network, "--results", folder.path]
         if let cpus = entry.cpus { arguments += ["--cpus", cpus] }
         if let cpuset = entry.cpuset { arguments += ["--cpuset", cpuset] }
+        if entry.splitCPUs { arguments.append("--split-cpus") }
         if let memory = entry.memory { arguments += ["--memory", memory] }
         // Leftovers of an interrupted run with the same name would make `up` fail.
         _ = quietly([podgap, "pods", "down", "--name", job])
         log("bringing up \(entry.label) (\(nodes) node(s) x \(perNode) pod(s), network \(network))")
-        let outcome = try? ChildProcess.run(arguments, environment: mpiEnvironment(), log: logPath("\(entry.label)-pods-up"),
+        let outcome = try? ChildProcess.run(arguments, environment: LaunchContext.mpirunEnvironment, log: logPath("\(entry.label)-pods-up"),
                                             timeout: 300, interrupted: { self.interrupted.value })
         guard let outcome, outcome.status == 0 else {
             let reason = outcome.map { "podgap pods up failed (exit \($0.status)): \($0.lastLine)" } ?? "podgap pods up could not start"
@@ -156,7 +157,7 @@ public final class SuiteRunner {
 
     private func tearDownAll() {
         for (label, job) in podsUp.sorted(by: { $0.key < $1.key }) {
-            let outcome = try? ChildProcess.run([podgap, "pods", "down", "--name", job], environment: mpiEnvironment(),
+            let outcome = try? ChildProcess.run([podgap, "pods", "down", "--name", job], environment: LaunchContext.mpirunEnvironment,
                                                 log: logPath("\(label)-pods-down"), timeout: 120, interrupted: { false })
             if outcome?.status != 0 { log("warning: podgap pods down --name \(job) failed: \(outcome?.lastLine ?? "did not start")") }
         }
@@ -193,7 +194,7 @@ public final class SuiteRunner {
         runArguments += ["--label", label, "--trial", "\(launch.trial)", "--run-id", launch.id, "--timeout", suite.timeout]
         if launch.environment.kind == "native-tcp" { runArguments += ["--transport", "tcp"] }
         let command = self.command(for: launch.environment, run: runArguments, outFile: outFile)
-        let outcome = try ChildProcess.run(command, environment: mpiEnvironment(), log: logPath(launch.id),
+        let outcome = try ChildProcess.run(command, environment: LaunchContext.mpirunEnvironment, log: logPath(launch.id),
                                            timeout: timeout + 30, interrupted: { self.interrupted.value })
         if outcome.interrupted { return nil }
         if outcome.status == 2, launch.kernel != nil, !succeeded.contains(launch.kernelIndex) {
@@ -326,17 +327,11 @@ public final class SuiteRunner {
         return logs.appendingPathComponent("\(name).log").path
     }
 
-    func mpiEnvironment() -> [String: String] {
-        var environment = ProcessInfo.processInfo.environment
-        environment["OMPI_ALLOW_RUN_AS_ROOT"] = "1"
-        environment["OMPI_ALLOW_RUN_AS_ROOT_CONFIRM"] = "1"
-        return environment
-    }
 
     private func quietly(_ arguments: [String]) -> Bool {
         let log = FileManager.default.temporaryDirectory.appendingPathComponent("podgap-suite-\(getpid())-probe.log").path
         defer { try? FileManager.default.removeItem(atPath: log) }
-        return (try? ChildProcess.run(arguments, environment: mpiEnvironment(), log: log, timeout: 120, interrupted: { false }))?.status == 0
+        return (try? ChildProcess.run(arguments, environment: LaunchContext.mpirunEnvironment, log: log, timeout: 120, interrupted: { false }))?.status == 0
     }
 
     private func which(_ tool: String) -> String? {

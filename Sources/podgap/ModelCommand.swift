@@ -185,5 +185,9 @@ struct ModelValidate: ParsableCommand {
             try Validation.run(profile: ProfileReader.read(path: profile), records: ModelCommand.readRecords(records), gpusPerNode: gpusPerNode)
         }
         print(Validation.table(rows, format: format).render(format), terminator: "")
+        // CSV stays one table; the targets go to stderr there, where a pipe does not mix them in.
+        for line in Validation.summary(rows) {
+            if format == .csv { FileHandle.standardError.write(Data("# \(line)\n".utf8)) } else { print(format == .markdown ? "\n\(line)" : "# \(line)") }
+        }
     }
 }

@@ -49,6 +49,8 @@ struct PodsUp: ParsableCommand {
     var cpus: String?
     @Option(help: "CPUs every pod is pinned to, e.g. 0 or 0-1 (the CPU Manager's static policy).")
     var cpuset: String?
+    @Flag(name: .customLong("split-cpus"), help: "Give each node its own equal share of this machine's CPUs, as separate machines have (pods: cpuset; bare nodes: taskset).")
+    var splitCPUs = false
     @Option(help: "Memory limit per pod, e.g. 512M or 2G.")
     var memory: String?
     @Option(help: "Host folder mounted read-write at /results in every pod (default results/JOB).")
@@ -59,7 +61,7 @@ struct PodsUp: ParsableCommand {
     func run() throws {
         let spec = try PodsFailure.map {
             try JobSpec(name: name, nodes: nodes, podsPerNode: podsPerNode, network: PodNetwork.parse(network),
-                        cpus: cpus, cpuset: cpuset, memory: memory, results: results)
+                        cpus: cpus, cpuset: cpuset, memory: memory, results: results, splitCPUs: splitCPUs)
         }
         // Checked before anything is created: without devices there is nothing to pass through.
         var devices: PodRDMA?
@@ -73,6 +75,9 @@ struct PodsUp: ParsableCommand {
         let what = state.pods.isEmpty ? "\(state.nodes.count) node(s), no pods" : "\(state.pods.count) pod(s)"
         print("\(state.spec.name): \(what) on \(state.spec.network.rawValue) network; results in \(state.results)")
         for pod in state.pods { print("  \(pod.name)  \(pod.address)  node \(state.nodes[pod.node])") }
+        if let shares = state.spec.nodeCPUs {
+            print("  CPUs: " + zip(state.nodes, shares).map { "\($0) \($1)" }.joined(separator: ", "))
+        }
     }
 }
 
@@ -115,7 +120,8 @@ struct PodsList: ParsableCommand {
                 print("\(job)  (incomplete: run podgap pods down --name \(job))")
                 continue
             }
-            print("\(job)  network=\(state.spec.network.rawValue) nodes=\(state.nodes.count) pods=\(state.pods.count) results=\(state.results)")
+            let cpus = state.spec.nodeCPUs.map { " node-cpus=" + $0.joined(separator: "/") } ?? ""
+            print("\(job)  network=\(state.spec.network.rawValue) nodes=\(state.nodes.count) pods=\(state.pods.count)\(cpus) results=\(state.results)")
             for pod in state.pods {
                 let status = runtime?.state(pod.name)?.status ?? "missing"
                 print("  \(pod.name)  \(pod.address)  \(state.nodes[pod.node])  \(status)")

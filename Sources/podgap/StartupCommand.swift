@@ -58,17 +58,23 @@ struct StartupCommand: ParsableCommand {
     private func native(out: String, runID: String, trial: Int, timeout: Double) throws -> Int32 {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/mpirun")
-        var environment = ProcessInfo.processInfo.environment
-        environment["OMPI_ALLOW_RUN_AS_ROOT"] = "1"
-        environment["OMPI_ALLOW_RUN_AS_ROOT_CONFIRM"] = "1"
-        process.environment = environment
+        process.environment = LaunchContext.mpirunEnvironment
         process.standardInput = FileHandle.nullDevice
         let start = Date().timeIntervalSince1970
         process.arguments = ["-np", String(np), "--oversubscribe", CommandLine.arguments[0]]
             + probeArguments(start: start, launch: "mpirun", out: out, runID: runID, trial: trial)
         try process.run()
+        let deadline = Date().addingTimeInterval(timeout)
+        while process.isRunning && Date() < deadline { usleep(50_000) }
+        guard process.isRunning else { return process.terminationStatus }
+        // mpirun passes SIGTERM on to its ranks; SIGKILL only if it does not end.
+        process.terminate()
+        let grace = Date().addingTimeInterval(5)
+        while process.isRunning && Date() < grace { usleep(50_000) }
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
         process.waitUntilExit()
-        return process.terminationStatus
+        throw Failure(message: "startup trial \(trial) timed out after \(Int(timeout.rounded()))s; records written so far are intact",
+                      code: .timedOut)
     }
 
     /// A fresh job per trial: pods up (namespaces, CNI, runc create + start), then the launch.

@@ -1,3 +1,4 @@
+import Collector
 import Testing
 @testable import Pods
 
@@ -36,5 +37,21 @@ import Testing
         #expect(throws: PodsError.self) { try JobSpec(name: "j", nodes: 1, podsPerNode: 2, network: .bridge, cpuset: "1-0") }
         #expect(throws: PodsError.self) { try JobSpec(name: "j", nodes: 2, podsPerNode: 1, network: .bare, memory: "1G") }
         #expect(throws: PodsError.self) { try JobSpec(name: "j", nodes: 0, podsPerNode: 1, network: .host) }
+    }
+
+    @Test func splitsTheHostCPUsIntoEqualNodeShares() throws {
+        #expect(try JobSpec.shares(of: CPUSet([0, 1, 2, 3]), nodes: 2).map(\.listDescription) == ["0-1", "2-3"])
+        // Five CPUs for two nodes: two each, the fifth left idle so that the nodes are alike.
+        #expect(try JobSpec.shares(of: CPUSet([0, 1, 2, 3, 4]), nodes: 2).map(\.listDescription) == ["0-1", "2-3"])
+        #expect(try JobSpec.shares(of: CPUSet([2, 5, 7]), nodes: 3).map(\.listDescription) == ["2", "5", "7"])
+        let tooFew = try #require(throws: PodsError.self) { try JobSpec.shares(of: CPUSet([0]), nodes: 2) }
+        #expect(tooFew.description == "--split-cpus: 2 nodes need at least 2 CPUs; this process may use 1 (0)")
+
+        let spec = try JobSpec(name: "j", nodes: 2, podsPerNode: 1, network: .bare, splitCPUs: true, hostCPUs: CPUSet([0, 1]))
+        #expect(spec.nodeCPUs == ["0", "1"])
+        #expect(try JobSpec(name: "j", nodes: 2, podsPerNode: 1, network: .overlay).nodeCPUs == nil)
+        #expect(throws: PodsError.self) {
+            try JobSpec(name: "j", nodes: 2, podsPerNode: 1, network: .overlay, cpuset: "0", splitCPUs: true, hostCPUs: CPUSet([0, 1]))
+        }
     }
 }

@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 @testable import Pods
 
@@ -43,5 +44,24 @@ import Testing
         #expect(pods.contains("exec /usr/sbin/runc exec \"$pod\" /bin/sh -c \"$*\""))
         let bare = Launcher.agentScript(network: .bare, runc: "/usr/sbin/runc", nsenter: "/usr/bin/nsenter")
         #expect(bare.contains("/usr/bin/nsenter --net=/var/run/netns/\"$node\" unshare --uts"))
+        #expect(!bare.contains("taskset"))
+    }
+
+    @Test func agentPinsEachBareNodeToItsCPUs() throws {
+        let script = Launcher.agentScript(network: .bare, runc: "/usr/sbin/runc", nsenter: "/usr/bin/nsenter",
+                                          nodeCPUs: ["j-n1": "2-3", "j-n0": "0-1"], taskset: "/usr/bin/taskset")
+        #expect(script.contains("    j-n0) cpus=0-1 ;;\n    j-n1) cpus=2-3 ;;\n"))
+        #expect(script.contains("exec /usr/bin/taskset -c \"$cpus\" \\\n    /usr/bin/nsenter --net="))
+        // A node the job does not have ends the agent with an error instead of running unpinned.
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("agent-\(getpid()).sh").path
+        try script.write(toFile: file, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: file) }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/sh")
+        process.arguments = [file, "j-n7", "true"]
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 1)
     }
 }

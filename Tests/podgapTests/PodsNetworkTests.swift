@@ -1,4 +1,5 @@
 import Collector
+import Pods
 import Foundation
 import Testing
 
@@ -70,7 +71,10 @@ struct PodsNetworkTests {
         let job = PodsHarness.uniqueName("t\(network.prefix(1))")
         let results = try Shell.temporaryFolder()
         defer { try? FileManager.default.removeItem(at: results) }
-        let shape = network == "bridge" ? ["--nodes", "1", "--pods-per-node", "2"] : ["--nodes", "2", "--pods-per-node", "1"]
+        var shape = network == "bridge" ? ["--nodes", "1", "--pods-per-node", "2"] : ["--nodes", "2", "--pods-per-node", "1"]
+        // Overlay pods also get a node's own CPUs each, as pods on two machines would.
+        let split = network == "overlay" ? try JobSpec.shares(of: CPUSet.current(), nodes: 2).map(\.listDescription) : nil
+        if split != nil { shape.append("--split-cpus") }
         let up = try PodsHarness.podgap(["pods", "up", "--name", job, "--network", network, "--cpus", "1", "--memory", "1G",
                                          "--results", results.path] + shape)
         defer { _ = try? PodsHarness.podgap(["pods", "down", "--name", job]) }
@@ -103,6 +107,7 @@ struct PodsNetworkTests {
             #expect(environment.transport.btl == "tcp,self")
             #expect(environment.cgroup.cpuQuota == 1.0)
             #expect(environment.cgroup.memoryBytes == 1 << 30)
+            if let split { #expect(environment.bindings == split, "each pod's rank runs on its node's CPUs only") }
         }
 
         let halo = try PodsHarness.podgap(["pods", "launch", "--name", job, "--np", "2", "--timeout", "90s", "--",
@@ -129,7 +134,9 @@ struct PodsNetworkTests {
         let job = PodsHarness.uniqueName("tn")
         let results = try Shell.temporaryFolder()
         defer { try? FileManager.default.removeItem(at: results) }
-        let up = try PodsHarness.podgap(["pods", "up", "--name", job, "--network", "bare", "--nodes", "2", "--results", results.path])
+        let up = try PodsHarness.podgap(["pods", "up", "--name", job, "--network", "bare", "--nodes", "2", "--split-cpus",
+                                         "--results", results.path])
+        let shares = try JobSpec.shares(of: CPUSet.current(), nodes: 2).map(\.listDescription)
         defer { _ = try? PodsHarness.podgap(["pods", "down", "--name", job]) }
         try #require(up.status == 0, "pods up: \(up.stderr)")
         let launch = try PodsHarness.podgap(["pods", "launch", "--name", job, "--np", "2", "--timeout", "90s", "--",
@@ -145,6 +152,7 @@ struct PodsNetworkTests {
             #expect(record.environment.launcher.kind == "mpirun")
             #expect(record.environment.hostnames == ["\(job)-n0", "\(job)-n1"])
             #expect(record.environment.container?.runtime != "runc")
+            #expect(record.environment.bindings == shares, "each node's rank runs on that node's CPUs only (taskset)")
         }
         try PodsHarness.downAndCheck(job)
     }
@@ -197,5 +205,32 @@ struct PodsImageTests {
         // The image carries its own files, byte for byte the binary the tests run.
         let inImage = try Data(contentsOf: URL(fileURLWithPath: "\(folder)/rootfs/usr/local/bin/podgap"))
         #expect(inImage == (try Data(contentsOf: URL(fileURLWithPath: Shell.podgap))))
+    }
+
+    @Test func podsUpRebuildsAnImageOfAnotherPodgap() throws {
+        try PodsHarness.requireImage()
+        // Another build of podgap (one byte longer, still runnable) in the image, as after a debug
+        // build's tests: the pods must not run it under this binary.
+        let folder = try Shell.temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let other = folder.appendingPathComponent("podgap").path
+        var bytes = try Data(contentsOf: URL(fileURLWithPath: Shell.podgap))
+        bytes.append(0)
+        try bytes.write(to: URL(fileURLWithPath: other))
+        chmod(other, 0o755)
+        let entrypoint = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("containers/entrypoint").path
+        let build = try PodsHarness.podgap(["image", "build", "--binary", other, "--entrypoint", entrypoint], timeout: 300)
+        try #require(build.status == 0, "\(build.stderr)")
+
+        let job = PodsHarness.uniqueName("ti")
+        let up = try PodsHarness.podgap(["pods", "up", "--name", job, "--network", "bridge", "--nodes", "1", "--pods-per-node", "1",
+                                         "--results", folder.appendingPathComponent("results").path], timeout: 300)
+        defer { _ = try? PodsHarness.podgap(["pods", "down", "--name", job]) }
+        try #require(up.status == 0, "pods up: \(up.stderr)")
+        let state = try JobState.load(Store(), job: job)
+        let inPod = try Data(contentsOf: URL(fileURLWithPath: try #require(state.bundle) + "/rootfs/usr/local/bin/podgap"))
+        #expect(inPod == (try Data(contentsOf: URL(fileURLWithPath: Shell.podgap))), "the pods run this podgap, rebuilt into the image")
+        try PodsHarness.downAndCheck(job)
     }
 }

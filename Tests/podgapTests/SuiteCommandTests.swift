@@ -28,6 +28,8 @@ import Testing
             ("environments: [native-shm]\nkernels:\n  - allreduce:\n      out: x.jsonl\n", ":4: kernels[0].allreduce.out: is set by the suite itself; allowed:"),
             ("environments: [native-shm]\nkernels: [allreduce]\ntrials: 0\n", ":3: trials: '0' must be a whole number of at least 1"),
             ("environments: [native-shm]\nkernels: [allreduce]\nbaseline: pod-overlay\n", ":3: baseline: 'pod-overlay' is not one of the suite's environments (native-shm)"),
+            ("environments:\n  - native-shm:\n      split-cpus: true\nkernels: [allreduce]\n", ":2: environments[0]: native-shm runs on the host: nodes, pods-per-node, cpus, cpuset, split-cpus and memory apply to pods environments only"),
+            ("environments:\n  - native-2node:\n      split-cpus: maybe\nkernels: [allreduce]\n", ":3: environments[0].native-2node.split-cpus:"),
             ("environments: [native-shm\n", ": not valid YAML"),
         ]
         for (index, (text, message)) in cases.enumerated() {
