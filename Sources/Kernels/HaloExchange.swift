@@ -33,9 +33,7 @@ public struct HaloExchange: Kernel {
         self.progress = progress
     }
 
-    public struct InvalidParameters: Error, CustomStringConvertible {
-        public let description: String
-    }
+    public typealias InvalidParameters = Kernels.InvalidParameters
 
     /// Checks what needs no MPI: shapes and widths. Every face a rank sends must come from its
     /// own cells, so a block must be at least as thick as the halo.

@@ -42,9 +42,7 @@ public struct TrainingStep: Kernel {
         self.progress = progress
     }
 
-    public struct InvalidParameters: Error, CustomStringConvertible {
-        public let description: String
-    }
+    public typealias InvalidParameters = Kernels.InvalidParameters
 
     /// Parses `1024,4096,4096,1024`: at least two positive widths.
     public static func parseWidths(_ text: String) throws -> [Int] {
@@ -99,6 +97,11 @@ public struct TrainingStep: Kernel {
         defer { targets.deallocate() }
         let buckets = TrainingStep.buckets(widths: widths, capBytes: bucketBytes)
         let bucketClosing = Dictionary(uniqueKeysWithValues: buckets.map { ($0.lowerBound, $0) })
+
+        // How fast this rank sums gradients, as a reduce round does after its message arrives:
+        // what a model costed on one-way (ping-pong) links must add for the arithmetic.
+        let largestBucket = buckets.map { model.parameterRange(of: $0).count }.max() ?? 0
+        let reduceSeconds = try TrainingStep.timeLocalSum(count: largestBucket, on: communicator)
 
         let total = warmup + steps
         var stepTimes = [Double](repeating: 0, count: total), compute = stepTimes, exposed = stepTimes
@@ -175,9 +178,30 @@ public struct TrainingStep: Kernel {
             warmup: warmup, iterations: steps, samples: slowestStep,
             throughput: ["samples_per_second": stepMedian > 0 ? Double(globalBatch) / stepMedian : 0,
                          "gemm_gflops": computeMedian > 0 ? model.flopsPerStep / computeMedian / 1e9 : 0,
-                         "loss_first": losses[0], "loss_last": losses[total - 1]],
+                         "loss_first": losses[0], "loss_last": losses[total - 1],
+                         "reduce_gbps": reduceSeconds > 0 ? Double(largestBucket * MemoryLayout<Float>.size) / reduceSeconds / 1e9 : 0],
             phases: ["compute": slowestCompute, "exposed_communication": slowestExposed],
             verified: identical && falls, verification: verification))
+    }
+
+    /// Seconds to add one float32 array of `count` into another, the median of five, every rank at
+    /// once (as they sum during a step) and the slowest rank's.
+    static func timeLocalSum(count: Int, on communicator: Communicator) throws -> Double {
+        guard count > 0 else { return 0 }
+        let sum = Allreduce.pageAligned(Float.self, count: count), addend = Allreduce.pageAligned(Float.self, count: count)
+        defer { sum.deallocate(); addend.deallocate() }
+        sum.initialize(repeating: 1)
+        addend.initialize(repeating: 0.5)
+        var times: [Double] = []
+        for _ in 0..<5 {
+            try communicator.barrier()
+            let start = MPI.wallTime
+            for index in 0..<count { sum[index] += addend[index] }
+            times.append(MPI.wallTime - start)
+        }
+        // The sums are used, so that the loop cannot be dropped: 1 + 5 x 0.5 everywhere.
+        guard sum[count - 1] == 3.5 else { throw InvalidParameters(description: "local sum check failed: \(sum[count - 1])") }
+        return try Timing.slowest([Summary(of: times).p50], over: communicator)[0]
     }
 
     /// Starts the sum of one bucket's gradients over every rank, in place.

@@ -29,9 +29,17 @@ public struct ClusterTopology: Equatable, Sendable {
     public var perNode: Int
     public var intraNode: Link
     public var interNode: Link
+    /// One-way links (ping-pong) for the binomial tree's rounds, where measured.
+    public var intraNodeOneWay: Link?
+    public var interNodeOneWay: Link?
+    /// Local float32 sum speed, bytes per second: added to the reduce rounds costed on one-way links.
+    public var reduceBytesPerSecond: Double?
 
-    public init(gpus: Int, perNode: Int, intraNode: Link, interNode: Link) {
+    public init(gpus: Int, perNode: Int, intraNode: Link, interNode: Link, intraNodeOneWay: Link? = nil, interNodeOneWay: Link? = nil,
+                reduceBytesPerSecond: Double? = nil) {
         self.gpus = gpus; self.perNode = perNode; self.intraNode = intraNode; self.interNode = interNode
+        self.intraNodeOneWay = intraNodeOneWay; self.interNodeOneWay = interNodeOneWay
+        self.reduceBytesPerSecond = reduceBytesPerSecond
     }
 
     public var nodes: Int { (gpus + perNode - 1) / perNode }
@@ -74,9 +82,16 @@ public struct ClusterTopology: Equatable, Sendable {
             guard gpus > 1 else { return AllreduceCost(algorithm: .binomial, seconds: 0) }
             // The rounds that pair ranks on different nodes are the top ceil(log2 N) of the tree
             // when ranks fill nodes in order; the rest stay inside a node.
+            // Each round is one message one way while its partner only receives: a ping-pong's
+            // half round trip where one was measured.
             let rounds = ceilLog2(gpus), crossing = min(rounds, ceilLog2(nodes))
-            let oneWay = Double(rounds - crossing) * intraNode.time(bytes: m) + Double(crossing) * interNode.time(bytes: m)
-            return AllreduceCost(algorithm: .binomial, seconds: 2 * oneWay)
+            let intra = intraNodeOneWay ?? intraNode, inter = interNodeOneWay ?? interNode
+            let oneWay = Double(rounds - crossing) * intra.time(bytes: m) + Double(crossing) * inter.time(bytes: m)
+            // A ping-pong carries no arithmetic: each reduce round's receiver still sums the m
+            // bytes it got (an allreduce fit has that inside its bandwidth already).
+            let summing = Double(rounds - crossing) * (intraNodeOneWay == nil ? 0 : 1) + Double(crossing) * (interNodeOneWay == nil ? 0 : 1)
+            let arithmetic = reduceBytesPerSecond.map { summing * m / $0 } ?? 0
+            return AllreduceCost(algorithm: .binomial, seconds: 2 * oneWay + arithmetic)
         }
         return costs(bytes: m).first { $0.algorithm == algorithm } ?? best(bytes: m)
     }

@@ -16,36 +16,51 @@ public struct Calibration {
         self.records = records; self.intraNodeSources = intraNodeSources; self.baseline = baseline
     }
 
+    /// One environment's fits: allreduce records (data moving both ways at once) and ping-pong
+    /// records (one message, one way) are fitted apart, since a link or a CPU that is not full
+    /// duplex makes them disagree, and each algorithm is costed on the one that moves data as it does.
+    public struct EnvironmentFit {
+        public var environment: String
+        public var collective: LinkFit?
+        public var oneWay: LinkFit?
+        /// What the collective algorithms are costed on: the allreduce fit, or the ping-pong one alone.
+        public var link: LinkFit { collective ?? oneWay! }
+    }
+
     /// Per-environment fits, in the order environments first appear in the records.
-    public func fits() throws -> [(environment: String, fit: LinkFit)] {
+    public func fits() throws -> [EnvironmentFit] {
         var order: [String] = []
-        var observations: [String: [Observation]] = [:]
+        var observations: [String: (collective: [Observation], oneWay: [Observation])] = [:]
         for record in records {
             // An unverified point (a wrong sum) timed something else: it does not calibrate anything.
             guard record.verified, let bytes = record.params["bytes"]?.doubleValue, bytes > 0,
                   record.seconds.p50 > 0 else { continue }
-            let observation: Observation
+            let name = record.environment.name
             if record.kernel == "allreduce" {
                 guard record.ranks >= 2 else { continue }
-                observation = .allreduce(bytes: Int(bytes), ranks: record.ranks, seconds: record.seconds.p50)
+                if observations[name] == nil { order.append(name) }
+                observations[name, default: ([], [])].collective.append(.allreduce(bytes: Int(bytes), ranks: record.ranks, seconds: record.seconds.p50))
             } else if Calibration.pointToPointKernels.contains(record.kernel) {
-                observation = .pointToPoint(bytes: Int(bytes), seconds: record.seconds.p50)
-            } else { continue }
-            let name = record.environment.name
-            if observations[name] == nil { order.append(name) }
-            observations[name, default: []].append(observation)
+                if observations[name] == nil { order.append(name) }
+                observations[name, default: ([], [])].oneWay.append(.pointToPoint(bytes: Int(bytes), seconds: record.seconds.p50))
+            }
         }
-        return try order.map { name in
+        func fit(_ name: String, _ points: [Observation], _ kind: String) throws -> LinkFit? {
+            guard !points.isEmpty else { return nil }
             // Trials of the same point are folded into their median first: the machine drifts
             // between levels, and one line through every trial's scatter hides the regimes.
-            let folded = Dictionary(grouping: observations[name]!) { "\($0.bytes) \($0.latencies)" }.values.map { trials in
+            let folded = Dictionary(grouping: points) { "\($0.bytes) \($0.latencies)" }.values.map { trials in
                 var point = trials[0]
                 point.seconds = Calibration.median(trials.map(\.seconds))
                 return point
             }
-            do { return (name, try AlphaBetaFit.fit(folded)) } catch let error as ModelError {
-                throw ModelError("environment '\(name)': \(error.description)")
+            do { return try AlphaBetaFit.fit(folded) } catch let error as ModelError {
+                throw ModelError("environment '\(name)' (\(kind) records): \(error.description)")
             }
+        }
+        return try order.map { name in
+            EnvironmentFit(environment: name, collective: try fit(name, observations[name]!.collective, "allreduce"),
+                           oneWay: try fit(name, observations[name]!.oneWay, "point-to-point"))
         }
     }
 
@@ -54,7 +69,7 @@ public struct Calibration {
         guard !fits.isEmpty else {
             throw ModelError("no allreduce or point-to-point records with 2 or more ranks among the inputs: nothing to fit a network from")
         }
-        let byName = Dictionary(uniqueKeysWithValues: fits.map { ($0.environment, $0.fit) })
+        let byName = Dictionary(uniqueKeysWithValues: fits.map { ($0.environment, $0) })
         for (environment, source) in intraNodeSources {
             guard byName[source] != nil else { throw ModelError("--intra-node \(environment)=\(source): no network records for '\(source)'") }
         }
@@ -85,27 +100,43 @@ public struct Calibration {
         // `podgap run train` reduces each bucket with an in-place MPI_Iallreduce: Open MPI's libnbc
         // always runs that as a binomial reduce + broadcast (nbc_iallreduce.c), whatever the size.
         workload.allreduce = .binomial
+        let rates = workloads.compactMap { $0.throughput["reduce_gbps"] }.filter { $0 > 0 }
+        if !rates.isEmpty { workload.reduceBytesPerSecond = Calibration.median(rates) * 1e9 }
 
         var environments: [EnvironmentProfile] = []
         // An environment measured only to lend its fit as another's intra-node link is not projected itself.
         let lendersOnly = Set(intraNodeSources.values).subtracting(perSample.keys)
-        for (environment, fit) in fits where !lendersOnly.contains(environment) || fits.count == 1 {
-            let intra = intraNodeSources[environment].flatMap { byName[$0]?.link } ?? fit.link
+        for measured in fits where !lendersOnly.contains(measured.environment) || fits.count == 1 {
+            let environment = measured.environment, fit = measured.link
+            let lender = intraNodeSources[environment].flatMap { byName[$0] }
+            let intra = lender?.link.link ?? fit.link
+            // A lender without ping-pong records lends no one-way link: its allreduce fit stands in.
+            let intraOneWay = lender.map { $0.oneWay?.link } ?? measured.oneWay?.link
             var notes = [String(format: "fit: %d points, rms error %.1f%%, worst %.1f%%", fit.points, fit.rmsErrorPercent, fit.maxErrorPercent)]
             if fit.link.regimes.count > 1, let limit = fit.link.regimes[0].upToBytes {
                 notes.append("eager/rendezvous split at \(limit) bytes improved the fit")
             }
+            if let oneWay = measured.oneWay, measured.collective != nil {
+                notes.append(String(format: "one-way (ping-pong) fit: %d points, rms error %.1f%%, worst %.1f%%",
+                                    oneWay.points, oneWay.rmsErrorPercent, oneWay.maxErrorPercent))
+            }
             if let source = intraNodeSources[environment] { notes.append("intra_node from the fit of '\(source)'") }
             let mine = training.filter { $0.environment.name == environment }
-            let overlap = overlapAchieved(mine, link: fit.link, bucketBytes: bucketBytes)
+            let rates = mine.compactMap { $0.throughput["reduce_gbps"] }.filter { $0 > 0 }
+            let reduceRate = rates.isEmpty ? nil : Calibration.median(rates) * 1e9
+            let overlap = overlapAchieved(mine, link: fit.link, oneWay: measured.oneWay?.link, reduceRate: reduceRate, bucketBytes: bucketBytes)
             if let samples = perSample[environment] {
                 let exposed = mine.compactMap { $0.phases["exposed_communication"]?.p50 }
                 let steps = mine.map(\.seconds.p50)
                 notes.append(String(format: "compute from %d training record(s); exposed communication %.1f%% of the step",
                                     samples.count, steps.isEmpty ? 0 : Calibration.median(exposed) / Calibration.median(steps) * 100))
             }
-            environments.append(EnvironmentProfile(name: environment, intraNode: intra, interNode: fit.link, overlap: overlap,
-                                                   secondsPerSample: perSample[environment].map(Calibration.median), notes: notes))
+            var profiled = EnvironmentProfile(name: environment, intraNode: intra, interNode: fit.link, overlap: overlap,
+                                              secondsPerSample: perSample[environment].map(Calibration.median), notes: notes)
+            profiled.intraNodeOneWay = intraOneWay
+            profiled.interNodeOneWay = measured.oneWay?.link
+            profiled.reduceBytesPerSecond = reduceRate
+            environments.append(profiled)
         }
         let baselineName = baseline ?? environments.first { $0.name.hasPrefix("native") }?.name ?? environments[0].name
         let profile = Profile(name: name, baseline: baselineName, workload: workload, environments: environments)
@@ -115,14 +146,15 @@ public struct Calibration {
 
     /// Share of the predicted allreduce time that did not show as exposed: 1 - exposed / predicted.
     /// Records run without overlap count as 0.
-    func overlapAchieved(_ records: [Record], link: Link, bucketBytes: Int) -> Double {
+    func overlapAchieved(_ records: [Record], link: Link, oneWay: Link?, reduceRate: Double?, bucketBytes: Int) -> Double {
         var shares: [Double] = []
         for record in records {
             guard case .bool(true)? = record.params["overlap"] else { shares.append(0); continue }
             guard let bytes = record.params["gradient_bytes"]?.doubleValue,
                   let exposed = record.phases["exposed_communication"]?.p50 else { continue }
             let buckets = max(1, Int(record.params["buckets"]?.doubleValue ?? 1))
-            let topology = ClusterTopology(gpus: record.ranks, perNode: record.ranks, intraNode: link, interNode: link)
+            let topology = ClusterTopology(gpus: record.ranks, perNode: record.ranks, intraNode: link, interNode: link,
+                                           intraNodeOneWay: oneWay, interNodeOneWay: oneWay, reduceBytesPerSecond: reduceRate)
             let predicted = Double(buckets) * topology.cost(.binomial, bytes: bytes / Double(buckets)).seconds
             guard predicted > 0 else { continue }
             shares.append(min(1, max(0, 1 - exposed / predicted)))

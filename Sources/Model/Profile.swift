@@ -34,6 +34,9 @@ public struct Profile: Equatable, Sendable {
         /// The allreduce the framework runs; nil (`auto`): the cheapest of ring, hierarchical and
         /// tree, as NCCL's tuner picks.
         public var allreduce: AllreduceAlgorithm?
+        /// How fast a rank sums two float32 arrays, bytes per second (`run train` measures it):
+        /// the arithmetic of each binomial reduce round, which one-way links leave out.
+        public var reduceBytesPerSecond: Double?
 
         public init(model: String?, gradientBytes: Int?, batchPerGPU: Int, secondsPerSample: Double,
                     backwardFraction: Double = 2.0 / 3.0, bucketBytes: Int = 64 << 20, bucketSizes: [Int]? = nil) {
@@ -63,6 +66,12 @@ public struct EnvironmentProfile: Equatable, Sendable {
     public var name: String
     public var intraNode: Link
     public var interNode: Link
+    /// One message in one direction at a time (ping-pong), where measured: what each round of a
+    /// binomial tree costs. Nil: the links above stand in for it.
+    public var intraNodeOneWay: Link?
+    public var interNodeOneWay: Link?
+    /// The local sum speed here, when it differs from the workload's (measured per environment).
+    public var reduceBytesPerSecond: Double?
     /// Fraction (0...1) of the allreduce time that runs hidden behind the backward pass.
     public var overlap: Double
     /// Compute per sample here, when it differs from the workload's (measured per environment).
@@ -73,6 +82,18 @@ public struct EnvironmentProfile: Equatable, Sendable {
     public init(name: String, intraNode: Link, interNode: Link, overlap: Double, secondsPerSample: Double? = nil, notes: [String] = []) {
         self.name = name; self.intraNode = intraNode; self.interNode = interNode; self.overlap = overlap
         self.secondsPerSample = secondsPerSample; self.notes = notes
+    }
+}
+
+extension EnvironmentProfile {
+    /// Every link of this environment with latency and bandwidth scaled, for sensitivity runs.
+    public func scaled(latency: Double = 1, bandwidth: Double = 1) -> EnvironmentProfile {
+        var copy = self
+        copy.intraNode = intraNode.scaled(latency: latency, bandwidth: bandwidth)
+        copy.interNode = interNode.scaled(latency: latency, bandwidth: bandwidth)
+        copy.intraNodeOneWay = intraNodeOneWay?.scaled(latency: latency, bandwidth: bandwidth)
+        copy.interNodeOneWay = interNodeOneWay?.scaled(latency: latency, bandwidth: bandwidth)
+        return copy
     }
 }
 
@@ -115,6 +136,7 @@ public enum ProfileReader {
             }
             parsedWorkload.allreduce = algorithm
         }
+        if let rate = try workload.optionalPositive("reduce_gbytes_per_s") { parsedWorkload.reduceBytesPerSecond = rate * 1e9 }
         if let sizes = workload.values["bucket_sizes"] {
             guard let list = sizes as? [Int], !list.isEmpty, list.allSatisfy({ $0 > 0 }) else {
                 throw ModelError("\(source): workload.bucket_sizes must be a list of positive byte counts")
@@ -132,10 +154,18 @@ public enum ProfileReader {
             let inter = try link(named.list("inter_node"), at: "\(source): environment '\(name)' inter_node")
             let intra = mapping["intra_node"] == nil ? inter
                 : try link(named.list("intra_node"), at: "\(source): environment '\(name)' intra_node")
-            environments.append(EnvironmentProfile(
+            var environment = EnvironmentProfile(
                 name: name, intraNode: intra, interNode: inter,
                 overlap: try named.fraction("overlap", default: nil),
-                secondsPerSample: try named.optionalPositive("seconds_per_sample")))
+                secondsPerSample: try named.optionalPositive("seconds_per_sample"))
+            if mapping["inter_node_one_way"] != nil {
+                environment.interNodeOneWay = try link(named.list("inter_node_one_way"), at: "\(source): environment '\(name)' inter_node_one_way")
+            }
+            if let rate = try named.optionalPositive("reduce_gbytes_per_s") { environment.reduceBytesPerSecond = rate * 1e9 }
+            if mapping["intra_node_one_way"] != nil {
+                environment.intraNodeOneWay = try link(named.list("intra_node_one_way"), at: "\(source): environment '\(name)' intra_node_one_way")
+            }
+            environments.append(environment)
         }
         let baseline = try fields.optionalString("baseline") ?? environments[0].name
         let profile = Profile(name: try fields.optionalString("name") ?? "profile", baseline: baseline,
@@ -241,6 +271,9 @@ public enum ProfileWriter {
         } else {
             lines.append("  allreduce: auto   # the cheapest of ring, hierarchical, tree, as NCCL's tuner picks")
         }
+        if let rate = workload.reduceBytesPerSecond {
+            lines.append("  reduce_gbytes_per_s: \(number(rate / 1e9))   # local float32 sum per rank: the arithmetic of a reduce round")
+        }
         if let sizes = workload.bucketSizes {
             lines.append("  bucket_sizes: [\(sizes.map(String.init).joined(separator: ", "))]   # as the measured run formed them")
         }
@@ -252,10 +285,21 @@ public enum ProfileWriter {
             if let seconds = environment.secondsPerSample {
                 lines.append("    seconds_per_sample: \(number(seconds))   # compute per sample measured here")
             }
+            if let rate = environment.reduceBytesPerSecond {
+                lines.append("    reduce_gbytes_per_s: \(number(rate / 1e9))   # local float32 sum, the arithmetic of a reduce round")
+            }
             lines.append("    intra_node:")
             lines += regimes(environment.intraNode)
             lines.append("    inter_node:")
             lines += regimes(environment.interNode)
+            if let link = environment.intraNodeOneWay {
+                lines.append("    intra_node_one_way:   # ping-pong: one message, one direction (binomial rounds)")
+                lines += regimes(link)
+            }
+            if let link = environment.interNodeOneWay {
+                lines.append("    inter_node_one_way:   # ping-pong: one message, one direction (binomial rounds)")
+                lines += regimes(link)
+            }
         }
         return lines.joined(separator: "\n") + "\n"
     }

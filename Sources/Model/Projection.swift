@@ -43,7 +43,9 @@ public struct Projection: Sendable {
     public func step(_ environment: EnvironmentProfile, gpus: Int) -> (compute: Double, communication: Double, exposed: Double, algorithm: AllreduceAlgorithm) {
         let workload = profile.workload
         let compute = Double(workload.batchPerGPU) * (environment.secondsPerSample ?? workload.secondsPerSample)
-        let topology = ClusterTopology(gpus: gpus, perNode: gpusPerNode, intraNode: environment.intraNode, interNode: environment.interNode)
+        let topology = ClusterTopology(gpus: gpus, perNode: gpusPerNode, intraNode: environment.intraNode, interNode: environment.interNode,
+                                       intraNodeOneWay: environment.intraNodeOneWay, interNodeOneWay: environment.interNodeOneWay,
+                                       reduceBytesPerSecond: environment.reduceBytesPerSecond ?? workload.reduceBytesPerSecond)
         var communication = 0.0
         var algorithm = AllreduceAlgorithm.ring
         for bucket in buckets {
@@ -107,10 +109,8 @@ public enum Sensitivity {
         for factor in factors {
             var bandwidth = profile, latency = profile, overlap = profile
             for index in profile.environments.indices {
-                bandwidth.environments[index].intraNode = profile.environments[index].intraNode.scaled(bandwidth: factor)
-                bandwidth.environments[index].interNode = profile.environments[index].interNode.scaled(bandwidth: factor)
-                latency.environments[index].intraNode = profile.environments[index].intraNode.scaled(latency: factor)
-                latency.environments[index].interNode = profile.environments[index].interNode.scaled(latency: factor)
+                bandwidth.environments[index] = profile.environments[index].scaled(bandwidth: factor)
+                latency.environments[index] = profile.environments[index].scaled(latency: factor)
                 overlap.environments[index].overlap = min(1, profile.environments[index].overlap * factor)
             }
             rows.append(SensitivityRow(input: "bandwidth", factor: factor, gapPercent: try gap(bandwidth, bytes: base.gradientBytes)))

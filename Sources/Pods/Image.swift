@@ -120,7 +120,12 @@ public struct Image: Sendable {
     public static func bundleOfRunningBinary(store: Store, progress: (String) -> Void = { _ in }) throws -> String {
         let running = runningBinary()
         if let image = try? Image(store: store, binary: running) {
-            if !(try image.build()).cached { progress("image rebuilt from \(running)") }
+            let built: BuildResult
+            do { built = try image.build() } catch {
+                let reason = String(describing: error).split(separator: "\n").first ?? ""
+                throw PodsError.badInput("cannot build the pod image in \(store.imageRoot) from \(running): \(reason)")
+            }
+            if !built.cached { progress("image rebuilt from \(running)") }
             return try bundle(store: store)
         }
         let folder = try bundle(store: store)

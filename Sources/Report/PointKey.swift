@@ -66,7 +66,7 @@ public struct PointKey: Hashable, Comparable, Sendable {
 
 /// Kernels in the order a reader expects them.
 enum KernelOrder {
-    static let known = ["allreduce", "halo", "train", "startup", "launch"]
+    static let known = ["allreduce", "pingpong", "halo", "train", "startup", "launch"]
     static func rank(_ kernel: String) -> String {
         if let index = known.firstIndex(of: kernel) { return "\(index)" }
         return "9" + kernel

@@ -69,18 +69,24 @@ struct ModelCalibrate: ParsableCommand {
         } catch {
             throw Failure.badInput("cannot write the profile to \(out): \(error.localizedDescription)")
         }
-        let rows = profile.environments.map { environment -> [String] in
-            let regimes = environment.interNode.regimes.map { regime in
+        func describe(_ link: Link?) -> String {
+            guard let link else { return "-" }
+            return link.regimes.map { regime in
                 (regime.beta > 0 ? String(format: "%.1fus + %.3fGB/s", regime.alpha * 1e6, regime.bandwidth / 1e9)
                                  : String(format: "%.1fus flat", regime.alpha * 1e6))
                     + (regime.upToBytes.map { " (<=\($0)B)" } ?? "")
-            }
-            return [environment.name, regimes.joined(separator: "; "), environment.notes.first ?? "",
-                    String(format: "%.3g", (environment.secondsPerSample ?? profile.workload.secondsPerSample) * 1e3),
-                    String(format: "%.2f", environment.overlap)]
+            }.joined(separator: "; ")
         }
-        print(TextTable(headings: ["environment", "link (alpha + bandwidth)", "fit", "compute ms/sample", "overlap"], rows: rows)
-            .render(.table), terminator: "")
+        let oneWay = profile.environments.contains { $0.interNodeOneWay != nil }
+        let rows = profile.environments.map { environment -> [String] in
+            [environment.name, describe(environment.interNode)] + (oneWay ? [describe(environment.interNodeOneWay)] : [])
+                + [environment.notes.first ?? "",
+                   String(format: "%.3g", (environment.secondsPerSample ?? profile.workload.secondsPerSample) * 1e3),
+                   String(format: "%.2f", environment.overlap)]
+        }
+        let headings = ["environment", "link (alpha + bandwidth)"] + (oneWay ? ["one-way link (ping-pong)"] : [])
+            + ["fit", "compute ms/sample", "overlap"]
+        print(TextTable(headings: headings, rows: rows).render(.table), terminator: "")
         print("profile written to \(out)")
     }
 }

@@ -5,7 +5,7 @@ import Kernels
 struct Run: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run a kernel on every rank (start it with mpirun, srun, or in pods).",
-        subcommands: [AllreduceCommand.self, HaloCommand.self, TrainCommand.self, VerbsPingPongCommand.self, VerbsBandwidthCommand.self, StartupCommand.self])
+        subcommands: [AllreduceCommand.self, PingPongCommand.self, HaloCommand.self, TrainCommand.self, VerbsPingPongCommand.self, VerbsBandwidthCommand.self, StartupCommand.self])
 }
 
 struct AllreduceCommand: ParsableCommand {

@@ -80,6 +80,41 @@ enum SyntheticRecords {
         #expect(fit.rmsErrorPercent < 0.1)
     }
 
+    /// A link that is not full duplex: data both ways at once (allreduce) goes at 1 GB/s, one
+    /// message one way (ping-pong) at 2 GB/s. The fits stay apart, and the binomial rounds of the
+    /// training step are costed one way.
+    @Test func pingPongRecordsGiveTheOneWayLink() throws {
+        let pingPong = stride(from: 2, through: 22, by: 1).map { power -> Record in
+            let bytes = 1 << power
+            return SyntheticRecords.record("pingpong", "native-2node", ranks: 2, seconds: 10e-6 + Double(bytes) / 2e9,
+                                           params: ["bytes": .number(Double(bytes))])
+        }
+        var train = SyntheticRecords.train("native-2node", alpha: 10e-6, bandwidth: 2e9, batch: 8, compute: 0.05, gradientBytes: 4 << 20)
+        train.params["layers"] = .string("1024,1024")
+        let records = SyntheticRecords.sweep("native-2node", alpha: 20e-6, bandwidth: 1e9) + pingPong + [train]
+        let fit = try #require(try Calibration(records: records).fits().first)
+        #expect(abs(try #require(fit.collective).link.regimes[0].bandwidth / 1e9 - 1) < 0.02)
+        let oneWay = try #require(fit.oneWay).link
+        #expect(oneWay.regimes.count == 1)
+        #expect(abs(oneWay.regimes[0].alpha / 10e-6 - 1) < 0.02 && abs(oneWay.regimes[0].bandwidth / 2e9 - 1) < 0.02)
+
+        let profile = try Calibration(records: records).profile(name: "duplex")
+        let environment = try profile.environment(named: "native-2node")
+        #expect(environment.interNodeOneWay == oneWay && environment.intraNodeOneWay == oneWay)
+        // 2 ranks, 1 per node: reduce then broadcast of 4 MiB over the one-way link, not the allreduce one.
+        let step = try Projection(profile: profile, gpusPerNode: 1).step(environment, gpus: 2)
+        #expect(abs(step.communication / (2 * (10e-6 + Double(4 << 20) / 2e9)) - 1) < 0.02)
+        #expect(abs((step.compute + step.exposed) / train.seconds.p50 - 1) < 0.02)
+        // With the local sum speed measured, each reduce round adds its arithmetic: 4 MiB at 8 GB/s.
+        var summing = environment
+        summing.reduceBytesPerSecond = 8e9
+        let slower = try Projection(profile: profile, gpusPerNode: 1).step(summing, gpus: 2)
+        #expect(abs(slower.communication - step.communication - Double(4 << 20) / 8e9) < 1e-12)
+        // The profile keeps both links through its YAML.
+        let reread = try #require(try ProfileReader.parse(ProfileWriter.yaml(profile)).environments[0].interNodeOneWay)
+        #expect(reread.regimes.count == 1 && abs(reread.regimes[0].bandwidth / oneWay.regimes[0].bandwidth - 1) < 1e-5)
+    }
+
     @Test func recordsWithoutTrainingStepsAreRefused() {
         #expect(throws: ModelError.self) {
             try Calibration(records: SyntheticRecords.sweep("native-2node", alpha: 1e-5, bandwidth: 1e9)).profile(name: "x")

@@ -98,7 +98,9 @@ struct PodsFaultTests {
             (["pods", "up", "--name", "muchtoolongname", "--network", "bridge"], "muchtoolongname", [:]),
             (["pods", "up", "--name", job, "--network", "bridge", "--memory", "2X"], "'2X'", [:]),
             (["pods", "up", "--name", job, "--network", "host", "--nodes", "10", "--pods-per-node", "11"], "110 pods", [:]),
-            (["pods", "up", "--name", job, "--network", "bridge", "--nodes", "1"], "image", ["PODGAP_IMAGE_STORE": "/nonexistent-podgap-store"]),
+            // pods up builds the image for this podgap: a store it cannot write is refused.
+            (["pods", "up", "--name", job, "--network", "bridge", "--nodes", "1"], "cannot build the pod image in /proc/podgap-store",
+             ["PODGAP_IMAGE_STORE": "/proc/podgap-store"]),
             (["pods", "up", "--name", job, "--network", "bridge", "--nodes", "1"], "runc", ["PODGAP_RUNC": "/nonexistent/runc"]),
             (["pods", "launch", "--name", job, "--", "podgap", "env"], job, [:]),
             (["pods", "down"], "--name", [:]),

@@ -43,6 +43,8 @@ import Testing
         let samples = Double(8 * ranks) / record.seconds.p50
         #expect(abs(record.throughput["samples_per_second"]! - samples) <= 1e-9 * samples)
         #expect(record.throughput["gemm_gflops"]! > 0)
+        // The local sum speed the model adds to reduce rounds costed on ping-pong links.
+        #expect(record.throughput["reduce_gbps"]! > 0)
     }
 
     /// Data parallelism changes only the order of float additions: N ranks with batch B must

@@ -1,0 +1,77 @@
+import Collector
+import MPI
+
+/// One-way message time over a sweep of sizes, as osu_latency measures it: rank 0 sends, rank 1
+/// receives and sends the same bytes back, and half the round trip is one message. One message
+/// is in flight at a time, in one direction at a time: the cost of each round of a binomial tree
+/// (a reduce, a broadcast, libnbc's in-place allreduce), which an allreduce sweep, moving data
+/// both ways at once, cannot give where a link or a CPU is not full duplex.
+public struct PingPong: Kernel {
+    public static let name = "pingpong"
+
+    public var sizes: [Int]
+    public var plan: IterationPlan
+    /// Fault injection for tests: this rank flips a byte of what it received before the check.
+    public var corruptRank: Int?
+    public var progress: Progress?
+
+    public init(sizes: [Int], plan: IterationPlan = IterationPlan(), corruptRank: Int? = nil, progress: Progress? = nil) {
+        self.sizes = sizes; self.plan = plan; self.corruptRank = corruptRank; self.progress = progress
+    }
+
+    public func measure(on communicator: Communicator, record: (Measurement) throws -> Void) throws {
+        guard communicator.size == 2 else {
+            throw InvalidParameters(description: "pingpong runs on exactly 2 ranks, as osu_latency does; this launch has \(communicator.size)")
+        }
+        for (index, bytes) in sizes.enumerated() {
+            progress?.update("pingpong \(ByteCount.format(bytes))", step: index + 1, of: sizes.count)
+            try record(try measurePoint(bytes: bytes, on: communicator))
+        }
+        progress?.finish()
+    }
+
+    private func measurePoint(bytes: Int, on communicator: Communicator) throws -> Measurement {
+        let rank = communicator.rank, peer = 1 - rank
+        let (iterations, warmup) = plan.counts(forBytes: bytes)
+        let outgoing = Allreduce.pageAligned(UInt8.self, count: bytes)
+        let incoming = Allreduce.pageAligned(UInt8.self, count: bytes)
+        defer { outgoing.deallocate(); incoming.deallocate() }
+        // Rank 0's bytes follow a pattern that depends on the size; rank 1 echoes what it got.
+        for index in 0..<bytes { outgoing[index] = PingPong.pattern(index, bytes) }
+        incoming.initialize(repeating: 0)
+
+        var samples = [Double](repeating: 0, count: iterations)
+        try communicator.barrier()
+        for iteration in 0..<(warmup + iterations) {
+            if rank == 0 {
+                let start = MPI.wallTime
+                try communicator.send(UnsafeBufferPointer(outgoing), to: peer)
+                try communicator.receive(into: incoming, from: peer)
+                if iteration >= warmup { samples[iteration - warmup] = (MPI.wallTime - start) / 2 }
+            } else {
+                try communicator.receive(into: incoming, from: peer)
+                try communicator.send(UnsafeBufferPointer(incoming), to: peer)
+            }
+        }
+
+        if corruptRank == rank { incoming[bytes / 2] ^= 0xff }
+        // Rank 1 checks what arrived, rank 0 what came back: the same pattern both ways.
+        var problem: String?
+        for index in 0..<bytes where incoming[index] != PingPong.pattern(index, bytes) {
+            problem = "rank \(rank): byte \(index) is \(incoming[index]), expected \(PingPong.pattern(index, bytes))"
+            break
+        }
+        let firstProblem = try communicator.allgather(problem ?? "").first { !$0.isEmpty }
+        // Only rank 0 times; the other rank's zeros do not change the maximum.
+        let timed = try Timing.slowest(samples, over: communicator)
+        let median = Summary(of: timed).p50
+        return Measurement(
+            parameters: ["bytes": .number(Double(bytes)), "pattern": "one message each way in turn; half the round trip"],
+            warmup: warmup, iterations: iterations, samples: timed,
+            throughput: ["bandwidth_gbps": median > 0 ? Double(bytes) / median / 1e9 : 0],
+            verified: firstProblem == nil,
+            verification: firstProblem ?? "every byte arrived and came back as sent")
+    }
+
+    static func pattern(_ index: Int, _ bytes: Int) -> UInt8 { UInt8(truncatingIfNeeded: index &* 31 &+ bytes &+ 7) }
+}
