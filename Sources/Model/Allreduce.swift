@@ -89,7 +89,7 @@ public struct ClusterTopology: Equatable, Sendable {
             let oneWay = Double(rounds - crossing) * intra.time(bytes: m) + Double(crossing) * inter.time(bytes: m)
             // A ping-pong carries no arithmetic: each reduce round's receiver still sums the m
             // bytes it got (an allreduce fit has that inside its bandwidth already).
-            let summing = Double(rounds - crossing) * (intraNodeOneWay == nil ? 0 : 1) + Double(crossing) * (interNodeOneWay == nil ? 0 : 1)
+            let summing = (intraNodeOneWay == nil ? 0 : Double(rounds - crossing)) + (interNodeOneWay == nil ? 0 : Double(crossing))
             let arithmetic = reduceBytesPerSecond.map { summing * m / $0 } ?? 0
             return AllreduceCost(algorithm: .binomial, seconds: 2 * oneWay + arithmetic)
         }

@@ -6,10 +6,10 @@ import Report
 public struct ValidationRow: Equatable, Sendable {
     public var environment: String
     public var ranks: Int
-    /// Median over trials of each trial's median step.
-    public var measuredSeconds: Double
     /// Each trial's median step, by trial number.
     public var trialSeconds: [Int: Double]
+    /// Median over trials of each trial's median step.
+    public var measuredSeconds: Double { Calibration.median(Array(trialSeconds.values)) }
     public var predictedSeconds: Double
     public var errorPercent: Double { (predictedSeconds / measuredSeconds - 1) * 100 }
     /// Against the baseline at the same rank count (nil for the baseline itself or when it was not
@@ -58,8 +58,7 @@ public enum Validation {
             let baseStep = projection.step(baseline, gpus: ranks)
             let predicted = step.compute + step.exposed
             let mine = trials(name, ranks)!
-            var row = ValidationRow(environment: name, ranks: ranks, measuredSeconds: Calibration.median(Array(mine.values)),
-                                    trialSeconds: mine, predictedSeconds: predicted)
+            var row = ValidationRow(environment: name, ranks: ranks, trialSeconds: mine, predictedSeconds: predicted)
             if name != profile.baseline, let base = trials(profile.baseline, ranks) {
                 let paired = mine.keys.filter { base[$0] != nil }.sorted()
                 row.trialGapsPercent = paired.map { (mine[$0]! / base[$0]! - 1) * 100 }.sorted()

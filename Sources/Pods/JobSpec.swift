@@ -48,7 +48,7 @@ public struct JobSpec: Codable, Sendable, Equatable {
 
     public init(name: String, nodes: Int, podsPerNode: Int, network: PodNetwork, cpus: String? = nil,
                 cpuset: String? = nil, memory: String? = nil, results: String? = nil,
-                splitCPUs: Bool = false, hostCPUs: CPUSet = CPUSet.current()) throws {
+                splitCPUs: Bool = false, hostCPUs: CPUSet? = nil) throws {
         let names = try JobNames(name)
         guard nodes >= 1, nodes <= JobNames.maximumIndex else {
             throw PodsError.badInput("--nodes \(nodes) must be between 1 and \(JobNames.maximumIndex)")
@@ -84,7 +84,8 @@ public struct JobSpec: Codable, Sendable, Equatable {
         }
         if splitCPUs {
             if cpuset != nil { throw PodsError.badInput("--split-cpus gives each node its own CPUs; drop --cpuset") }
-            nodeCPUs = try JobSpec.shares(of: hostCPUs, nodes: nodes).map(\.listDescription)
+            // This process's affinity, read only when asked to split it.
+            nodeCPUs = try JobSpec.shares(of: hostCPUs ?? CPUSet.current(), nodes: nodes).map(\.listDescription)
         }
         if let memory { memoryBytes = try JobSpec.parseMemory(memory) }
         self.results = results ?? "results/\(name)"
