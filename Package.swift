@@ -41,9 +41,11 @@ let package = Package(
         .testTarget(name: "KernelsTests", dependencies: ["Kernels", "Collector"]),
         .testTarget(name: "PodsTests", dependencies: ["Pods", "Collector", .product(name: "Yams", package: "Yams")]),
         .testTarget(name: "ReportTests", dependencies: ["Report", "Collector"]),
-        .testTarget(name: "ModelTests", dependencies: ["Model", "Collector"]),
+        // Synthetic records from known links, for the model's unit tests and the CLI's.
+        .target(name: "ModelFixtures", dependencies: ["Model", "Collector"], path: "Tests/ModelFixtures"),
+        .testTarget(name: "ModelTests", dependencies: ["Model", "Collector", "ModelFixtures"]),
         .testTarget(name: "RDMATests", dependencies: ["RDMA", .product(name: "Yams", package: "Yams")]),
-        .testTarget(name: "podgapTests", dependencies: ["Collector", "Pods"]),
+        .testTarget(name: "podgapTests", dependencies: ["Collector", "Pods", "ModelFixtures"]),
     ],
     swiftLanguageModes: [.v5]
 )

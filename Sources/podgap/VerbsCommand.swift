@@ -44,14 +44,7 @@ struct VerbsOptions: ParsableArguments {
     @Option(help: "TCP-style port of the rdma_cm connection (perftest's default).")
     var port = 18515
 
-    @Option(help: "Message sizes in bytes: LOW:HIGH (powers of two), one size, or a list; K, M, G suffixes.")
-    var sizes = "4:1M"
-
-    @Option(help: "Timed messages per size (default: 1000 up to 8 KiB, 100 above).")
-    var iterations: Int?
-
-    @Option(help: "Warm-up messages per size (default: 100 up to 8 KiB, 10 above).")
-    var warmup: Int?
+    @OptionGroup var sweep: SweepOptions
 
     @OptionGroup var options: RunOptions
 }
@@ -71,12 +64,7 @@ struct VerbsRun {
             throw Failure(message: "no RDMA device: \(reason); \(kernel) needs an InfiniBand or RoCE port", code: .noDevice)
         }
 
-        let sizes: [Int]
-        do { sizes = try ByteCount.parseSweep(options.sizes) } catch let error as ByteCount.ParseError {
-            throw Failure.badInput("--sizes: \(error.description)")
-        }
-        if let iterations = options.iterations, iterations <= 0 { throw Failure.badInput("--iterations \(iterations) must be at least 1") }
-        if let warmup = options.warmup, warmup < 0 { throw Failure.badInput("--warmup \(warmup) must not be negative") }
+        let (sizes, plan) = try options.sweep.parsed(defaultSizes: "4:1M")
         guard (1...65535).contains(options.port) else { throw Failure.badInput("--port \(options.port) is not a port (1-65535)") }
         guard options.options.transport == TransportRequest.auto.rawValue else {
             throw Failure.badInput("--transport \(options.options.transport): verbs runs use verbs itself; leave --transport out")
@@ -84,7 +72,7 @@ struct VerbsRun {
         let timeout = try options.options.validateTimeout()
 
         if let server = options.connect {
-            try measure(server: server, sizes: sizes, timeout: timeout, devices: devices)
+            try measure(server: server, sizes: sizes, plan: plan, timeout: timeout, devices: devices)
         } else {
             try serve(timeout: timeout)
         }
@@ -100,7 +88,7 @@ struct VerbsRun {
         FileHandle.standardError.write(Data("podgap: \(kernel) served \(served.points) point(s) on \(served.device) port \(served.port)\n".utf8))
     }
 
-    private func measure(server: String, sizes: [Int], timeout: Double, devices: [Device]) throws {
+    private func measure(server: String, sizes: [Int], plan: IterationPlan, timeout: Double, devices: [Device]) throws {
         // Open the output before connecting so that a bad --out fails before the server is bothered.
         let writer: RecordWriter? = try options.options.out.map { path in
             do { return try RecordWriter(appendingTo: path) }
@@ -110,7 +98,6 @@ struct VerbsRun {
         let client = try mapped { try VerbsClient(server: server, port: options.port, capacity: sizes.max()!, timeout: timeout) }
         let environment = verbsEnvironment(device: client.device, port: client.port, devices: devices)
         let run = options.options.runID ?? Job.newRunID()
-        let plan = IterationPlan(iterations: options.iterations, warmup: options.warmup)
         let progress = Collector.Progress()
         if writer == nil { VerbsTable.printHeader(kernel: kernel, environment: environment) }
         var unverified: [String] = []

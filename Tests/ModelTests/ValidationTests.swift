@@ -1,4 +1,5 @@
 import Collector
+import ModelFixtures
 import Testing
 @testable import Model
 

@@ -1,36 +1,19 @@
 import Collector
 import Foundation
+import ModelFixtures
 import Testing
 
 /// `podgap model` as users run it: calibrate from results files, project, and one line + exit 2 on bad input.
 @Suite(.serialized) struct ModelCommandTests {
-    static func environment(_ name: String) -> Collector.Environment {
-        Collector.Environment(name: name, launcher: .init(kind: "mpirun"), container: nil, network: "underlay",
-                              transport: .init(pml: "ob1", btl: "tcp"), hostname: "h", hostnames: ["n1", "n2"], cores: 2,
-                              cpuset: "0-1", cgroup: .init(), kernel: "Linux test", mpiLibrary: "Open MPI v4.1.4",
-                              podgapVersion: "0.1.0", gitCommit: nil, topology: nil, bindings: nil, ranksPerNode: 1,
-                              oversubscribed: false, yieldWhenIdle: true, yieldSetBy: "podgap")
-    }
-
-    /// A 2-rank allreduce sweep from alpha and bandwidth (ring: 2 latencies, m bytes), and one
-    /// training step without overlap: 8 samples in 40 ms plus one in-place allreduce of 1 MiB,
-    /// binomial as Open MPI's libnbc runs it (reduce then broadcast: 2 x (alpha + m / bandwidth)).
+    /// A 2-rank allreduce sweep from alpha and bandwidth, and one training step without overlap:
+    /// 8 samples in 40 ms plus one in-place allreduce of 1 MiB, binomial as Open MPI's libnbc runs
+    /// it (reduce then broadcast: 2 x (alpha + m / bandwidth)).
     static func writeRecords(_ name: String, alpha: Double, bandwidth: Double, to path: String) throws {
         let writer = try RecordWriter(appendingTo: path)
-        func append(_ kernel: String, _ seconds: Double, _ params: [String: JSONValue], _ phases: [String: [Double]] = [:]) throws {
-            let measurement = Measurement(parameters: params, warmup: 1, iterations: 2, samples: [seconds, seconds],
-                                          phases: phases, verified: true, verification: "synthetic")
-            try writer.append(Record(run: "r", kernel: kernel, ranks: 2, trial: 1, measurement: measurement,
-                                     keepingSamples: false, environment: environment(name)))
+        for record in SyntheticRecords.sweep(name, alpha: alpha, bandwidth: bandwidth)
+            + [SyntheticRecords.train(name, alpha: alpha, bandwidth: bandwidth, batch: 8, compute: 0.04, gradientBytes: 1 << 20)] {
+            try writer.append(record)
         }
-        for power in 2...20 {
-            let bytes = Double(1 << power)
-            try append("allreduce", 2 * alpha + bytes / bandwidth, ["bytes": .number(bytes)])
-        }
-        let exposed = 2 * (alpha + Double(1 << 20) / bandwidth)
-        try append("train", 0.04 + exposed, ["batch": 8, "gradient_bytes": .number(Double(1 << 20)), "buckets": 1,
-                                             "bucket_mb": 25, "overlap": false],
-                   ["compute": [0.04, 0.04], "exposed_communication": [exposed, exposed]])
     }
 
     static func model(_ arguments: [String]) throws -> Finished {
