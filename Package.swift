@@ -23,12 +23,14 @@ let package = Package(
         .target(name: "RDMA", dependencies: ["CVerbs"]),
         .target(name: "Collector", dependencies: ["MPI", "CHwloc", "RDMA"]),
         .target(name: "Kernels", dependencies: ["MPI", "Collector", "CBLAS"]),
-        .target(name: "Pods", dependencies: ["Collector", "RDMA"]),
+        // Children in sessions of their own, ended together: pods launches, suite steps, tests.
+        .target(name: "Spawn"),
+        .target(name: "Pods", dependencies: ["Collector", "RDMA", "Spawn"]),
         .target(name: "Report", dependencies: ["Collector"]),
-        .target(name: "Suite", dependencies: ["Collector", "Kernels", "Report", .product(name: "Yams", package: "Yams")]),
+        .target(name: "Suite", dependencies: ["Collector", "Kernels", "Report", "Spawn", .product(name: "Yams", package: "Yams")]),
         .target(name: "Model", dependencies: ["Collector", "Report", .product(name: "Yams", package: "Yams")]),
         .executableTarget(name: "podgap", dependencies: [
-            "MPI", "Collector", "Kernels", "Pods", "Report", "Suite", "RDMA", "Model",
+            "MPI", "Collector", "Kernels", "Pods", "Report", "Suite", "RDMA", "Model", "Spawn",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Yams", package: "Yams"),
         ]),
@@ -45,7 +47,7 @@ let package = Package(
         .target(name: "ModelFixtures", dependencies: ["Model", "Collector"], path: "Tests/ModelFixtures"),
         .testTarget(name: "ModelTests", dependencies: ["Model", "Collector", "ModelFixtures"]),
         .testTarget(name: "RDMATests", dependencies: ["RDMA", .product(name: "Yams", package: "Yams")]),
-        .testTarget(name: "podgapTests", dependencies: ["Collector", "Pods", "ModelFixtures"]),
+        .testTarget(name: "podgapTests", dependencies: ["Collector", "Pods", "ModelFixtures", "Spawn"]),
     ],
     swiftLanguageModes: [.v5]
 )

@@ -1,5 +1,6 @@
 import Collector
 import Foundation
+import Spawn
 
 /// The MPI Operator's launch, with runc where the operator has kubectl: a hostfile at
 /// /etc/mpi/hostfile (`POD slots=N`), OMPI_MCA_orte_default_hostfile pointing at it,
@@ -156,7 +157,10 @@ public struct Launch {
         environment["PODGAP_NETWORK"] = network.recorded
         environment.removeValue(forKey: "PODGAP_POD")
 
-        let session = try Session(argv, environment: environment)
+        let session: Session
+        do { session = try Session(argv, environment: environment) } catch let error as SpawnError {
+            throw PodsError.failed(error.description)
+        }
         var saved = state
         saved.launchPID = session.pid
         try? saved.save(store)

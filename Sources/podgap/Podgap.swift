@@ -22,13 +22,20 @@ struct Podgap: ParsableCommand {
     /// Parses and runs, turning every failure into one line on stderr and a documented exit code;
     /// under a launcher only rank 0 speaks, so a bad flag is reported once, not once per rank.
     static func main() {
-        let speaks = LaunchContext().rank == 0
+        let context = LaunchContext()
+        let speaks = context.rank == 0
+        // mpirun ends the whole job at the first non-zero exit: a silent rank leaves a moment
+        // later, so that rank 0's one line is out before then.
+        func leave(_ code: Int32, spoke: Bool) -> Never {
+            if !spoke && context.size > 1 { usleep(500_000) }
+            Foundation.exit(code)
+        }
         do {
             var command = try parseAsRoot()
             try command.run()
         } catch let failure as Failure {
             if speaks || failure.everyRank { FileHandle.standardError.write(Data("podgap: \(failure.message)\n".utf8)) }
-            Foundation.exit(failure.code.rawValue)
+            leave(failure.code.rawValue, spoke: speaks || failure.everyRank)
         } catch {
             let code = exitCode(for: error)
             if code == .success {
@@ -40,7 +47,7 @@ struct Podgap: ParsableCommand {
                 FileHandle.standardError.write(Data("podgap: \(text)\n".utf8))
             }
             // Usage errors of every kind share exit code 2, as documented.
-            Foundation.exit(Podgap.ExitCode.badInput.rawValue)
+            leave(Podgap.ExitCode.badInput.rawValue, spoke: speaks)
         }
     }
 }

@@ -3,6 +3,7 @@ import Collector
 import Foundation
 import MPI
 import Pods
+import Spawn
 
 /// `podgap run startup`: seconds from the launch command to every rank having finished MPI_Init,
 /// natively (mpirun on this host) or in pods (pod network, container create and start included),
@@ -56,23 +57,15 @@ struct StartupCommand: ParsableCommand {
 
     /// mpirun on this host, the ranks as plain processes.
     private func native(out: String, runID: String, trial: Int, timeout: Double) throws -> Int32 {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/mpirun")
-        process.environment = LaunchContext.mpirunEnvironment
-        process.standardInput = FileHandle.nullDevice
         let start = Date().timeIntervalSince1970
-        process.arguments = ["-np", String(np), "--oversubscribe", CommandLine.arguments[0]]
+        let argv = ["/usr/bin/mpirun", "-np", String(np), "--oversubscribe", CommandLine.arguments[0]]
             + probeArguments(start: start, launch: "mpirun", out: out, runID: runID, trial: trial)
-        try process.run()
-        let deadline = Date().addingTimeInterval(timeout)
-        while process.isRunning && Date() < deadline { usleep(50_000) }
-        guard process.isRunning else { return process.terminationStatus }
-        // mpirun passes SIGTERM on to its ranks; SIGKILL only if it does not end.
-        process.terminate()
-        let grace = Date().addingTimeInterval(5)
-        while process.isRunning && Date() < grace { usleep(50_000) }
-        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
-        process.waitUntilExit()
+        let mpirun: Session
+        do { mpirun = try Session(argv, environment: LaunchContext.mpirunEnvironment) } catch let error as SpawnError {
+            throw Failure.badInput(error.description)
+        }
+        if let status = mpirun.wait(seconds: timeout) { return status }
+        _ = mpirun.end(grace: 5)
         throw Failure(message: "startup trial \(trial) timed out after \(Int(timeout.rounded()))s; records written so far are intact",
                       code: .timedOut)
     }
