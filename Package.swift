@@ -46,6 +46,7 @@ let package = Package(
         // Synthetic records from known links, for the model's unit tests and the CLI's.
         .target(name: "ModelFixtures", dependencies: ["Model", "Collector"], path: "Tests/ModelFixtures"),
         .testTarget(name: "ModelTests", dependencies: ["Model", "Collector", "ModelFixtures"]),
+        .testTarget(name: "SpawnTests", dependencies: ["Spawn"]),
         .testTarget(name: "RDMATests", dependencies: ["RDMA", .product(name: "Yams", package: "Yams")]),
         .testTarget(name: "podgapTests", dependencies: ["Collector", "Pods", "ModelFixtures", "Spawn"]),
     ],
