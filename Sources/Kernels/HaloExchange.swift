@@ -33,8 +33,6 @@ public struct HaloExchange: Kernel {
         self.progress = progress
     }
 
-    public typealias InvalidParameters = Kernels.InvalidParameters
-
     /// Checks what needs no MPI: shapes and widths. Every face a rank sends must come from its
     /// own cells, so a block must be at least as thick as the halo.
     public func validate() throws {

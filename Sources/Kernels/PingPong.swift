@@ -20,9 +20,7 @@ public struct PingPong: Kernel {
     }
 
     public func measure(on communicator: Communicator, record: (Measurement) throws -> Void) throws {
-        guard communicator.size == 2 else {
-            throw InvalidParameters(description: "pingpong runs on exactly 2 ranks, as osu_latency does; this launch has \(communicator.size)")
-        }
+        try PingPong.check(ranks: communicator.size)
         for (index, bytes) in sizes.enumerated() {
             progress?.update("pingpong \(ByteCount.format(bytes))", step: index + 1, of: sizes.count)
             try record(try measurePoint(bytes: bytes, on: communicator))
@@ -71,6 +69,13 @@ public struct PingPong: Kernel {
             throughput: ["bandwidth_gbps": median > 0 ? Double(bytes) / median / 1e9 : 0],
             verified: firstProblem == nil,
             verification: firstProblem ?? "every byte arrived and came back as sent")
+    }
+
+    /// Exactly two ranks, checked before any traffic (the command does it before MPI starts).
+    public static func check(ranks: Int) throws {
+        guard ranks == 2 else {
+            throw InvalidParameters(description: "pingpong runs on exactly 2 ranks, as osu_latency does; this launch has \(ranks)")
+        }
     }
 
     static func pattern(_ index: Int, _ bytes: Int) -> UInt8 { UInt8(truncatingIfNeeded: index &* 31 &+ bytes &+ 7) }

@@ -42,8 +42,6 @@ public struct TrainingStep: Kernel {
         self.progress = progress
     }
 
-    public typealias InvalidParameters = Kernels.InvalidParameters
-
     /// Parses `1024,4096,4096,1024`: at least two positive widths.
     public static func parseWidths(_ text: String) throws -> [Int] {
         let widths = text.split(separator: ",", omittingEmptySubsequences: false).map { Int($0.trimmingCharacters(in: .whitespaces)) }

@@ -35,13 +35,13 @@ public struct Calibration {
             // An unverified point (a wrong sum) timed something else: it does not calibrate anything.
             guard record.verified, let bytes = record.params["bytes"]?.doubleValue, bytes > 0,
                   record.seconds.p50 > 0 else { continue }
+            let collective = record.kernel == "allreduce"
+            guard collective ? record.ranks >= 2 : Calibration.pointToPointKernels.contains(record.kernel) else { continue }
             let name = record.environment.name
-            if record.kernel == "allreduce" {
-                guard record.ranks >= 2 else { continue }
-                if observations[name] == nil { order.append(name) }
+            if observations[name] == nil { order.append(name) }
+            if collective {
                 observations[name, default: ([], [])].collective.append(.allreduce(bytes: Int(bytes), ranks: record.ranks, seconds: record.seconds.p50))
-            } else if Calibration.pointToPointKernels.contains(record.kernel) {
-                if observations[name] == nil { order.append(name) }
+            } else {
                 observations[name, default: ([], [])].oneWay.append(.pointToPoint(bytes: Int(bytes), seconds: record.seconds.p50))
             }
         }

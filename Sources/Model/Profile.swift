@@ -158,13 +158,12 @@ public enum ProfileReader {
                 name: name, intraNode: intra, interNode: inter,
                 overlap: try named.fraction("overlap", default: nil),
                 secondsPerSample: try named.optionalPositive("seconds_per_sample"))
-            if mapping["inter_node_one_way"] != nil {
-                environment.interNodeOneWay = try link(named.list("inter_node_one_way"), at: "\(source): environment '\(name)' inter_node_one_way")
+            func optionalLink(_ key: String) throws -> Link? {
+                mapping[key] == nil ? nil : try link(named.list(key), at: "\(source): environment '\(name)' \(key)")
             }
+            environment.interNodeOneWay = try optionalLink("inter_node_one_way")
+            environment.intraNodeOneWay = try optionalLink("intra_node_one_way")
             if let rate = try named.optionalPositive("reduce_gbytes_per_s") { environment.reduceBytesPerSecond = rate * 1e9 }
-            if mapping["intra_node_one_way"] != nil {
-                environment.intraNodeOneWay = try link(named.list("intra_node_one_way"), at: "\(source): environment '\(name)' intra_node_one_way")
-            }
             environments.append(environment)
         }
         let baseline = try fields.optionalString("baseline") ?? environments[0].name

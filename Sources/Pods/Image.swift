@@ -129,14 +129,12 @@ public struct Image: Sendable {
             return try bundle(store: store)
         }
         let folder = try bundle(store: store)
-        guard try sha256(folder + "/rootfs" + podgapPath) == sha256(running) else {
+        let sums = try Subprocess.run("/usr/bin/sha256sum", [folder + "/rootfs" + podgapPath, running]).stdout
+            .split(separator: "\n").map { $0.prefix(64) }
+        guard sums.count == 2, sums[0] == sums[1] else {
             throw PodsError.badInput("the pod image holds another podgap than \(running): run `podgap image build --entrypoint PATH/containers/entrypoint` with this binary")
         }
         return folder
-    }
-
-    static func sha256(_ path: String) throws -> String {
-        String(try Subprocess.run("/usr/bin/sha256sum", [path]).stdout.prefix(64))
     }
 
     /// Unpacks the built image into a runc bundle (rootfs + config.json) named by the image's

@@ -42,7 +42,7 @@ struct HaloCommand: ParsableCommand {
                                   periodic: periodic, overlap: overlap, corruptRank: corruptRank,
                                   progress: LaunchContext().rank == 0 ? Progress() : nil)
             try kernel.validate()
-        } catch let error as HaloExchange.InvalidParameters {
+        } catch let error as InvalidParameters {
             throw Failure.badInput(error.description)
         }
         let table = KernelTable(

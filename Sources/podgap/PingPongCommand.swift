@@ -15,14 +15,12 @@ struct PingPongCommand: ParsableCommand {
     @OptionGroup var options: RunOptions
 
     func run() throws {
-        let (sizes, plan) = try sweep.parsed(defaultSizes: "1:4M")
+        let (sizesText, sizes, plan) = try sweep.parsed(defaultSizes: "1:4M")
         let context = LaunchContext()
-        guard context.size == 2 else {
-            throw Failure.badInput("pingpong runs on exactly 2 ranks, as osu_latency does; this launch has \(context.size)")
-        }
+        do { try PingPong.check(ranks: context.size) } catch let error as InvalidParameters { throw Failure.badInput(error.description) }
         let kernel = PingPong(sizes: sizes.filter { $0 > 0 }, plan: plan,
                               corruptRank: corruptRank, progress: context.rank == 0 ? Progress() : nil)
-        guard !kernel.sizes.isEmpty else { throw Failure.badInput("--sizes '\(sweep.sizesText(default: "1:4M"))' holds no size of at least 1 byte") }
+        guard !kernel.sizes.isEmpty else { throw Failure.badInput("--sizes '\(sizesText)' holds no size of at least 1 byte") }
         let table = KernelTable(title: "pingpong (one-way, half the round trip)",
                                 columns: [.parameter("bytes", "bytes"), .milliseconds("one-way(ms)"),
                                           .rate("GB/s", "bandwidth_gbps", format: "%.3f")])

@@ -30,7 +30,7 @@ struct AllreduceCommand: ParsableCommand {
     @OptionGroup var options: RunOptions
 
     func run() throws {
-        let (sizes, plan) = try sweep.parsed(defaultSizes: "4:1M")
+        let (sizesText, sizes, plan) = try sweep.parsed(defaultSizes: "4:1M")
         let chunkBytes: Int
         do { chunkBytes = try ByteCount.parse(chunk) } catch let error as ByteCount.ParseError {
             throw Failure.badInput("--chunk: \(error.description)")
@@ -45,7 +45,7 @@ struct AllreduceCommand: ParsableCommand {
                                chunkBytes: chunkBytes, corruptRank: corruptRank,
                                progress: LaunchContext().rank == 0 ? Progress() : nil)
         guard !kernel.effectiveSizes.isEmpty else {
-            throw Failure.badInput("--sizes '\(sweep.sizesText(default: "4:1M"))' holds no size of at least one \(dtype) element (\(elementType.byteCount) bytes)")
+            throw Failure.badInput("--sizes '\(sizesText)' holds no size of at least one \(dtype) element (\(elementType.byteCount) bytes)")
         }
         try Job(kernelName: Allreduce.name, options: options)
             .run(kernel, table: OSUTable(title: "allreduce (\(algorithm.rawValue), \(dtype))"))

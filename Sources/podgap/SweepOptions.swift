@@ -12,17 +12,15 @@ struct SweepOptions: ParsableArguments {
     @Option(help: "Warm-up iterations per size (default: 100 up to 8 KiB, 10 above).")
     var warmup: Int?
 
-    /// The sizes as typed, or the kernel's default sweep.
-    func sizesText(default fallback: String) -> String { sizes ?? fallback }
-
-    /// The sizes and the iteration plan, checked.
-    func parsed(defaultSizes: String) throws -> (sizes: [Int], plan: IterationPlan) {
-        let sizes: [Int]
-        do { sizes = try ByteCount.parseSweep(sizesText(default: defaultSizes)) } catch let error as ByteCount.ParseError {
+    /// The sizes (as typed, or the kernel's default sweep, and parsed) and the iteration plan, checked.
+    func parsed(defaultSizes: String) throws -> (text: String, sizes: [Int], plan: IterationPlan) {
+        let text = sizes ?? defaultSizes
+        let parsed: [Int]
+        do { parsed = try ByteCount.parseSweep(text) } catch let error as ByteCount.ParseError {
             throw Failure.badInput("--sizes: \(error.description)")
         }
         if let iterations, iterations <= 0 { throw Failure.badInput("--iterations \(iterations) must be at least 1") }
         if let warmup, warmup < 0 { throw Failure.badInput("--warmup \(warmup) must not be negative") }
-        return (sizes, IterationPlan(iterations: iterations, warmup: warmup))
+        return (text, parsed, IterationPlan(iterations: iterations, warmup: warmup))
     }
 }

@@ -60,7 +60,7 @@ struct TrainCommand: ParsableCommand {
                                   seed: seed, chunkFlops: progressMflop * 1e6, weightsPath: dumpWeights,
                                   progress: context.rank == 0 ? Progress() : nil)
             try kernel.validate()
-        } catch let error as TrainingStep.InvalidParameters {
+        } catch let error as InvalidParameters {
             throw Failure.badInput(error.description)
         }
         // OpenBLAS starts a thread per core; ranks that share the cores would fight over them.

@@ -64,7 +64,7 @@ struct VerbsRun {
             throw Failure(message: "no RDMA device: \(reason); \(kernel) needs an InfiniBand or RoCE port", code: .noDevice)
         }
 
-        let (sizes, plan) = try options.sweep.parsed(defaultSizes: "4:1M")
+        let (_, sizes, plan) = try options.sweep.parsed(defaultSizes: "4:1M")
         guard (1...65535).contains(options.port) else { throw Failure.badInput("--port \(options.port) is not a port (1-65535)") }
         guard options.options.transport == TransportRequest.auto.rawValue else {
             throw Failure.badInput("--transport \(options.options.transport): verbs runs use verbs itself; leave --transport out")

@@ -170,13 +170,13 @@ import Testing
     }
 
     @Test func blocksThinnerThanTheHaloAreRefused() {
-        #expect(throws: HaloExchange.InvalidParameters.self) {
+        #expect(throws: InvalidParameters.self) {
             try HaloExchange(axes: 2, local: [8, 2], haloWidth: 3).validate()
         }
-        #expect(throws: HaloExchange.InvalidParameters.self) {
+        #expect(throws: InvalidParameters.self) {
             try HaloExchange(axes: 3, local: [8, 8], haloWidth: 1).validate()
         }
-        #expect(throws: HaloExchange.InvalidParameters.self) {
+        #expect(throws: InvalidParameters.self) {
             try HaloExchange(axes: 2, local: [8, 8], haloWidth: 5).validate()
         }
         #expect(throws: Never.self) { try HaloExchange(axes: 3, local: [4, 4, 4], haloWidth: 4).validate() }

@@ -193,8 +193,8 @@ import Testing
     }
 
     @Test func batchZeroIsRefused() {
-        #expect(throws: TrainingStep.InvalidParameters.self) { try TrainingStep(widths: [4, 4], batch: 0).validate() }
-        #expect(throws: TrainingStep.InvalidParameters.self) { try TrainingStep(widths: [4, 4], batch: 1, steps: 0).validate() }
+        #expect(throws: InvalidParameters.self) { try TrainingStep(widths: [4, 4], batch: 0).validate() }
+        #expect(throws: InvalidParameters.self) { try TrainingStep(widths: [4, 4], batch: 1, steps: 0).validate() }
         #expect(throws: Never.self) { try TrainingStep(widths: [4, 4], batch: 1).validate() }
     }
 }

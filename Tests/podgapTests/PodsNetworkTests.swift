@@ -218,8 +218,7 @@ struct PodsImageTests {
         bytes.append(0)
         try bytes.write(to: URL(fileURLWithPath: other))
         chmod(other, 0o755)
-        let entrypoint = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent().appendingPathComponent("containers/entrypoint").path
+        let entrypoint = Shell.repositoryRoot.appendingPathComponent("containers/entrypoint").path
         let build = try PodsHarness.podgap(["image", "build", "--binary", other, "--entrypoint", entrypoint], timeout: 300)
         try #require(build.status == 0, "\(build.stderr)")
 
