@@ -48,7 +48,7 @@ let package = Package(
         .testTarget(name: "ModelTests", dependencies: ["Model", "Collector", "ModelFixtures"]),
         .testTarget(name: "SpawnTests", dependencies: ["Spawn"]),
         .testTarget(name: "RDMATests", dependencies: ["RDMA", .product(name: "Yams", package: "Yams")]),
-        .testTarget(name: "podgapTests", dependencies: ["Collector", "Pods", "ModelFixtures", "Spawn"]),
+        .testTarget(name: "podgapTests", dependencies: ["Collector", "Pods", "ModelFixtures"]),
     ],
     swiftLanguageModes: [.v5]
 )

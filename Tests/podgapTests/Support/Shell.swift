@@ -1,5 +1,4 @@
 import Foundation
-import Spawn
 
 /// What a finished child process left behind.
 struct Finished {
@@ -40,23 +39,41 @@ enum Shell {
         return environment
     }
 
-    /// Runs `executable` with `arguments`, ending its whole session (mpirun, orteds, ranks) after
-    /// `timeout` seconds.
+    /// Runs `executable` with `arguments`, killing its whole process group after `timeout` seconds.
     @discardableResult
     static func run(_ executable: String, _ arguments: [String], environment: [String: String]? = nil,
                     timeout: Double = 120, workingDirectory: URL? = nil) throws -> Finished {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        process.environment = environment ?? mpiEnvironment
+        if let workingDirectory { process.currentDirectoryURL = workingDirectory }
         let temporary = FileManager.default.temporaryDirectory.appendingPathComponent("podgap-test-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: temporary, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: temporary) }
-        let outPath = temporary.appendingPathComponent("out").path, errPath = temporary.appendingPathComponent("err").path
-        let child = try Session([executable] + arguments, environment: environment ?? mpiEnvironment,
-                                output: .files(stdout: outPath, stderr: errPath), directory: workingDirectory?.path)
-        var status = child.wait(seconds: timeout)
-        let timedOut = status == nil
-        if timedOut { status = child.end(grace: 0) }
-        return Finished(status: status ?? 137,
-                        stdout: (try? String(contentsOfFile: outPath, encoding: .utf8)) ?? "",
-                        stderr: (try? String(contentsOfFile: errPath, encoding: .utf8)) ?? "",
+        let outURL = temporary.appendingPathComponent("out"), errURL = temporary.appendingPathComponent("err")
+        FileManager.default.createFile(atPath: outURL.path, contents: nil)
+        FileManager.default.createFile(atPath: errURL.path, contents: nil)
+        let out = try FileHandle(forWritingTo: outURL), err = try FileHandle(forWritingTo: errURL)
+        process.standardOutput = out
+        process.standardError = err
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+        let deadline = Date().addingTimeInterval(timeout)
+        var timedOut = false
+        while process.isRunning {
+            if Date() > deadline {
+                timedOut = true
+                kill(process.processIdentifier, SIGKILL)
+                break
+            }
+            usleep(20_000)
+        }
+        process.waitUntilExit()
+        try out.close(); try err.close()
+        return Finished(status: process.terminationStatus,
+                        stdout: (try? String(contentsOf: outURL, encoding: .utf8)) ?? "",
+                        stderr: (try? String(contentsOf: errURL, encoding: .utf8)) ?? "",
                         timedOut: timedOut)
     }
 
