@@ -3,7 +3,6 @@ import PackageDescription
 
 let package = Package(
     name: "podgap",
-    platforms: [.macOS(.v13)],
     products: [
         .executable(name: "podgap", targets: ["podgap"]),
     ],
@@ -18,19 +17,29 @@ let package = Package(
         .systemLibrary(name: "CBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
         .systemLibrary(name: "CVerbs", pkgConfig: "librdmacm", providers: [.apt(["libibverbs-dev", "librdmacm-dev"])]),
 
-        // Swift everywhere else.
+        // Swift over C.
         .target(name: "MPI", dependencies: ["CMPI"]),
         .target(name: "RDMA", dependencies: ["CVerbs"]),
-        .target(name: "Collector", dependencies: ["MPI", "CHwloc", "RDMA"]),
-        .target(name: "Kernels", dependencies: ["MPI", "Collector", "CBLAS"]),
+
+        // No C below this line but for Probes and Kernels: statistics, then the record schema.
+        .target(name: "Statistics"),
+        .target(name: "Records", dependencies: ["Statistics"]),
         // Children in sessions of their own, ended together: pods launches, suite steps, tests.
         .target(name: "Spawn"),
-        .target(name: "Pods", dependencies: ["Collector", "RDMA", "Spawn"]),
-        .target(name: "Report", dependencies: ["Collector"]),
-        .target(name: "Suite", dependencies: ["Collector", "Kernels", "Report", "Spawn", .product(name: "Yams", package: "Yams")]),
-        .target(name: "Model", dependencies: ["Collector", "Report", .product(name: "Yams", package: "Yams")]),
+
+        // What a run records about where it runs, and the workloads it measures.
+        .target(name: "Probes", dependencies: ["Records", "MPI", "CHwloc", "RDMA"]),
+        .target(name: "Kernels", dependencies: ["Records", "Statistics", "MPI", "CBLAS"]),
+
+        // Pods, suites, reports and the model: records in, records out.
+        .target(name: "Pods", dependencies: ["Records", "RDMA", "Spawn"]),
+        .target(name: "Report", dependencies: ["Records", "Statistics"]),
+        .target(name: "Suite", dependencies: ["Records", "Report", "Spawn", .product(name: "Yams", package: "Yams")]),
+        .target(name: "Model", dependencies: ["Records", "Statistics", .product(name: "Yams", package: "Yams")]),
+
+        // The CLI: parses options and calls the modules.
         .executableTarget(name: "podgap", dependencies: [
-            "MPI", "Collector", "Kernels", "Pods", "Report", "Suite", "RDMA", "Model", "Spawn",
+            "MPI", "Records", "Statistics", "Probes", "Kernels", "Pods", "Report", "Suite", "RDMA", "Model", "Spawn",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Yams", package: "Yams"),
         ]),
@@ -39,16 +48,18 @@ let package = Package(
         .executableTarget(name: "mpi-conformance", dependencies: ["MPI"], path: "Tests/MPIConformance"),
 
         .testTarget(name: "MPITests", dependencies: ["MPI"]),
-        .testTarget(name: "CollectorTests", dependencies: ["Collector"]),
-        .testTarget(name: "KernelsTests", dependencies: ["Kernels", "Collector"]),
-        .testTarget(name: "PodsTests", dependencies: ["Pods", "Collector", .product(name: "Yams", package: "Yams")]),
-        .testTarget(name: "ReportTests", dependencies: ["Report", "Collector"]),
+        .testTarget(name: "RecordsTests", dependencies: ["Records"]),
+        .testTarget(name: "ProbesTests", dependencies: ["Probes", "Records"]),
+        .testTarget(name: "StatisticsTests", dependencies: ["Statistics", "Records"]),
+        .testTarget(name: "KernelsTests", dependencies: ["Kernels", "Records"]),
+        .testTarget(name: "PodsTests", dependencies: ["Pods", "Records", .product(name: "Yams", package: "Yams")]),
+        .testTarget(name: "ReportTests", dependencies: ["Report", "Records"]),
         // Synthetic records from known links, for the model's unit tests and the CLI's.
-        .target(name: "ModelFixtures", dependencies: ["Model", "Collector"], path: "Tests/ModelFixtures"),
-        .testTarget(name: "ModelTests", dependencies: ["Model", "Collector", "ModelFixtures"]),
+        .target(name: "ModelFixtures", dependencies: ["Model", "Records"], path: "Tests/ModelFixtures"),
+        .testTarget(name: "ModelTests", dependencies: ["Model", "Records", "ModelFixtures"]),
         .testTarget(name: "SpawnTests", dependencies: ["Spawn"]),
         .testTarget(name: "RDMATests", dependencies: ["RDMA", .product(name: "Yams", package: "Yams")]),
-        .testTarget(name: "podgapTests", dependencies: ["Collector", "Pods", "ModelFixtures"]),
+        .testTarget(name: "podgapTests", dependencies: ["Records", "Pods", "ModelFixtures"]),
     ],
     swiftLanguageModes: [.v5]
 )

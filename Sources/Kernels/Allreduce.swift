@@ -1,4 +1,4 @@
-import Collector
+import Records
 import MPI
 
 /// Allreduce latency and bandwidth over a sweep of message sizes (OSU-style), with MPI's own
@@ -18,11 +18,11 @@ public struct Allreduce: Kernel {
     public var chunkBytes: Int
     /// Fault injection for tests: this rank corrupts one element of its result before the check.
     public var corruptRank: Int?
-    public var progress: Progress?
+    public var progress: ProgressLine?
 
     public init(sizes: [Int], elementType: ElementType = .float32, algorithm: Algorithm = .mpi,
                 plan: IterationPlan = IterationPlan(), chunkBytes: Int = 1 << 20, corruptRank: Int? = nil,
-                progress: Progress? = nil) {
+                progress: ProgressLine? = nil) {
         self.sizes = sizes
         self.elementType = elementType
         self.algorithm = algorithm
@@ -32,7 +32,7 @@ public struct Allreduce: Kernel {
         self.progress = progress
     }
 
-    public func measure(on communicator: Communicator, record: (Measurement) throws -> Void) throws {
+    public func measure(on communicator: Communicator, record: (MeasuredPoint) throws -> Void) throws {
         switch elementType {
         case .float32: try sweep(Float.self, on: communicator, record: record)
         case .float64: try sweep(Double.self, on: communicator, record: record)
@@ -44,7 +44,7 @@ public struct Allreduce: Kernel {
     public var effectiveSizes: [Int] { sizes.filter { $0 >= elementType.byteCount } }
 
     private func sweep<T: ExactlySummable>(_ type: T.Type, on communicator: Communicator,
-                                           record: (Measurement) throws -> Void) throws {
+                                           record: (MeasuredPoint) throws -> Void) throws {
         let points = effectiveSizes
         for (index, bytes) in points.enumerated() {
             progress?.update("allreduce \(ByteCount.format(bytes))", step: index + 1, of: points.count)
@@ -53,7 +53,7 @@ public struct Allreduce: Kernel {
         progress?.finish()
     }
 
-    private func measurePoint<T: ExactlySummable>(_ type: T.Type, bytes: Int, on communicator: Communicator) throws -> Measurement {
+    private func measurePoint<T: ExactlySummable>(_ type: T.Type, bytes: Int, on communicator: Communicator) throws -> MeasuredPoint {
         let count = bytes / elementType.byteCount
         let rank = communicator.rank, size = communicator.size
         let (iterations, warmup) = plan.counts(forBytes: bytes)
@@ -98,7 +98,7 @@ public struct Allreduce: Kernel {
         let slowest = try Timing.slowest(samples, over: communicator)
         let median = Summary(of: slowest).p50
         let algbw = median > 0 ? Double(bytes) / median / 1e9 : 0
-        return Measurement(
+        return MeasuredPoint(
             parameters: ["bytes": .number(Double(bytes)), "count": .number(Double(count)),
                          "dtype": .string(elementType.rawValue), "algorithm": .string(algorithm.rawValue),
                          "operation": "sum"],

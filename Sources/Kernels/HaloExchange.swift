@@ -1,4 +1,4 @@
-import Collector
+import Records
 import MPI
 
 /// A Jacobi stencil on a grid split over ranks on a Cartesian topology: each iteration exchanges
@@ -18,10 +18,10 @@ public struct HaloExchange: Kernel {
     public var overlap: Bool
     /// Fault injection for tests: this rank disturbs one cell before the check.
     public var corruptRank: Int?
-    public var progress: Progress?
+    public var progress: ProgressLine?
 
     public init(axes: Int, local: [Int], haloWidth: Int = 1, iterations: Int = 100, warmup: Int = 10,
-                periodic: Bool = false, overlap: Bool = false, corruptRank: Int? = nil, progress: Progress? = nil) {
+                periodic: Bool = false, overlap: Bool = false, corruptRank: Int? = nil, progress: ProgressLine? = nil) {
         self.axes = axes
         self.local = local
         self.haloWidth = haloWidth
@@ -64,7 +64,7 @@ public struct HaloExchange: Kernel {
 
     public static func format(_ extents: [Int]) -> String { extents.map(String.init).joined(separator: "x") }
 
-    public func measure(on communicator: Communicator, record: (Measurement) throws -> Void) throws {
+    public func measure(on communicator: Communicator, record: (MeasuredPoint) throws -> Void) throws {
         try validate()
         let rankGrid = try CartesianTopology.balancedDimensions(ranks: communicator.size, axes: axes)
         let topology = try CartesianTopology(over: communicator, dimensions: rankGrid,
@@ -73,7 +73,7 @@ public struct HaloExchange: Kernel {
         try record(try run(on: topology))
     }
 
-    private func run(on topology: CartesianTopology) throws -> Measurement {
+    private func run(on topology: CartesianTopology) throws -> MeasuredPoint {
         let comm = topology.communicator
         let coordinates = try topology.coordinates
         let stencil = JacobiStencil(axes: axes, radius: haloWidth)
@@ -158,7 +158,7 @@ public struct HaloExchange: Kernel {
         let allBytes = try comm.allreduce(Int64(bytesSent), operation: .sum)
         let exchangeMedian = Summary(of: slowestExchange).p50, wholeMedian = Summary(of: slowestWhole).p50
         let cells = global.reduce(1, *)
-        return Measurement(
+        return MeasuredPoint(
             parameters: ["dims": .number(Double(axes)), "grid": .string(HaloExchange.format(topology.dimensions)),
                          "local": .string(HaloExchange.format(local)),
                          "global": .string(HaloExchange.format(Array(global.prefix(axes)))),

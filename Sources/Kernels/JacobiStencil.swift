@@ -1,4 +1,5 @@
-import Collector
+import Statistics
+import Records
 /// A Jacobi sweep with a star stencil of `radius` cells along each of `axes` axes: every cell
 /// becomes the mean of its 2 * axes * radius neighbours. The neighbours are added in one fixed
 /// order (axis by axis, nearest first, below before above), so a cell's new value depends only on

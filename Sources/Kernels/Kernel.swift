@@ -1,4 +1,4 @@
-import Collector
+import Records
 import MPI
 
 /// A workload measured the same way in every environment.
@@ -8,7 +8,7 @@ public protocol Kernel {
 
     /// Measures every point in order, handing each to `record` the moment it is done so that the
     /// collector can flush it before the next point starts. Collective over `communicator`.
-    func measure(on communicator: Communicator, record: (Measurement) throws -> Void) throws
+    func measure(on communicator: Communicator, record: (MeasuredPoint) throws -> Void) throws
 }
 
 /// Iteration counts as OSU's collective benchmarks use them.

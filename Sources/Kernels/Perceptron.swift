@@ -1,4 +1,5 @@
-import Collector
+import Statistics
+import Records
 /// A multilayer perceptron without biases: `widths[0]` inputs, ReLU after every hidden layer, a
 /// linear output, trained on mean squared error. Layer l's weights are a widths[l+1] x widths[l]
 /// row-major block of one flat buffer, and its gradients sit at the same offsets of another, so

@@ -1,4 +1,4 @@
-import Collector
+import Records
 import MPI
 
 /// One-way message time over a sweep of sizes, as osu_latency measures it: rank 0 sends, rank 1
@@ -13,13 +13,13 @@ public struct PingPong: Kernel {
     public var plan: IterationPlan
     /// Fault injection for tests: this rank flips a byte of what it received before the check.
     public var corruptRank: Int?
-    public var progress: Progress?
+    public var progress: ProgressLine?
 
-    public init(sizes: [Int], plan: IterationPlan = IterationPlan(), corruptRank: Int? = nil, progress: Progress? = nil) {
+    public init(sizes: [Int], plan: IterationPlan = IterationPlan(), corruptRank: Int? = nil, progress: ProgressLine? = nil) {
         self.sizes = sizes; self.plan = plan; self.corruptRank = corruptRank; self.progress = progress
     }
 
-    public func measure(on communicator: Communicator, record: (Measurement) throws -> Void) throws {
+    public func measure(on communicator: Communicator, record: (MeasuredPoint) throws -> Void) throws {
         try PingPong.check(ranks: communicator.size)
         for (index, bytes) in sizes.enumerated() {
             progress?.update("pingpong \(ByteCount.format(bytes))", step: index + 1, of: sizes.count)
@@ -28,7 +28,7 @@ public struct PingPong: Kernel {
         progress?.finish()
     }
 
-    private func measurePoint(bytes: Int, on communicator: Communicator) throws -> Measurement {
+    private func measurePoint(bytes: Int, on communicator: Communicator) throws -> MeasuredPoint {
         let rank = communicator.rank, peer = 1 - rank
         let (iterations, warmup) = plan.counts(forBytes: bytes)
         let outgoing = Allreduce.pageAligned(UInt8.self, count: bytes)
@@ -63,7 +63,7 @@ public struct PingPong: Kernel {
         // Only rank 0 times; the other rank's zeros do not change the maximum.
         let timed = try Timing.slowest(samples, over: communicator)
         let median = Summary(of: timed).p50
-        return Measurement(
+        return MeasuredPoint(
             parameters: ["bytes": .number(Double(bytes)), "pattern": "one message each way in turn; half the round trip"],
             warmup: warmup, iterations: iterations, samples: timed,
             throughput: ["bandwidth_gbps": median > 0 ? Double(bytes) / median / 1e9 : 0],

@@ -1,4 +1,5 @@
-import Collector
+import Statistics
+import Records
 /// A regression task anyone can regenerate from a seed: inputs uniform in [-1, 1), targets a fixed
 /// random linear map of them (the "teacher"). Sample i is the same on every rank and in every run,
 /// so N ranks with batch B see exactly the samples one rank with batch N*B sees.

@@ -1,4 +1,4 @@
-import Collector
+import Records
 import struct Foundation.Data
 import struct Foundation.URL
 import MPI
@@ -24,11 +24,11 @@ public struct TrainingStep: Kernel {
     public var chunkFlops: Double
     /// Rank 0 writes its final weights here (raw little-endian float32), for equivalence tests.
     public var weightsPath: String?
-    public var progress: Progress?
+    public var progress: ProgressLine?
 
     public init(widths: [Int], batch: Int, steps: Int = 20, warmup: Int = 3, bucketBytes: Int = 25 << 20,
                 overlap: Bool = true, learningRate: Float = 0.05, seed: UInt64 = 1, chunkFlops: Double = 32e6,
-                weightsPath: String? = nil, progress: Progress? = nil) {
+                weightsPath: String? = nil, progress: ProgressLine? = nil) {
         self.widths = widths
         self.batch = batch
         self.steps = steps
@@ -85,7 +85,7 @@ public struct TrainingStep: Kernel {
         return buckets
     }
 
-    public func measure(on communicator: Communicator, record: (Measurement) throws -> Void) throws {
+    public func measure(on communicator: Communicator, record: (MeasuredPoint) throws -> Void) throws {
         try validate()
         let rank = communicator.rank, size = communicator.size
         let globalBatch = batch * size
@@ -166,7 +166,7 @@ public struct TrainingStep: Kernel {
             : "weights differ across ranks: checksums \(checksums.map { String($0, radix: 16) }.joined(separator: " "))"
         verification += String(format: "; mean loss of the first %d steps %.6g, of the last %d %.6g", quarter, early, quarter, late)
         if !falls { verification += " (did not fall)" }
-        return try record(Measurement(
+        return try record(MeasuredPoint(
             parameters: ["layers": .string(widths.map(String.init).joined(separator: ",")), "batch": .number(Double(batch)),
                          "global_batch": .number(Double(globalBatch)), "dtype": "float32",
                          "bucket_mb": .number(Double(bucketBytes) / Double(1 << 20)), "buckets": .number(Double(buckets.count)),

@@ -1,7 +1,7 @@
 /// One measured collective or point-to-point time, reduced to Hockney's terms: the operation
 /// costs `latencies * alpha + bytesPerLink * beta`. A ring allreduce of m bytes over p ranks is
 /// 2(p-1) messages carrying 2(p-1)/p * m bytes; a one-way point-to-point message is 1 and m.
-public struct Observation: Equatable, Sendable {
+public struct FitSample: Equatable, Sendable {
     /// The message size as the record gives it (the regime split is on this).
     public var bytes: Int
     public var latencies: Double
@@ -14,13 +14,13 @@ public struct Observation: Equatable, Sendable {
 
     /// An allreduce of `bytes` over `ranks`, costed as a ring (what Open MPI's tuned and libnbc
     /// components pick for large messages and what NCCL and Horovod use).
-    public static func allreduce(bytes: Int, ranks: Int, seconds: Double) -> Observation {
+    public static func allreduce(bytes: Int, ranks: Int, seconds: Double) -> FitSample {
         let p = Double(max(ranks, 2))
-        return Observation(bytes: bytes, latencies: 2 * (p - 1), bytesPerLink: 2 * (p - 1) / p * Double(bytes), seconds: seconds)
+        return FitSample(bytes: bytes, latencies: 2 * (p - 1), bytesPerLink: 2 * (p - 1) / p * Double(bytes), seconds: seconds)
     }
 
-    public static func pointToPoint(bytes: Int, seconds: Double) -> Observation {
-        Observation(bytes: bytes, latencies: 1, bytesPerLink: Double(bytes), seconds: seconds)
+    public static func pointToPoint(bytes: Int, seconds: Double) -> FitSample {
+        FitSample(bytes: bytes, latencies: 1, bytesPerLink: Double(bytes), seconds: seconds)
     }
 
     /// What `link` predicts for this operation.
@@ -49,7 +49,7 @@ public enum AlphaBetaFit {
     /// Fits one regime by minimising the sum of squared *relative* residuals: a sweep spans six
     /// orders of magnitude, and plain least squares would let the largest sizes decide alone.
     /// Weighted normal equations in two unknowns, solved in closed form.
-    public static func fitRegime(_ points: [Observation]) throws -> Regime {
+    public static func fitRegime(_ points: [FitSample]) throws -> Regime {
         guard points.count >= 2 else { throw ModelError("a fit needs at least two measured sizes, got \(points.count)") }
         var saa = 0.0, sab = 0.0, sbb = 0.0, say = 0.0, sby = 0.0
         for point in points {
@@ -74,7 +74,7 @@ public enum AlphaBetaFit {
     }
 
     /// Relative residuals of `points` against `link`.
-    public static func residuals(_ points: [Observation], _ link: Link) -> [Double] {
+    public static func residuals(_ points: [FitSample], _ link: Link) -> [Double] {
         points.map { ($0.predicted(by: link) - $0.seconds) / $0.seconds }
     }
 
@@ -88,7 +88,7 @@ public enum AlphaBetaFit {
     /// room for the knees above them (messages outgrowing the socket buffers, then the caches),
     /// where the gradient buckets of a training step lie; with four, the largest sizes shared
     /// one line and the 16 MiB buckets were mispredicted by 10% (benchmarks/README.md).
-    public static func fit(_ points: [Observation], maxRegimes: Int = 6) throws -> LinkFit {
+    public static func fit(_ points: [FitSample], maxRegimes: Int = 6) throws -> LinkFit {
         let sorted = points.sorted { $0.bytes < $1.bytes }
         var groups = [sorted]
         var best = try link(groups)
@@ -97,7 +97,7 @@ public enum AlphaBetaFit {
             // Each candidate is judged on the points of the regime it splits, as the share of that
             // regime's squared error it leaves: a knee among the largest sizes counts even when
             // the scatter of the small ones dominates the total.
-            var eager: (groups: [[Observation]], share: Double)?, other = eager
+            var eager: (groups: [[FitSample]], share: Double)?, other = eager
             for (index, group) in groups.enumerated() {
                 let sizes = Array(Set(group.map(\.bytes))).sorted()
                 guard sizes.count >= 5, let whole = try? link([group]) else { continue }
@@ -129,7 +129,7 @@ public enum AlphaBetaFit {
     }
 
     /// One regime per group of points (groups in size order), each valid up to its largest size.
-    private static func link(_ groups: [[Observation]]) throws -> Link {
+    private static func link(_ groups: [[FitSample]]) throws -> Link {
         var regimes: [Regime] = []
         for (index, group) in groups.enumerated() {
             var regime = try fitRegime(group)
@@ -139,7 +139,7 @@ public enum AlphaBetaFit {
         return Link(regimes: regimes)
     }
 
-    private static func squaredError(_ points: [Observation], _ link: Link) -> Double {
+    private static func squaredError(_ points: [FitSample], _ link: Link) -> Double {
         residuals(points, link).reduce(0) { $0 + $1 * $1 }
     }
 }

@@ -1,4 +1,4 @@
-import Collector
+import Records
 import Foundation
 
 /// Builds a profile from measured records: a Hockney fit per environment from its allreduce and
@@ -30,7 +30,7 @@ public struct Calibration {
     /// Per-environment fits, in the order environments first appear in the records.
     public func fits() throws -> [EnvironmentFit] {
         var order: [String] = []
-        var observations: [String: (collective: [Observation], oneWay: [Observation])] = [:]
+        var observations: [String: (collective: [FitSample], oneWay: [FitSample])] = [:]
         for record in records {
             // An unverified point (a wrong sum) timed something else: it does not calibrate anything.
             guard record.verified, let bytes = record.params["bytes"]?.doubleValue, bytes > 0,
@@ -45,7 +45,7 @@ public struct Calibration {
                 observations[name, default: ([], [])].oneWay.append(.pointToPoint(bytes: Int(bytes), seconds: record.seconds.p50))
             }
         }
-        func fit(_ name: String, _ points: [Observation], _ kind: String) throws -> LinkFit? {
+        func fit(_ name: String, _ points: [FitSample], _ kind: String) throws -> LinkFit? {
             guard !points.isEmpty else { return nil }
             // Trials of the same point are folded into their median first: the machine drifts
             // between levels, and one line through every trial's scatter hides the regimes.

@@ -1,6 +1,7 @@
-import Collector
+import Statistics
+import Records
 import Foundation
-import Report
+
 
 /// A measured training step next to what the profile predicts for it.
 public struct ValidationRow: Equatable, Sendable {

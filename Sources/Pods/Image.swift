@@ -1,3 +1,4 @@
+import Records
 import Foundation
 
 /// The pod image: an OCI image layout built with umoci from the host's own files (the podgap

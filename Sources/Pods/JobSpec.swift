@@ -1,4 +1,4 @@
-import Collector
+import Records
 import Foundation
 
 /// How pods are wired, one mode per Kubernetes practice.

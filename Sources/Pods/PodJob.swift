@@ -90,12 +90,12 @@ public enum PodJob {
             entries = (0..<spec.nodes).map { (name: names.node($0), address: Network.nodeAddress($0)) }
         }
         entries.append((name: "\(spec.name)-launcher", address: launcherAddress))
-        try Launcher.hostsFile(entries).write(toFile: folder + "/etc/hosts", atomically: true, encoding: .utf8)
+        try JobLauncher.hostsFile(entries).write(toFile: folder + "/etc/hosts", atomically: true, encoding: .utf8)
         let hosts = spec.network == .bare ? entries.dropLast().map(\.name) : pods.map(\.name)
-        try Launcher.hostfile(hosts: hosts, slots: 1).write(toFile: folder + "/etc/mpi/hostfile", atomically: true, encoding: .utf8)
+        try JobLauncher.hostfile(hosts: hosts, slots: 1).write(toFile: folder + "/etc/mpi/hostfile", atomically: true, encoding: .utf8)
         let agent = folder + "/etc/mpi/kubexec.sh"
         let nodeCPUs = spec.network == .bare ? spec.nodeCPUs.map { Dictionary(uniqueKeysWithValues: zip((0..<spec.nodes).map(names.node), $0)) } : nil
-        try Launcher.agentScript(network: spec.network, runc: runtime.path, nsenter: network.nsenter,
+        try JobLauncher.agentScript(network: spec.network, runc: runtime.path, nsenter: network.nsenter,
                                  nodeCPUs: nodeCPUs, taskset: nodeCPUs == nil ? nil : try Subprocess.require("taskset", package: "util-linux"))
             .write(toFile: agent, atomically: true, encoding: .utf8)
         chmod(agent, 0o755)

@@ -1,3 +1,4 @@
+import Records
 import Foundation
 
 /// Where podgap keeps what outlives a command: the image (OCI layout and unpacked bundles) under

@@ -1,3 +1,4 @@
+import Statistics
 import Foundation
 
 /// An environment the suite could not run here, and why; shown in every report format.
@@ -64,23 +65,23 @@ public struct Analysis: Sendable {
 
     public var sortedPoints: [PointKey] { points.keys.sorted() }
 
-    public static func build(_ observations: [Observation], skipped: [SkippedEnvironment] = [],
+    public static func build(_ facts: [RecordFacts], skipped: [SkippedEnvironment] = [],
                              options: Options = Options()) throws -> Analysis {
-        guard !observations.isEmpty else { throw AnalysisError.noRecords }
+        guard !facts.isEmpty else { throw AnalysisError.noRecords }
         // Group: point -> environment -> trial -> medians of that trial's records.
         var grouped: [PointKey: [String: [Int: [Double]]]] = [:]
         var unverified: [PointKey: [String: Int]] = [:]
         var hosts = Set<String>(), libraries = Set<String>(), versions = Set<String>(), present = Set<String>()
-        for observation in observations {
-            let key = PointKey(kernel: observation.kernel, parameters: observation.parameters,
-                               ranks: observation.ranks, bytes: observation.bytes)
-            present.insert(observation.environment)
-            hosts.insert(observation.host); libraries.insert(observation.mpiLibrary); versions.insert(observation.podgapVersion)
-            guard observation.verified, observation.seconds.isFinite, observation.seconds > 0 else {
-                unverified[key, default: [:]][observation.environment, default: 0] += 1
+        for fact in facts {
+            let key = PointKey(kernel: fact.kernel, parameters: fact.parameters,
+                               ranks: fact.ranks, bytes: fact.bytes)
+            present.insert(fact.environment)
+            hosts.insert(fact.host); libraries.insert(fact.mpiLibrary); versions.insert(fact.podgapVersion)
+            guard fact.verified, fact.seconds.isFinite, fact.seconds > 0 else {
+                unverified[key, default: [:]][fact.environment, default: 0] += 1
                 continue
             }
-            grouped[key, default: [:]][observation.environment, default: [:]][observation.trial, default: []].append(observation.seconds)
+            grouped[key, default: [:]][fact.environment, default: [:]][fact.trial, default: []].append(fact.seconds)
         }
         let environments = Ladder.sorted(present)
         let baseline = options.baseline ?? defaultBaseline(environments)
@@ -148,7 +149,7 @@ public struct Analysis: Sendable {
         }
         return Analysis(baseline: baseline, environments: environments, points: points, comparisons: comparisons,
                         headlines: headlines, attribution: attribution, skipped: skipped, warnings: warnings,
-                        recordCount: observations.count, labels: labels)
+                        recordCount: facts.count, labels: labels)
     }
 
     /// The two-node native run is the honest baseline for pods spread over nodes; without it, the

@@ -1,3 +1,4 @@
+import Statistics
 /// One environment against the baseline on one point: the gap of medians, its interval, the
 /// rank test, and a verdict only where the interval leaves no doubt about the sign.
 public struct Comparison: Sendable {

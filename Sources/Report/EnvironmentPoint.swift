@@ -1,3 +1,4 @@
+import Statistics
 /// One environment's measurements of one point: the median of each trial, and their median.
 public struct EnvironmentPoint: Sendable {
     public var environment: String

@@ -1,10 +1,10 @@
-import Collector
+import Records
 import Foundation
 
 /// What a report is built from: results files, or suite folders (their `*.jsonl` files and the
 /// `skipped.json` that names environments the suite could not run).
 public struct Inputs: Sendable {
-    public var observations: [Observation]
+    public var facts: [RecordFacts]
     public var skipped: [SkippedEnvironment]
     /// Bad lines passed over (only with `skippingBad`).
     public var problems: [RecordError]
@@ -35,19 +35,19 @@ public struct Inputs: Sendable {
             }
         }
         // Files are read side by side (one per core); the first problem in argument order wins.
-        let results = Locked<[Int: Result<ObservationReader, Error>]>([:])
+        let results = Locked<[Int: Result<RecordFactsReader, Error>]>([:])
         DispatchQueue.concurrentPerform(iterations: files.count) { index in
-            let reader = ObservationReader(skippingBad: skippingBad)
+            let reader = RecordFactsReader(skippingBad: skippingBad)
             let result = Result { try reader.read(files[index]); return reader }
             results.update { $0[index] = result }
         }
-        var observations: [Observation] = [], problems: [RecordError] = []
+        var facts: [RecordFacts] = [], problems: [RecordError] = []
         for index in files.indices {
             let reader = try results.value[index]!.get()
-            observations += reader.observations
+            facts += reader.facts
             problems += reader.problems
         }
-        return Inputs(observations: observations, skipped: skipped, problems: problems)
+        return Inputs(facts: facts, skipped: skipped, problems: problems)
     }
 
     public static func readSkipped(_ path: String) throws -> [SkippedEnvironment] {

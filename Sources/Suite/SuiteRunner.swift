@@ -1,6 +1,6 @@
-import Collector
+import Spawn
+import Records
 import Foundation
-import Kernels
 import Report
 
 /// Runs a suite into a results folder: environments interleaved trial by trial, pods brought up
@@ -22,7 +22,7 @@ public final class SuiteRunner {
     let folder: URL
     /// The podgap binary launches run (this one).
     let podgap: String
-    let progress: Collector.Progress
+    let progress: Records.ProgressLine
     let log: (String) -> Void
 
     private var skipped: [String: String] = [:]
@@ -33,7 +33,7 @@ public final class SuiteRunner {
     private var signalSources: [DispatchSourceSignal] = []
     private let jobPrefix: String
 
-    public init(suite: SuiteFile, folder: URL, podgap: String, progress: Collector.Progress = Collector.Progress(),
+    public init(suite: SuiteFile, folder: URL, podgap: String, progress: Records.ProgressLine = Records.ProgressLine(),
                 log: @escaping (String) -> Void = { FileHandle.standardError.write(Data("podgap suite: \($0)\n".utf8)) }) {
         self.suite = suite; self.folder = folder; self.podgap = podgap; self.progress = progress; self.log = log
         // Pods job names: at most 11 characters, unique per folder so parallel suites never collide.
@@ -142,7 +142,7 @@ public final class SuiteRunner {
         // Leftovers of an interrupted run with the same name would make `up` fail.
         _ = quietly([podgap, "pods", "down", "--name", job])
         log("bringing up \(entry.label) (\(nodes) node(s) x \(perNode) pod(s), network \(network))")
-        let outcome = try? ChildProcess.run(arguments, environment: LaunchContext.mpirunEnvironment, log: logPath("\(entry.label)-pods-up"),
+        let outcome = try? ChildProcess.run(arguments, environment: MPIRunEnvironment.current, log: logPath("\(entry.label)-pods-up"),
                                             timeout: 300, interrupted: { self.interrupted.value })
         guard let outcome, outcome.status == 0 else {
             let reason = outcome.map { "podgap pods up failed (exit \($0.status)): \($0.lastLine)" } ?? "podgap pods up could not start"
@@ -157,7 +157,7 @@ public final class SuiteRunner {
 
     private func tearDownAll() {
         for (label, job) in podsUp.sorted(by: { $0.key < $1.key }) {
-            let outcome = try? ChildProcess.run([podgap, "pods", "down", "--name", job], environment: LaunchContext.mpirunEnvironment,
+            let outcome = try? ChildProcess.run([podgap, "pods", "down", "--name", job], environment: MPIRunEnvironment.current,
                                                 log: logPath("\(label)-pods-down"), timeout: 120, interrupted: { false })
             if outcome?.status != 0 { log("warning: podgap pods down --name \(job) failed: \(outcome?.lastLine ?? "did not start")") }
         }
@@ -194,7 +194,7 @@ public final class SuiteRunner {
         runArguments += ["--label", label, "--trial", "\(launch.trial)", "--run-id", launch.id, "--timeout", suite.timeout]
         if launch.environment.kind == "native-tcp" { runArguments += ["--transport", "tcp"] }
         let command = self.command(for: launch.environment, run: runArguments, outFile: outFile)
-        let outcome = try ChildProcess.run(command, environment: LaunchContext.mpirunEnvironment, log: logPath(launch.id),
+        let outcome = try ChildProcess.run(command, environment: MPIRunEnvironment.current, log: logPath(launch.id),
                                            timeout: timeout + 30, interrupted: { self.interrupted.value })
         if outcome.interrupted { return nil }
         if outcome.status == 2, launch.kernel != nil, !succeeded.contains(launch.kernelIndex) {
@@ -253,7 +253,7 @@ public final class SuiteRunner {
     private func writeStartupRecord(_ launch: PlannedLaunch, probe: String, seconds: Double, resultsFile: String) throws {
         let probeRecord = try RecordReader.read(probe).first
         guard let probeRecord else { throw SuiteError("\(probe): the startup probe wrote no record") }
-        let measurement = Measurement(parameters: ["probe": "allreduce-4B-x1"], warmup: 0, iterations: 1,
+        let measurement = MeasuredPoint(parameters: ["probe": "allreduce-4B-x1"], warmup: 0, iterations: 1,
                                       samples: [seconds], verified: probeRecord.verified,
                                       verification: "wall time from launch to exit, measured by podgap suite")
         let record = Record(run: launch.id, kernel: "launch", ranks: probeRecord.ranks, trial: launch.trial,
@@ -307,7 +307,7 @@ public final class SuiteRunner {
     private func writeReports(_ outcome: inout Outcome) {
         do {
             let inputs = try Inputs.load([folder.path])
-            let analysis = try Analysis.build(inputs.observations, skipped: inputs.skipped,
+            let analysis = try Analysis.build(inputs.facts, skipped: inputs.skipped,
                                               options: Analysis.Options(baseline: suite.baseline))
             for format in [ReportFormat.table, .markdown, .csv, .html] {
                 let path = folder.appendingPathComponent("report.\(format.fileExtension)").path
@@ -331,7 +331,7 @@ public final class SuiteRunner {
     private func quietly(_ arguments: [String]) -> Bool {
         let log = FileManager.default.temporaryDirectory.appendingPathComponent("podgap-suite-\(getpid())-probe.log").path
         defer { try? FileManager.default.removeItem(atPath: log) }
-        return (try? ChildProcess.run(arguments, environment: LaunchContext.mpirunEnvironment, log: log, timeout: 120, interrupted: { false }))?.status == 0
+        return (try? ChildProcess.run(arguments, environment: MPIRunEnvironment.current, log: log, timeout: 120, interrupted: { false }))?.status == 0
     }
 
     private func which(_ tool: String) -> String? {

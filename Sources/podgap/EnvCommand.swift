@@ -1,5 +1,6 @@
+import Probes
 import ArgumentParser
-import Collector
+import Records
 import Foundation
 
 struct EnvCommand: ParsableCommand {

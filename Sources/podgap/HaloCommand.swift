@@ -1,5 +1,6 @@
+import Probes
 import ArgumentParser
-import Collector
+import Records
 import Kernels
 
 struct HaloCommand: ParsableCommand {
@@ -40,7 +41,7 @@ struct HaloCommand: ParsableCommand {
             let extents = try HaloExchange.parseExtents(local ?? (dims == 3 ? "128x128x128" : "512x512"))
             kernel = HaloExchange(axes: dims, local: extents, haloWidth: haloWidth, iterations: iterations, warmup: warmup,
                                   periodic: periodic, overlap: overlap, corruptRank: corruptRank,
-                                  progress: LaunchContext().rank == 0 ? Progress() : nil)
+                                  progress: LaunchContext().rank == 0 ? ProgressLine() : nil)
             try kernel.validate()
         } catch let error as InvalidParameters {
             throw Failure.badInput(error.description)

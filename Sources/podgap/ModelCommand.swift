@@ -1,5 +1,5 @@
 import ArgumentParser
-import Collector
+import Records
 import Foundation
 import Model
 

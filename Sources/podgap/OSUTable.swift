@@ -1,4 +1,4 @@
-import Collector
+import Records
 import Foundation
 
 /// What `podgap run` prints on stdout, point by point, when no `--out` file is given.

@@ -1,5 +1,6 @@
+import Probes
 import ArgumentParser
-import Collector
+import Records
 import Kernels
 
 /// `podgap run pingpong`: one-way message time between two ranks over a size sweep (osu_latency).
@@ -19,7 +20,7 @@ struct PingPongCommand: ParsableCommand {
         let context = LaunchContext()
         do { try PingPong.check(ranks: context.size) } catch let error as InvalidParameters { throw Failure.badInput(error.description) }
         let kernel = PingPong(sizes: sizes.filter { $0 > 0 }, plan: plan,
-                              corruptRank: corruptRank, progress: context.rank == 0 ? Progress() : nil)
+                              corruptRank: corruptRank, progress: context.rank == 0 ? ProgressLine() : nil)
         guard !kernel.sizes.isEmpty else { throw Failure.badInput("--sizes '\(sizesText)' holds no size of at least 1 byte") }
         let table = KernelTable(title: "pingpong (one-way, half the round trip)",
                                 columns: [.parameter("bytes", "bytes"), .milliseconds("one-way(ms)"),

@@ -1,4 +1,4 @@
-import Collector
+import Records
 import ArgumentParser
 import Foundation
 import Pods

@@ -1,5 +1,6 @@
+import Statistics
 import ArgumentParser
-import Collector
+import Records
 import Foundation
 import Report
 
@@ -59,7 +60,7 @@ struct ReportCommand: ParsableCommand {
             for problem in inputs.problems {
                 FileHandle.standardError.write(Data("podgap: skipped \(problem.description)\n".utf8))
             }
-            var analysis = try Analysis.build(inputs.observations, skipped: inputs.skipped + extraSkipped,
+            var analysis = try Analysis.build(inputs.facts, skipped: inputs.skipped + extraSkipped,
                                               options: Analysis.Options(baseline: baseline, bootstrap: bootstrap))
             if !inputs.problems.isEmpty {
                 analysis.warnings.insert("\(inputs.problems.count) bad line(s) skipped (--skip-bad), first: \(inputs.problems[0].description)", at: 0)

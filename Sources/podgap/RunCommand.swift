@@ -1,5 +1,6 @@
+import Probes
 import ArgumentParser
-import Collector
+import Records
 import Kernels
 
 struct Run: ParsableCommand {
@@ -43,7 +44,7 @@ struct AllreduceCommand: ParsableCommand {
         }
         let kernel = Allreduce(sizes: sizes, elementType: elementType, algorithm: algorithm, plan: plan,
                                chunkBytes: chunkBytes, corruptRank: corruptRank,
-                               progress: LaunchContext().rank == 0 ? Progress() : nil)
+                               progress: LaunchContext().rank == 0 ? ProgressLine() : nil)
         guard !kernel.effectiveSizes.isEmpty else {
             throw Failure.badInput("--sizes '\(sizesText)' holds no size of at least one \(dtype) element (\(elementType.byteCount) bytes)")
         }

@@ -1,5 +1,5 @@
 import ArgumentParser
-import Collector
+import Records
 import Foundation
 
 /// Options every `podgap run <kernel>` shares: where records go and how the job is labelled.

@@ -1,5 +1,6 @@
+import Probes
 import ArgumentParser
-import Collector
+import Records
 import Foundation
 import MPI
 import Pods
@@ -61,7 +62,7 @@ struct StartupCommand: ParsableCommand {
         let argv = ["/usr/bin/mpirun", "-np", String(np), "--oversubscribe", CommandLine.arguments[0]]
             + probeArguments(start: start, launch: "mpirun", out: out, runID: runID, trial: trial)
         let mpirun: Session
-        do { mpirun = try Session(argv, environment: LaunchContext.mpirunEnvironment) } catch let error as SpawnError {
+        do { mpirun = try Session(argv, environment: MPIRunEnvironment.current) } catch let error as SpawnError {
             throw Failure.badInput(error.description)
         }
         if let status = mpirun.wait(seconds: timeout) { return status }
@@ -103,7 +104,7 @@ struct StartupCommand: ParsableCommand {
             let includes = probeLaunch != "pods" ? "mpirun + MPI_Init"
                 : network == "bare" ? "pods up (node netns, underlay) + mpirun + MPI_Init"
                 : "pods up (netns, CNI, runc create+start) + mpirun + MPI_Init"
-            let measurement = Measurement(
+            let measurement = MeasuredPoint(
                 parameters: ["launch": .string(probeLaunch ?? context.launcher), "network": .string(network),
                              "includes": .string(includes)],
                 warmup: 0, iterations: 1, samples: [seconds],

@@ -1,5 +1,6 @@
+import Probes
 import ArgumentParser
-import Collector
+import Records
 import Kernels
 
 struct TrainCommand: ParsableCommand {
@@ -58,7 +59,7 @@ struct TrainCommand: ParsableCommand {
             kernel = TrainingStep(widths: try TrainingStep.parseWidths(layers), batch: batch, steps: steps, warmup: warmup,
                                   bucketBytes: Int(bucketMb * 1048576), overlap: !noOverlap, learningRate: learningRate,
                                   seed: seed, chunkFlops: progressMflop * 1e6, weightsPath: dumpWeights,
-                                  progress: context.rank == 0 ? Progress() : nil)
+                                  progress: context.rank == 0 ? ProgressLine() : nil)
             try kernel.validate()
         } catch let error as InvalidParameters {
             throw Failure.badInput(error.description)

@@ -1,5 +1,6 @@
+import Probes
 import ArgumentParser
-import Collector
+import Records
 import Foundation
 import Kernels
 import RDMA
@@ -98,7 +99,7 @@ struct VerbsRun {
         let client = try mapped { try VerbsClient(server: server, port: options.port, capacity: sizes.max()!, timeout: timeout) }
         let environment = verbsEnvironment(device: client.device, port: client.port, devices: devices)
         let run = options.options.runID ?? Job.newRunID()
-        let progress = Collector.Progress()
+        let progress = Records.ProgressLine()
         if writer == nil { VerbsTable.printHeader(kernel: kernel, environment: environment) }
         var unverified: [String] = []
         for (step, bytes) in sizes.enumerated() {
@@ -122,14 +123,14 @@ struct VerbsRun {
         }
     }
 
-    private func measurement(_ point: VerbsPoint, device: String, port: Int) -> Collector.Measurement {
+    private func measurement(_ point: VerbsPoint, device: String, port: Int) -> Records.MeasuredPoint {
         var throughput: [String: Double] = [:]
         if operation == "rdma-write", point.elapsed > 0 {
             // GB/s (10^9 bytes), as the allreduce records' algbw.
             throughput["bw_gbps"] = Double(point.bytes * point.iterations) / point.elapsed / 1e9
             throughput["msg_rate_mps"] = Double(point.iterations) / point.elapsed / 1e6
         }
-        return Collector.Measurement(parameters: ["bytes": .number(Double(point.bytes)), "operation": .string(operation),
+        return Records.MeasuredPoint(parameters: ["bytes": .number(Double(point.bytes)), "operation": .string(operation),
                                         "transport": "verbs-rc", "device": .string(device), "port": .number(Double(port))],
                            warmup: point.warmup, iterations: point.iterations, samples: point.samples,
                            throughput: throughput, verified: point.verified, verification: point.verification)

@@ -1,4 +1,5 @@
-import Collector
+import Statistics
+import Records
 import Kernels
 import Testing
 

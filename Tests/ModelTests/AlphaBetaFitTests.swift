@@ -6,11 +6,11 @@ import Testing
     /// deterministic alternating noise: the fit must give both back within 2%.
     @Test func recoversAlphaAndBetaFromSyntheticAllreduce() throws {
         let alpha = 15e-6, beta = 1 / 1.2e9
-        var points: [Observation] = []
+        var points: [FitSample] = []
         var bytes = 4
         var sign = 1.0
         while bytes <= 4 << 20 {
-            let exact = Observation.allreduce(bytes: bytes, ranks: 2, seconds: 1)
+            let exact = FitSample.allreduce(bytes: bytes, ranks: 2, seconds: 1)
             let seconds = (exact.latencies * alpha + exact.bytesPerLink * beta) * (1 + 0.01 * sign)
             points.append(.allreduce(bytes: bytes, ranks: 2, seconds: seconds))
             bytes *= 2

@@ -1,4 +1,4 @@
-import Collector
+import Records
 import ModelFixtures
 import Testing
 @testable import Model
@@ -28,10 +28,10 @@ import Testing
 
     /// Eager below 64 KiB, rendezvous above with a handshake's worth more latency: two regimes.
     @Test func splitsAtTheProtocolChange() throws {
-        let points = stride(from: 2, through: 22, by: 1).map { power -> Observation in
+        let points = stride(from: 2, through: 22, by: 1).map { power -> FitSample in
             let bytes = 1 << power
             let (alpha, bandwidth) = bytes <= 65536 ? (10e-6, 0.5e9) : (80e-6, 2e9)
-            return Observation.pointToPoint(bytes: bytes, seconds: alpha + Double(bytes) / bandwidth)
+            return FitSample.pointToPoint(bytes: bytes, seconds: alpha + Double(bytes) / bandwidth)
         }
         let fit = try AlphaBetaFit.fit(points)
         #expect(fit.link.regimes.count == 2)
@@ -85,10 +85,10 @@ import Testing
     /// Eager up to 64 KiB, rendezvous up to 8 MiB, then a slower regime once messages outgrow the
     /// caches: three regimes, each line given back.
     @Test func findsThreeRegimes() throws {
-        let points = stride(from: 2, through: 26, by: 1).map { power -> Observation in
+        let points = stride(from: 2, through: 26, by: 1).map { power -> FitSample in
             let bytes = 1 << power
             let (alpha, bandwidth) = bytes <= 65536 ? (10e-6, 0.5e9) : bytes <= 8 << 20 ? (80e-6, 2e9) : (2e-3, 0.4e9)
-            return Observation.pointToPoint(bytes: bytes, seconds: alpha + Double(bytes) / bandwidth)
+            return FitSample.pointToPoint(bytes: bytes, seconds: alpha + Double(bytes) / bandwidth)
         }
         let fit = try AlphaBetaFit.fit(points)
         #expect(fit.link.regimes.map(\.upToBytes) == [65536, 8 << 20, nil])

@@ -1,4 +1,4 @@
-import Collector
+import Records
 import ModelFixtures
 import Testing
 @testable import Model

@@ -1,3 +1,4 @@
+import Records
 import Foundation
 import Testing
 @testable import Report
@@ -24,21 +25,21 @@ import Testing
     }
 
     @Test func aTrialsRecordsAreReducedToTheirMedianFirst() throws {
-        var observations = Fixtures.twoEnvironments()
+        var facts = Fixtures.twoEnvironments()
         // Two more records in trial 1 of native-tcp at 8 B (4, 6, 7 us): that trial's median
         // becomes 6 us, so the trial medians are 6, 8, 12 and their median 8: the gap stays +300%.
-        observations.append(Fixtures.observation("native-tcp", bytes: 8, trial: 1, seconds: 6e-6))
-        observations.append(Fixtures.observation("native-tcp", bytes: 8, trial: 1, seconds: 7e-6))
-        let analysis = try Analysis.build(observations)
+        facts.append(Fixtures.fact("native-tcp", bytes: 8, trial: 1, seconds: 6e-6))
+        facts.append(Fixtures.fact("native-tcp", bytes: 8, trial: 1, seconds: 7e-6))
+        let analysis = try Analysis.build(facts)
         let point = try #require(analysis.points.first { $0.key.bytes == 8 }?.value["native-tcp"])
         #expect(point.trialMedians == [6e-6, 8e-6, 12e-6])
         #expect(abs(try #require(analysis.comparisons.first { $0.point.bytes == 8 }).gap - 3) < 1e-9)
     }
 
     @Test func unverifiedRecordsAreFlaggedAndKeptOut() throws {
-        var observations = Fixtures.twoEnvironments()
-        observations.append(Fixtures.observation("native-tcp", bytes: 8, trial: 4, seconds: 1, verified: false))
-        let analysis = try Analysis.build(observations)
+        var facts = Fixtures.twoEnvironments()
+        facts.append(Fixtures.fact("native-tcp", bytes: 8, trial: 4, seconds: 1, verified: false))
+        let analysis = try Analysis.build(facts)
         let small = try #require(analysis.comparisons.first { $0.point.bytes == 8 })
         #expect(small.trials == 3)
         #expect(small.unverified == 1)
@@ -46,17 +47,17 @@ import Testing
     }
 
     @Test func warnsAboutMixedHostsAndUnpairedPoints() throws {
-        var observations = Fixtures.twoEnvironments()
-        observations.append(Fixtures.observation("native-tcp", bytes: 4096, trial: 1, seconds: 1e-4, host: "Linux 5.10 aarch64"))
-        let analysis = try Analysis.build(observations)
+        var facts = Fixtures.twoEnvironments()
+        facts.append(Fixtures.fact("native-tcp", bytes: 4096, trial: 1, seconds: 1e-4, host: "Linux 5.10 aarch64"))
+        let analysis = try Analysis.build(facts)
         #expect(analysis.warnings.contains { $0.contains("2 different host kernels") })
         #expect(analysis.warnings.contains { $0.hasPrefix("native-tcp: 1 point(s) pair with no other environment") })
     }
 
     @Test func defaultBaselineIsTwoNodesWhenPresent() throws {
-        let observations = Fixtures.twoEnvironments() + (1...3).map { Fixtures.observation("native-2node", bytes: 8, trial: $0, seconds: 1e-5) }
-        #expect(try Analysis.build(observations).baseline == "native-2node")
-        #expect(try Analysis.build(observations, options: .init(baseline: "native-tcp")).baseline == "native-tcp")
+        let facts = Fixtures.twoEnvironments() + (1...3).map { Fixtures.fact("native-2node", bytes: 8, trial: $0, seconds: 1e-5) }
+        #expect(try Analysis.build(facts).baseline == "native-2node")
+        #expect(try Analysis.build(facts, options: .init(baseline: "native-tcp")).baseline == "native-tcp")
     }
 
     @Test func badInputsSayWhatIsMissing() {
@@ -67,8 +68,8 @@ import Testing
         #expect(throws: AnalysisError.singleEnvironment("native-shm")) {
             try Analysis.build(Fixtures.twoEnvironments().filter { $0.environment == "native-shm" })
         }
-        let disjoint = Fixtures.twoEnvironments().map { observation -> Observation in
-            var changed = observation
+        let disjoint = Fixtures.twoEnvironments().map { fact -> RecordFacts in
+            var changed = fact
             if changed.environment == "native-tcp" { changed.ranks = 4 }
             return changed
         }
@@ -89,11 +90,11 @@ import Testing
 
     @Test func attributionComparesNeighbours() throws {
         // native-2node at 5x native-shm; native-tcp at 4x: the step tcp -> 2node is 5/4 - 1.
-        let observations = Fixtures.twoEnvironments() + (1...3).flatMap { trial in
-            [Fixtures.observation("native-2node", bytes: 8, trial: trial, seconds: Double(trial) * 5e-6),
-             Fixtures.observation("native-2node", bytes: 1024, trial: trial, seconds: Double(trial) * 50e-6)]
+        let facts = Fixtures.twoEnvironments() + (1...3).flatMap { trial in
+            [Fixtures.fact("native-2node", bytes: 8, trial: trial, seconds: Double(trial) * 5e-6),
+             Fixtures.fact("native-2node", bytes: 1024, trial: trial, seconds: Double(trial) * 50e-6)]
         }
-        let analysis = try Analysis.build(observations)
+        let analysis = try Analysis.build(facts)
         let step = try #require(analysis.attribution.first { $0.step.to == "native-2node" })
         #expect(step.step.from == "native-tcp")
         let latency = try #require(step.headlines.first { $0.metric.hasPrefix("small-message latency") })
@@ -104,12 +105,12 @@ import Testing
     }
 
     @Test func headlinesForUnsizedKernelsUseTheHeaviestPoint() throws {
-        var observations: [Observation] = []
+        var facts: [RecordFacts] = []
         for trial in 1...3 {
-            observations.append(Fixtures.observation("native-shm", bytes: nil, trial: trial, seconds: 0.1, kernel: "train"))
-            observations.append(Fixtures.observation("pod-overlay", bytes: nil, trial: trial, seconds: 0.125, kernel: "train"))
+            facts.append(Fixtures.fact("native-shm", bytes: nil, trial: trial, seconds: 0.1, kernel: "train"))
+            facts.append(Fixtures.fact("pod-overlay", bytes: nil, trial: trial, seconds: 0.125, kernel: "train"))
         }
-        let analysis = try Analysis.build(observations)
+        let analysis = try Analysis.build(facts)
         let headline = try #require(analysis.headlines["pod-overlay"]?.first)
         #expect(headline.metric == "training step (samples/s)")
         // Step time +25% means samples/s at 1/1.25 = 80%: -20%.

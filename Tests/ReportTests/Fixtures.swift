@@ -1,12 +1,12 @@
-import Collector
+import Records
 import Foundation
 @testable import Report
 
-/// Records and observations built in code, with values chosen so that every expected number in
+/// Records and facts built in code, with values chosen so that every expected number in
 /// the tests can be worked out by hand.
 enum Fixtures {
-    static func environment(_ name: String, kernel: String = "Linux 6.1 x86_64", mpi: String = "Open MPI v4.1.4") -> Collector.Environment {
-        Collector.Environment(name: name, launcher: .init(kind: "mpirun"), container: nil, network: "loopback",
+    static func environment(_ name: String, kernel: String = "Linux 6.1 x86_64", mpi: String = "Open MPI v4.1.4") -> Records.Environment {
+        Records.Environment(name: name, launcher: .init(kind: "mpirun"), container: nil, network: "loopback",
                               transport: .init(pml: "ob1", btl: "vader"), hostname: "host-a", hostnames: ["host-a"], cores: 2,
                               cpuset: "0-1", cgroup: .init(), kernel: kernel, mpiLibrary: mpi, podgapVersion: "0.1.0",
                               gitCommit: nil, topology: nil, bindings: nil, ranksPerNode: 2, oversubscribed: false,
@@ -15,32 +15,32 @@ enum Fixtures {
 
     static func record(_ environment: String, bytes: Int, trial: Int, seconds: Double, verified: Bool = true,
                        kernel: String = "allreduce") -> Record {
-        let measurement = Measurement(parameters: ["bytes": .number(Double(bytes)), "dtype": "float32", "algorithm": "mpi"],
+        let measurement = MeasuredPoint(parameters: ["bytes": .number(Double(bytes)), "dtype": "float32", "algorithm": "mpi"],
                                       warmup: 1, iterations: 3, samples: [seconds, seconds, seconds],
                                       verified: verified, verification: verified ? "sum checked" : "rank 1 disagrees")
         return Record(run: "run-\(environment)-\(trial)", kernel: kernel, ranks: 2, trial: trial, measurement: measurement,
                       keepingSamples: false, environment: self.environment(environment))
     }
 
-    static func observation(_ environment: String, bytes: Double? = 8, trial: Int, seconds: Double, verified: Bool = true,
-                            kernel: String = "allreduce", host: String = "Linux 6.1 x86_64") -> Observation {
-        Observation(kernel: kernel, parameters: bytes.map { "bytes=\(Int($0)),dtype=float32" } ?? "grid=4x4",
+    static func fact(_ environment: String, bytes: Double? = 8, trial: Int, seconds: Double, verified: Bool = true,
+                            kernel: String = "allreduce", host: String = "Linux 6.1 x86_64") -> RecordFacts {
+        RecordFacts(kernel: kernel, parameters: bytes.map { "bytes=\(Int($0)),dtype=float32" } ?? "grid=4x4",
                     bytes: bytes, ranks: 2, trial: trial, seconds: seconds, verified: verified, environment: environment,
                     host: host, mpiLibrary: "Open MPI v4.1.4", podgapVersion: "0.1.0")
     }
 
     /// Three trials per environment at two sizes: baseline native-shm 1, 2, 3 us (median 2) at 8 B
     /// and 10, 20, 30 us at 1 KiB; native-tcp exactly four times slower everywhere (no ties).
-    static func twoEnvironments() -> [Observation] {
-        var observations: [Observation] = []
+    static func twoEnvironments() -> [RecordFacts] {
+        var facts: [RecordFacts] = []
         for trial in 1...3 {
             let base = Double(trial) * 1e-6
-            observations.append(observation("native-shm", bytes: 8, trial: trial, seconds: base))
-            observations.append(observation("native-shm", bytes: 1024, trial: trial, seconds: base * 10))
-            observations.append(observation("native-tcp", bytes: 8, trial: trial, seconds: base * 4))
-            observations.append(observation("native-tcp", bytes: 1024, trial: trial, seconds: base * 40))
+            facts.append(fact("native-shm", bytes: 8, trial: trial, seconds: base))
+            facts.append(fact("native-shm", bytes: 1024, trial: trial, seconds: base * 10))
+            facts.append(fact("native-tcp", bytes: 8, trial: trial, seconds: base * 4))
+            facts.append(fact("native-tcp", bytes: 1024, trial: trial, seconds: base * 40))
         }
-        return observations
+        return facts
     }
 
     static func temporaryFile(_ name: String, _ contents: String) throws -> String {

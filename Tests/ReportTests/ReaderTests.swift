@@ -1,4 +1,4 @@
-import Collector
+import Records
 import Foundation
 import Testing
 @testable import Report
@@ -8,10 +8,10 @@ import Testing
         let records = [Fixtures.record("native-shm", bytes: 4, trial: 1, seconds: 1.25e-6),
                        Fixtures.record("pod-overlay", bytes: 1 << 20, trial: 2, seconds: 3.5e-3, verified: false)]
         let path = try Fixtures.temporaryFile("a.jsonl", try records.map(Fixtures.jsonLine).joined(separator: "\n") + "\n")
-        let reader = ObservationReader()
+        let reader = RecordFactsReader()
         try reader.read(path)
-        #expect(reader.observations == records.map(Observation.init))
-        #expect(reader.observations[1].bytes == 1048576 && reader.observations[1].parameters == "algorithm=mpi,bytes=1048576,dtype=float32")
+        #expect(reader.facts == records.map(RecordFacts.init))
+        #expect(reader.facts[1].bytes == 1048576 && reader.facts[1].parameters == "algorithm=mpi,bytes=1048576,dtype=float32")
     }
 
     @Test func linesTheScannerRefusesStillDecode() throws {
@@ -19,9 +19,9 @@ import Testing
         var record = Fixtures.record("native-shm", bytes: 8, trial: 1, seconds: 2e-6)
         record.verification = "checked \"sum\""
         let path = try Fixtures.temporaryFile("b.jsonl", try Fixtures.jsonLine(record) + "\n")
-        let reader = ObservationReader()
+        let reader = RecordFactsReader()
         try reader.read(path)
-        #expect(reader.observations == [Observation(record)])
+        #expect(reader.facts == [RecordFacts(record)])
     }
 
     @Test func badLineIsReportedAsFileColonLine() throws {
@@ -29,12 +29,12 @@ import Testing
         let cut = String(good.prefix(good.count / 2))
         let path = try Fixtures.temporaryFile("c.jsonl", good + "\n\n" + cut + "\n" + good + "\n")
         #expect(throws: RecordError.malformed(file: path, line: 3, reason: "not a JSON object (truncated or corrupted line)")) {
-            try ObservationReader().read(path)
+            try RecordFactsReader().read(path)
         }
         // Skipping: the two good lines are read, the bad one is kept as a problem.
-        let reader = ObservationReader(skippingBad: true)
+        let reader = RecordFactsReader(skippingBad: true)
         try reader.read(path)
-        #expect(reader.observations.count == 2)
+        #expect(reader.facts.count == 2)
         #expect(reader.problems.map(\.description) == ["\(path):3: not a JSON object (truncated or corrupted line)"])
     }
 
@@ -42,7 +42,7 @@ import Testing
         let line = try Fixtures.jsonLine(Fixtures.record("native-shm", bytes: 8, trial: 1, seconds: 2e-6))
             .replacingOccurrences(of: "\"ranks\":2,", with: "")
         let path = try Fixtures.temporaryFile("d.jsonl", line + "\n")
-        #expect(throws: RecordError.malformed(file: path, line: 1, reason: "missing field 'ranks'")) { try ObservationReader().read(path) }
+        #expect(throws: RecordError.malformed(file: path, line: 1, reason: "missing field 'ranks'")) { try RecordFactsReader().read(path) }
     }
 
     @Test func otherSchemaAndEmptyFileAreRefused() throws {
@@ -50,22 +50,22 @@ import Testing
             .replacingOccurrences(of: "podgap.record/1", with: "podgap.record/9")
         let other = try Fixtures.temporaryFile("e.jsonl", line + "\n")
         do {
-            try ObservationReader().read(other)
+            try RecordFactsReader().read(other)
             Issue.record("a record of schema podgap.record/9 was accepted")
         } catch let error as RecordError {
             #expect(error.description.hasPrefix("\(other):1: schema 'podgap.record/9' is not one this podgap reads"))
         }
         let empty = try Fixtures.temporaryFile("f.jsonl", "\n\n")
-        #expect(throws: RecordError.empty(file: empty)) { try ObservationReader().read(empty) }
+        #expect(throws: RecordError.empty(file: empty)) { try RecordFactsReader().read(empty) }
     }
 
     @Test func linesLongerThanTheBufferAndNoFinalNewline() throws {
         // 3000 records (~2.4 MB) without a trailing newline: every one read, the last one too.
         let line = try Fixtures.jsonLine(Fixtures.record("native-shm", bytes: 8, trial: 1, seconds: 2e-6))
         let path = try Fixtures.temporaryFile("g.jsonl", Array(repeating: line, count: 3000).joined(separator: "\n"))
-        let reader = ObservationReader()
+        let reader = RecordFactsReader()
         try reader.read(path)
-        #expect(reader.observations.count == 3000)
+        #expect(reader.facts.count == 3000)
     }
 
     @Test func foldersReadTheirResultsAndSkippedEnvironments() throws {
@@ -73,7 +73,7 @@ import Testing
         let folder = (file as NSString).deletingLastPathComponent
         try Inputs.writeSkipped([SkippedEnvironment(environment: "pod-rdma", reason: "no RDMA devices")], to: folder + "/skipped.json")
         let inputs = try Inputs.load([folder])
-        #expect(inputs.observations.count == 1)
+        #expect(inputs.facts.count == 1)
         #expect(inputs.skipped == [SkippedEnvironment(environment: "pod-rdma", reason: "no RDMA devices")])
     }
 }
@@ -82,12 +82,12 @@ import Testing
     @Test func environmentDerivedParametersDoNotSplitPairs() throws {
         // BLAS threads follow the cores a rank gets (1 on a shared host, 2 per emulated node):
         // both paths leave them out of the key.
-        #expect(Observation.canonical(["batch": 32, "blas_threads": 2, "layers": "8,8"]) == "batch=32,layers=8,8")
+        #expect(RecordFacts.canonical(["batch": 32, "blas_threads": 2, "layers": "8,8"]) == "batch=32,layers=8,8")
         var record = Fixtures.record("native-2node", bytes: 8, trial: 1, seconds: 1e-3, kernel: "train")
         record.params["blas_threads"] = 2
         let path = try Fixtures.temporaryFile("h.jsonl", try Fixtures.jsonLine(record) + "\n")
-        let reader = ObservationReader()
+        let reader = RecordFactsReader()
         try reader.read(path)
-        #expect(reader.observations.first?.parameters == "algorithm=mpi,bytes=8,dtype=float32")
+        #expect(reader.facts.first?.parameters == "algorithm=mpi,bytes=8,dtype=float32")
     }
 }

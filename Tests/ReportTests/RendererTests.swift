@@ -6,14 +6,14 @@ import Testing
     /// Three environments, three trials, two sizes, plus a train kernel measured in one trial only
     /// (no interval possible: every format must still print no NaN).
     static func analysis() throws -> Analysis {
-        var observations = Fixtures.twoEnvironments()
+        var facts = Fixtures.twoEnvironments()
         for trial in 1...3 {
-            observations.append(Fixtures.observation("native-2node", bytes: 8, trial: trial, seconds: Double(trial) * 5e-6))
-            observations.append(Fixtures.observation("native-2node", bytes: 1024, trial: trial, seconds: Double(trial) * 50e-6))
+            facts.append(Fixtures.fact("native-2node", bytes: 8, trial: trial, seconds: Double(trial) * 5e-6))
+            facts.append(Fixtures.fact("native-2node", bytes: 1024, trial: trial, seconds: Double(trial) * 50e-6))
         }
-        observations.append(Fixtures.observation("native-shm", bytes: nil, trial: 1, seconds: 0.5, kernel: "train"))
-        observations.append(Fixtures.observation("native-tcp", bytes: nil, trial: 1, seconds: 0.6, kernel: "train"))
-        return try Analysis.build(observations, skipped: [SkippedEnvironment(environment: "pod-rdma", reason: "no RDMA devices here")],
+        facts.append(Fixtures.fact("native-shm", bytes: nil, trial: 1, seconds: 0.5, kernel: "train"))
+        facts.append(Fixtures.fact("native-tcp", bytes: nil, trial: 1, seconds: 0.6, kernel: "train"))
+        return try Analysis.build(facts, skipped: [SkippedEnvironment(environment: "pod-rdma", reason: "no RDMA devices here")],
                                   options: .init(baseline: "native-shm"))
     }
 

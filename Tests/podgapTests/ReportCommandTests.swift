@@ -1,11 +1,11 @@
-import Collector
+import Records
 import Foundation
 import Testing
 
 /// `podgap report` as users run it: bad input gives one line and exit 2, good input every format.
 @Suite(.serialized) struct ReportCommandTests {
-    static func environment(_ name: String) -> Collector.Environment {
-        Collector.Environment(name: name, launcher: .init(kind: "mpirun"), container: nil, network: "loopback",
+    static func environment(_ name: String) -> Records.Environment {
+        Records.Environment(name: name, launcher: .init(kind: "mpirun"), container: nil, network: "loopback",
                               transport: .init(pml: "ob1", btl: "vader"), hostname: "h", hostnames: ["h"], cores: 2,
                               cpuset: "0-1", cgroup: .init(), kernel: "Linux test", mpiLibrary: "Open MPI v4.1.4",
                               podgapVersion: "0.1.0", gitCommit: nil, topology: nil, bindings: nil, ranksPerNode: 2,
@@ -18,7 +18,7 @@ import Testing
         for trial in 1...3 {
             for bytes in [8, 1024] {
                 let seconds = Double(trial + bytes / 8) * 1e-6 * factor
-                let measurement = Measurement(parameters: ["bytes": .number(Double(bytes))], warmup: 1, iterations: 2,
+                let measurement = MeasuredPoint(parameters: ["bytes": .number(Double(bytes))], warmup: 1, iterations: 2,
                                               samples: [seconds, seconds], verified: true, verification: "ok")
                 try writer.append(Record(run: "r", kernel: "allreduce", ranks: ranks, trial: trial, measurement: measurement,
                                          keepingSamples: false, environment: Self.environment(environment)))

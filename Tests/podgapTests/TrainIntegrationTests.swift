@@ -1,4 +1,4 @@
-import Collector
+import Records
 import Foundation
 import Testing
 

@@ -1,5 +1,5 @@
 /// One measured point as a kernel produces it, before the collector adds run and environment.
-public struct Measurement: Sendable {
+public struct MeasuredPoint: Sendable {
     /// Parameters that identify the point (bytes, dtype, algorithm, grid ...).
     public var parameters: [String: JSONValue]
     public var warmup: Int

@@ -1,4 +1,5 @@
-@testable import Collector
+@testable import Probes
+import Records
 import Foundation
 import Testing
 

@@ -1,7 +1,6 @@
-import Collector
 import Foundation
 import Testing
-@testable import Report
+@testable import Statistics
 
 @Suite struct StatisticsTests {
     @Test func medianOfOddAndEvenCounts() {

@@ -6,13 +6,13 @@ public enum Median {
         return ofSorted(values.sorted())
     }
 
-    static func ofSorted(_ sorted: [Double]) -> Double {
+    public static func ofSorted(_ sorted: [Double]) -> Double {
         let middle = sorted.count / 2
         return sorted.count % 2 == 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2
     }
 
     /// Linear-interpolation percentile (0...1) of sorted values, numpy's default.
-    static func quantile(_ q: Double, ofSorted sorted: [Double]) -> Double {
+    public static func quantile(_ q: Double, ofSorted sorted: [Double]) -> Double {
         let position = q * Double(sorted.count - 1)
         let lower = Int(position.rounded(.down))
         let upper = min(lower + 1, sorted.count - 1)

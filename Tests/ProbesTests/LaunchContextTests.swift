@@ -1,4 +1,5 @@
-import Collector
+import Probes
+import Records
 import Testing
 
 @Suite struct LaunchContextTests {

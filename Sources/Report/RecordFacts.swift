@@ -1,8 +1,8 @@
-import Collector
+import Records
 
 /// The facts of one record that a comparison uses: which point it measured, where, in which trial,
 /// and its median iteration time. Small on purpose: a report may hold millions of them.
-public struct Observation: Equatable, Sendable {
+public struct RecordFacts: Equatable, Sendable {
     public var kernel: String
     /// Parameters as `key=value` pairs sorted by key, so that equal parameters compare equal.
     public var parameters: String
@@ -29,7 +29,7 @@ public struct Observation: Equatable, Sendable {
 
     public init(_ record: Record) {
         self.init(kernel: record.kernel,
-                  parameters: Observation.canonical(record.params),
+                  parameters: RecordFacts.canonical(record.params),
                   bytes: record.params["bytes"]?.doubleValue,
                   ranks: record.ranks, trial: record.trial, seconds: record.seconds.p50,
                   verified: record.verified, environment: record.environment.name,

@@ -1,11 +1,11 @@
-import Collector
+import Records
 import Foundation
 
-/// Reads results files into observations, fast: each line is scanned for the dozen fields a
+/// Reads results files into facts, fast: each line is scanned for the dozen fields a
 /// report needs and the rest is skipped unbuilt. A line the scanner does not accept goes to
 /// `RecordReader.decode`, so bad lines get the same `FILE:LINE: reason` as everywhere else.
-public final class ObservationReader {
-    public private(set) var observations: [Observation] = []
+public final class RecordFactsReader {
+    public private(set) var facts: [RecordFacts] = []
     /// Bad lines found while skipping them (`skippingBad`); empty otherwise.
     public private(set) var problems: [RecordError] = []
     private let skippingBad: Bool
@@ -22,7 +22,7 @@ public final class ObservationReader {
             throw RecordError.malformed(file: path, line: 0, reason: "cannot read the file: \(String(cString: strerror(errno)))")
         }
         defer { close(descriptor) }
-        let before = observations.count, problemsBefore = problems.count
+        let before = facts.count, problemsBefore = problems.count
         var capacity = 8 << 20
         var buffer = UnsafeMutablePointer<UInt8>.allocate(capacity: capacity + 1)
         defer { buffer.deallocate() }
@@ -64,7 +64,7 @@ public final class ObservationReader {
                 filled -= start
             }
         }
-        if observations.count == before && problems.count == problemsBefore {
+        if facts.count == before && problems.count == problemsBefore {
             throw RecordError.empty(file: path)
         }
     }
@@ -72,13 +72,13 @@ public final class ObservationReader {
     private func line(_ buffer: UnsafeMutablePointer<UInt8>, _ start: Int, _ stop: Int, number: Int, path: String) throws {
         var scanner = JSONScanner(base: buffer, position: start, end: stop)
         if scanner.atEnd { return }
-        if let observation = scan(&scanner) {
-            observations.append(observation)
+        if let fact = scan(&scanner) {
+            facts.append(fact)
             return
         }
         let text = String(decoding: UnsafeBufferPointer(start: buffer + start, count: stop - start), as: UTF8.self)
         do {
-            observations.append(Observation(try RecordReader.decode(Substring(text), file: path, line: number)))
+            facts.append(RecordFacts(try RecordReader.decode(Substring(text), file: path, line: number)))
         } catch let error as RecordError {
             guard skippingBad else { throw error }
             problems.append(error)
@@ -93,7 +93,7 @@ public final class ObservationReader {
     }
 
     /// The fields of one record line, or nil where anything is unusual (the full decoder decides).
-    private func scan(_ scanner: inout JSONScanner) -> Observation? {
+    private func scan(_ scanner: inout JSONScanner) -> RecordFacts? {
         var kernel: String?, params: (canonical: String, bytes: Double?)?, ranks: Int?, trial = 0
         var p50: Double?, verified: Bool?, environment: (name: String, host: String, mpi: String, version: String)?
         var required = 0
@@ -139,7 +139,7 @@ public final class ObservationReader {
         guard scanner.consume(UInt8(ascii: "}")), scanner.atEnd, required == 31,
               let kernel, let ranks, let p50, let verified, let environment else { return nil }
         let parameters = params ?? ("", nil)
-        return Observation(kernel: kernel, parameters: parameters.canonical, bytes: parameters.bytes, ranks: ranks,
+        return RecordFacts(kernel: kernel, parameters: parameters.canonical, bytes: parameters.bytes, ranks: ranks,
                            trial: trial, seconds: p50, verified: verified, environment: environment.name,
                            host: environment.host, mpiLibrary: environment.mpi, podgapVersion: environment.version)
     }
@@ -173,7 +173,7 @@ public final class ObservationReader {
         var name: String?, host: String?, mpi: String?, version: String?, seen = 0
         repeat {
             guard let key = scanner.rawString(), scanner.consume(UInt8(ascii: ":")) else { return nil }
-            if let index = ObservationReader.environmentKeys.firstIndex(where: { scanner.equals(key, $0) }) {
+            if let index = RecordFactsReader.environmentKeys.firstIndex(where: { scanner.equals(key, $0) }) {
                 seen |= 1 << index
                 switch index {
                 case 0: guard let value = scanner.rawString() else { return nil }; name = intern(scanner, value); continue
@@ -185,18 +185,18 @@ public final class ObservationReader {
             }
             guard scanner.skipValue() != nil else { return nil }
         } while scanner.consume(UInt8(ascii: ","))
-        guard scanner.consume(UInt8(ascii: "}")), seen == (1 << ObservationReader.environmentKeys.count) - 1,
+        guard scanner.consume(UInt8(ascii: "}")), seen == (1 << RecordFactsReader.environmentKeys.count) - 1,
               let name, let host, let mpi, let version else { return nil }
         return (name, host, mpi, version)
     }
 
-    /// The same `key=value` text as `Observation.canonical`, cached by the object's raw bytes.
+    /// The same `key=value` text as `RecordFacts.canonical`, cached by the object's raw bytes.
     private func canonicalParameters(_ outer: JSONScanner, _ range: Range<Int>) -> (canonical: String, bytes: Double?)? {
         let raw = String(decoding: UnsafeBufferPointer(start: outer.base + range.lowerBound, count: range.count), as: UTF8.self)
         if let known = parameters[raw] { return known }
         // Rare path (once per distinct parameter set): decode it properly.
         guard let object = try? JSONDecoder().decode([String: JSONValue].self, from: Data(raw.utf8)) else { return nil }
-        let result = (Observation.canonical(object), object["bytes"]?.doubleValue)
+        let result = (RecordFacts.canonical(object), object["bytes"]?.doubleValue)
         parameters[raw] = result
         return result
     }

@@ -1,4 +1,4 @@
-import Collector
+import Records
 import Foundation
 import Testing
 
@@ -11,7 +11,7 @@ func sampleEnvironment(name: String = "native-shm") -> Environment {
 }
 
 func sampleRecord(bytes: Int = 1024, verified: Bool = true) -> Record {
-    let measurement = Measurement(parameters: ["bytes": .number(Double(bytes)), "dtype": "float32"],
+    let measurement = MeasuredPoint(parameters: ["bytes": .number(Double(bytes)), "dtype": "float32"],
                                   warmup: 10, iterations: 4, samples: [1e-6, 2e-6, 3e-6, 4e-6],
                                   throughput: ["algbw_gbps": 0.5, "busbw_gbps": 0.5],
                                   phases: ["exchange": [1e-7, 2e-7, 3e-7, 4e-7]],

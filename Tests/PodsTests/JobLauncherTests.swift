@@ -4,51 +4,51 @@ import Testing
 
 @Suite struct LauncherTests {
     @Test func writesTheOperatorHostfile() {
-        #expect(Launcher.hostfile(hosts: ["j-p0", "j-p1"], slots: 1) == "j-p0 slots=1\nj-p1 slots=1\n")
-        #expect(Launcher.slots(ranks: 2, hosts: 2) == 1)
-        #expect(Launcher.slots(ranks: 3, hosts: 2) == 2)
-        #expect(Launcher.slots(ranks: 1, hosts: 4) == 1)
-        #expect(Launcher.hostsFile([(name: "j-p0", address: "198.19.0.2")]) == "127.0.0.1 localhost\n198.19.0.2 j-p0\n")
+        #expect(JobLauncher.hostfile(hosts: ["j-p0", "j-p1"], slots: 1) == "j-p0 slots=1\nj-p1 slots=1\n")
+        #expect(JobLauncher.slots(ranks: 2, hosts: 2) == 1)
+        #expect(JobLauncher.slots(ranks: 3, hosts: 2) == 2)
+        #expect(JobLauncher.slots(ranks: 1, hosts: 4) == 1)
+        #expect(JobLauncher.hostsFile([(name: "j-p0", address: "198.19.0.2")]) == "127.0.0.1 localhost\n198.19.0.2 j-p0\n")
     }
 
     @Test func resolvesPodgapToTheImageBinaryInPods() {
         let command = ["podgap", "run", "allreduce", "--out", "/results/x.jsonl"]
-        #expect(Launcher.application(command, network: .overlay, hostBinary: "/h/podgap", results: "/r")
+        #expect(JobLauncher.application(command, network: .overlay, hostBinary: "/h/podgap", results: "/r")
             == ["/usr/local/bin/podgap", "run", "allreduce", "--out", "/results/x.jsonl"])
         // Bare ranks are host processes: the host binary, and /results is the job's folder.
-        #expect(Launcher.application(command, network: .bare, hostBinary: "/h/podgap", results: "/r")
+        #expect(JobLauncher.application(command, network: .bare, hostBinary: "/h/podgap", results: "/r")
             == ["/h/podgap", "run", "allreduce", "--out", "/r/x.jsonl"])
-        #expect(Launcher.application(["podgap", "--out=/results/y"], network: .bare, hostBinary: "/h/podgap", results: "/r")
+        #expect(JobLauncher.application(["podgap", "--out=/results/y"], network: .bare, hostBinary: "/h/podgap", results: "/r")
             == ["/h/podgap", "--out=/r/y"])
-        #expect(Launcher.application(["/bin/true", "/resultsx"], network: .bare, hostBinary: "/h", results: "/r")
+        #expect(JobLauncher.application(["/bin/true", "/resultsx"], network: .bare, hostBinary: "/h", results: "/r")
             == ["/bin/true", "/resultsx"])
     }
 
     @Test func keepsPodsOffSharedMemoryAndUsesTheAgent() {
-        let pods = Launcher.mpirunArguments(ranks: 2, network: .bridge, slots: 1, hosts: 2, cores: 2, application: ["app"])
+        let pods = JobLauncher.mpirunArguments(ranks: 2, network: .bridge, slots: 1, hosts: 2, cores: 2, application: ["app"])
         #expect(pods.joined(separator: " ").contains("--mca btl tcp,self"))
         #expect(pods.joined(separator: " ").contains("--mca plm_rsh_agent /etc/mpi/kubexec.sh"))
         #expect(pods.joined(separator: " ").contains("--mca plm_rsh_no_tree_spawn 1"))
         #expect(pods.joined(separator: " ").contains("--mca mpi_yield_when_idle 1"))
         #expect(!pods.contains("--oversubscribe"))
         #expect(pods.last == "app")
-        let bare = Launcher.mpirunArguments(ranks: 4, network: .bare, slots: 1, hosts: 2, cores: 8, application: ["app"])
+        let bare = JobLauncher.mpirunArguments(ranks: 4, network: .bare, slots: 1, hosts: 2, cores: 8, application: ["app"])
         #expect(!bare.joined(separator: " ").contains("btl"))
         #expect(bare.contains("--oversubscribe"))
         #expect(!bare.contains("mpi_yield_when_idle"))
     }
 
     @Test func agentExecsIntoThePod() {
-        let pods = Launcher.agentScript(network: .overlay, runc: "/usr/sbin/runc", nsenter: "/usr/bin/nsenter")
+        let pods = JobLauncher.agentScript(network: .overlay, runc: "/usr/sbin/runc", nsenter: "/usr/bin/nsenter")
         #expect(pods.hasPrefix("#!/bin/sh\n"))
         #expect(pods.contains("exec /usr/sbin/runc exec \"$pod\" /bin/sh -c \"$*\""))
-        let bare = Launcher.agentScript(network: .bare, runc: "/usr/sbin/runc", nsenter: "/usr/bin/nsenter")
+        let bare = JobLauncher.agentScript(network: .bare, runc: "/usr/sbin/runc", nsenter: "/usr/bin/nsenter")
         #expect(bare.contains("/usr/bin/nsenter --net=/var/run/netns/\"$node\" unshare --uts"))
         #expect(!bare.contains("taskset"))
     }
 
     @Test func agentPinsEachBareNodeToItsCPUs() throws {
-        let script = Launcher.agentScript(network: .bare, runc: "/usr/sbin/runc", nsenter: "/usr/bin/nsenter",
+        let script = JobLauncher.agentScript(network: .bare, runc: "/usr/sbin/runc", nsenter: "/usr/bin/nsenter",
                                           nodeCPUs: ["j-n1": "2-3", "j-n0": "0-1"], taskset: "/usr/bin/taskset")
         #expect(script.contains("    j-n0) cpus=0-1 ;;\n    j-n1) cpus=2-3 ;;\n"))
         #expect(script.contains("exec /usr/bin/taskset -c \"$cpus\" \\\n    /usr/bin/nsenter --net="))

@@ -1,3 +1,5 @@
+import Statistics
+
 /// The statistics of one measured point: per-iteration times (already the slowest rank's) boiled
 /// down to order statistics, mean and spread.
 public struct Summary: Codable, Equatable, Sendable {
@@ -35,10 +37,6 @@ public struct Summary: Codable, Equatable, Sendable {
     /// The p-th percentile (0...100) of already sorted values, linear interpolation.
     public static func percentile(_ p: Double, ofSorted sorted: [Double]) -> Double {
         precondition(!sorted.isEmpty)
-        let position = p / 100 * Double(sorted.count - 1)
-        let lower = Int(position.rounded(.down))
-        let upper = Swift.min(lower + 1, sorted.count - 1)
-        let fraction = position - Double(lower)
-        return sorted[lower] + (sorted[upper] - sorted[lower]) * fraction
+        return Median.quantile(p / 100, ofSorted: sorted)
     }
 }

@@ -27,7 +27,7 @@ public struct Record: Equatable, Sendable {
     public var environmentExtra: [String: JSONValue]
 
     public init(run: String, time: Date = Date(), kernel: String, ranks: Int, trial: Int,
-                measurement: Measurement, keepingSamples: Bool, environment: Environment) {
+                measurement: MeasuredPoint, keepingSamples: Bool, environment: Environment) {
         self.schema = Record.currentSchema
         self.run = run
         self.time = Record.timestamp(time)

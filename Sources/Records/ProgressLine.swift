@@ -2,7 +2,7 @@ import Foundation
 
 /// A one-line progress indicator on stderr, shown only when stderr is a terminal so that logs and
 /// CI output stay clean.
-public final class Progress: @unchecked Sendable {
+public final class ProgressLine: @unchecked Sendable {
     private let enabled: Bool
     private let started = Date()
     private var lastWidth = 0

@@ -1,4 +1,4 @@
-import Collector
+import Records
 import Foundation
 import Spawn
 
@@ -7,7 +7,7 @@ import Spawn
 /// K_MPI_JOB_ROLE=launcher|worker, and a kubexec-style rsh agent at /etc/mpi/kubexec.sh that
 /// mpirun uses to start orted inside each pod. mpirun runs in the launcher's network namespace,
 /// so its out-of-band traffic crosses the pod network as it does in a cluster.
-public enum Launcher {
+public enum JobLauncher {
     public static let hostfilePath = "/etc/mpi/hostfile"
     public static let agentPath = "/etc/mpi/kubexec.sh"
 
@@ -132,11 +132,11 @@ public struct Launch {
             throw PodsError.failed("pod \(stopped) is not running: run `podgap pods down --name \(state.spec.name)` and up again")
         }
         let hosts = network == .bare ? state.nodes : state.pods.map(\.name)
-        let slots = Launcher.slots(ranks: ranks, hosts: hosts.count)
+        let slots = JobLauncher.slots(ranks: ranks, hosts: hosts.count)
         let folder = store.jobFolder(state.spec.name)
-        try Launcher.hostfile(hosts: hosts, slots: slots).write(toFile: folder + "/etc/mpi/hostfile", atomically: false, encoding: .utf8)
+        try JobLauncher.hostfile(hosts: hosts, slots: slots).write(toFile: folder + "/etc/mpi/hostfile", atomically: false, encoding: .utf8)
 
-        let application = Launcher.application(command, network: network, hostBinary: Image.runningBinary(), results: state.results)
+        let application = JobLauncher.application(command, network: network, hostBinary: Image.runningBinary(), results: state.results)
         let cores = max(Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))), 1)
         let mpirun = try Subprocess.require("mpirun", package: "openmpi-bin")
         let nsenter = try Subprocess.require("nsenter", package: "util-linux")
@@ -147,10 +147,10 @@ public struct Launch {
         // visible, which runc exec needs (ip netns exec would hide it).
         let argv = [nsenter, "--net=\(Network.path(state.launcherNetns))", unshare, "--mount", "--propagation", "private",
                     "/bin/sh", "-c", setup, "launcher", mpirun]
-            + Launcher.mpirunArguments(ranks: ranks, network: network, slots: slots, hosts: hosts.count, cores: cores,
+            + JobLauncher.mpirunArguments(ranks: ranks, network: network, slots: slots, hosts: hosts.count, cores: cores,
                                        application: application)
-        var environment = LaunchContext.mpirunEnvironment
-        environment["OMPI_MCA_orte_default_hostfile"] = Launcher.hostfilePath
+        var environment = MPIRunEnvironment.current
+        environment["OMPI_MCA_orte_default_hostfile"] = JobLauncher.hostfilePath
         // Bare ranks inherit this environment through nsenter; only pods have MPI Operator roles.
         if network != .bare { environment["K_MPI_JOB_ROLE"] = "launcher" } else { environment.removeValue(forKey: "K_MPI_JOB_ROLE") }
         environment["PODGAP_JOB"] = state.spec.name

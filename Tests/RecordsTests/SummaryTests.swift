@@ -1,4 +1,4 @@
-import Collector
+import Records
 import Testing
 
 @Suite struct SummaryTests {

@@ -1,4 +1,3 @@
-import Collector
 import Foundation
 
 /// Percentile bootstrap over trial medians. Trials, not iterations, are resampled: iterations of
