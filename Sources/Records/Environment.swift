@@ -29,18 +29,26 @@ public struct Environment: Codable, Equatable, Sendable {
     public var yieldSetBy: String?
     /// RDMA devices found (empty where none exist).
     public var rdma: [JSONValue]
+    /// The machine-state probe every launch runs before its kernel (which mode the machine was in).
+    public var probe: MachineProbe?
+    /// GPUs this node has, where any were found; nil on records written without GPU detection.
+    public var gpus: [GPUDevice]?
+    /// The GPU each rank used, indexed by rank (its index on its node, or its UUID).
+    public var gpuBindings: [String]?
+    public var ncclVersion: String?
 
     public init(name: String, launcher: Launcher, container: Container?, network: String?, transport: Transport,
                 hostname: String, hostnames: [String], cores: Int, cpuset: String, cgroup: CgroupLimits,
                 kernel: String, mpiLibrary: String, podgapVersion: String, gitCommit: String?, topology: Topology?,
                 bindings: [String]?, ranksPerNode: Int, oversubscribed: Bool, yieldWhenIdle: Bool,
-                yieldSetBy: String?, rdma: [JSONValue] = []) {
+                yieldSetBy: String?, rdma: [JSONValue] = [], probe: MachineProbe? = nil) {
         self.name = name; self.launcher = launcher; self.container = container; self.network = network
         self.transport = transport; self.hostname = hostname; self.hostnames = hostnames; self.cores = cores
         self.cpuset = cpuset; self.cgroup = cgroup; self.kernel = kernel; self.mpiLibrary = mpiLibrary
         self.podgapVersion = podgapVersion; self.gitCommit = gitCommit; self.topology = topology
         self.bindings = bindings; self.ranksPerNode = ranksPerNode; self.oversubscribed = oversubscribed
         self.yieldWhenIdle = yieldWhenIdle; self.yieldSetBy = yieldSetBy; self.rdma = rdma
+        self.probe = probe
     }
 
     public struct Launcher: Codable, Equatable, Sendable {
@@ -62,8 +70,15 @@ public struct Environment: Codable, Equatable, Sendable {
         public var runtime: String
         public var version: String?
         public var id: String?
-        public init(runtime: String, version: String? = nil, id: String? = nil) {
+        /// The confinement the pod ran under: its seccomp profile's name, whether it had a user
+        /// namespace of its own, and its cgroup pids limit.
+        public var seccomp: String?
+        public var userNamespace: Bool?
+        public var pidsLimit: Int?
+        public init(runtime: String, version: String? = nil, id: String? = nil, seccomp: String? = nil,
+                    userNamespace: Bool? = nil, pidsLimit: Int? = nil) {
             self.runtime = runtime; self.version = version; self.id = id
+            self.seccomp = seccomp; self.userNamespace = userNamespace; self.pidsLimit = pidsLimit
         }
     }
 
@@ -110,5 +125,36 @@ public struct Topology: Codable, Equatable, Sendable {
         public init(kind: String, name: String, busID: String, numaNode: Int?) {
             self.kind = kind; self.name = name; self.busID = busID; self.numaNode = numaNode
         }
+    }
+}
+
+/// A short fixed probe every launch runs before its kernel: how fast this machine was at that
+/// moment, so a report can tell launches that ran in different machine modes apart.
+public struct MachineProbe: Codable, Equatable, Sendable {
+    /// A local float sum's speed in GB/s (memory-bound).
+    public var sumGBps: Double
+    /// A short GEMM's rate in GFLOP/s (compute-bound).
+    public var gemmGflops: Double
+    /// How long the probe took in all.
+    public var seconds: Double
+    public init(sumGBps: Double, gemmGflops: Double, seconds: Double) {
+        self.sumGBps = sumGBps; self.gemmGflops = gemmGflops; self.seconds = seconds
+    }
+}
+
+/// A GPU as `podgap env` and records describe it.
+public struct GPUDevice: Codable, Equatable, Sendable {
+    public var index: Int
+    public var name: String
+    public var uuid: String?
+    public var memoryBytes: Int64?
+    public var busID: String?
+    public var numaNode: Int?
+    public var driverVersion: String?
+    public var cudaVersion: String?
+    public init(index: Int, name: String, uuid: String? = nil, memoryBytes: Int64? = nil, busID: String? = nil,
+                numaNode: Int? = nil, driverVersion: String? = nil, cudaVersion: String? = nil) {
+        self.index = index; self.name = name; self.uuid = uuid; self.memoryBytes = memoryBytes; self.busID = busID
+        self.numaNode = numaNode; self.driverVersion = driverVersion; self.cudaVersion = cudaVersion
     }
 }

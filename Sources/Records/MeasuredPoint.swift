@@ -13,10 +13,14 @@ public struct MeasuredPoint: Sendable {
     public var verified: Bool
     /// What was checked, or what went wrong, in a sentence.
     public var verification: String
+    /// OSU's own view of the point (mean over ranks of per-rank means, and their min and max).
+    public var osu: OSUStatistics?
+    /// Elements that failed verification, where the kernel counts them (nccl-tests' #wrong).
+    public var wrong: Int?
 
     public init(parameters: [String: JSONValue], warmup: Int, iterations: Int, samples: [Double],
                 throughput: [String: Double] = [:], phases: [String: [Double]] = [:],
-                verified: Bool, verification: String) {
+                verified: Bool, verification: String, osu: OSUStatistics? = nil, wrong: Int? = nil) {
         self.parameters = parameters
         self.warmup = warmup
         self.iterations = iterations
@@ -25,5 +29,7 @@ public struct MeasuredPoint: Sendable {
         self.phases = phases
         self.verified = verified
         self.verification = verification
+        self.osu = osu
+        self.wrong = wrong
     }
 }

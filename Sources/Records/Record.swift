@@ -2,8 +2,10 @@ import Foundation
 
 /// One measured point with full provenance: one line of a results file.
 public struct Record: Equatable, Sendable {
-    public static let currentSchema = "podgap.record/1"
-    public static let supportedSchemas: Set<String> = [currentSchema]
+    /// 2 added `round`, `position`, `descriptor`, `osu`, `wrong`, and in `environment` the
+    /// machine-state `probe`, GPUs and container confinement; version 1 records read as before.
+    public static let currentSchema = "podgap.record/2"
+    public static let supportedSchemas: Set<String> = ["podgap.record/1", currentSchema]
 
     public var schema: String
     public var run: String
@@ -15,18 +17,29 @@ public struct Record: Equatable, Sendable {
     public var warmup: Int
     public var iterations: Int
     public var trial: Int
+    /// The suite round this launch belonged to (every environment once per round), and the
+    /// launch's place in that round's order (1 first): reports pair environments within a round.
+    public var round: Int?
+    public var position: Int?
+    /// What the kernel measures and how to read it; nil in records written before schema 2.
+    public var descriptor: KernelDescriptor?
     public var seconds: Summary
+    /// OSU's own view of the point, where the kernel has one (allreduce, pingpong).
+    public var osu: OSUStatistics?
     public var phases: [String: Summary]
     public var throughput: [String: Double]
     public var verified: Bool
     public var verification: String
+    /// Elements that failed verification (nccl-tests' #wrong), where the kernel counts them.
+    public var wrong: Int?
     public var environment: Environment
     /// Fields this version does not know, kept so a rewrite loses nothing.
     public var extra: [String: JSONValue]
     /// Fields inside `environment` this version does not know.
     public var environmentExtra: [String: JSONValue]
 
-    public init(run: String, time: Date = Date(), kernel: String, ranks: Int, trial: Int,
+    public init(run: String, time: Date = Date(), kernel: String, descriptor: KernelDescriptor? = nil, ranks: Int,
+                trial: Int, round: Int? = nil, position: Int? = nil,
                 measurement: MeasuredPoint, keepingSamples: Bool, environment: Environment) {
         self.schema = Record.currentSchema
         self.run = run
@@ -37,11 +50,16 @@ public struct Record: Equatable, Sendable {
         self.warmup = measurement.warmup
         self.iterations = measurement.iterations
         self.trial = trial
+        self.round = round
+        self.position = position
+        self.descriptor = descriptor
         self.seconds = Summary(of: measurement.samples, keepingSamples: keepingSamples)
+        self.osu = measurement.osu
         self.phases = measurement.phases.filter { !$0.value.isEmpty }.mapValues { Summary(of: $0, keepingSamples: keepingSamples) }
         self.throughput = measurement.throughput
         self.verified = measurement.verified
         self.verification = measurement.verification
+        self.wrong = measurement.wrong
         self.environment = environment
         self.extra = [:]
         self.environmentExtra = [:]
@@ -56,13 +74,13 @@ public struct Record: Equatable, Sendable {
 
 extension Record: Codable {
     private static let knownFields: Set<String> = [
-        "schema", "run", "time", "kernel", "params", "ranks", "warmup", "iterations", "trial",
-        "seconds", "phases", "throughput", "verified", "verification", "environment",
+        "schema", "run", "time", "kernel", "params", "ranks", "warmup", "iterations", "trial", "round", "position",
+        "descriptor", "seconds", "osu", "phases", "throughput", "verified", "verification", "wrong", "environment",
     ]
     private static let knownEnvironmentFields: Set<String> = [
         "name", "launcher", "container", "network", "transport", "hostname", "hostnames", "cores", "cpuset",
         "cgroup", "kernel", "mpiLibrary", "podgapVersion", "gitCommit", "topology", "bindings", "ranksPerNode",
-        "oversubscribed", "yieldWhenIdle", "yieldSetBy", "rdma",
+        "oversubscribed", "yieldWhenIdle", "yieldSetBy", "rdma", "probe", "gpus", "gpuBindings", "ncclVersion",
     ]
 
     public init(from decoder: Decoder) throws {
@@ -80,11 +98,16 @@ extension Record: Codable {
         warmup = try container.decode(Int.self, forKey: key("warmup"))
         iterations = try container.decode(Int.self, forKey: key("iterations"))
         trial = try container.decodeIfPresent(Int.self, forKey: key("trial")) ?? 0
+        round = try container.decodeIfPresent(Int.self, forKey: key("round"))
+        position = try container.decodeIfPresent(Int.self, forKey: key("position"))
+        descriptor = try container.decodeIfPresent(KernelDescriptor.self, forKey: key("descriptor"))
         seconds = try container.decode(Summary.self, forKey: key("seconds"))
+        osu = try container.decodeIfPresent(OSUStatistics.self, forKey: key("osu"))
         phases = try container.decodeIfPresent([String: Summary].self, forKey: key("phases")) ?? [:]
         throughput = try container.decodeIfPresent([String: Double].self, forKey: key("throughput")) ?? [:]
         verified = try container.decode(Bool.self, forKey: key("verified"))
         verification = try container.decodeIfPresent(String.self, forKey: key("verification")) ?? ""
+        wrong = try container.decodeIfPresent(Int.self, forKey: key("wrong"))
         environment = try container.decode(Environment.self, forKey: key("environment"))
         let rawEnvironment = try container.decode([String: JSONValue].self, forKey: key("environment"))
         environmentExtra = rawEnvironment.filter { !Record.knownEnvironmentFields.contains($0.key) }
@@ -103,11 +126,16 @@ extension Record: Codable {
         try container.encode(warmup, forKey: key("warmup"))
         try container.encode(iterations, forKey: key("iterations"))
         try container.encode(trial, forKey: key("trial"))
+        try container.encodeIfPresent(round, forKey: key("round"))
+        try container.encodeIfPresent(position, forKey: key("position"))
+        try container.encodeIfPresent(descriptor, forKey: key("descriptor"))
         try container.encode(seconds, forKey: key("seconds"))
+        try container.encodeIfPresent(osu, forKey: key("osu"))
         if !phases.isEmpty { try container.encode(phases, forKey: key("phases")) }
         try container.encode(throughput, forKey: key("throughput"))
         try container.encode(verified, forKey: key("verified"))
         try container.encode(verification, forKey: key("verification"))
+        try container.encodeIfPresent(wrong, forKey: key("wrong"))
         if environmentExtra.isEmpty {
             try container.encode(environment, forKey: key("environment"))
         } else {

@@ -40,3 +40,14 @@ public struct Summary: Codable, Equatable, Sendable {
         return Median.quantile(p / 100, ofSorted: sorted)
     }
 }
+
+/// A point as OSU's benchmarks report it: each rank times its own calls and takes its mean per
+/// call; `avg` is the mean of those per-rank means over ranks, `min` and `max` the smallest and
+/// largest of them (osu_allreduce's Avg, Min and Max Latency). For a ping-pong (osu_latency),
+/// rank 0's half round trip averaged over iterations, in all three.
+public struct OSUStatistics: Codable, Equatable, Sendable {
+    public var avg: Double
+    public var min: Double
+    public var max: Double
+    public init(avg: Double, min: Double, max: Double) { self.avg = avg; self.min = min; self.max = max }
+}

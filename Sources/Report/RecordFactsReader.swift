@@ -102,7 +102,7 @@ public final class RecordFactsReader {
         repeat {
             guard let key = scanner.rawString(), scanner.consume(UInt8(ascii: ":")) else { return nil }
             if scanner.equals(key, "schema") {
-                guard let value = scanner.rawString(), scanner.equals(value, "podgap.record/1") else { return nil }
+                guard let value = scanner.rawString(), scanner.equals(value, "podgap.record/2") || scanner.equals(value, "podgap.record/1") else { return nil }
                 required |= 1
             } else if scanner.equals(key, "kernel") {
                 guard let value = scanner.rawString() else { return nil }

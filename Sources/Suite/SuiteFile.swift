@@ -23,7 +23,7 @@ public struct SuiteFile: Sendable {
     }
 
     public struct EnvironmentEntry: Sendable, Equatable {
-        public var kind: String
+        public var kind: EnvironmentKind
         /// The name recorded and compared; the kind's name unless `label` is given.
         public var label: String
         public var nodes: Int?
@@ -119,7 +119,7 @@ public struct SuiteFile: Sendable {
             case "startup": suite.startup = try bool(value, key)
             case "environments":
                 sawEnvironments = value
-                guard let list = value.sequence, !list.isEmpty else { throw fail(value, key, "must be a non-empty list of environments; \(allowed(EnvironmentKind.names))") }
+                guard let list = value.sequence, !list.isEmpty else { throw fail(value, key, "must be a non-empty list of environments; \(allowed(EnvironmentCatalog.names))") }
                 for (index, item) in list.enumerated() {
                     let path = "environments[\(index)]"
                     let (kindNode, value) = try listItem(item, path, "environment", "options")
@@ -129,8 +129,8 @@ public struct SuiteFile: Sendable {
                         options = map
                     }
                     let kind = try string(kindNode, path)
-                    guard EnvironmentKind.named(kind) != nil else { throw fail(kindNode, path, "unknown environment '\(kind)'; \(allowed(EnvironmentKind.names))") }
-                    var entry = EnvironmentEntry(kind: kind, label: kind)
+                    guard let environmentKind = EnvironmentCatalog.kind(named: kind) else { throw fail(kindNode, path, "unknown environment '\(kind)'; \(allowed(EnvironmentCatalog.names))") }
+                    var entry = EnvironmentEntry(kind: environmentKind, label: kind)
                     for (optionKey, optionValue) in options ?? [:] {
                         let option = optionKey.string ?? ""
                         let optionPath = "\(path).\(kind).\(option)"
@@ -145,7 +145,7 @@ public struct SuiteFile: Sendable {
                         default: throw fail(optionKey, optionPath, "unknown field; \(allowed(environmentFields))")
                         }
                     }
-                    if case .native = EnvironmentKind.named(kind)!.method, entry.nodes != nil || entry.podsPerNode != nil || entry.cpus != nil || entry.memory != nil || entry.cpuset != nil || entry.splitCPUs {
+                    if case .native = environmentKind.launch, entry.nodes != nil || entry.podsPerNode != nil || entry.cpus != nil || entry.memory != nil || entry.cpuset != nil || entry.splitCPUs {
                         throw fail(item, path, "\(kind) runs on the host: nodes, pods-per-node, cpus, cpuset, split-cpus and memory apply to pods environments only")
                     }
                     guard !suite.environments.contains(where: { $0.label == entry.label }) else {
@@ -187,7 +187,7 @@ public struct SuiteFile: Sendable {
                 throw fail(keyNode, key, "unknown field; \(allowed(topFields))")
             }
         }
-        guard let environmentsNode = sawEnvironments else { throw fail(node, "environments", "missing; list the environments to compare, \(allowed(EnvironmentKind.names))") }
+        guard let environmentsNode = sawEnvironments else { throw fail(node, "environments", "missing; list the environments to compare, \(allowed(EnvironmentCatalog.names))") }
         guard sawKernels else { throw fail(node, "kernels", "missing; list the kernels to run, \(allowed(kernels.keys))") }
         if suite.name.isEmpty {
             suite.name = URL(fileURLWithPath: file).deletingPathExtension().lastPathComponent
@@ -196,7 +196,7 @@ public struct SuiteFile: Sendable {
             throw fail(baselineNode ?? environmentsNode, "baseline", "'\(baseline)' is not one of the suite's environments (\(suite.environments.map(\.label).joined(separator: ", ")))")
         }
         for (index, entry) in suite.environments.enumerated() {
-            if case .pods(_, let defaultNodes) = EnvironmentKind.named(entry.kind)!.method, entry.podsPerNode == nil {
+            if case .nodes(let defaultNodes, _, _) = entry.kind.launch, entry.podsPerNode == nil {
                 let nodes = entry.nodes ?? defaultNodes
                 guard suite.ranks % nodes == 0 else {
                     throw fail(environmentsNode, "environments[\(index)]", "\(suite.ranks) ranks do not spread evenly over \(nodes) nodes; set ranks or pods-per-node")

@@ -66,7 +66,7 @@ public final class SuiteRunner {
             if interrupted.value { break }
             let label = launch.environment.label
             if skipped[label] != nil { continue }
-            if case .pods = method(launch.environment), podsUp[label] == nil {
+            if case .nodes = method(launch.environment), podsUp[label] == nil {
                 // Bringing pods up is set-up, not overhead between launches: do not count it.
                 let up = bringUp(launch.environment)
                 lastExit = nil
@@ -97,11 +97,10 @@ public final class SuiteRunner {
 
     // MARK: environments
 
-    func method(_ entry: SuiteFile.EnvironmentEntry) -> LaunchMethod {
-        let kind = EnvironmentKind.named(entry.kind)!
-        // Under Slurm the two-node native run is srun over two nodes, not node namespaces.
-        if suite.launcher == "srun", entry.kind == "native-2node" { return .native(btl: "tcp,self", pml: nil) }
-        return kind.method
+    func method(_ entry: SuiteFile.EnvironmentEntry) -> EnvironmentKind.Launch {
+        // Under Slurm native nodes are Slurm's own nodes (srun -N), not node namespaces.
+        if suite.launcher == "srun", case .nodes(_, _, false) = entry.kind.launch { return .native(btl: "tcp,self", pml: nil) }
+        return entry.kind.launch
     }
 
     /// Marks what cannot run here, with the reason the report will show.
@@ -109,13 +108,12 @@ public final class SuiteRunner {
         var podsAvailable: Bool?
         var slurmAvailable: Bool?
         for entry in suite.environments {
-            let kind = EnvironmentKind.named(entry.kind)!
-            if kind.needsRDMA && !EnvironmentKind.rdmaPresent {
+            if entry.kind.needsRDMA && !FileManager.default.fileExists(atPath: "/dev/infiniband") {
                 skipped[entry.label] = "no RDMA devices on this machine (/dev/infiniband is absent)"
                 continue
             }
             switch method(entry) {
-            case .pods:
+            case .nodes:
                 if podsAvailable == nil { podsAvailable = quietly([podgap, "pods", "--help"]) }
                 if podsAvailable == false { skipped[entry.label] = "podgap pods is not available in this build (podgap pods --help failed)" }
             case .native:
@@ -129,7 +127,9 @@ public final class SuiteRunner {
     }
 
     private func bringUp(_ entry: SuiteFile.EnvironmentEntry) -> Bool {
-        guard case .pods(let network, let defaultNodes) = method(entry) else { return true }
+        guard case .nodes(let defaultNodes, let mode, let containers) = method(entry) else { return true }
+        // TODO(pods helper): `--no-containers` replaces the old `bare` network.
+        let network = containers ? mode.rawValue : "bare"
         let nodes = entry.nodes ?? defaultNodes
         let perNode = entry.podsPerNode ?? max(1, suite.ranks / nodes)
         let job = jobName(entry)
@@ -192,7 +192,7 @@ public final class SuiteRunner {
         }
         let timeout = DurationText.seconds(suite.timeout)!
         runArguments += ["--label", label, "--trial", "\(launch.trial)", "--run-id", launch.id, "--timeout", suite.timeout]
-        if launch.environment.kind == "native-tcp" { runArguments += ["--transport", "tcp"] }
+        if launch.environment.kind == EnvironmentCatalog.nativeTCP { runArguments += ["--transport", "tcp"] }
         let command = self.command(for: launch.environment, run: runArguments, outFile: outFile)
         let outcome = try ChildProcess.run(command, environment: MPIRunEnvironment.current, log: logPath(launch.id),
                                            timeout: timeout + 30, interrupted: { self.interrupted.value })
@@ -233,7 +233,8 @@ public final class SuiteRunner {
             let host = folder.appendingPathComponent(outFile).path
             let tail = [podgap, "run"] + run + ["--out", host]
             if suite.launcher == "srun" {
-                let nodes = entry.kind == "native-2node" ? ["-N", "2"] : ["-N", "1"]
+                var nodes = ["-N", "1"]
+                if case .nodes(let count, _, false) = entry.kind.launch { nodes = ["-N", "\(count)"] }
                 return [which("srun") ?? "/usr/bin/srun", "--mpi=pmix", "-n", "\(suite.ranks)"] + nodes + tail
             }
             var mpirun = [which("mpirun") ?? "/usr/bin/mpirun", "-np", "\(suite.ranks)", "--bind-to", "none"]
@@ -241,9 +242,9 @@ public final class SuiteRunner {
             mpirun += ["--mca", "btl", btl]
             if let pml { mpirun += ["--mca", "pml", pml] }
             return mpirun + tail
-        case .pods(let network, _):
-            // Pods see the results folder at /results; node namespaces (bare) see the host's paths.
-            let out = network == "bare" ? folder.appendingPathComponent(outFile).path : "/results/\(outFile)"
+        case .nodes(_, _, let containers):
+            // Pods see the results folder at /results; ranks without containers see the host's paths.
+            let out = containers ? "/results/\(outFile)" : folder.appendingPathComponent(outFile).path
             return [podgap, "pods", "launch", "--name", podsUp[entry.label] ?? jobName(entry), "--np", "\(suite.ranks)",
                     "--timeout", suite.timeout, "--", "podgap", "run"] + run + ["--out", out]
         }

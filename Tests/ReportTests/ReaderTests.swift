@@ -47,7 +47,7 @@ import Testing
 
     @Test func otherSchemaAndEmptyFileAreRefused() throws {
         let line = try Fixtures.jsonLine(Fixtures.record("native-shm", bytes: 8, trial: 1, seconds: 2e-6))
-            .replacingOccurrences(of: "podgap.record/1", with: "podgap.record/9")
+            .replacingOccurrences(of: Record.currentSchema, with: "podgap.record/9")
         let other = try Fixtures.temporaryFile("e.jsonl", line + "\n")
         do {
             try RecordFactsReader().read(other)

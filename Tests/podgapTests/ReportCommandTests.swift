@@ -85,10 +85,10 @@ import Testing
         #expect(FileManager.default.createFile(atPath: empty, contents: Data()))
         let other = folder.appendingPathComponent("other.jsonl").path
         let line = try String(contentsOfFile: shm, encoding: .utf8).split(separator: "\n")[0]
-        try (line.replacingOccurrences(of: "podgap.record/1", with: "podgap.record/0") + "\n").write(toFile: other, atomically: true, encoding: .utf8)
+        try (line.replacingOccurrences(of: "podgap.record/2", with: "podgap.record/0") + "\n").write(toFile: other, atomically: true, encoding: .utf8)
         let cases: [([String], String)] = [
             ([shm, empty], "podgap: \(empty): holds no records\n"),
-            ([other], "podgap: \(other):1: schema 'podgap.record/0' is not one this podgap reads (it reads podgap.record/1)\n"),
+            ([other], "podgap: \(other):1: schema 'podgap.record/0' is not one this podgap reads (it reads podgap.record/1, podgap.record/2)\n"),
             ([shm, tcp, "--baseline", "pod-overlay"], "podgap: baseline 'pod-overlay' is not in the inputs (they hold native-shm, native-tcp); pick one with --baseline\n"),
             ([shm], "podgap: every record is from environment 'native-shm'; a comparison needs the baseline and at least one other environment\n"),
             ([folder.appendingPathComponent("absent.jsonl").path], "podgap: \(folder.appendingPathComponent("absent.jsonl").path):0: no such file or folder\n"),

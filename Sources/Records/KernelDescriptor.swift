@@ -1,0 +1,78 @@
+/// What a kernel measures and how a reader should judge it, as each nccl-tests collective
+/// declares its own: the metrics with units, the headlines, the bus-bandwidth factor. Each kernel
+/// declares one next to its code; records carry it (`descriptor`), so reports and exporters need
+/// no list of kernel names.
+public struct KernelDescriptor: Codable, Equatable, Sendable {
+    public enum Direction: String, Codable, Sendable {
+        case lowerIsBetter = "lower"
+        case higherIsBetter = "higher"
+    }
+
+    public struct Metric: Codable, Equatable, Sendable {
+        /// Where the value sits in a record: `seconds` (per-iteration time), `osu.avg`, or a key of
+        /// `throughput` (`busbw_gbps`, `samples_per_second` ...).
+        public var key: String
+        /// Words for a reader: "bus bandwidth".
+        public var label: String
+        /// The unit, as OpenMetrics spells units: "seconds", "gigabytes_per_second", "samples_per_second".
+        public var unit: String
+        public var direction: Direction
+
+        public init(key: String, label: String, unit: String, direction: Direction) {
+            self.key = key; self.label = label; self.unit = unit; self.direction = direction
+        }
+    }
+
+    /// One number a reader looks for first, compared between environments through the median
+    /// per-iteration time; `asRate` reads the gap as a rate (bandwidth, samples/s), where more is
+    /// better.
+    public struct Headline: Codable, Equatable, Sendable {
+        /// Which of the kernel's points: the smallest or largest message of a sweep, or the one the
+        /// baseline takes longest on.
+        public enum Point: String, Codable, Sendable { case smallest, largest, heaviest }
+        public var label: String
+        public var point: Point
+        public var asRate: Bool
+
+        public init(label: String, point: Point, asRate: Bool) {
+            self.label = label; self.point = point; self.asRate = asRate
+        }
+    }
+
+    /// nccl-tests' bus bandwidth: what each link carries for the operation's algorithm bandwidth.
+    public enum BusFactor: String, Codable, Sendable {
+        /// 2(n-1)/n.
+        case allreduce
+        /// (n-1)/n.
+        case allgather, reduceScatter
+        /// 1.
+        case unity
+
+        public func factor(ranks: Int) -> Double {
+            guard ranks > 1 else { return 1 }
+            let n = Double(ranks)
+            switch self {
+            case .allreduce: return 2 * (n - 1) / n
+            case .allgather, .reduceScatter: return (n - 1) / n
+            case .unity: return 1
+            }
+        }
+    }
+
+    public var metrics: [Metric]
+    public var headlines: [Headline]
+    public var busFactor: BusFactor?
+    /// Reading order among kernels in reports (lower first).
+    public var order: Int
+
+    public init(metrics: [Metric], headlines: [Headline], busFactor: BusFactor? = nil, order: Int) {
+        self.metrics = metrics; self.headlines = headlines; self.busFactor = busFactor; self.order = order
+    }
+
+    /// For records that carry no descriptor (schema 1, hand-made files): time per iteration,
+    /// lower is better, after every kernel that describes itself.
+    public static let generic = KernelDescriptor(
+        metrics: [Metric(key: "seconds", label: "time per iteration", unit: "seconds", direction: .lowerIsBetter)],
+        headlines: [Headline(label: "time per iteration", point: .heaviest, asRate: false)],
+        order: 1000)
+}
