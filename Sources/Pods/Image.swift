@@ -1,5 +1,6 @@
 import Records
 import Foundation
+import Spawn
 
 /// The pod image: an OCI image layout built with umoci from the host's own files (the podgap
 /// binary, Open MPI's runtime, /bin/sh and the shared-library closure of all of them), and the
@@ -232,7 +233,7 @@ public struct Image: Sendable {
             "hosts": "127.0.0.1 localhost\n",
         ]
         for (name, text) in etc { try text.write(toFile: "\(stage)/etc/\(name)", atomically: true, encoding: .utf8) }
-        if let ldconfig = Subprocess.find("ldconfig") { try Subprocess.run(ldconfig, ["-r", stage]) }
+        if let ldconfig = Executable.find("ldconfig") { try Subprocess.run(ldconfig, ["-r", stage]) }
     }
 
     /// sha256 over the inputs' content, in order, with their paths: any changed byte rebuilds.

@@ -1,4 +1,5 @@
 import Foundation
+import Spawn
 
 /// What a finished tool left behind.
 public struct ToolOutput: Sendable {
@@ -53,19 +54,9 @@ enum Subprocess {
         return result
     }
 
-    /// The first of `names` found on PATH (plus the sbin folders root has), or nil.
-    static func find(_ name: String) -> String? {
-        let path = ProcessInfo.processInfo.environment["PATH"] ?? ""
-        let folders = path.split(separator: ":").map(String.init) + ["/usr/local/sbin", "/usr/sbin", "/sbin", "/usr/bin", "/bin"]
-        for folder in folders {
-            let candidate = folder + "/" + name
-            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
-        }
-        return nil
-    }
-
+    /// `name` found on PATH (or root's sbin folders); its absence is bad input naming the package.
     static func require(_ name: String, package: String) throws -> String {
-        guard let path = find(name) else {
+        guard let path = Executable.find(name) else {
             throw PodsError.badInput("\(name) is not installed: run scripts/setup (or apt-get install \(package))")
         }
         return path

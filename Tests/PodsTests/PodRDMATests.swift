@@ -1,11 +1,12 @@
 import Foundation
 import Testing
-@testable import RDMA
+@testable import Pods
+import RDMA
 
 /// What `pods up --rdma` adds to a runc config, inspected as the JSON runc would read.
 @Suite struct PodRDMATests {
-    let devices = [Fixtures.device("mlx5_0", uverbs: 0, ports: [Fixtures.port(1)]),
-                   Fixtures.device("mlx5_1", uverbs: 1, ports: [Fixtures.port(1, link: .ethernet)])]
+    let devices = [RDMAFixtures.device("mlx5_0", uverbs: 0, ports: [RDMAFixtures.port(1)]),
+                   RDMAFixtures.device("mlx5_1", uverbs: 1, ports: [RDMAFixtures.port(1, link: .ethernet)])]
     let connectionManager = DeviceNode(path: "/dev/infiniband/rdma_cm", major: 10, minor: 58)
 
     @Test func additionsNameEveryNodeWithItsNumbers() throws {
@@ -80,10 +81,10 @@ import Testing
         }
         // The folder exists but holds no node of a listed device (here: /tmp itself).
         #expect(throws: RDMAError.self) {
-            try PodRDMA.requireDevices([Fixtures.device("mlx5_0", ports: [], node: false)], connectionManager: nil, deviceFolder: "/tmp")
+            try PodRDMA.requireDevices([RDMAFixtures.device("mlx5_0", ports: [], node: false)], connectionManager: nil, deviceFolder: "/tmp")
         }
         #expect(throws: RDMAError.self) {
-            try PodRDMA(devices: [Fixtures.device("mlx5_0", ports: [], node: false)], connectionManager: connectionManager)
+            try PodRDMA(devices: [RDMAFixtures.device("mlx5_0", ports: [], node: false)], connectionManager: connectionManager)
         }
         // On this machine the real check refuses exactly when /dev/infiniband is missing.
         if !FileManager.default.fileExists(atPath: "/dev/infiniband") {
@@ -111,5 +112,18 @@ import Testing
         process.waitUntilExit()
         try #require(process.terminationStatus == 0)
         return try Data(contentsOf: folder.appendingPathComponent("config.json"))
+    }
+}
+
+/// Device lists as data, as discovery returns them on machines with RDMA.
+enum RDMAFixtures {
+    static func port(_ number: Int, link: LinkLayer = .infiniband) -> DevicePort {
+        DevicePort(number: number, state: "active", linkLayer: link, activeMTU: 4096, laneGbps: 25.78125, width: 4)
+    }
+
+    static func device(_ name: String, uverbs: Int = 0, ports: [DevicePort], node: Bool = true) -> Device {
+        Device(name: name, uverbs: "uverbs\(uverbs)",
+               node: node ? DeviceNode(path: "/dev/infiniband/uverbs\(uverbs)", major: 231, minor: 192 + uverbs) : nil,
+               ports: ports)
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import RDMA
 
 /// What an OCI runtime config (runc's config.json) needs so that a container can use the host's
 /// RDMA devices, as the Kubernetes RDMA shared device plugin arranges it: the uverbs and rdma_cm
@@ -102,7 +103,7 @@ public struct PodRDMA: Codable, Equatable, Sendable {
     /// Adds these to a runc config.json (as JSON bytes) and returns the new bytes; see `apply(to:)`.
     public func merged(into config: Data) throws -> Data {
         guard var root = try JSONSerialization.jsonObject(with: config) as? [String: Any] else {
-            throw RDMAError.protocolViolation("an OCI config must be a JSON object")
+            throw PodsError.failed("an OCI config must be a JSON object")
         }
         try apply(to: &root)
         return try JSONSerialization.data(withJSONObject: root, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])

@@ -1,0 +1,21 @@
+import Foundation
+
+/// Programs podgap starts by name (mpirun, runc, ip, srun ...), found the way a shell finds them.
+public enum Executable {
+    /// Folders searched after PATH: root's tools (ip, runc, ldconfig) live in sbin folders that a
+    /// non-login shell's PATH may lack.
+    public static let fallbackFolders = ["/usr/local/sbin", "/usr/sbin", "/sbin", "/usr/local/bin", "/usr/bin", "/bin"]
+
+    /// The first executable file called `name` in `path`'s folders, then in `fallbackFolders`; nil
+    /// when there is none. A `name` with a slash is taken as a path and only checked.
+    public static func find(_ name: String,
+                            path: String? = ProcessInfo.processInfo.environment["PATH"]) -> String? {
+        if name.contains("/") { return FileManager.default.isExecutableFile(atPath: name) ? name : nil }
+        let folders = (path ?? "").split(separator: ":").map(String.init) + fallbackFolders
+        for folder in folders where !folder.isEmpty {
+            let candidate = folder + "/" + name
+            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
+        }
+        return nil
+    }
+}
