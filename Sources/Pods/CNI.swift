@@ -18,9 +18,9 @@ struct CNI {
 
     /// The bridge network config podgap ships for node `index`: cni0 with host-local IPAM over the
     /// node's pod subnet. Across nodes (routed, overlay) the bridge is the pods' gateway, which
-    /// turns on forwarding in the node's namespace only; the overlay lowers the MTU by VXLAN's 50 bytes.
+    /// turns on forwarding in the node's namespace only; the MTU is the network's.
     static func bridgeConfig(job: String, network: PodNetwork, node index: Int, dataDir: String) -> [String: Any] {
-        let spansNodes = network == .routed || network == .overlay
+        let spansNodes = network.spansNodes
         var range: [String: Any] = ["subnet": Network.podSubnet(index)]
         if spansNodes { range["gateway"] = Network.podGateway(index) }
         var ipam: [String: Any] = ["type": "host-local", "dataDir": dataDir, "ranges": [[range]]]
@@ -33,7 +33,7 @@ struct CNI {
             "isGateway": spansNodes,
             "ipMasq": false,
             "hairpinMode": false,
-            "mtu": network == .overlay ? 1450 : 1500,
+            "mtu": network.mtu,
             "ipam": ipam,
         ]
     }

@@ -26,32 +26,21 @@ public enum JobLauncher {
         "127.0.0.1 localhost\n" + entries.map { "\($0.address) \($0.name)\n" }.joined()
     }
 
-    /// The rsh agent. mpirun calls it as `kubexec.sh HOST orted ARGS...`, as ssh would be called.
-    /// Pods: `runc exec POD /bin/sh -c ...` (the operator's v1 kubexec.sh ran `kubectl exec`).
-    /// Bare nodes: nsenter into the node's network namespace with a UTS namespace of its own, so
-    /// that each emulated node reports its own hostname, and with `nodeCPUs` (node name to cpu
-    /// list) under taskset, so that orted and its ranks stay on their node's CPUs as a pod's
-    /// cpuset keeps them.
-    public static func agentScript(network: PodNetwork, runc: String, nsenter: String,
-                                   nodeCPUs: [String: String]? = nil, taskset: String? = nil) -> String {
-        if network == .bare {
-            var pin = ""
-            if let nodeCPUs, let taskset {
-                let cases = nodeCPUs.sorted { $0.key < $1.key }.map { "    \($0.key)) cpus=\($0.value) ;;\n" }.joined()
-                pin = "case \"$node\" in\n\(cases)    *) echo \"kubexec.sh: unknown node $node\" >&2; exit 1 ;;\nesac\n"
-                pin += "exec \(taskset) -c \"$cpus\" \\\n    "
-            } else {
-                pin = "exec "
-            }
-            return """
-            #!/bin/sh
-            # podgap rsh agent for emulated nodes: mpirun runs `kubexec.sh NODE orted ...`.
-            node="$1"; shift
-            \(pin)\(nsenter) --net=\(Network.netnsFolder)/"$node" unshare --uts /bin/sh -c 'hostname "$0" && exec /bin/sh -c "$1"' "$node" "$*"
+    /// An emulated node as the rsh agent reaches it when there are no containers.
+    public struct Node: Sendable, Equatable {
+        /// The hostname mpirun knows it by (hostfile, /etc/hosts) and its ranks see.
+        public var name: String
+        public var netns: String
+        /// Its own CPUs (`--split-cpus`), nil when it shares the machine's.
+        public var cpus: String?
 
-            """
-        }
-        return """
+        public init(name: String, netns: String, cpus: String? = nil) { self.name = name; self.netns = netns; self.cpus = cpus }
+    }
+
+    /// The rsh agent for pods. mpirun calls it as `kubexec.sh POD orted ARGS...`, as ssh would be
+    /// called, and it runs `runc exec POD /bin/sh -c ...` (the operator's v1 kubexec.sh ran `kubectl exec`).
+    public static func agentScript(runc: String) -> String {
+        """
         #!/bin/sh
         # kubexec-style rsh agent (MPI Operator v1 kubexec.sh, runc for kubectl): mpirun runs
         # `kubexec.sh POD orted ...`; orted starts inside the pod.
@@ -61,13 +50,34 @@ public enum JobLauncher {
         """
     }
 
+    /// The rsh agent for nodes without containers: nsenter into the node's network namespace with
+    /// a UTS namespace of its own, so that each emulated node reports its own hostname, and with
+    /// `taskset` on the node's CPUs where it has its own, so that orted and its ranks stay on
+    /// them as a pod's cpuset keeps a pod's. A node the job does not have ends it with an error.
+    public static func agentScript(nodes: [Node], nsenter: String, taskset: String?) -> String {
+        let cases = nodes.map { node in
+            "    \(node.name)) netns=\(node.netns)" + (node.cpus.map { "; cpus=\($0)" } ?? "") + " ;;\n"
+        }.joined()
+        let pin = taskset.map { "\($0) -c \"$cpus\" \\\n    " } ?? ""
+        return """
+        #!/bin/sh
+        # podgap rsh agent for emulated nodes: mpirun runs `kubexec.sh NODE orted ...`.
+        node="$1"; shift
+        case "$node" in
+        \(cases)    *) echo "kubexec.sh: unknown node $node" >&2; exit 1 ;;
+        esac
+        exec \(pin)\(nsenter) --net=\(Network.netnsFolder)/"$netns" unshare --uts /bin/sh -c 'hostname "$0" && exec /bin/sh -c "$1"' "$node" "$*"
+
+        """
+    }
+
     /// The command after `--`, with `podgap` resolved to the binary the ranks run (the image's,
-    /// or the host's for bare nodes), and for bare nodes `/results` mapped to the job's folder.
-    public static func application(_ command: [String], network: PodNetwork, hostBinary: String, results: String) -> [String] {
+    /// or without containers the host's), and without containers `/results` mapped to the job's folder.
+    public static func application(_ command: [String], containers: Bool, hostBinary: String, results: String) -> [String] {
         guard let first = command.first else { return [] }
         var resolved = command
-        if first == "podgap" { resolved[0] = network == .bare ? hostBinary : Image.podgapPath }
-        guard network == .bare else { return resolved }
+        if first == "podgap" { resolved[0] = containers ? Image.podgapPath : hostBinary }
+        guard !containers else { return resolved }
         return resolved.map { argument in
             if argument == "/results" { return results }
             if argument.hasPrefix("/results/") { return results + argument.dropFirst("/results".count) }
@@ -79,7 +89,7 @@ public enum JobLauncher {
     }
 
     /// mpirun's arguments for `ranks` ranks of `application` over the job's hosts.
-    public static func mpirunArguments(ranks: Int, network: PodNetwork, slots: Int, hosts: Int, cores: Int,
+    public static func mpirunArguments(ranks: Int, containers: Bool, slots: Int, hosts: Int, cores: Int,
                                        application: [String]) -> [String] {
         var arguments = ["--np", String(ranks),
                          "--mca", "plm_rsh_agent", agentPath,
@@ -89,7 +99,7 @@ public enum JobLauncher {
                          "--wdir", "/",
                          // Pods carry their own CPU limits; Open MPI binding every pod's rank 0 to core 0 would stack them.
                          "--bind-to", "none"]
-        if network != .bare {
+        if containers {
             // Pods do not share memory: keep Open MPI off vader, and say so in every record's transport.
             arguments += ["--mca", "btl", "tcp,self"]
         } else {
@@ -127,16 +137,16 @@ public struct Launch {
         guard ranks >= 1 else { throw PodsError.badInput("--np \(ranks) must be at least 1") }
         guard !command.isEmpty else { throw PodsError.badInput("nothing to launch: add `-- podgap run allreduce ...`") }
         let runtime = try Runtime()
-        let network = state.spec.network
-        if network != .bare, let stopped = stoppedPod(runtime) {
+        let containers = state.spec.containers
+        if containers, let stopped = stoppedPod(runtime) {
             throw PodsError.failed("pod \(stopped) is not running: run `podgap pods down --name \(state.spec.name)` and up again")
         }
-        let hosts = network == .bare ? state.nodes : state.pods.map(\.name)
+        let hosts = containers ? state.pods.map(\.name) : state.nodes
         let slots = JobLauncher.slots(ranks: ranks, hosts: hosts.count)
         let folder = store.jobFolder(state.spec.name)
         try JobLauncher.hostfile(hosts: hosts, slots: slots).write(toFile: folder + "/etc/mpi/hostfile", atomically: false, encoding: .utf8)
 
-        let application = JobLauncher.application(command, network: network, hostBinary: Image.runningBinary(), results: state.results)
+        let application = JobLauncher.application(command, containers: containers, hostBinary: Image.runningBinary(), results: state.results)
         let cores = max(Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))), 1)
         let mpirun = try Subprocess.require("mpirun", package: "openmpi-bin")
         let nsenter = try Subprocess.require("nsenter", package: "util-linux")
@@ -147,14 +157,14 @@ public struct Launch {
         // visible, which runc exec needs (ip netns exec would hide it).
         let argv = [nsenter, "--net=\(Network.path(state.launcherNetns))", unshare, "--mount", "--propagation", "private",
                     "/bin/sh", "-c", setup, "launcher", mpirun]
-            + JobLauncher.mpirunArguments(ranks: ranks, network: network, slots: slots, hosts: hosts.count, cores: cores,
+            + JobLauncher.mpirunArguments(ranks: ranks, containers: containers, slots: slots, hosts: hosts.count, cores: cores,
                                        application: application)
         var environment = MPIRunEnvironment.current
         environment["OMPI_MCA_orte_default_hostfile"] = JobLauncher.hostfilePath
-        // Bare ranks inherit this environment through nsenter; only pods have MPI Operator roles.
-        if network != .bare { environment["K_MPI_JOB_ROLE"] = "launcher" } else { environment.removeValue(forKey: "K_MPI_JOB_ROLE") }
+        // Ranks without containers inherit this environment through nsenter; only pods have MPI Operator roles.
+        if containers { environment["K_MPI_JOB_ROLE"] = "launcher" } else { environment.removeValue(forKey: "K_MPI_JOB_ROLE") }
         environment["PODGAP_JOB"] = state.spec.name
-        environment["PODGAP_NETWORK"] = network.recorded
+        environment["PODGAP_NETWORK"] = state.spec.network.mode.rawValue
         environment.removeValue(forKey: "PODGAP_POD")
 
         let session: Session
@@ -172,7 +182,7 @@ public struct Launch {
         var nextCheck = Date().addingTimeInterval(1)
         while true {
             if let status = session.poll() {
-                let dead = status == 0 || network == .bare ? nil : stoppedPod(runtime)
+                let dead = status == 0 || !containers ? nil : stoppedPod(runtime)
                 if let dead { report("pod \(dead) stopped during the launch; mpirun exited with \(status)") }
                 return Outcome(status: status, deadPod: dead, timedOut: false)
             }
@@ -181,7 +191,7 @@ public struct Launch {
                 _ = session.end()
                 return Outcome(status: 124, deadPod: nil, timedOut: true)
             }
-            if network != .bare, Date() > nextCheck {
+            if containers, Date() > nextCheck {
                 nextCheck = Date().addingTimeInterval(1)
                 if let dead = stoppedPod(runtime) {
                     report("pod \(dead) stopped during the launch; ending mpirun (records written so far are kept)")

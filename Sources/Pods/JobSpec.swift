@@ -1,52 +1,28 @@
 import Records
 import Foundation
 
-/// How pods are wired, one mode per Kubernetes practice.
-public enum PodNetwork: String, CaseIterable, Codable, Sendable {
-    /// Pods share their node's network namespace (hostNetwork: true).
-    case host
-    /// Pods on one node on a Linux bridge, attached by the CNI `bridge` plugin with `host-local` IPAM.
-    case bridge
-    /// Pods on several nodes, routed through the underlay without encapsulation (flannel host-gw, Calico without IPIP).
-    case routed
-    /// Pods on several nodes across a flannel-style VXLAN overlay (VNI 1, UDP 8472, MTU 1450).
-    case overlay
-    /// No pods: ranks run as host processes inside the node namespaces (native-2node).
-    case bare
-
-    /// The value ranks see in PODGAP_NETWORK; `bare` ranks talk over the underlay itself.
-    public var recorded: String { self == .bare ? "underlay" : rawValue }
-
-    /// Pods get their own network namespace attached by CNI.
-    var usesCNI: Bool { self == .bridge || self == .routed || self == .overlay }
-
-    public static func parse(_ text: String) throws -> PodNetwork {
-        guard let network = PodNetwork(rawValue: text) else {
-            throw PodsError.badInput("--network '\(text)' is not one of \(allCases.map(\.rawValue).joined(separator: ", "))")
-        }
-        return network
-    }
-}
-
 /// What `pods up` was asked for, checked before anything is created.
 public struct JobSpec: Codable, Sendable, Equatable {
     public var name: String
     public var nodes: Int
     public var podsPerNode: Int
     public var network: PodNetwork
+    /// Pods in runc containers; false runs the ranks as host processes in the node namespaces
+    /// (native-2node), on the host network.
+    public var containers: Bool
     /// CPU quota per pod in cores (CFS quota / period), nil for none.
     public var cpus: Double?
     /// Linux cpu list the pods are pinned to (the CPU Manager's static policy), nil for none.
     public var cpuset: String?
     /// Each emulated node's own CPUs (`--split-cpus`), node 0 first; nil when the nodes share
-    /// every CPU. Pods and bare ranks of node i run only on `nodeCPUs[i]`.
+    /// every CPU. Pods (or, without containers, the ranks) of node i run only on `nodeCPUs[i]`.
     public var nodeCPUs: [String]?
     /// Memory limit per pod in bytes, nil for none.
     public var memoryBytes: Int64?
     /// Host folder mounted read-write at /results in every pod.
     public var results: String
 
-    public init(name: String, nodes: Int, podsPerNode: Int, network: PodNetwork, cpus: String? = nil,
+    public init(name: String, nodes: Int, podsPerNode: Int, network: PodNetwork, containers: Bool = true, cpus: String? = nil,
                 cpuset: String? = nil, memory: String? = nil, results: String? = nil,
                 splitCPUs: Bool = false, hostCPUs: CPUSet? = nil) throws {
         let names = try JobNames(name)
@@ -54,22 +30,27 @@ public struct JobSpec: Codable, Sendable, Equatable {
             throw PodsError.badInput("--nodes \(nodes) must be between 1 and \(JobNames.maximumIndex)")
         }
         guard podsPerNode >= 1 else { throw PodsError.badInput("--pods-per-node \(podsPerNode) must be at least 1") }
-        if network != .bare && nodes * podsPerNode > JobNames.maximumIndex + 1 {
-            throw PodsError.badInput("\(nodes) nodes x \(podsPerNode) pods = \(nodes * podsPerNode) pods; the names '\(names.job)-pNN' allow at most \(JobNames.maximumIndex + 1)")
+        if containers && nodes * podsPerNode > JobNames.maximumIndex + 1 {
+            throw PodsError.badInput("\(nodes) nodes x \(podsPerNode) pods = \(nodes * podsPerNode) pods; the names '\(names.hostStem)-pNN' allow at most \(JobNames.maximumIndex + 1)")
         }
-        if network != .bare && podsPerNode > 200 {
+        if containers && podsPerNode > 200 {
             throw PodsError.badInput("--pods-per-node \(podsPerNode): a node's /24 pod subnet holds at most 200 pods")
         }
-        if network == .bridge && nodes != 1 {
-            throw PodsError.badInput("--network bridge places pods on one node's bridge: use --nodes 1 (routed and overlay span nodes)")
+        if !network.spansNodes && nodes != 1 {
+            let spanning = PodNetwork.all.filter(\.spansNodes).map(\.mode.rawValue).joined(separator: ", ")
+            throw PodsError.badInput("--network \(network.mode.rawValue) places pods on one node: use --nodes 1 (\(spanning) span nodes)")
         }
-        if network == .bare && (cpus != nil || cpuset != nil || memory != nil) {
-            throw PodsError.badInput("--network bare makes no containers, so --cpus, --cpuset and --memory do not apply")
+        if !containers && network != .host {
+            throw PodsError.badInput("--no-containers runs the ranks in the node namespaces, on the host network: use --network \(PodNetwork.host.mode.rawValue)")
+        }
+        if !containers && (cpus != nil || cpuset != nil || memory != nil) {
+            throw PodsError.badInput("--no-containers makes no containers, so --cpus, --cpuset and --memory do not apply")
         }
         self.name = name
         self.nodes = nodes
         self.podsPerNode = podsPerNode
         self.network = network
+        self.containers = containers
         if let cpus {
             guard let value = Double(cpus), value > 0, value <= 1024 else {
                 throw PodsError.badInput("--cpus '\(cpus)' is not a CPU count: use a positive number such as 1.5")
@@ -91,7 +72,7 @@ public struct JobSpec: Codable, Sendable, Equatable {
         self.results = results ?? "results/\(name)"
     }
 
-    public var podCount: Int { network == .bare ? 0 : nodes * podsPerNode }
+    public var podCount: Int { containers ? nodes * podsPerNode : 0 }
 
     /// `cpus` cut into `nodes` equal consecutive shares (the remainder left unused, so that no
     /// node is bigger than another): separate machines do not share cores, and emulated nodes

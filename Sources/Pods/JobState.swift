@@ -14,8 +14,15 @@ public struct JobState: Codable, Sendable {
 
     public var spec: JobSpec
     public var pods: [Pod]
-    /// Emulated node namespaces, with their underlay addresses.
+    /// Emulated nodes' hostnames, node 0 first.
     public var nodes: [String]
+    /// Each node's network namespace, in the order of `nodes`: a short hash of the job name
+    /// stands for the job in namespace and link names (see `JobNames`).
+    public var nodeNetns: [String]
+    /// Namespace holding the underlay bridge that joins the nodes.
+    public var underlayNetns: String
+    /// The underlay's links, inside `underlayNetns`: its bridge, then each node's port, then the launcher's where it has one.
+    public var underlayLinks: [String]
     /// Namespace mpirun runs in.
     public var launcherNetns: String
     public var launcherAddress: String
@@ -26,6 +33,15 @@ public struct JobState: Codable, Sendable {
     public var created: String
     /// PID (and session id) of a launch in progress, so that `down` can end it.
     public var launchPID: Int32?
+
+    /// This state as JSONSerialization objects, each pod with its runtime status (`pods list --json`).
+    public func jsonObject(podStatuses: [String]) throws -> [String: Any] {
+        guard var object = try JSONSerialization.jsonObject(with: JSONEncoder().encode(self)) as? [String: Any],
+              var pods = object["pods"] as? [[String: Any]] else { throw PodsError.failed("job state did not encode as an object") }
+        for index in pods.indices where index < podStatuses.count { pods[index]["status"] = podStatuses[index] }
+        object["pods"] = pods
+        return object
+    }
 
     static func path(_ store: Store, _ job: String) -> String { store.jobFolder(job) + "/state.json" }
 

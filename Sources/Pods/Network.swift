@@ -19,12 +19,14 @@ struct Network {
     static let netnsFolder = "/var/run/netns"
     static func path(_ netns: String) -> String { "\(netnsFolder)/\(netns)" }
 
-    /// Underlay address of node `index` (the launcher of host and bare jobs takes .254).
+    /// Underlay address of node `index` (the launcher of jobs on the host network takes .254).
     static func nodeAddress(_ index: Int) -> String { "198.18.0.\(index + 1)" }
     static let launcherUnderlayAddress = "198.18.0.254"
     /// Node `index`'s pod subnet and its gateway (on the node's cni0 bridge).
     static func podSubnet(_ index: Int) -> String { "198.19.\(index).0/24" }
     static func podGateway(_ index: Int) -> String { "198.19.\(index).1" }
+    /// The VXLAN device of overlay nodes, named as flannel names it.
+    static let vtep = "flannel.1"
     /// flannel.1's address and MAC on node `index`, as flannel gives them (x.x.N.0/32).
     static func vtepAddress(_ index: Int) -> String { "198.19.\(index).0" }
     static func vtepMAC(_ index: Int) -> String { String(format: "0e:70:67:00:00:%02x", index + 1) }
@@ -50,13 +52,13 @@ struct Network {
     }
 
     /// Builds the job's wiring: the underlay (a bridge in its own namespace, a veth to `eth0` of
-    /// every node, and to the launcher for host and bare jobs), then per node its address, and the
-    /// routes (routed) or the VXLAN overlay (overlay). Namespaces must exist.
+    /// every node, and to the launcher where pods share their nodes' namespaces), then per node
+    /// its address and the network's own crossing between nodes. Namespaces must exist.
     func wire(_ names: JobNames, nodes: Int, network: PodNetwork) throws {
         try batch(names.underlay, Network.underlayCommands(names, nodes: nodes, launcher: !network.usesCNI))
         for index in 0..<nodes {
-            try batch(names.node(index), Network.nodeCommands(index, nodes: nodes, network: network))
-            if network == .overlay { try batch(names.node(index), Network.fdbCommands(index, nodes: nodes), tool: bridge) }
+            try batch(names.nodeNetns(index), network.nodeCommands(index, nodes: nodes))
+            try batch(names.nodeNetns(index), network.forwardingCommands(index, nodes: nodes), tool: bridge)
         }
         if !network.usesCNI {
             try batch(names.launcher, ["link set lo up", "addr add \(Network.launcherUnderlayAddress)/24 dev eth0",
@@ -66,43 +68,12 @@ struct Network {
 
     static func underlayCommands(_ names: JobNames, nodes: Int, launcher: Bool) -> [String] {
         var lines = ["link set lo up", "link add \(names.underlayBridge) type bridge", "link set \(names.underlayBridge) up"]
-        var ports = (0..<nodes).map { (port: names.underlayPort($0), netns: names.node($0)) }
+        var ports = (0..<nodes).map { (port: names.underlayPort($0), netns: names.nodeNetns($0)) }
         if launcher { ports.append((port: names.launcherPort, netns: names.launcher)) }
         for (port, netns) in ports {
             lines.append("link add \(port) type veth peer name eth0 netns \(netns)")
             lines.append("link set \(port) master \(names.underlayBridge) up")
         }
         return lines
-    }
-
-    /// Node `index`: its underlay address; for routed, a route to every other node's pod subnet
-    /// through that node (flannel host-gw, Calico without IPIP); for overlay a flannel-style
-    /// `flannel.1` (VNI 1, UDP 8472, MTU 1450, no learning) with, per remote node, a route and a
-    /// permanent ARP entry, as flanneld programs them from the node annotations.
-    static func nodeCommands(_ index: Int, nodes: Int, network: PodNetwork) -> [String] {
-        var lines = ["link set lo up", "addr add \(nodeAddress(index))/24 dev eth0", "link set eth0 up"]
-        let others = (0..<nodes).filter { $0 != index }
-        switch network {
-        case .routed:
-            lines += others.map { "route add \(podSubnet($0)) via \(nodeAddress($0)) dev eth0" }
-        case .overlay:
-            lines += [
-                "link add flannel.1 address \(vtepMAC(index)) type vxlan id 1 dstport 8472 local \(nodeAddress(index)) dev eth0 nolearning",
-                "link set flannel.1 mtu 1450 up",
-                "addr add \(vtepAddress(index))/32 dev flannel.1",
-            ]
-            for other in others {
-                lines.append("route add \(podSubnet(other)) via \(vtepAddress(other)) dev flannel.1 onlink")
-                lines.append("neigh add \(vtepAddress(other)) lladdr \(vtepMAC(other)) dev flannel.1 nud permanent")
-            }
-        case .host, .bridge, .bare:
-            break
-        }
-        return lines
-    }
-
-    /// The FDB entries of node `index`'s flannel.1: each remote VTEP's MAC behind its node's underlay address.
-    static func fdbCommands(_ index: Int, nodes: Int) -> [String] {
-        (0..<nodes).filter { $0 != index }.map { "fdb append \(vtepMAC($0)) dev flannel.1 dst \(nodeAddress($0))" }
     }
 }

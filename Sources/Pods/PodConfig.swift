@@ -44,7 +44,7 @@ public struct PodConfig {
     var environment: [String] {
         [
             "PODGAP_POD=1",
-            "PODGAP_NETWORK=\(network.recorded)",
+            "PODGAP_NETWORK=\(network.mode.rawValue)",
             "PODGAP_JOB=\(job)",
             "PODGAP_CONTAINER_RUNTIME=runc",
             "PODGAP_CONTAINER_RUNTIME_VERSION=\(runtimeVersion)",

@@ -9,17 +9,17 @@ public enum PodJob {
         var runtime: Runtime
         var network: Network
         var cni: CNI?
-        /// The runc bundle the pods run from; nil for bare nodes.
+        /// The runc bundle the pods run from; nil without containers.
         var bundle: String?
 
-        init(for network: PodNetwork, store: Store, progress: (String) -> Void) throws {
+        init(for spec: JobSpec, store: Store, progress: (String) -> Void) throws {
             guard geteuid() == 0 else {
                 throw PodsError.badInput("pods need root (namespaces, runc, cgroups): run podgap as root, e.g. with sudo")
             }
             runtime = try Runtime()
-            self.network = try Network()
-            cni = network.usesCNI ? try CNI() : nil
-            bundle = network == .bare ? nil : try Image.bundleOfRunningBinary(store: store, progress: progress)
+            network = try Network()
+            cni = spec.network.usesCNI ? try CNI() : nil
+            bundle = spec.containers ? try Image.bundleOfRunningBinary(store: store, progress: progress) : nil
         }
     }
 
@@ -27,7 +27,7 @@ public enum PodJob {
     public static func up(_ spec: JobSpec, store: Store = Store(), rdma: PodRDMA? = nil,
                           progress: (String) -> Void = { _ in }) throws -> JobState {
         let names = try JobNames(spec.name)
-        let tools = try Tools(for: spec.network, store: store, progress: progress)
+        let tools = try Tools(for: spec, store: store, progress: progress)
         let runtime = tools.runtime
         if FileManager.default.fileExists(atPath: store.jobFolder(spec.name)) || !leftovers(names, runtime: runtime, store: store).isEmpty {
             throw PodsError.badInput("job '\(spec.name)' already exists: use another --name, or `podgap pods down --name \(spec.name)`")
@@ -54,9 +54,10 @@ public enum PodJob {
         try fileManager.createDirectory(atPath: results, withIntermediateDirectories: true)
 
         // Pods fill the nodes in order: node 0 gets pods 0 ..< podsPerNode, and so on.
-        let placement = spec.network == .bare ? [] : (0..<spec.podCount).map { (pod: names.pod($0), node: $0 / spec.podsPerNode) }
-        var namespaces = [names.underlay, names.launcher] + (0..<spec.nodes).map(names.node)
-        if spec.network.usesCNI { namespaces += placement.map(\.pod) }
+        let placement = (0..<spec.podCount).map { (pod: names.pod($0), netns: names.podNetns($0), node: $0 / spec.podsPerNode) }
+        let nodeNetns = (0..<spec.nodes).map(names.nodeNetns)
+        var namespaces = [names.underlay, names.launcher] + nodeNetns
+        if spec.network.usesCNI { namespaces += placement.map(\.netns) }
         progress("namespaces: \(namespaces.count); underlay for \(spec.nodes) node(s)")
         try network.addNamespaces(namespaces)
         try network.wire(names, nodes: spec.nodes, network: spec.network)
@@ -72,36 +73,43 @@ public enum PodJob {
                 configs.append(config)
             }
             // The launcher is a pod-network endpoint on node 0, as the operator's launcher pod is.
-            let attachments = placement + [(pod: names.launcher, node: 0)]
+            let attachments = placement + [(pod: names.launcher, netns: names.launcher, node: 0)]
             progress("CNI bridge ADD for \(attachments.count) namespace(s)")
             let addresses = try concurrently(attachments.count) { index in
                 let attachment = attachments[index]
-                return try cni.add(container: attachment.pod, netns: attachment.pod, node: names.node(attachment.node),
+                return try cni.add(container: attachment.pod, netns: attachment.netns, node: nodeNetns[attachment.node],
                                    config: configs[attachment.node])
             }
-            pods = placement.enumerated().map { .init(name: $1.pod, node: $1.node, address: addresses[$0], netns: $1.pod) }
+            pods = placement.enumerated().map { .init(name: $1.pod, node: $1.node, address: addresses[$0], netns: $1.netns) }
             launcherAddress = addresses[placement.count]
-        } else if spec.network == .host {
-            pods = placement.map { .init(name: $0.pod, node: $0.node, address: Network.nodeAddress($0.node), netns: names.node($0.node)) }
+        } else {
+            // Pods in their nodes' namespaces answer on the nodes' underlay addresses.
+            pods = placement.map { .init(name: $0.pod, node: $0.node, address: Network.nodeAddress($0.node), netns: nodeNetns[$0.node]) }
         }
 
-        var entries = pods.map { (name: $0.name, address: $0.address) }
-        if spec.network == .bare {
-            entries = (0..<spec.nodes).map { (name: names.node($0), address: Network.nodeAddress($0)) }
-        }
+        // The hosts mpirun starts orted on: the pods, or without containers the nodes themselves.
+        var entries = spec.containers ? pods.map { (name: $0.name, address: $0.address) }
+            : (0..<spec.nodes).map { (name: names.node($0), address: Network.nodeAddress($0)) }
+        let hosts = entries.map(\.name)
         entries.append((name: "\(spec.name)-launcher", address: launcherAddress))
         try JobLauncher.hostsFile(entries).write(toFile: folder + "/etc/hosts", atomically: true, encoding: .utf8)
-        let hosts = spec.network == .bare ? entries.dropLast().map(\.name) : pods.map(\.name)
         try JobLauncher.hostfile(hosts: hosts, slots: 1).write(toFile: folder + "/etc/mpi/hostfile", atomically: true, encoding: .utf8)
         let agent = folder + "/etc/mpi/kubexec.sh"
-        let nodeCPUs = spec.network == .bare ? spec.nodeCPUs.map { Dictionary(uniqueKeysWithValues: zip((0..<spec.nodes).map(names.node), $0)) } : nil
-        try JobLauncher.agentScript(network: spec.network, runc: runtime.path, nsenter: network.nsenter,
-                                 nodeCPUs: nodeCPUs, taskset: nodeCPUs == nil ? nil : try Subprocess.require("taskset", package: "util-linux"))
-            .write(toFile: agent, atomically: true, encoding: .utf8)
+        let script: String
+        if spec.containers {
+            script = JobLauncher.agentScript(runc: runtime.path)
+        } else {
+            let nodes = (0..<spec.nodes).map { JobLauncher.Node(name: names.node($0), netns: nodeNetns[$0], cpus: spec.nodeCPUs?[$0]) }
+            script = JobLauncher.agentScript(nodes: nodes, nsenter: network.nsenter,
+                                             taskset: spec.nodeCPUs == nil ? nil : try Subprocess.require("taskset", package: "util-linux"))
+        }
+        try script.write(toFile: agent, atomically: true, encoding: .utf8)
         chmod(agent, 0o755)
 
         let version = runtime.version()
-        let state = JobState(spec: spec, pods: pods, nodes: (0..<spec.nodes).map(names.node), launcherNetns: names.launcher,
+        let links = [names.underlayBridge] + (0..<spec.nodes).map(names.underlayPort) + (spec.network.usesCNI ? [] : [names.launcherPort])
+        let state = JobState(spec: spec, pods: pods, nodes: (0..<spec.nodes).map(names.node), nodeNetns: nodeNetns,
+                             underlayNetns: names.underlay, underlayLinks: links, launcherNetns: names.launcher,
                              launcherAddress: launcherAddress, bundle: bundle, runtimeVersion: version, results: results,
                              created: ISO8601DateFormatter().string(from: Date()), launchPID: nil)
         try state.save(store)
@@ -140,8 +148,8 @@ public enum PodJob {
 
     /// Everything of `job` that still exists: containers, namespaces, cgroups, the job folder.
     public static func leftovers(_ names: JobNames, runtime: Runtime?, store: Store = Store()) -> [String] {
-        var found = (runtime?.list() ?? []).filter(names.owns).map { "container \($0)" }
-        found += Network.namespaces(where: names.owns).map { "netns \($0)" }
+        var found = (runtime?.list() ?? []).filter(names.ownsPod).map { "container \($0)" }
+        found += Network.namespaces(where: names.ownsNamespace).map { "netns \($0)" }
         found += cgroupFolders(names).map { "cgroup \($0)" }
         if FileManager.default.fileExists(atPath: store.jobFolder(names.job)) { found.append("folder \(store.jobFolder(names.job))") }
         return found
@@ -161,13 +169,13 @@ public enum PodJob {
             }
         }
         let runtime = try? Runtime()
-        for id in (runtime?.list() ?? []).filter(names.owns) {
+        for id in (runtime?.list() ?? []).filter(names.ownsPod) {
             runtime?.delete(id)
             removed.append("container \(id)")
         }
         if let network = try? Network() {
             // Pods and the launcher first, then nodes, then the underlay that joins them.
-            let namespaces = Network.namespaces(where: names.owns).sorted { rank($0, names) < rank($1, names) }
+            let namespaces = Network.namespaces(where: names.ownsNamespace).sorted { rank($0, names) < rank($1, names) }
             for netns in namespaces {
                 network.deleteNamespace(netns)
                 removed.append("netns \(netns)")
@@ -184,7 +192,7 @@ public enum PodJob {
 
     private static func rank(_ netns: String, _ names: JobNames) -> Int {
         if netns == names.underlay { return 2 }
-        if netns.dropFirst(names.job.count + 1).hasPrefix("n") { return 1 }
+        if netns.dropFirst(names.stem.count + 1).hasPrefix("n") { return 1 }
         return 0
     }
 
@@ -195,7 +203,7 @@ public enum PodJob {
         var folders: [String] = []
         for controller in controllers {
             for entry in (try? FileManager.default.contentsOfDirectory(atPath: controller)) ?? []
-            where entry.hasPrefix("podgap-") && names.owns(String(entry.dropFirst("podgap-".count))) {
+            where entry.hasPrefix("podgap-") && names.ownsPod(String(entry.dropFirst("podgap-".count))) {
                 folders.append("\(controller)/\(entry)")
             }
         }

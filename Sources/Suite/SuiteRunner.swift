@@ -128,20 +128,19 @@ public final class SuiteRunner {
 
     private func bringUp(_ entry: SuiteFile.EnvironmentEntry) -> Bool {
         guard case .nodes(let defaultNodes, let mode, let containers) = method(entry) else { return true }
-        // TODO(pods helper): `--no-containers` replaces the old `bare` network.
-        let network = containers ? mode.rawValue : "bare"
         let nodes = entry.nodes ?? defaultNodes
         let perNode = entry.podsPerNode ?? max(1, suite.ranks / nodes)
         let job = jobName(entry)
         var arguments = [podgap, "pods", "up", "--name", job, "--nodes", "\(nodes)", "--pods-per-node", "\(perNode)",
-                         "--network", network, "--results", folder.path]
+                         "--network", mode.rawValue, "--results", folder.path]
+        if !containers { arguments.append("--no-containers") }
         if let cpus = entry.cpus { arguments += ["--cpus", cpus] }
         if let cpuset = entry.cpuset { arguments += ["--cpuset", cpuset] }
         if entry.splitCPUs { arguments.append("--split-cpus") }
         if let memory = entry.memory { arguments += ["--memory", memory] }
         // Leftovers of an interrupted run with the same name would make `up` fail.
         _ = quietly([podgap, "pods", "down", "--name", job])
-        log("bringing up \(entry.label) (\(nodes) node(s) x \(perNode) pod(s), network \(network))")
+        log("bringing up \(entry.label) (\(nodes) node(s) x \(perNode) pod(s), network \(mode.rawValue)\(containers ? "" : ", no containers"))")
         let outcome = try? ChildProcess.run(arguments, environment: MPIRunEnvironment.current, log: logPath("\(entry.label)-pods-up"),
                                             timeout: 300, interrupted: { self.interrupted.value })
         guard let outcome, outcome.status == 0 else {

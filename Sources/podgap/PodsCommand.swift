@@ -37,19 +37,21 @@ struct PodsUp: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "up", abstract: "Create emulated nodes, the pod network and the pods of a job.")
 
-    @Option(help: "Job name (a-z, 0-9, inner '-', at most 11 characters); names everything the job makes.")
+    @Option(help: "Job name: a Kubernetes name (DNS-1123 label: a-z, 0-9, inner '-', at most 63 characters).")
     var name: String
     @Option(help: "Emulated nodes (network namespaces on an underlay).")
     var nodes = 1
     @Option(help: "Pods per node.")
     var podsPerNode = 2
-    @Option(help: "host, bridge, routed, overlay, or bare (node namespaces only, no containers: native-2node).")
-    var network: String
+    @Option(help: "How pods are wired: host (hostNetwork), bridge (CNI bridge), routed (pod subnets routed between nodes), overlay (VXLAN).")
+    var network: PodNetwork
+    @Flag(name: .customLong("no-containers"), help: "No pods: the ranks run as host processes in the node namespaces (native-2node); needs --network host.")
+    var noContainers = false
     @Option(help: "CPU quota per pod in cores, e.g. 1.5 (a CPU limit).")
     var cpus: String?
     @Option(help: "CPUs every pod is pinned to, e.g. 0 or 0-1 (the CPU Manager's static policy).")
     var cpuset: String?
-    @Flag(name: .customLong("split-cpus"), help: "Give each node its own equal share of this machine's CPUs, as separate machines have (pods: cpuset; bare nodes: taskset).")
+    @Flag(name: .customLong("split-cpus"), help: "Give each node its own equal share of this machine's CPUs, as separate machines have (pods: cpuset; without containers: taskset).")
     var splitCPUs = false
     @Option(help: "Memory limit per pod, e.g. 512M or 2G.")
     var memory: String?
@@ -60,20 +62,20 @@ struct PodsUp: ParsableCommand {
 
     func run() throws {
         let spec = try PodsFailure.map {
-            try JobSpec(name: name, nodes: nodes, podsPerNode: podsPerNode, network: PodNetwork.parse(network),
+            try JobSpec(name: name, nodes: nodes, podsPerNode: podsPerNode, network: network, containers: !noContainers,
                         cpus: cpus, cpuset: cpuset, memory: memory, results: results, splitCPUs: splitCPUs)
         }
         // Checked before anything is created: without devices there is nothing to pass through.
         var devices: PodRDMA?
         if rdma {
-            if spec.network == .bare { throw Failure.badInput("--rdma passes devices into pods; --network bare makes none") }
+            if !spec.containers { throw Failure.badInput("--rdma passes devices into pods; --no-containers makes none") }
             do { devices = try PodRDMA.host() } catch let error as RDMAError {
                 throw Failure(message: error.description, code: .noDevice)
             }
         }
         let state = try PodsFailure.map { try PodJob.up(spec, rdma: devices, progress: PodsFailure.progress) }
         let what = state.pods.isEmpty ? "\(state.nodes.count) node(s), no pods" : "\(state.pods.count) pod(s)"
-        print("\(state.spec.name): \(what) on \(state.spec.network.rawValue) network; results in \(state.results)")
+        print("\(state.spec.name): \(what) on \(state.spec.network.mode.rawValue) network; results in \(state.results)")
         for pod in state.pods { print("  \(pod.name)  \(pod.address)  node \(state.nodes[pod.node])") }
         if let shares = state.spec.nodeCPUs {
             print("  CPUs: " + zip(state.nodes, shares).map { "\($0) \($1)" }.joined(separator: ", "))
@@ -111,21 +113,39 @@ struct PodsLaunch: ParsableCommand {
 }
 
 struct PodsList: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "list", abstract: "List pods jobs and their pods.")
+    static let configuration = CommandConfiguration(
+        commandName: "list", abstract: "List pods jobs, their pods, and the namespaces and links each stands for.")
+
+    @Flag(help: "One JSON array: each job's saved state, every pod with its runc status.")
+    var json = false
 
     func run() throws {
         let runtime = try? Runtime()
+        var listed: [Any] = []
         for job in PodJob.jobs() {
             guard let state = try? JobState.load(Store(), job: job) else {
-                print("\(job)  (incomplete: run podgap pods down --name \(job))")
+                if json { listed.append(["name": job, "incomplete": true]) } else {
+                    print("\(job)  (incomplete: run podgap pods down --name \(job))")
+                }
+                continue
+            }
+            let statuses = state.pods.map { runtime?.state($0.name)?.status ?? "missing" }
+            if json {
+                listed.append(try state.jsonObject(podStatuses: statuses))
                 continue
             }
             let cpus = state.spec.nodeCPUs.map { " node-cpus=" + $0.joined(separator: "/") } ?? ""
-            print("\(job)  network=\(state.spec.network.rawValue) nodes=\(state.nodes.count) pods=\(state.pods.count)\(cpus) results=\(state.results)")
-            for pod in state.pods {
-                let status = runtime?.state(pod.name)?.status ?? "missing"
-                print("  \(pod.name)  \(pod.address)  \(state.nodes[pod.node])  \(status)")
+            let containers = state.spec.containers ? "" : " no-containers"
+            print("\(job)  network=\(state.spec.network.mode.rawValue)\(containers) nodes=\(state.nodes.count) pods=\(state.pods.count)\(cpus) results=\(state.results)")
+            let nodes = zip(state.nodes, state.nodeNetns).map { "\($0) \($1)" }.joined(separator: ", ")
+            print("  netns: \(nodes), underlay \(state.underlayNetns), launcher \(state.launcherNetns); links \(state.underlayLinks.joined(separator: " "))")
+            for (pod, status) in zip(state.pods, statuses) {
+                print("  \(pod.name)  \(pod.address)  \(state.nodes[pod.node])  \(status)  netns \(pod.netns)")
             }
+        }
+        if json {
+            let data = try JSONSerialization.data(withJSONObject: listed, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
+            print(String(decoding: data, as: UTF8.self))
         }
     }
 }

@@ -15,8 +15,11 @@ struct StartupCommand: ParsableCommand {
         commandName: "startup",
         abstract: "Time from launch to every rank past MPI_Init, natively or in pods (container create and start included).")
 
-    @Option(help: "native (mpirun here), or a pods network: bare, host, bridge, routed, overlay.")
-    var network = "native"
+    @Option(help: "loopback (mpirun on this host, no pods), or the pods' network: host, bridge, routed, overlay.")
+    var network = NetworkMode.loopback
+
+    @Flag(name: .customLong("no-containers"), help: "Emulated nodes without pods (native-2node); needs --network host.")
+    var noContainers = false
 
     @Option(help: "Ranks (one pod per rank in pods).")
     var np = 2
@@ -41,7 +44,11 @@ struct StartupCommand: ParsableCommand {
             .standardizedFileURL
         try FileManager.default.createDirectory(at: path.deletingLastPathComponent(), withIntermediateDirectories: true)
         let runID = options.runID ?? Job.newRunID()
-        let podNetwork = network == "native" ? nil : try PodsFailure.map { try PodNetwork.parse(network) }
+        let podNetwork = PodNetwork(network)
+        // Emulated nodes check the rest (--no-containers wants the host network) in JobSpec.
+        if noContainers && podNetwork == nil {
+            throw Failure.badInput("--network \(network.rawValue) runs mpirun on this host; --no-containers applies to emulated nodes (--network \(PodNetwork.host.mode.rawValue))")
+        }
         for trial in options.trial..<(options.trial + trials) {
             let status = try podNetwork.map { try pods($0, out: path, runID: runID, trial: trial, timeout: timeout) }
                 ?? native(out: path.path, runID: runID, trial: trial, timeout: timeout)
@@ -50,9 +57,10 @@ struct StartupCommand: ParsableCommand {
     }
 
     private func probeArguments(start: Double, launch: String, out: String, runID: String, trial: Int) -> [String] {
-        var arguments = ["run", "startup", "--network", network, "--probe-start", String(format: "%.6f", start), "--probe-launch", launch,
+        var arguments = ["run", "startup", "--network", network.rawValue, "--probe-start", String(format: "%.6f", start), "--probe-launch", launch,
                          "--out", out, "--run-id", runID, "--trial", String(trial)]
         if let label = options.label { arguments += ["--label", label] }
+        if noContainers { arguments.append("--no-containers") }
         return arguments
     }
 
@@ -76,10 +84,10 @@ struct StartupCommand: ParsableCommand {
     private func pods(_ network: PodNetwork, out: URL, runID: String, trial: Int, timeout: Double) throws -> Int32 {
         try PodsFailure.map {
             let name = "su" + String(UInt32.random(in: 0...0xffffff), radix: 16)
-            let spread = network == .bridge ? (nodes: 1, perNode: np) : (nodes: np, perNode: 1)
+            let spread = network.spansNodes ? (nodes: np, perNode: 1) : (nodes: 1, perNode: np)
             let start = Date().timeIntervalSince1970
             let spec = try JobSpec(name: name, nodes: spread.nodes, podsPerNode: spread.perNode, network: network,
-                                   results: out.deletingLastPathComponent().path)
+                                   containers: !noContainers, results: out.deletingLastPathComponent().path)
             defer { PodJob.down(job: name) }
             let state = try PodJob.up(spec)
             let command = ["podgap"] + probeArguments(start: start, launch: "pods", out: "/results/\(out.lastPathComponent)",
@@ -102,10 +110,10 @@ struct StartupCommand: ParsableCommand {
         if let writer {
             let seconds = slowest - start
             let includes = probeLaunch != "pods" ? "mpirun + MPI_Init"
-                : network == "bare" ? "pods up (node netns, underlay) + mpirun + MPI_Init"
+                : noContainers ? "pods up (node netns, underlay) + mpirun + MPI_Init"
                 : "pods up (netns, CNI, runc create+start) + mpirun + MPI_Init"
             let measurement = MeasuredPoint(
-                parameters: ["launch": .string(probeLaunch ?? context.launcher), "network": .string(network),
+                parameters: ["launch": .string(probeLaunch ?? context.launcher), "network": .string(network.rawValue),
                              "includes": .string(includes)],
                 warmup: 0, iterations: 1, samples: [seconds],
                 verified: seconds > 0, verification: seconds > 0 ? "every rank finished MPI_Init after the launch began"

@@ -13,44 +13,47 @@ import Testing
 
     @Test func resolvesPodgapToTheImageBinaryInPods() {
         let command = ["podgap", "run", "allreduce", "--out", "/results/x.jsonl"]
-        #expect(JobLauncher.application(command, network: .overlay, hostBinary: "/h/podgap", results: "/r")
+        #expect(JobLauncher.application(command, containers: true, hostBinary: "/h/podgap", results: "/r")
             == ["/usr/local/bin/podgap", "run", "allreduce", "--out", "/results/x.jsonl"])
-        // Bare ranks are host processes: the host binary, and /results is the job's folder.
-        #expect(JobLauncher.application(command, network: .bare, hostBinary: "/h/podgap", results: "/r")
+        // Ranks without containers are host processes: the host binary, and /results is the job's folder.
+        #expect(JobLauncher.application(command, containers: false, hostBinary: "/h/podgap", results: "/r")
             == ["/h/podgap", "run", "allreduce", "--out", "/r/x.jsonl"])
-        #expect(JobLauncher.application(["podgap", "--out=/results/y"], network: .bare, hostBinary: "/h/podgap", results: "/r")
+        #expect(JobLauncher.application(["podgap", "--out=/results/y"], containers: false, hostBinary: "/h/podgap", results: "/r")
             == ["/h/podgap", "--out=/r/y"])
-        #expect(JobLauncher.application(["/bin/true", "/resultsx"], network: .bare, hostBinary: "/h", results: "/r")
+        #expect(JobLauncher.application(["/bin/true", "/resultsx"], containers: false, hostBinary: "/h", results: "/r")
             == ["/bin/true", "/resultsx"])
     }
 
     @Test func keepsPodsOffSharedMemoryAndUsesTheAgent() {
-        let pods = JobLauncher.mpirunArguments(ranks: 2, network: .bridge, slots: 1, hosts: 2, cores: 2, application: ["app"])
+        let pods = JobLauncher.mpirunArguments(ranks: 2, containers: true, slots: 1, hosts: 2, cores: 2, application: ["app"])
         #expect(pods.joined(separator: " ").contains("--mca btl tcp,self"))
         #expect(pods.joined(separator: " ").contains("--mca plm_rsh_agent /etc/mpi/kubexec.sh"))
         #expect(pods.joined(separator: " ").contains("--mca plm_rsh_no_tree_spawn 1"))
         #expect(pods.joined(separator: " ").contains("--mca mpi_yield_when_idle 1"))
         #expect(!pods.contains("--oversubscribe"))
         #expect(pods.last == "app")
-        let bare = JobLauncher.mpirunArguments(ranks: 4, network: .bare, slots: 1, hosts: 2, cores: 8, application: ["app"])
-        #expect(!bare.joined(separator: " ").contains("btl"))
-        #expect(bare.contains("--oversubscribe"))
-        #expect(!bare.contains("mpi_yield_when_idle"))
+        let hostProcesses = JobLauncher.mpirunArguments(ranks: 4, containers: false, slots: 1, hosts: 2, cores: 8, application: ["app"])
+        #expect(!hostProcesses.joined(separator: " ").contains("btl"))
+        #expect(hostProcesses.contains("--oversubscribe"))
+        #expect(!hostProcesses.contains("mpi_yield_when_idle"))
     }
 
     @Test func agentExecsIntoThePod() {
-        let pods = JobLauncher.agentScript(network: .overlay, runc: "/usr/sbin/runc", nsenter: "/usr/bin/nsenter")
+        let pods = JobLauncher.agentScript(runc: "/usr/sbin/runc")
         #expect(pods.hasPrefix("#!/bin/sh\n"))
         #expect(pods.contains("exec /usr/sbin/runc exec \"$pod\" /bin/sh -c \"$*\""))
-        let bare = JobLauncher.agentScript(network: .bare, runc: "/usr/sbin/runc", nsenter: "/usr/bin/nsenter")
-        #expect(bare.contains("/usr/bin/nsenter --net=/var/run/netns/\"$node\" unshare --uts"))
-        #expect(!bare.contains("taskset"))
+        let nodes = [JobLauncher.Node(name: "j-n0", netns: "pg0000abcd-n0")]
+        let hostProcesses = JobLauncher.agentScript(nodes: nodes, nsenter: "/usr/bin/nsenter", taskset: nil)
+        #expect(hostProcesses.contains("    j-n0) netns=pg0000abcd-n0 ;;\n"))
+        #expect(hostProcesses.contains("exec /usr/bin/nsenter --net=/var/run/netns/\"$netns\" unshare --uts"))
+        #expect(!hostProcesses.contains("taskset"))
     }
 
-    @Test func agentPinsEachBareNodeToItsCPUs() throws {
-        let script = JobLauncher.agentScript(network: .bare, runc: "/usr/sbin/runc", nsenter: "/usr/bin/nsenter",
-                                          nodeCPUs: ["j-n1": "2-3", "j-n0": "0-1"], taskset: "/usr/bin/taskset")
-        #expect(script.contains("    j-n0) cpus=0-1 ;;\n    j-n1) cpus=2-3 ;;\n"))
+    @Test func agentPinsEachNodeWithoutContainersToItsCPUs() throws {
+        let nodes = [JobLauncher.Node(name: "j-n0", netns: "pg0000abcd-n0", cpus: "0-1"),
+                     JobLauncher.Node(name: "j-n1", netns: "pg0000abcd-n1", cpus: "2-3")]
+        let script = JobLauncher.agentScript(nodes: nodes, nsenter: "/usr/bin/nsenter", taskset: "/usr/bin/taskset")
+        #expect(script.contains("    j-n0) netns=pg0000abcd-n0; cpus=0-1 ;;\n    j-n1) netns=pg0000abcd-n1; cpus=2-3 ;;\n"))
         #expect(script.contains("exec /usr/bin/taskset -c \"$cpus\" \\\n    /usr/bin/nsenter --net="))
         // A node the job does not have ends the agent with an error instead of running unpinned.
         let file = FileManager.default.temporaryDirectory.appendingPathComponent("agent-\(getpid()).sh").path

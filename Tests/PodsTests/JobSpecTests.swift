@@ -1,3 +1,4 @@
+import Foundation
 import Records
 import Testing
 @testable import Pods
@@ -13,13 +14,30 @@ import Testing
         }
     }
 
-    @Test func parsesNetworkModes() throws {
-        #expect(try PodNetwork.parse("overlay") == .overlay)
-        #expect(PodNetwork.bare.recorded == "underlay")
-        #expect(PodNetwork.bridge.recorded == "bridge")
-        let error = try #require(throws: PodsError.self) { try PodNetwork.parse("vxlan") }
-        #expect(error.description.contains("'vxlan'"))
-        #expect(error.isBadInput)
+    @Test func everyNodeNetworkModeIsAPodNetworkAndLoopbackIsNot() throws {
+        #expect(PodNetwork(.overlay) == .overlay)
+        #expect(PodNetwork(.loopback) == nil, "loopback has no emulated nodes")
+        #expect(Set(PodNetwork.all.map(\.mode)) == Set(NetworkMode.allCases).subtracting([.loopback]))
+        // One MTU, the overlay's lowered by VXLAN's 50 bytes; only CNI modes get namespaces of their own.
+        #expect(PodNetwork.all.map(\.mtu) == [1500, 1500, 1500, 1450])
+        #expect(PodNetwork.all.filter(\.usesCNI) == [.bridge, .routed, .overlay])
+        #expect(PodNetwork.all.filter { !$0.spansNodes } == [.bridge])
+        // Saved in job state as the mode's own name.
+        let data = try JSONEncoder().encode([PodNetwork.routed])
+        #expect(String(decoding: data, as: UTF8.self) == "[\"routed\"]")
+        #expect(try JSONDecoder().decode([PodNetwork].self, from: data) == [.routed])
+        #expect(throws: DecodingError.self) { try JSONDecoder().decode([PodNetwork].self, from: Data("[\"loopback\"]".utf8)) }
+    }
+
+    @Test func withoutContainersTheNodesAreTheHostsOnTheHostNetwork() throws {
+        let spec = try JobSpec(name: "j", nodes: 2, podsPerNode: 1, network: .host, containers: false)
+        #expect(spec.podCount == 0)
+        #expect(!spec.containers)
+        let overlay = try #require(throws: PodsError.self) {
+            try JobSpec(name: "j", nodes: 2, podsPerNode: 1, network: .overlay, containers: false)
+        }
+        #expect(overlay.isBadInput && overlay.description.contains("--network host"))
+        #expect(throws: PodsError.self) { try JobSpec(name: "j", nodes: 2, podsPerNode: 1, network: .host, containers: false, memory: "1G") }
     }
 
     @Test func checksLimitsAndPlacement() throws {
@@ -29,13 +47,11 @@ import Testing
         #expect(spec.memoryBytes == 2 << 30)
         #expect(spec.results == "results/j")
         #expect(spec.podCount == 2)
-        #expect(try JobSpec(name: "j", nodes: 2, podsPerNode: 1, network: .bare).podCount == 0)
         // Too many pods for two-digit names, bridge across nodes, bad cpu values, limits without containers.
         #expect(throws: PodsError.self) { try JobSpec(name: "j", nodes: 11, podsPerNode: 10, network: .host) }
         #expect(throws: PodsError.self) { try JobSpec(name: "j", nodes: 2, podsPerNode: 1, network: .bridge) }
         #expect(throws: PodsError.self) { try JobSpec(name: "j", nodes: 1, podsPerNode: 2, network: .bridge, cpus: "zero") }
         #expect(throws: PodsError.self) { try JobSpec(name: "j", nodes: 1, podsPerNode: 2, network: .bridge, cpuset: "1-0") }
-        #expect(throws: PodsError.self) { try JobSpec(name: "j", nodes: 2, podsPerNode: 1, network: .bare, memory: "1G") }
         #expect(throws: PodsError.self) { try JobSpec(name: "j", nodes: 0, podsPerNode: 1, network: .host) }
     }
 
@@ -47,7 +63,7 @@ import Testing
         let tooFew = try #require(throws: PodsError.self) { try JobSpec.shares(of: CPUSet([0]), nodes: 2) }
         #expect(tooFew.description == "--split-cpus: 2 nodes need at least 2 CPUs; this process may use 1 (0)")
 
-        let spec = try JobSpec(name: "j", nodes: 2, podsPerNode: 1, network: .bare, splitCPUs: true, hostCPUs: CPUSet([0, 1]))
+        let spec = try JobSpec(name: "j", nodes: 2, podsPerNode: 1, network: .host, containers: false, splitCPUs: true, hostCPUs: CPUSet([0, 1]))
         #expect(spec.nodeCPUs == ["0", "1"])
         #expect(try JobSpec(name: "j", nodes: 2, podsPerNode: 1, network: .overlay).nodeCPUs == nil)
         #expect(throws: PodsError.self) {

@@ -3,7 +3,7 @@ import Testing
 
 @Suite struct NetworkCommandsTests {
     @Test func overlayIsFlannelStyleVXLANWithOneRouteARPAndFDBEntryPerRemoteNode() throws {
-        let lines = Network.nodeCommands(0, nodes: 3, network: .overlay)
+        let lines = PodNetwork.overlay.nodeCommands(0, nodes: 3)
         let device = try #require(lines.first { $0.hasPrefix("link add flannel.1") })
         #expect(device.contains("type vxlan id 1 dstport 8472"))
         #expect(device.contains("local 198.18.0.1 dev eth0 nolearning"))
@@ -16,28 +16,30 @@ import Testing
         ])
         #expect(lines.filter { $0.hasPrefix("neigh add") }.count == 2)
         #expect(lines.contains("neigh add 198.19.2.0 lladdr 0e:70:67:00:00:03 dev flannel.1 nud permanent"))
-        #expect(Network.fdbCommands(0, nodes: 3) == [
+        #expect(PodNetwork.overlay.forwardingCommands(0, nodes: 3) == [
             "fdb append 0e:70:67:00:00:02 dev flannel.1 dst 198.18.0.2",
             "fdb append 0e:70:67:00:00:03 dev flannel.1 dst 198.18.0.3",
         ])
     }
 
     @Test func routedSendsEachRemotePodSubnetToItsNodeWithoutEncapsulation() {
-        let lines = Network.nodeCommands(1, nodes: 2, network: .routed)
+        let lines = PodNetwork.routed.nodeCommands(1, nodes: 2)
         #expect(lines.contains("addr add 198.18.0.2/24 dev eth0"))
         #expect(lines.filter { $0.hasPrefix("route add") } == ["route add 198.19.0.0/24 via 198.18.0.1 dev eth0"])
         #expect(!lines.contains { $0.contains("vxlan") })
-        #expect(Network.nodeCommands(0, nodes: 2, network: .bridge).count == 3)
+        #expect(PodNetwork.routed.forwardingCommands(1, nodes: 2).isEmpty)
+        #expect(PodNetwork.bridge.nodeCommands(0, nodes: 2).count == 3)
     }
 
     @Test func underlayJoinsEveryNodeAndTheLauncherToOneBridge() throws {
         let names = try JobNames("j")
+        let stem = names.stem
         let lines = Network.underlayCommands(names, nodes: 2, launcher: true)
-        #expect(lines.contains("link add j-br type bridge"))
-        #expect(lines.contains("link add j-u0 type veth peer name eth0 netns j-n0"))
-        #expect(lines.contains("link add j-u1 type veth peer name eth0 netns j-n1"))
-        #expect(lines.contains("link add j-ul0 type veth peer name eth0 netns j-l"))
-        #expect(lines.filter { $0.hasSuffix("master j-br up") }.count == 3)
-        #expect(!Network.underlayCommands(names, nodes: 2, launcher: false).contains { $0.contains("j-ul0") })
+        #expect(lines.contains("link add \(stem)-br type bridge"))
+        #expect(lines.contains("link add \(stem)-u0 type veth peer name eth0 netns \(stem)-n0"))
+        #expect(lines.contains("link add \(stem)-u1 type veth peer name eth0 netns \(stem)-n1"))
+        #expect(lines.contains("link add \(stem)-ul0 type veth peer name eth0 netns \(stem)-l"))
+        #expect(lines.filter { $0.hasSuffix("master \(stem)-br up") }.count == 3)
+        #expect(!Network.underlayCommands(names, nodes: 2, launcher: false).contains { $0.contains("\(stem)-ul0") })
     }
 }

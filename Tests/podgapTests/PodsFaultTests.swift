@@ -94,8 +94,12 @@ struct PodsFaultTests {
     @Test func badInputIsOneLineExitTwoAndCreatesNothing() throws {
         let job = PodsHarness.uniqueName("tb")
         let cases: [([String], String, [String: String])] = [
+            // The typed option's error names the value and every choice.
             (["pods", "up", "--name", job, "--network", "vxlan"], "'vxlan'", [:]),
-            (["pods", "up", "--name", "muchtoolongname", "--network", "bridge"], "muchtoolongname", [:]),
+            (["pods", "up", "--name", job, "--network", "loopback"], "'host', 'bridge', 'routed' or 'overlay'", [:]),
+            (["pods", "up", "--name", job, "--network", "overlay", "--no-containers", "--nodes", "2"], "--network host", [:]),
+            (["pods", "up", "--name", String(repeating: "n", count: 64), "--network", "bridge"], "at most 63", [:]),
+            (["pods", "up", "--name", "Upper", "--network", "bridge"], "DNS-1123", [:]),
             (["pods", "up", "--name", job, "--network", "bridge", "--memory", "2X"], "'2X'", [:]),
             (["pods", "up", "--name", job, "--network", "host", "--nodes", "10", "--pods-per-node", "11"], "110 pods", [:]),
             // pods up builds the image for this podgap: a store it cannot write is refused.

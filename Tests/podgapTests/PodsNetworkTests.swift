@@ -18,26 +18,31 @@ enum PodsHarness {
         try #require(build.status == 0, "podgap image build failed: \(build.stderr)")
     }
 
-    /// A job name of at most 11 characters, unique per call.
+    /// A job name unique per call: `prefix` and 6 random hex digits.
     static func uniqueName(_ prefix: String) -> String {
-        prefix + String(UInt32.random(in: 0...0xffffff), radix: 16)
+        let digits = String(UInt32.random(in: 0...0xffffff), radix: 16)
+        return prefix + String(repeating: "0", count: 6 - digits.count) + digits
     }
 
     static func podgap(_ arguments: [String], timeout: Double = 120, environment: [String: String]? = nil) throws -> Finished {
         try Shell.run(Shell.podgap, arguments, environment: environment, timeout: timeout)
     }
 
-    /// Everything visible on the host that carries the job's name.
+    /// Everything visible on the host that carries the job's name, or the hash that stands for it
+    /// in namespace and link names.
     static func leftovers(_ job: String) throws -> [String] {
+        let names = try JobNames(job)
         let netns = try Shell.run("/usr/sbin/ip", ["netns", "list"]).stdout
         let links = try Shell.run("/usr/sbin/ip", ["-o", "link"]).stdout
         let containers = try Shell.run("/usr/sbin/runc", ["list", "--quiet"]).stdout
-        var found = (netns + links + containers).split(separator: "\n").filter { $0.contains(job + "-") }.map(String.init)
+        var found = (netns + links + containers).split(separator: "\n")
+            .filter { $0.contains(names.hostStem + "-") || $0.contains(names.stem + "-") }.map(String.init)
         if FileManager.default.fileExists(atPath: "/run/podgap/\(job)") { found.append("/run/podgap/\(job)") }
-        // cgroup v1 keeps the pods' folders under each controller, v2 at the root: look in both.
-        for root in ["/sys/fs/cgroup/cpu", "/sys/fs/cgroup"] {
+        // cgroup v1 keeps the pods' folders under each controller, v2 at the root: look in all.
+        let controllers = ((try? FileManager.default.contentsOfDirectory(atPath: "/sys/fs/cgroup")) ?? []).map { "/sys/fs/cgroup/\($0)" }
+        for root in controllers + ["/sys/fs/cgroup"] {
             let cgroups = (try? FileManager.default.contentsOfDirectory(atPath: root)) ?? []
-            found += cgroups.filter { $0.hasPrefix("podgap-\(job)-") }.map { "\(root)/\($0)" }
+            found += cgroups.filter { $0.hasPrefix("podgap-\(names.hostStem)-") }.map { "\(root)/\($0)" }
         }
         return found
     }
@@ -120,38 +125,75 @@ struct PodsNetworkTests {
 
         if network == "overlay" {
             // The ranks' traffic really crossed the VXLAN device.
-            let stats = try Shell.run("/usr/sbin/ip", ["-n", "\(job)-n0", "-s", "-j", "link", "show", "flannel.1"])
+            let stats = try Shell.run("/usr/sbin/ip", ["-n", try JobNames(job).nodeNetns(0), "-s", "-j", "link", "show", "flannel.1"])
             let link = try JSONSerialization.jsonObject(with: Data(stats.stdout.utf8)) as? [[String: Any]]
             let tx = ((link?.first?["stats64"] as? [String: Any])?["tx"] as? [String: Any])?["packets"] as? Int
             #expect((tx ?? 0) > 50, "flannel.1 sent \(tx ?? 0) packets")
-            let details = try Shell.run("/usr/sbin/ip", ["-n", "\(job)-n0", "-d", "link", "show", "flannel.1"]).stdout
+            let details = try Shell.run("/usr/sbin/ip", ["-n", try JobNames(job).nodeNetns(0), "-d", "link", "show", "flannel.1"]).stdout
             #expect(details.contains("vxlan id 1") && details.contains("dstport 8472") && details.contains("mtu 1450"))
         }
         try PodsHarness.downAndCheck(job)
     }
 
-    @Test func bareNodesRunNative2Node() throws {
+    @Test func aFortyCharacterJobNameGoesUpLaunchesListsAndLeavesNothing() throws {
+        try PodsHarness.requireImage()
+        let job = PodsHarness.uniqueName("a-kubernetes-style-job-name-of-40-")
+        try #require(job.count == 40)
+        let names = try JobNames(job)
+        let results = try Shell.temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: results) }
+        let up = try PodsHarness.podgap(["pods", "up", "--name", job, "--network", "bridge", "--nodes", "1", "--pods-per-node", "2",
+                                         "--results", results.path])
+        defer { _ = try? PodsHarness.podgap(["pods", "down", "--name", job]) }
+        try #require(up.status == 0, "pods up: \(up.stderr)")
+        #expect(up.stdout.contains("\(job)-p0") && up.stdout.contains("\(job)-p1"), "\(up.stdout)")
+
+        let launch = try PodsHarness.podgap(["pods", "launch", "--name", job, "--np", "2", "--timeout", "60s", "--",
+                                             "podgap", "run", "allreduce", "--sizes", "4:16", "--iterations", "5",
+                                             "--warmup", "1", "--out", "/results/long.jsonl"])
+        #expect(launch.status == 0, "launch: \(launch.stderr)")
+        let records = try RecordReader.read(results.appendingPathComponent("long.jsonl").path)
+        #expect(records.count == 3 && records.allSatisfy { $0.verified && $0.environment.container?.id == "\(job)-p0" })
+
+        // The list names the job's namespaces and links by the hash that stands for the job.
+        let list = try PodsHarness.podgap(["pods", "list"])
+        #expect(list.status == 0)
+        let lines = list.stdout.split(separator: "\n").map(String.init)
+        let jobLine = try #require(lines.firstIndex { $0.hasPrefix(job + "  ") }, "\(list.stdout)")
+        #expect(lines[jobLine + 1].contains("\(job)-n0 \(names.nodeNetns(0))") && lines[jobLine + 1].contains(names.underlayBridge))
+        #expect(lines[jobLine + 2].contains("\(job)-p0") && lines[jobLine + 2].contains("netns \(names.podNetns(0))"))
+        let json = try PodsHarness.podgap(["pods", "list", "--json"])
+        let jobs = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [[String: Any]])
+        let state = try #require(jobs.first { ($0["spec"] as? [String: Any])?["name"] as? String == job })
+        #expect(state["nodeNetns"] as? [String] == [names.nodeNetns(0)])
+        #expect((state["pods"] as? [[String: Any]])?.compactMap { $0["status"] as? String } == ["running", "running"])
+        let netns = try Shell.run("/usr/sbin/ip", ["netns", "list"]).stdout
+        #expect(netns.contains(names.podNetns(1)))
+        try PodsHarness.downAndCheck(job)
+    }
+
+    @Test func nodesWithoutContainersRunNative2Node() throws {
         let job = PodsHarness.uniqueName("tn")
         let results = try Shell.temporaryFolder()
         defer { try? FileManager.default.removeItem(at: results) }
-        let up = try PodsHarness.podgap(["pods", "up", "--name", job, "--network", "bare", "--nodes", "2", "--split-cpus",
+        let up = try PodsHarness.podgap(["pods", "up", "--name", job, "--network", "host", "--no-containers", "--nodes", "2", "--split-cpus",
                                          "--results", results.path])
         let shares = try JobSpec.shares(of: CPUSet.current(), nodes: 2).map(\.listDescription)
         defer { _ = try? PodsHarness.podgap(["pods", "down", "--name", job]) }
         try #require(up.status == 0, "pods up: \(up.stderr)")
         let launch = try PodsHarness.podgap(["pods", "launch", "--name", job, "--np", "2", "--timeout", "90s", "--",
                                              "podgap", "run", "allreduce", "--sizes", "4:64", "--iterations", "20",
-                                             "--warmup", "2", "--out", "/results/bare.jsonl"])
+                                             "--warmup", "2", "--out", "/results/native-2node.jsonl"])
         #expect(launch.status == 0, "launch: \(launch.stderr)")
-        let records = try RecordReader.read(results.appendingPathComponent("bare.jsonl").path)
+        let records = try RecordReader.read(results.appendingPathComponent("native-2node.jsonl").path)
         #expect(records.count == 5)
         for record in records {
             #expect(record.verified)
             #expect(record.environment.name == "native-2node")
-            #expect(record.environment.network == "underlay")
+            #expect(record.environment.network == NetworkMode.host.rawValue, "one name from the command line to the record")
+            #expect(record.environment.container?.runtime != "runc", "host processes, not pods")
             #expect(record.environment.launcher.kind == "mpirun")
             #expect(record.environment.hostnames == ["\(job)-n0", "\(job)-n1"])
-            #expect(record.environment.container?.runtime != "runc")
             #expect(record.environment.bindings == shares, "each node's rank runs on that node's CPUs only (taskset)")
         }
         try PodsHarness.downAndCheck(job)
@@ -165,7 +207,7 @@ struct PodsStartupTests {
         let folder = try Shell.temporaryFolder()
         defer { try? FileManager.default.removeItem(at: folder) }
         let out = folder.appendingPathComponent("startup.jsonl").path
-        let native = try PodsHarness.podgap(["run", "startup", "--network", "native", "--trials", "2", "--out", out])
+        let native = try PodsHarness.podgap(["run", "startup", "--trials", "2", "--out", out])
         #expect(native.status == 0, "\(native.stderr)")
         let pods = try PodsHarness.podgap(["run", "startup", "--network", "bridge", "--trials", "1", "--out", out, "--trial", "5"])
         #expect(pods.status == 0, "\(pods.stderr)")
@@ -180,8 +222,8 @@ struct PodsStartupTests {
         #expect(records.allSatisfy { $0.verified && $0.seconds.p50 > 0 && $0.seconds.p50 < 60 })
         #expect(pod.seconds.p50 > records[0].seconds.p50)
         // Each trial's job is gone.
-        let netns = try Shell.run("/usr/sbin/ip", ["netns", "list"]).stdout
-        #expect(!netns.split(separator: "\n").contains { $0.hasPrefix("su") && $0.contains("-n0") })
+        let jobs = (try? FileManager.default.contentsOfDirectory(atPath: Store().runRoot)) ?? []
+        #expect(!jobs.contains { $0.hasPrefix("su") }, "\(jobs)")
     }
 }
 
