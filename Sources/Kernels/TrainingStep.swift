@@ -25,6 +25,8 @@ public struct TrainingStep: Kernel {
     /// Rank 0 writes its final weights here (raw little-endian float32), for equivalence tests.
     public var weightsPath: String?
     public var progress: ProgressLine?
+    /// How the ranks sum their gradients (the CPU's `mpi` unless a GPU backend runs the step).
+    public var reduction: GradientReduction = .mpi
 
     public init(widths: [Int], batch: Int, steps: Int = 20, warmup: Int = 3, bucketBytes: Int = 25 << 20,
                 overlap: Bool = true, learningRate: Float = 0.05, seed: UInt64 = 1, chunkFlops: Double = 32e6,
@@ -87,56 +89,70 @@ public struct TrainingStep: Kernel {
 
     public func measure(on communicator: Communicator, record: (MeasuredPoint) throws -> Void) throws {
         try validate()
+        try measure(with: CPUBackend(), on: communicator, record: record)
+    }
+
+    /// The step on `backend`: everything but the arithmetic and the reducer is the same on every device.
+    func measure<Backend: ComputeBackend>(with backend: Backend, on communicator: Communicator,
+                                          record: (MeasuredPoint) throws -> Void) throws {
         let rank = communicator.rank, size = communicator.size
         let globalBatch = batch * size
-        let model = Perceptron(widths: widths, batch: batch, seed: seed)
+        let model = try Network(widths: widths, batch: batch, seed: seed, backend: backend)
         let task = SyntheticTask(inputWidth: widths.first!, outputWidth: widths.last!, seed: seed &+ 1)
+        // The samples are made in host memory and handed to the backend before each step's clock starts.
+        let inputs = UnsafeMutableBufferPointer<Float>.allocate(capacity: batch * widths.first!)
         let targets = UnsafeMutableBufferPointer<Float>.allocate(capacity: batch * widths.last!)
-        defer { targets.deallocate() }
+        defer { inputs.deallocate(); targets.deallocate() }
+        let deviceTargets = try backend.makeBuffer(count: batch * widths.last!)
+        defer { backend.release(deviceTargets) }
         let buckets = TrainingStep.buckets(widths: widths, capBytes: bucketBytes)
-        let bucketClosing = Dictionary(uniqueKeysWithValues: buckets.map { ($0.lowerBound, $0) })
+        let bucketRanges = buckets.map { model.parameterRange(of: $0) }
+        let bucketClosing = Dictionary(uniqueKeysWithValues: buckets.enumerated().map { ($1.lowerBound, $0) })
+        let reducer = try backend.makeReducer(reduction, gradients: model.gradients, buckets: bucketRanges,
+                                              communicator: communicator)
 
         // How fast this rank sums gradients, as a reduce round does after its message arrives:
         // what a model costed on one-way (ping-pong) links must add for the arithmetic.
-        let largestBucket = buckets.map { model.parameterRange(of: $0).count }.max() ?? 0
+        let largestBucket = bucketRanges.map(\.count).max() ?? 0
         let reduceSeconds = try TrainingStep.timeLocalSum(count: largestBucket, on: communicator)
 
         let total = warmup + steps
         var stepTimes = [Double](repeating: 0, count: total), compute = stepTimes, exposed = stepTimes
-        var losses = stepTimes
-        // The requests of one step, with room for every bucket made before the timed loop.
-        var pending: [Request] = []
-        pending.reserveCapacity(buckets.count)
         try communicator.barrier()
         for step in 0..<total {
             progress?.update("train", step: step + 1, of: total)
-            task.fill(inputs: model.inputs.baseAddress!, targets: targets.baseAddress!,
+            task.fill(inputs: inputs.baseAddress!, targets: targets.baseAddress!,
                       first: step * globalBatch + rank * batch, count: batch)
-            pending.removeAll(keepingCapacity: true)
+            try backend.upload(inputs.baseAddress!, count: inputs.count, to: backend.address(of: model.inputs))
+            try backend.upload(targets.baseAddress!, count: targets.count, to: backend.address(of: deviceTargets))
+            try backend.synchronize()
             var testing = 0.0
             let start = MPI.wallTime
             model.forward()
-            losses[step] = model.outputGradient(targets: targets.baseAddress!, divisor: globalBatch * widths.last!)
+            model.outputGradient(targets: backend.address(of: deviceTargets), divisor: globalBatch * widths.last!, slot: step)
             try model.backward(chunkFlops: overlap ? chunkFlops : .infinity, betweenChunks: {
-                guard !pending.isEmpty else { return }
                 let before = MPI.wallTime
-                _ = try Request.testAll(&pending)
+                try reducer.progress()
                 testing += MPI.wallTime - before
             }, layerDone: { layer in
                 guard overlap, let bucket = bucketClosing[layer] else { return }
-                pending.append(try reduce(bucket, of: model, on: communicator))
+                try reducer.start(bucket: bucket)
             })
+            // A backend that queues work is still computing here: keep the reductions moving
+            // until it is done, so that the time after counts only what the backward did not hide.
+            while try !backend.isIdle() { try reducer.progress() }
             let backwardDone = MPI.wallTime
             if overlap {
-                try Request.waitAll(&pending)
+                try reducer.finish()
             } else {
-                for bucket in buckets {
-                    var request = try reduce(bucket, of: model, on: communicator)
-                    try request.wait()
+                for bucket in buckets.indices {
+                    try reducer.start(bucket: bucket)
+                    try reducer.finish()
                 }
             }
             let reduced = MPI.wallTime
             model.update(learningRate: learningRate)
+            try backend.synchronize()
             let end = MPI.wallTime
             stepTimes[step] = end - start
             exposed[step] = reduced - backwardDone + testing
@@ -145,8 +161,9 @@ public struct TrainingStep: Kernel {
         progress?.finish()
 
         // Loss over all ranks' samples, per step, reduced once at the end to keep the steps clean.
-        losses = try communicator.allreduce(losses, operation: .sum).map { $0 / Double(globalBatch * widths.last!) }
-        let checksums = try communicator.allgather([model.checksum])
+        let losses = try communicator.allreduce(try backend.lossSums(total), operation: .sum)
+            .map { $0 / Double(globalBatch * widths.last!) }
+        let checksums = try communicator.allgather([try model.weightsChecksum()])
         let identical = checksums.allSatisfy { $0 == checksums[0] }
         // Each step sees fresh samples, so single losses are noisy: compare the first quarter's
         // mean with the last quarter's.
@@ -154,7 +171,7 @@ public struct TrainingStep: Kernel {
         let early = losses.prefix(quarter).reduce(0, +) / Double(quarter)
         let late = losses.suffix(quarter).reduce(0, +) / Double(quarter)
         let falls = total < 2 || late < early
-        if rank == 0, let weightsPath { try TrainingStep.write(model.weights, to: weightsPath) }
+        if rank == 0, let weightsPath { try TrainingStep.write(try model.hostWeights(), to: weightsPath) }
 
         let timed = warmup..<total
         let slowestStep = try Timing.slowest(Array(stepTimes[timed]), over: communicator)
@@ -202,15 +219,9 @@ public struct TrainingStep: Kernel {
         return try Timing.slowest([Summary(of: times).p50], over: communicator)[0]
     }
 
-    /// Starts the sum of one bucket's gradients over every rank, in place.
-    private func reduce(_ layers: Range<Int>, of model: Perceptron, on communicator: Communicator) throws -> Request {
-        let range = model.parameterRange(of: layers)
-        return try communicator.iallreduce(inPlace: UnsafeMutableBufferPointer(rebasing: model.gradients[range]), operation: .sum)
-    }
-
-    static func write(_ weights: UnsafeMutableBufferPointer<Float>, to path: String) throws {
+    static func write(_ weights: [Float], to path: String) throws {
         do {
-            try Data(buffer: weights).write(to: URL(fileURLWithPath: path))
+            try weights.withUnsafeBufferPointer { try Data(buffer: $0).write(to: URL(fileURLWithPath: path)) }
         } catch {
             throw InvalidParameters(description: "cannot write weights to \(path): \(error.localizedDescription)")
         }
