@@ -54,6 +54,7 @@ let package = Package(
         .testTarget(name: "KernelsTests", dependencies: ["Kernels", "Records"]),
         .testTarget(name: "PodsTests", dependencies: ["Pods", "Records", .product(name: "Yams", package: "Yams")]),
         .testTarget(name: "ReportTests", dependencies: ["Report", "Records"]),
+        .testTarget(name: "SuiteTests", dependencies: ["Suite", "Records"]),
         // Synthetic records from known links, for the model's unit tests and the CLI's.
         .target(name: "ModelFixtures", dependencies: ["Model", "Records"], path: "Tests/ModelFixtures"),
         .testTarget(name: "ModelTests", dependencies: ["Model", "Records", "ModelFixtures"]),

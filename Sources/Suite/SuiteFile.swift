@@ -52,11 +52,11 @@ public struct SuiteFile: Sendable {
                             "environments", "kernels"]
     static let environmentFields = ["label", "nodes", "pods-per-node", "cpus", "cpuset", "split-cpus", "memory"]
     /// Options of `podgap run KERNEL` the suite sets itself.
-    public static let reservedOptions: Set<String> = ["out", "label", "run-id", "trial", "timeout", "transport", "help", "version"]
+    public static let reservedOptions: Set<String> = ["out", "label", "run-id", "trial", "round", "position", "timeout", "transport", "help", "version"]
 
-    /// Parses and validates. `kernels` maps each kernel podgap can run to its options (name ->
-    /// is it a flag); everything else is checked against the fixed vocabulary.
-    public static func parse(_ text: String, file: String, kernels: [String: [String: Bool]]) throws -> SuiteFile {
+    /// Parses and validates. Kernels, their options and their values are checked by `kernels`
+    /// (what `podgap run` itself accepts); everything else against the fixed vocabulary.
+    public static func parse(_ text: String, file: String, kernels: some KernelRegistry) throws -> SuiteFile {
         let node: Node
         do {
             guard let parsed = try Yams.compose(yaml: text) else { throw SuiteError.at(file, nil, "", "the file is empty; a suite needs at least environments and kernels") }
@@ -155,7 +155,7 @@ public struct SuiteFile: Sendable {
                 }
             case "kernels":
                 sawKernels = true
-                guard let list = value.sequence, !list.isEmpty else { throw fail(value, key, "must be a non-empty list of kernels; \(allowed(kernels.keys))") }
+                guard let list = value.sequence, !list.isEmpty else { throw fail(value, key, "must be a non-empty list of kernels; \(allowed(kernels.names))") }
                 for (index, item) in list.enumerated() {
                     let path = "kernels[\(index)]"
                     let (nameNode, value) = try listItem(item, path, "kernel", "parameters")
@@ -165,9 +165,10 @@ public struct SuiteFile: Sendable {
                     }
                     let parameters = value?.mapping
                     let name = try string(nameNode, path)
-                    guard let options = kernels[name] else { throw fail(nameNode, path, "unknown kernel '\(name)'; \(allowed(kernels.keys))") }
+                    guard kernels.names.contains(name) else { throw fail(nameNode, path, "unknown kernel '\(name)'; \(allowed(kernels.names))") }
                     var kernel = Kernel(name: name, parameters: [])
-                    let usable = options.filter { !reservedOptions.contains($0.key) }
+                    var parameterNodes: [Node] = []
+                    let usable = kernels.options(of: name).filter { !reservedOptions.contains($0.key) }
                     for (parameterKey, parameterValue) in parameters ?? [:] {
                         let parameter = parameterKey.string ?? ""
                         let parameterPath = "\(path).\(name).\(parameter)"
@@ -180,6 +181,12 @@ public struct SuiteFile: Sendable {
                         } else {
                             kernel.parameters.append(.init(key: parameter, value: try string(parameterValue, parameterPath)))
                         }
+                        parameterNodes.append(parameterValue)
+                    }
+                    try validate(kernel, registry: kernels) { index, problem in
+                        guard let index else { return fail(nameNode, path, problem) }
+                        let parameter = kernel.parameters[index]
+                        return fail(parameterNodes[index], "\(path).\(name).\(parameter.key)", "'\(parameter.value ?? "true")': \(problem)")
                     }
                     suite.kernels.append(kernel)
                 }
@@ -188,7 +195,7 @@ public struct SuiteFile: Sendable {
             }
         }
         guard let environmentsNode = sawEnvironments else { throw fail(node, "environments", "missing; list the environments to compare, \(allowed(EnvironmentCatalog.names))") }
-        guard sawKernels else { throw fail(node, "kernels", "missing; list the kernels to run, \(allowed(kernels.keys))") }
+        guard sawKernels else { throw fail(node, "kernels", "missing; list the kernels to run, \(allowed(kernels.names))") }
         if suite.name.isEmpty {
             suite.name = URL(fileURLWithPath: file).deletingPathExtension().lastPathComponent
         }
@@ -204,5 +211,23 @@ public struct SuiteFile: Sendable {
             }
         }
         return suite
+    }
+
+    /// Asks `registry` whether `podgap run` would take `kernel`'s parameters. A refusal is laid at
+    /// the first parameter refused on its own (so the message names its line and value), else at
+    /// the kernel (values that only clash together).
+    static func validate(_ kernel: Kernel, registry: some KernelRegistry,
+                         fail: (_ parameter: Int?, _ problem: String) -> SuiteError) throws {
+        func problem(_ arguments: [String]) -> String? {
+            do { try registry.validate(kernel: kernel.name, arguments: arguments); return nil } catch {
+                return String(describing: error).split(separator: "\n").first.map(String.init) ?? "refused"
+            }
+        }
+        guard let whole = problem(Array(kernel.arguments.dropFirst())) else { return }
+        for (index, parameter) in kernel.parameters.enumerated() {
+            let alone = Kernel(name: kernel.name, parameters: [parameter])
+            if let reason = problem(Array(alone.arguments.dropFirst())) { throw fail(index, reason) }
+        }
+        throw fail(nil, whole)
     }
 }
