@@ -1,4 +1,5 @@
 import Records
+import Statistics
 import Foundation
 
 /// Builds a profile from measured records: a Hockney fit per environment from its allreduce and
@@ -8,7 +9,8 @@ public struct Calibration {
     public static let pointToPointKernels: Set<String> = ["pingpong", "latency", "verbs-pingpong", "osu-latency"]
 
     public var records: [Record]
-    /// Environments whose intra-node link is another environment's fit ("native-2node" -> "native-shm").
+    /// Environments whose intra-node link is another environment's fit (a two-node environment
+    /// borrowing a one-node one's shared-memory fit).
     public var intraNodeSources: [String: String]
     public var baseline: String?
 
@@ -138,7 +140,8 @@ public struct Calibration {
             profiled.reduceBytesPerSecond = reduceRate
             environments.append(profiled)
         }
-        let baselineName = baseline ?? environments.first { $0.name.hasPrefix("native") }?.name ?? environments[0].name
+        // The same default as `podgap report` for the same records (the catalog decides).
+        let baselineName = baseline ?? EnvironmentCatalog.baseline(among: environments.map(\.name)) ?? environments[0].name
         let profile = Profile(name: name, baseline: baselineName, workload: workload, environments: environments)
         _ = try profile.environment(named: baselineName)
         return profile
@@ -179,7 +182,6 @@ public struct Calibration {
     }
 
     static func median(_ values: [Double]) -> Double {
-        guard !values.isEmpty else { return 0 }
-        return Summary.percentile(50, ofSorted: values.sorted())
+        Median.of(values) ?? 0
     }
 }

@@ -96,7 +96,8 @@ public enum Validation {
                         String(format: "%.1f", row.predictedSeconds * 1e3), signed(row.errorPercent, "%"),
                         signed(row.measuredGapPercent, "%"), range(row.measuredGapInterval, "%"),
                         signed(row.predictedGapPercent, "%"), signed(row.gapDifference, " pts")]
-            })
+            },
+            alignments: [.right, .left])
     }
 
     /// One line per target: how many rows met it.

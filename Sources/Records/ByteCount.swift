@@ -60,4 +60,11 @@ public enum ByteCount {
         }
         return "\(bytes)"
     }
+
+    /// The same for a size read back from a record (a JSON number); "-" when it is not a whole,
+    /// non-negative number of bytes.
+    public static func format(_ bytes: Double) -> String {
+        guard bytes.isFinite, bytes >= 0, bytes < 0x1p62, bytes == bytes.rounded() else { return "-" }
+        return format(Int(bytes))
+    }
 }

@@ -75,4 +75,12 @@ public struct KernelDescriptor: Codable, Equatable, Sendable {
         metrics: [Metric(key: "seconds", label: "time per iteration", unit: "seconds", direction: .lowerIsBetter)],
         headlines: [Headline(label: "time per iteration", point: .heaviest, asRate: false)],
         order: 1000)
+
+    /// The same for a kernel whose records sweep message sizes (`params.bytes`): latency at the
+    /// smallest size, bandwidth at the largest, as OSU-style tables are read.
+    public static let genericSweep = KernelDescriptor(
+        metrics: [Metric(key: "seconds", label: "time per call", unit: "seconds", direction: .lowerIsBetter)],
+        headlines: [Headline(label: "small-message latency", point: .smallest, asRate: false),
+                    Headline(label: "large-message bandwidth", point: .largest, asRate: true)],
+        order: 1000)
 }

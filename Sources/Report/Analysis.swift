@@ -1,3 +1,4 @@
+import Records
 import Statistics
 import Foundation
 
@@ -45,8 +46,12 @@ public struct Analysis: Sendable {
     }
 
     public var baseline: String
-    /// Every environment with records, in ladder order.
+    /// Every environment with records, in the catalog's order (custom labels last).
     public var environments: [String]
+    /// What each kernel measures and the order kernels are read in.
+    public var kernels: KernelDescriptions
+    /// Environments with no rung on the ladder (custom labels): compared with the baseline only.
+    public var unranked: [String] { Ladder.unranked(environments) }
     /// Point -> environment -> its measurements.
     public var points: [PointKey: [String: EnvironmentPoint]]
     /// Each environment against the baseline, sorted by point then environment.
@@ -63,7 +68,10 @@ public struct Analysis: Sendable {
 
     public func label(_ point: PointKey) -> String { labels[point] ?? point.label }
 
-    public var sortedPoints: [PointKey] { points.keys.sorted() }
+    public var sortedPoints: [PointKey] { points.keys.sorted(by: kernels.precedes) }
+
+    /// The colour `environment` has in every chart of this report.
+    public func colour(of environment: String) -> String { EnvironmentCatalog.colour(of: environment, among: environments) }
 
     public static func build(_ facts: [RecordFacts], skipped: [SkippedEnvironment] = [],
                              options: Options = Options()) throws -> Analysis {
@@ -72,7 +80,9 @@ public struct Analysis: Sendable {
         var grouped: [PointKey: [String: [Int: [Double]]]] = [:]
         var unverified: [PointKey: [String: Int]] = [:]
         var hosts = Set<String>(), libraries = Set<String>(), versions = Set<String>(), present = Set<String>()
+        var kernels = KernelDescriptions()
         for fact in facts {
+            kernels.note(fact)
             let key = PointKey(kernel: fact.kernel, parameters: fact.parameters,
                                ranks: fact.ranks, bytes: fact.bytes)
             present.insert(fact.environment)
@@ -83,8 +93,9 @@ public struct Analysis: Sendable {
             }
             grouped[key, default: [:]][fact.environment, default: [:]][fact.trial, default: []].append(fact.seconds)
         }
-        let environments = Ladder.sorted(present)
-        let baseline = options.baseline ?? defaultBaseline(environments)
+        let environments = EnvironmentCatalog.sorted(present)
+        // The same default as `podgap model` for the same records: the catalog decides.
+        let baseline = options.baseline ?? EnvironmentCatalog.baseline(among: present) ?? environments[0]
         guard present.contains(baseline) else { throw AnalysisError.baselineAbsent(baseline: baseline, present: environments) }
         guard environments.count > 1 else { throw AnalysisError.singleEnvironment(baseline) }
 
@@ -102,7 +113,7 @@ public struct Analysis: Sendable {
             return perEnvironment
         }
         let points = Dictionary(uniqueKeysWithValues: zip(keys, perPoint))
-        let sortedKeys = keys.sorted()
+        let sortedKeys = keys.sorted(by: kernels.precedes)
 
         func compare(_ candidate: String, against reference: String) -> [Comparison] {
             parallelMap(sortedKeys) { key -> Comparison? in
@@ -117,14 +128,14 @@ public struct Analysis: Sendable {
         for environment in environments where environment != baseline {
             let pairs = compare(environment, against: baseline)
             comparisons += pairs
-            headlines[environment] = Headline.select(from: pairs)
+            headlines[environment] = Headline.select(from: pairs, kernels: kernels)
         }
         guard !comparisons.isEmpty else {
             throw AnalysisError.nothingPairs(baseline: baseline, present: environments.filter { $0 != baseline })
         }
         let attribution = Ladder.steps(present: present).compactMap { step -> Attribution? in
             let pairs = compare(step.to, against: step.from)
-            return pairs.isEmpty ? nil : Attribution(step: step, comparisons: pairs, headlines: Headline.select(from: pairs))
+            return pairs.isEmpty ? nil : Attribution(step: step, comparisons: pairs, headlines: Headline.select(from: pairs, kernels: kernels))
         }
 
         let labels = PointKey.labels(for: keys)
@@ -135,8 +146,8 @@ public struct Analysis: Sendable {
         mixed(hosts, "host kernels")
         mixed(libraries, "MPI libraries")
         mixed(versions, "podgap versions")
-        for key in points.keys.sorted() {
-            for environment in Ladder.sorted(points[key]!.keys) where points[key]![environment]!.unverified > 0 {
+        for key in points.keys.sorted(by: kernels.precedes) {
+            for environment in EnvironmentCatalog.sorted(points[key]!.keys) where points[key]![environment]!.unverified > 0 {
                 warnings.append("\(environment) \(key.kernel) \(labels[key] ?? key.label) (\(key.ranks) ranks): \(points[key]![environment]!.unverified) unverified record(s) shown but kept out of the statistics")
             }
         }
@@ -147,15 +158,9 @@ public struct Analysis: Sendable {
                 warnings.append("\(environment): \(lonely.count) point(s) pair with no other environment (other kernels, parameters or rank counts)")
             }
         }
-        return Analysis(baseline: baseline, environments: environments, points: points, comparisons: comparisons,
+        return Analysis(baseline: baseline, environments: environments, kernels: kernels, points: points, comparisons: comparisons,
                         headlines: headlines, attribution: attribution, skipped: skipped, warnings: warnings,
                         recordCount: facts.count, labels: labels)
-    }
-
-    /// The two-node native run is the honest baseline for pods spread over nodes; without it, the
-    /// lowest rung of the ladder present.
-    static func defaultBaseline(_ environments: [String]) -> String {
-        environments.contains("native-2node") ? "native-2node" : environments[0]
     }
 }
 

@@ -1,3 +1,5 @@
+import Records
+
 /// One row per pair (environment against the baseline on one point), for pandas and spreadsheets.
 /// Missing values are empty cells, never NaN.
 public struct CSVRenderer: Sendable {
@@ -8,20 +10,14 @@ public struct CSVRenderer: Sendable {
                                 "p_value", "verdict", "unverified"]
 
     public func render(_ analysis: Analysis) -> String {
-        var out = CSVRenderer.header.joined(separator: ",") + "\n"
+        var rows: [[String]] = []
         for c in analysis.comparisons {
             let cells = [c.point.kernel, c.point.parameters, Format.number(c.point.bytes), "\(c.point.ranks)",
                          c.environment, c.baseline, "\(c.trials)", "\(c.baselineTrials)", Format.number(c.median),
                          Format.number(c.baselineMedian), Format.number(c.gap), Format.number(c.interval?.lowerBound),
                          Format.number(c.interval?.upperBound), Format.number(c.pValue), c.verdict.rawValue, "\(c.unverified)"]
-            out += cells.map(CSVRenderer.quote).joined(separator: ",") + "\n"
+            rows.append(cells)
         }
-        return out
-    }
-
-    /// RFC 4180: quote a field holding a comma, quote or line break; double inner quotes.
-    static func quote(_ field: String) -> String {
-        guard field.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) else { return field }
-        return "\"" + field.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+        return TextTable(headings: CSVRenderer.header, rows: rows).render(.csv)
     }
 }

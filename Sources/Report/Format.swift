@@ -24,15 +24,6 @@ public enum Format {
         return String(format: "%.3f s", seconds)
     }
 
-    public static func bytes(_ value: Double) -> String {
-        guard value.isFinite else { return "-" }
-        let units: [(Double, String)] = [(1_073_741_824, "G"), (1_048_576, "M"), (1024, "K")]
-        for (size, suffix) in units where value >= size && value.truncatingRemainder(dividingBy: size) == 0 {
-            return "\(Int(value / size))\(suffix)"
-        }
-        return "\(Int(value))"
-    }
-
     /// Plain decimal for machine-readable outputs (CSV, data attributes); empty for a missing value.
     public static func number(_ value: Double?) -> String {
         guard let value, value.isFinite else { return "" }

@@ -21,6 +21,7 @@ public struct HTMLRenderer: Sendable {
             body += attributionChart(analysis)
             body += table(Rows.attributionHeader, Rows.attribution(analysis), verdictColumn: nil)
         }
+        if let note = Rows.unrankedNote(analysis) { body += "<p class=\"note\">\(escapeXML(note))</p>\n" }
         body += sweepCharts(analysis)
         body += "<h2>All points</h2>\n" + table(Rows.comparisonHeader, analysis.comparisons.map { Rows.comparison($0, in: analysis) }, verdictColumn: 10)
         return """
@@ -67,7 +68,7 @@ public struct HTMLRenderer: Sendable {
             for h in analysis.headlines[environment] ?? [] {
                 let group = "\(h.kernel): \(h.metric)"
                 let bar = GapBars.Bar(label: environment, group: group,
-                                      colour: Palette.colour(environment, among: analysis.environments),
+                                      colour: analysis.colour(of: environment),
                                       gap: h.gap, interval: h.interval)
                 if let index = groups.firstIndex(where: { $0.0 == group }) { groups[index].1.append(bar) } else { groups.append((group, [bar])) }
             }
@@ -81,7 +82,7 @@ public struct HTMLRenderer: Sendable {
         for a in analysis.attribution {
             for h in a.headlines {
                 bars.append(GapBars.Bar(label: "\(a.step.from) → \(a.step.to)", group: "\(h.kernel): \(h.metric)",
-                                        colour: Palette.colour(a.step.to, among: analysis.environments),
+                                        colour: analysis.colour(of: a.step.to),
                                         gap: h.gap, interval: h.interval))
             }
         }
@@ -93,10 +94,10 @@ public struct HTMLRenderer: Sendable {
 
     private func sweepCharts(_ analysis: Analysis) -> String {
         var out = ""
-        for (sweep, keys) in SweepKey.sweeps(of: analysis.sortedPoints.filter { ($0.bytes ?? 0) > 0 }) {
+        for (sweep, keys) in SweepKey.sweeps(of: analysis.sortedPoints.filter { ($0.bytes ?? 0) > 0 }, kernels: analysis.kernels) {
             var latency: [LogLogChart.Series] = [], bandwidth: [LogLogChart.Series] = []
             for environment in analysis.environments {
-                let colour = Palette.colour(environment, among: analysis.environments)
+                let colour = analysis.colour(of: environment)
                 let points = keys.compactMap { key -> (PointKey, EnvironmentPoint)? in
                     guard let p = analysis.points[key]?[environment], !p.trialMedians.isEmpty, p.median > 0 else { return nil }
                     return (key, p)
@@ -105,7 +106,9 @@ public struct HTMLRenderer: Sendable {
                 latency.append(.init(environment: environment, colour: colour, points: points.map { key, p in
                     (key.bytes!, p.median * 1e6, p.interval.map { ($0.lowerBound * 1e6)...($0.upperBound * 1e6) })
                 }))
-                let factor = HTMLRenderer.busFactor(kernel: sweep.kernel, ranks: sweep.ranks)
+                // nccl-tests' bus bandwidth where the kernel declares a bus factor, else bytes / time.
+                let busFactor = analysis.kernels.descriptor(of: sweep.kernel).busFactor
+                let factor = busFactor?.factor(ranks: sweep.ranks) ?? 1
                 func gbps(_ bytes: Double, _ seconds: Double) -> Double { bytes / seconds * factor / 1e9 }
                 bandwidth.append(.init(environment: environment, colour: colour, points: points.map { key, p in
                     (key.bytes!, gbps(key.bytes!, p.median), p.interval.map { gbps(key.bytes!, $0.upperBound)...gbps(key.bytes!, $0.lowerBound) })
@@ -116,15 +119,11 @@ public struct HTMLRenderer: Sendable {
             out += "<h2>\(escapeXML(sweep.kernel)) over message size</h2>\n"
             out += LogLogChart(kind: "latency", title: "Latency: \(what) (median of trials, 95% band)",
                                xLabel: "message size (bytes)", yLabel: "latency (us)", series: latency).render()
-            let bandwidthName = sweep.kernel == "allreduce" ? "bus bandwidth (GB/s, nccl-tests busbw)" : "bandwidth (GB/s)"
+            let bandwidthName = analysis.kernels.descriptor(of: sweep.kernel).busFactor != nil
+                ? "bus bandwidth (GB/s, nccl-tests busbw)" : "bandwidth (GB/s)"
             out += LogLogChart(kind: "bandwidth", title: "Bandwidth: \(what)",
                                xLabel: "message size (bytes)", yLabel: bandwidthName, series: bandwidth).render()
         }
         return out
-    }
-
-    /// nccl-tests' bus bandwidth factor for allreduce, 2(n-1)/n; 1 (algorithm bandwidth) otherwise.
-    static func busFactor(kernel: String, ranks: Int) -> Double {
-        kernel == "allreduce" && ranks > 1 ? 2 * Double(ranks - 1) / Double(ranks) : 1
     }
 }

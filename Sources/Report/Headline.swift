@@ -1,5 +1,8 @@
-/// The one number per kernel a reader looks for: small-message latency and large-message
-/// bandwidth for size sweeps, iteration time for halo exchange, samples/s for training, startup.
+import Records
+
+/// The numbers a reader looks for first, as each kernel's descriptor names them: for a size
+/// sweep typically small-message latency and large-message bandwidth, otherwise the heaviest
+/// configuration's time or rate.
 public struct Headline: Sendable {
     public var kernel: String
     /// What is compared, e.g. "small-message latency (4 B)".
@@ -15,33 +18,42 @@ public struct Headline: Sendable {
     /// A rate that drops is as bad as a time that grows.
     public var verdict: Comparison.Verdict { comparison.verdict }
 
-    /// Headlines of one environment (against whatever baseline `comparisons` hold), per kernel.
-    public static func select(from comparisons: [Comparison]) -> [Headline] {
+    /// Headlines of one environment (against whatever baseline `comparisons` hold), per kernel in
+    /// the descriptors' order.
+    public static func select(from comparisons: [Comparison], kernels: KernelDescriptions) -> [Headline] {
         var headlines: [Headline] = []
         let byKernel = Dictionary(grouping: comparisons, by: \.point.kernel)
-        for kernel in byKernel.keys.sorted(by: { KernelOrder.rank($0) < KernelOrder.rank($1) }) {
+        for kernel in byKernel.keys.sorted(by: kernels.precedes) {
             let points = byKernel[kernel]!
             let sized = points.filter { $0.point.bytes != nil }
-            if !sized.isEmpty {
-                let smallest = sized.min { $0.point.bytes! < $1.point.bytes! }!
-                let largest = sized.max { $0.point.bytes! < $1.point.bytes! }!
-                headlines.append(Headline(kernel: kernel, metric: "small-message latency (\(Format.bytes(smallest.point.bytes!)) B)",
-                                          isRate: false, comparison: smallest))
-                if largest.point.bytes! > smallest.point.bytes! {
-                    headlines.append(Headline(kernel: kernel, metric: "large-message bandwidth (\(Format.bytes(largest.point.bytes!)) B)",
-                                              isRate: true, comparison: largest))
-                }
-                continue
-            }
+            let smallest = sized.min { $0.point.bytes! < $1.point.bytes! }
+            let largest = sized.max { $0.point.bytes! < $1.point.bytes! }
             // The heaviest configuration: the one the baseline takes longest on.
             let heaviest = points.max { $0.baselineMedian < $1.baselineMedian }!
-            switch kernel {
-            case "train": headlines.append(Headline(kernel: kernel, metric: "training step (samples/s)", isRate: true, comparison: heaviest))
-            case "halo": headlines.append(Headline(kernel: kernel, metric: "halo iteration time", isRate: false, comparison: heaviest))
-            case "startup": headlines.append(Headline(kernel: kernel, metric: "startup time (to MPI_Init)", isRate: false, comparison: heaviest))
-            case "launch": headlines.append(Headline(kernel: kernel, metric: "launch time (start to exit)", isRate: false, comparison: heaviest))
-            default: headlines.append(Headline(kernel: kernel, metric: "\(kernel) time", isRate: false, comparison: heaviest))
+            let wanted = kernels.descriptor(of: kernel).headlines
+            var mine: [Headline] = []
+            for headline in wanted {
+                func add(_ comparison: Comparison, size: Double?) {
+                    let metric = size.map { "\(headline.label) (\(ByteCount.format($0)) B)" } ?? headline.label
+                    mine.append(Headline(kernel: kernel, metric: metric, isRate: headline.asRate, comparison: comparison))
+                }
+                switch headline.point {
+                case .smallest:
+                    if let smallest { add(smallest, size: smallest.point.bytes) }
+                case .largest:
+                    // One size only: the smallest-size headline already says it all.
+                    guard let largest, let smallest else { continue }
+                    let alsoSmallest = wanted.contains { $0.point == .smallest }
+                    if !alsoSmallest || largest.point.bytes! > smallest.point.bytes! { add(largest, size: largest.point.bytes) }
+                case .heaviest:
+                    add(heaviest, size: nil)
+                }
             }
+            if mine.isEmpty {
+                let generic = KernelDescriptor.generic.headlines[0]
+                mine.append(Headline(kernel: kernel, metric: generic.label, isRate: generic.asRate, comparison: heaviest))
+            }
+            headlines += mine
         }
         return headlines
     }

@@ -11,7 +11,8 @@ public struct Inputs: Sendable {
 
     public static let skippedFile = "skipped.json"
 
-    public static func load(_ paths: [String], skippingBad: Bool = false) throws -> Inputs {
+    /// `details` keeps each record's throughput too, for the exporters' formats.
+    public static func load(_ paths: [String], skippingBad: Bool = false, details: Bool = false) throws -> Inputs {
         var files: [String] = []
         var skipped: [SkippedEnvironment] = []
         for path in paths {
@@ -37,7 +38,7 @@ public struct Inputs: Sendable {
         // Files are read side by side (one per core); the first problem in argument order wins.
         let results = Locked<[Int: Result<RecordFactsReader, Error>]>([:])
         DispatchQueue.concurrentPerform(iterations: files.count) { index in
-            let reader = RecordFactsReader(skippingBad: skippingBad)
+            let reader = RecordFactsReader(skippingBad: skippingBad, details: details)
             let result = Result { try reader.read(files[index]); return reader }
             results.update { $0[index] = result }
         }

@@ -63,7 +63,8 @@ struct JSONScanner {
         let value = (base + position).withMemoryRebound(to: CChar.self, capacity: 1) { strtod($0, &stop) }
         guard let stop else { return nil }
         let consumed = stop.withMemoryRebound(to: UInt8.self, capacity: 1) { UnsafePointer($0) } - (base + position)
-        guard consumed > 0, position + consumed <= end else { return nil }
+        // Out of Double's range (1e999): the full decoder judges the line.
+        guard consumed > 0, position + consumed <= end, value.isFinite else { return nil }
         position += consumed
         return value
     }

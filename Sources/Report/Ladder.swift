@@ -1,28 +1,8 @@
-/// The attribution ladder: each environment differs from its parent by one thing, so the gap
-/// between neighbours names what that one thing costs.
+import Records
+
+/// The attribution ladder, as the environment catalog draws it: each environment differs from its
+/// parent by one thing, so the gap between neighbours names what that one thing costs.
 public enum Ladder {
-    /// child -> (parent, what the child adds).
-    static let parents: [String: (parent: String, adds: String)] = [
-        "native-tcp": ("native-shm", "TCP instead of shared memory"),
-        "native-2node": ("native-tcp", "the wire between nodes"),
-        "pod-routed": ("native-2node", "pod network namespaces and routing"),
-        "pod-overlay": ("pod-routed", "VXLAN encapsulation"),
-        "pod-host": ("native-tcp", "container isolation and cgroup limits"),
-        "pod-bridge": ("pod-host", "veth and a Linux bridge"),
-        "pod-rdma": ("native-rdma", "containers over RDMA"),
-    ]
-
-    /// Environments in reading order: the ladder first, then any others by name.
-    public static let order = ["native-shm", "native-tcp", "native-2node", "pod-routed", "pod-overlay",
-                               "pod-host", "pod-bridge", "native-rdma", "pod-rdma"]
-
-    public static func sorted(_ environments: some Sequence<String>) -> [String] {
-        environments.sorted { a, b in
-            let x = order.firstIndex(of: a) ?? order.count, y = order.firstIndex(of: b) ?? order.count
-            return x != y ? x < y : a < b
-        }
-    }
-
     public struct Step: Equatable, Sendable {
         public var from: String
         public var to: String
@@ -31,19 +11,26 @@ public enum Ladder {
     }
 
     /// The steps between the present environments: an absent rung is bridged by its parent, and
-    /// what it would have isolated is named with the step that spans it.
+    /// what it would have isolated is named with the step that spans it. Names the catalog does
+    /// not know (custom labels) have no rung.
     public static func steps(present: Set<String>) -> [Step] {
         var steps: [Step] = []
-        for child in sorted(present) {
-            guard var link = parents[child] else { continue }
-            var adds = [link.adds]
-            while !present.contains(link.parent), let next = parents[link.parent] {
-                adds.insert(next.adds, at: 0)
-                link = (next.parent, link.adds)
+        for child in EnvironmentCatalog.sorted(present) {
+            guard let kind = EnvironmentCatalog.kind(named: child), var parent = kind.parent, let childAdds = kind.adds else { continue }
+            var adds = [childAdds]
+            while !present.contains(parent), let skipped = EnvironmentCatalog.kind(named: parent),
+                  let next = skipped.parent, let skippedAdds = skipped.adds {
+                adds.insert(skippedAdds, at: 0)
+                parent = next
             }
-            guard present.contains(link.parent) else { continue }
-            steps.append(Step(from: link.parent, to: child, adds: adds.joined(separator: " + ")))
+            guard present.contains(parent) else { continue }
+            steps.append(Step(from: parent, to: child, adds: adds.joined(separator: " + ")))
         }
         return steps
+    }
+
+    /// The present environments with no place on the ladder: custom labels.
+    public static func unranked(_ present: some Sequence<String>) -> [String] {
+        EnvironmentCatalog.sorted(present).filter { EnvironmentCatalog.kind(named: $0) == nil }
     }
 }

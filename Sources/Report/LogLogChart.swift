@@ -1,3 +1,4 @@
+import Records
 import Foundation
 
 /// An SVG line chart with logarithmic axes: one line per environment over message size, with a
@@ -42,7 +43,7 @@ struct LogLogChart {
         for (index, power) in xTicks.enumerated() where index % stride == 0 {
             let x = px(pow(2, Double(power)))
             svg += "<line x1=\"\(f(x))\" y1=\"\(f(top))\" x2=\"\(f(x))\" y2=\"\(f(top + plotHeight))\" class=\"grid\"/>"
-            svg += "<text x=\"\(f(x))\" y=\"\(f(top + plotHeight + 16))\" class=\"tick\" text-anchor=\"middle\">\(Format.bytes(pow(2, Double(power))))</text>\n"
+            svg += "<text x=\"\(f(x))\" y=\"\(f(top + plotHeight + 16))\" class=\"tick\" text-anchor=\"middle\">\(ByteCount.format(pow(2, Double(power))))</text>\n"
         }
         for decade in Int(floor(ly0))...Int(ceil(ly1)) {
             for multiple in [1.0, 2.0, 5.0] {
@@ -69,7 +70,7 @@ struct LogLogChart {
             let line = s.points.map { "\(f(px($0.x))),\(f(py($0.y)))" }.joined(separator: " ")
             svg += "<polyline points=\"\(line)\" fill=\"none\" stroke=\"\(s.colour)\" stroke-width=\"2\"/>\n"
             for p in s.points {
-                svg += "<circle cx=\"\(f(px(p.x)))\" cy=\"\(f(py(p.y)))\" r=\"2.5\" fill=\"\(s.colour)\"><title>\(escapeXML(s.environment)) \(Format.bytes(p.x)) B: \(LogLogChart.tick(p.y))</title></circle>\n"
+                svg += "<circle cx=\"\(f(px(p.x)))\" cy=\"\(f(py(p.y)))\" r=\"2.5\" fill=\"\(s.colour)\"><title>\(escapeXML(s.environment)) \(ByteCount.format(p.x)) B: \(LogLogChart.tick(p.y))</title></circle>\n"
             }
             let legendY = top + 14 + Double(index) * 18
             svg += "<line x1=\"\(f(width - right + 14))\" y1=\"\(f(legendY - 4))\" x2=\"\(f(width - right + 34))\" y2=\"\(f(legendY - 4))\" stroke=\"\(s.colour)\" stroke-width=\"3\"/>"

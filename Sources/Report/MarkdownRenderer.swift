@@ -1,3 +1,5 @@
+import Records
+
 /// GitHub-flavoured Markdown: the same sections as the terminal table.
 public struct MarkdownRenderer: Sendable {
     public init() {}
@@ -9,6 +11,7 @@ public struct MarkdownRenderer: Sendable {
             out += "\n## Attribution\n\nEach environment against its neighbour in the ladder.\n\n"
                 + table(Rows.attributionHeader, Rows.attribution(analysis))
         }
+        if let note = Rows.unrankedNote(analysis) { out += "\n" + escape(note) + "\n" }
         out += "\n## All points\n\n" + table(Rows.comparisonHeader, analysis.comparisons.map { Rows.comparison($0, in: analysis) })
         if !analysis.skipped.isEmpty {
             out += "\n## Skipped environments\n\n" + analysis.skipped.map { "- **\($0.environment)**: \(escape($0.reason))\n" }.joined()
@@ -20,8 +23,7 @@ public struct MarkdownRenderer: Sendable {
     }
 
     private func table(_ header: [String], _ rows: [[String]]) -> String {
-        func line(_ cells: [String]) -> String { "| " + cells.map(escape).joined(separator: " | ") + " |\n" }
-        return line(header) + "|" + header.map { _ in "---|" }.joined() + "\n" + rows.map(line).joined()
+        TextTable(headings: header, rows: rows, alignments: header.map { _ in .left }).render(.markdown)
     }
 
     private func escape(_ text: String) -> String { text.replacingOccurrences(of: "|", with: "\\|") }

@@ -7,7 +7,7 @@ public struct OSURenderer: Sendable {
 
     public func render(_ analysis: Analysis) -> String {
         var out = ""
-        let sweeps = SweepKey.sweeps(of: analysis.sortedPoints.filter { $0.bytes != nil })
+        let sweeps = SweepKey.sweeps(of: analysis.sortedPoints.filter { $0.bytes != nil }, kernels: analysis.kernels)
         for environment in analysis.environments {
             for (sweep, keys) in sweeps {
                 let rows = keys.compactMap { key -> (PointKey, EnvironmentPoint)? in
@@ -30,17 +30,17 @@ public struct OSURenderer: Sendable {
 }
 
 /// The points of one size sweep: kernel, every parameter but the size, and ranks.
-struct SweepKey: Hashable, Comparable {
+struct SweepKey: Hashable {
     var kernel: String
     var series: String
     var ranks: Int
-    static func < (a: SweepKey, b: SweepKey) -> Bool {
-        (KernelOrder.rank(a.kernel), a.ranks, a.series) < (KernelOrder.rank(b.kernel), b.ranks, b.series)
-    }
 
-    /// `points` grouped by sweep, sweeps in order and each sweep's points sorted.
-    static func sweeps(of points: [PointKey]) -> [(sweep: SweepKey, points: [PointKey])] {
+    /// `points` grouped by sweep, sweeps in the kernels' order and each sweep's points sorted.
+    static func sweeps(of points: [PointKey], kernels: KernelDescriptions) -> [(sweep: SweepKey, points: [PointKey])] {
         let grouped = Dictionary(grouping: points) { SweepKey(kernel: $0.kernel, series: $0.series, ranks: $0.ranks) }
-        return grouped.keys.sorted().map { ($0, grouped[$0]!.sorted()) }
+        let order = grouped.keys.sorted { a, b in
+            a.kernel != b.kernel ? kernels.precedes(a.kernel, b.kernel) : (a.ranks, a.series) < (b.ranks, b.series)
+        }
+        return order.map { ($0, grouped[$0]!.sorted()) }
     }
 }

@@ -1,3 +1,5 @@
+import Records
+
 /// What makes two records comparable: the same kernel with the same parameters on the same
 /// number of ranks.
 public struct PointKey: Hashable, Comparable, Sendable {
@@ -19,7 +21,7 @@ public struct PointKey: Hashable, Comparable, Sendable {
 
     /// Short text for tables: the size when there is one, else the parameters.
     public var label: String {
-        if let bytes { return Format.bytes(bytes) }
+        if let bytes { return ByteCount.format(bytes) }
         return parameters.isEmpty ? "-" : parameters
     }
 
@@ -48,27 +50,20 @@ public struct PointKey: Hashable, Comparable, Sendable {
             let varying = Set(values.filter { $0.value.count > 1 }.keys).subtracting(["bytes", "count"])
             for point in points {
                 var parts = point.pairs.filter { varying.contains($0.key) }.map { "\($0.key)=\($0.value)" }
-                if let bytes = point.bytes { parts = (sweepSeries.count > 1 ? parts : []) + [Format.bytes(bytes)] }
+                if let bytes = point.bytes { parts = (sweepSeries.count > 1 ? parts : []) + [ByteCount.format(bytes)] }
                 labels[point] = parts.isEmpty ? "-" : parts.joined(separator: " ")
             }
         }
         return labels
     }
 
+    /// Within a kernel: ranks, series, size. Across kernels by name only; reports order kernels by
+    /// their descriptors (`KernelDescriptions.precedes`).
     public static func < (a: PointKey, b: PointKey) -> Bool {
-        if a.kernel != b.kernel { return KernelOrder.rank(a.kernel) < KernelOrder.rank(b.kernel) }
+        if a.kernel != b.kernel { return a.kernel < b.kernel }
         if a.ranks != b.ranks { return a.ranks < b.ranks }
         if a.series != b.series { return a.series < b.series }
         if let x = a.bytes, let y = b.bytes, x != y { return x < y }
         return a.parameters < b.parameters
-    }
-}
-
-/// Kernels in the order a reader expects them.
-enum KernelOrder {
-    static let known = ["allreduce", "pingpong", "halo", "train", "startup", "launch"]
-    static func rank(_ kernel: String) -> String {
-        if let index = known.firstIndex(of: kernel) { return "\(index)" }
-        return "9" + kernel
     }
 }

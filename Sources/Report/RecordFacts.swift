@@ -1,7 +1,8 @@
 import Records
 
-/// The facts of one record that a comparison uses: which point it measured, where, in which trial,
-/// and its median iteration time. Small on purpose: a report may hold millions of them.
+/// The facts of one record that a report uses: which point it measured, where, in which round or
+/// trial, its median iteration time and the machine's state. Small on purpose: a report may hold
+/// millions of them.
 public struct RecordFacts: Equatable, Sendable {
     public var kernel: String
     /// Parameters as `key=value` pairs sorted by key, so that equal parameters compare equal.
@@ -10,32 +11,65 @@ public struct RecordFacts: Equatable, Sendable {
     public var bytes: Double?
     public var ranks: Int
     public var trial: Int
-    /// The record's median per-iteration time in seconds.
+    /// The suite round and the launch's place in it (1 first); nil for records run outside rounds.
+    public var round: Int?
+    public var position: Int?
+    /// The record's median, mean and 99th percentile per-iteration time in seconds.
     public var seconds: Double
+    public var mean: Double
+    public var p99: Double
     public var verified: Bool
+    /// Why the record's values cannot be real (`PhysicalBounds`): such a record counts as unverified.
+    public var implausible: String?
     public var environment: String
     /// The operating system kernel the record ran on: pods have their own hostnames by design, so
     /// the machine is recognised by what containers share with their host.
     public var host: String
     public var mpiLibrary: String
     public var podgapVersion: String
+    /// The machine-state probe the launch ran before its kernel.
+    public var probe: MachineProbe?
+    /// What the kernel measures; nil for records that carry none (schema 1).
+    public var descriptor: KernelDescriptor?
+    /// OSU's view of the point, where the kernel records one.
+    public var osu: OSUStatistics?
+    /// Elements that failed verification, where the kernel counts them.
+    public var wrong: Int?
+    /// Kernel rates (`busbw_gbps` ...): filled only when the reader is asked for details (the
+    /// exporters' formats), empty otherwise to keep a million facts small.
+    public var throughput: [String: Double]
 
-    public init(kernel: String, parameters: String, bytes: Double?, ranks: Int, trial: Int, seconds: Double,
-                verified: Bool, environment: String, host: String, mpiLibrary: String, podgapVersion: String) {
+    public init(kernel: String, parameters: String, bytes: Double?, ranks: Int, trial: Int, round: Int? = nil,
+                position: Int? = nil, seconds: Double, mean: Double? = nil, p99: Double? = nil, verified: Bool,
+                implausible: String? = nil, environment: String, host: String, mpiLibrary: String, podgapVersion: String,
+                probe: MachineProbe? = nil, descriptor: KernelDescriptor? = nil, osu: OSUStatistics? = nil,
+                wrong: Int? = nil, throughput: [String: Double] = [:]) {
         self.kernel = kernel; self.parameters = parameters; self.bytes = bytes; self.ranks = ranks
-        self.trial = trial; self.seconds = seconds; self.verified = verified; self.environment = environment
+        self.trial = trial; self.round = round; self.position = position
+        self.seconds = seconds; self.mean = mean ?? seconds; self.p99 = p99 ?? seconds
+        self.verified = verified; self.implausible = implausible; self.environment = environment
         self.host = host; self.mpiLibrary = mpiLibrary; self.podgapVersion = podgapVersion
+        self.probe = probe; self.descriptor = descriptor; self.osu = osu; self.wrong = wrong; self.throughput = throughput
     }
 
-    public init(_ record: Record) {
+    public init(_ record: Record, details: Bool = false) {
         self.init(kernel: record.kernel,
                   parameters: RecordFacts.canonical(record.params),
                   bytes: record.params["bytes"]?.doubleValue,
-                  ranks: record.ranks, trial: record.trial, seconds: record.seconds.p50,
-                  verified: record.verified, environment: record.environment.name,
-                  host: record.environment.kernel,
-                  mpiLibrary: record.environment.mpiLibrary, podgapVersion: record.environment.podgapVersion)
+                  ranks: record.ranks, trial: record.trial, round: record.round, position: record.position,
+                  seconds: record.seconds.p50, mean: record.seconds.mean, p99: record.seconds.p99,
+                  verified: record.verified, implausible: PhysicalBounds.violation(record),
+                  environment: record.environment.name, host: record.environment.kernel,
+                  mpiLibrary: record.environment.mpiLibrary, podgapVersion: record.environment.podgapVersion,
+                  probe: record.environment.probe, descriptor: record.descriptor, osu: record.osu, wrong: record.wrong,
+                  throughput: details ? record.throughput : [:])
     }
+
+    /// Verified by its kernel and physically possible: the only records statistics use.
+    public var usable: Bool { verified && implausible == nil }
+
+    /// The round when the record has one, else the trial: what groups a launch's records.
+    public var launch: Int { round ?? trial }
 
     /// `a=1,b=x`: the same text the fast reader builds from raw JSON.
     public static func canonical(_ parameters: [String: JSONValue]) -> String {

@@ -12,8 +12,15 @@ public final class RecordFactsReader {
     // Interned strings: millions of records share a handful of names.
     private var strings: [String: String] = [:]
     private var parameters: [String: (canonical: String, bytes: Double?)] = [:]
+    private var descriptors: [String: KernelDescriptor] = [:]
+    /// Lines the scanner passed to the full decoder (tests check the fast path takes every usual line).
+    private(set) var decoded = 0
+    /// Keep each record's throughput too (the exporters' formats need it; a plain report does not).
+    private let details: Bool
 
-    public init(skippingBad: Bool = false) { self.skippingBad = skippingBad }
+    public init(skippingBad: Bool = false, details: Bool = false) {
+        self.skippingBad = skippingBad; self.details = details
+    }
 
     /// Reads one file; throws its first bad line unless skipping, and an empty file always.
     public func read(_ path: String) throws {
@@ -77,8 +84,9 @@ public final class RecordFactsReader {
             return
         }
         let text = String(decoding: UnsafeBufferPointer(start: buffer + start, count: stop - start), as: UTF8.self)
+        decoded += 1
         do {
-            facts.append(RecordFacts(try RecordReader.decode(Substring(text), file: path, line: number)))
+            facts.append(RecordFacts(try RecordReader.decode(Substring(text), file: path, line: number), details: details))
         } catch let error as RecordError {
             guard skippingBad else { throw error }
             problems.append(error)
@@ -95,7 +103,9 @@ public final class RecordFactsReader {
     /// The fields of one record line, or nil where anything is unusual (the full decoder decides).
     private func scan(_ scanner: inout JSONScanner) -> RecordFacts? {
         var kernel: String?, params: (canonical: String, bytes: Double?)?, ranks: Int?, trial = 0
-        var p50: Double?, verified: Bool?, environment: (name: String, host: String, mpi: String, version: String)?
+        var round: Int?, position: Int?, wrong: Int?, descriptor: KernelDescriptor?, osu: OSUStatistics?
+        var seconds: [Double]?, verified: Bool?, environment: ScannedEnvironment?
+        var throughput: [String: Double] = [:], rateProblem: (key: String, reason: String)?
         var required = 0
         guard scanner.consume(UInt8(ascii: "{")) else { return nil }
         if scanner.consume(UInt8(ascii: "}")) { return nil }
@@ -116,9 +126,41 @@ public final class RecordFactsReader {
             } else if scanner.equals(key, "trial") {
                 guard let value = scanner.integer() else { return nil }
                 trial = value
+            } else if scanner.equals(key, "round") {
+                guard let value = scanner.integer() else { return nil }
+                round = value
+            } else if scanner.equals(key, "position") {
+                guard let value = scanner.integer() else { return nil }
+                position = value
+            } else if scanner.equals(key, "wrong") {
+                guard let value = scanner.integer() else { return nil }
+                wrong = value
+            } else if scanner.equals(key, "descriptor") {
+                guard let value = scanner.skipValue(), let known = self.descriptor(scanner, value) else { return nil }
+                descriptor = known
+            } else if scanner.equals(key, "osu") {
+                guard let values = numbers(&scanner, RecordFactsReader.osuKeys) else { return nil }
+                osu = OSUStatistics(avg: values[0], min: values[1], max: values[2])
             } else if scanner.equals(key, "seconds") {
-                p50 = median(&scanner)
-                if p50 == nil { return nil }
+                seconds = numbers(&scanner, RecordFactsReader.summaryKeys, skipping: "samples")
+                if seconds == nil { return nil }
+            } else if scanner.equals(key, "throughput") {
+                guard scanner.consume(UInt8(ascii: "{")) else { return nil }
+                if !scanner.consume(UInt8(ascii: "}")) {
+                    repeat {
+                        guard let name = scanner.rawString(), scanner.consume(UInt8(ascii: ":")), let value = scanner.number() else { return nil }
+                        // Only bandwidths have a bound: look at the key's text only for large values.
+                        if value > PhysicalBounds.fastestBandwidth || details {
+                            let text = intern(scanner, name)
+                            if details { throughput[text] = value }
+                            if let reason = PhysicalBounds.violation(throughput: text, value: value),
+                               rateProblem.map({ text < $0.key }) ?? true {
+                                rateProblem = (text, reason)
+                            }
+                        }
+                    } while scanner.consume(UInt8(ascii: ","))
+                    guard scanner.consume(UInt8(ascii: "}")) else { return nil }
+                }
             } else if scanner.equals(key, "verified") {
                 verified = scanner.bool()
             } else if scanner.equals(key, "environment") {
@@ -137,30 +179,41 @@ public final class RecordFactsReader {
             }
         } while scanner.consume(UInt8(ascii: ","))
         guard scanner.consume(UInt8(ascii: "}")), scanner.atEnd, required == 31,
-              let kernel, let ranks, let p50, let verified, let environment else { return nil }
+              let kernel, let ranks, let seconds, let verified, let environment else { return nil }
         let parameters = params ?? ("", nil)
+        // Summary keys in `summaryKeys` order: min, p50, mean, p99, max, stddev.
+        let implausible = PhysicalBounds.violation(secondsMin: seconds[0], max: seconds[4],
+                                                   others: [seconds[1], seconds[2], seconds[3], seconds[5]]) ?? rateProblem?.reason
         return RecordFacts(kernel: kernel, parameters: parameters.canonical, bytes: parameters.bytes, ranks: ranks,
-                           trial: trial, seconds: p50, verified: verified, environment: environment.name,
-                           host: environment.host, mpiLibrary: environment.mpi, podgapVersion: environment.version)
+                           trial: trial, round: round, position: position, seconds: seconds[1], mean: seconds[2],
+                           p99: seconds[3], verified: verified, implausible: implausible, environment: environment.name,
+                           host: environment.host, mpiLibrary: environment.mpi, podgapVersion: environment.version,
+                           probe: environment.probe, descriptor: descriptor, osu: osu, wrong: wrong, throughput: throughput)
     }
 
-    /// `seconds.p50`, checking that the summary has all six statistics the decoder requires.
-    private func median(_ scanner: inout JSONScanner) -> Double? {
+    private static let summaryKeys: [StaticString] = ["min", "p50", "mean", "p99", "max", "stddev"]
+    private static let osuKeys: [StaticString] = ["avg", "min", "max"]
+    private static let probeKeys: [StaticString] = ["sumGBps", "gemmGflops", "seconds"]
+
+    /// An object whose fields are all numbers: the values of `keys` in their order, nil when one is
+    /// missing or anything else is there (but `skipping`, a field of any shape).
+    private func numbers(_ scanner: inout JSONScanner, _ keys: [StaticString], skipping: StaticString? = nil) -> [Double]? {
         guard scanner.consume(UInt8(ascii: "{")) else { return nil }
-        var p50: Double?, seen = 0
+        var values = [Double](repeating: 0, count: keys.count), seen = 0
         repeat {
             guard let key = scanner.rawString(), scanner.consume(UInt8(ascii: ":")) else { return nil }
-            if scanner.equals(key, "samples") { guard scanner.skipValue() != nil else { return nil }; continue }
-            if scanner.equals(key, "p50") {
-                guard let value = scanner.number() else { return nil }
-                p50 = value
-            } else {
-                guard scanner.skipNumber() else { return nil }
-            }
-            seen += 1
+            if let skipping, scanner.equals(key, skipping) { guard scanner.skipValue() != nil else { return nil }; continue }
+            guard let index = keys.firstIndex(where: { scanner.equals(key, $0) }), let value = scanner.number() else { return nil }
+            values[index] = value
+            seen |= 1 << index
         } while scanner.consume(UInt8(ascii: ","))
-        guard scanner.consume(UInt8(ascii: "}")), seen >= 6 else { return nil }
-        return p50
+        guard scanner.consume(UInt8(ascii: "}")), seen == (1 << keys.count) - 1 else { return nil }
+        return values
+    }
+
+    private struct ScannedEnvironment {
+        var name: String, host: String, mpi: String, version: String
+        var probe: MachineProbe?
     }
 
     private static let environmentKeys: [StaticString] = [
@@ -168,9 +221,9 @@ public final class RecordFactsReader {
         "mpiLibrary", "podgapVersion", "ranksPerNode", "oversubscribed", "yieldWhenIdle", "rdma",
     ]
 
-    private func environment(_ scanner: inout JSONScanner) -> (name: String, host: String, mpi: String, version: String)? {
+    private func environment(_ scanner: inout JSONScanner) -> ScannedEnvironment? {
         guard scanner.consume(UInt8(ascii: "{")) else { return nil }
-        var name: String?, host: String?, mpi: String?, version: String?, seen = 0
+        var name: String?, host: String?, mpi: String?, version: String?, probe: MachineProbe?, seen = 0
         repeat {
             guard let key = scanner.rawString(), scanner.consume(UInt8(ascii: ":")) else { return nil }
             if let index = RecordFactsReader.environmentKeys.firstIndex(where: { scanner.equals(key, $0) }) {
@@ -182,12 +235,16 @@ public final class RecordFactsReader {
                 case 10: guard let value = scanner.rawString() else { return nil }; version = intern(scanner, value); continue
                 default: break
                 }
+            } else if scanner.equals(key, "probe") {
+                guard let values = numbers(&scanner, RecordFactsReader.probeKeys) else { return nil }
+                probe = MachineProbe(sumGBps: values[0], gemmGflops: values[1], seconds: values[2])
+                continue
             }
             guard scanner.skipValue() != nil else { return nil }
         } while scanner.consume(UInt8(ascii: ","))
         guard scanner.consume(UInt8(ascii: "}")), seen == (1 << RecordFactsReader.environmentKeys.count) - 1,
               let name, let host, let mpi, let version else { return nil }
-        return (name, host, mpi, version)
+        return ScannedEnvironment(name: name, host: host, mpi: mpi, version: version, probe: probe)
     }
 
     /// The same `key=value` text as `RecordFacts.canonical`, cached by the object's raw bytes.
@@ -199,5 +256,14 @@ public final class RecordFactsReader {
         let result = (RecordFacts.canonical(object), object["bytes"]?.doubleValue)
         parameters[raw] = result
         return result
+    }
+
+    /// A kernel's descriptor, decoded once per distinct text: millions of records share a few.
+    private func descriptor(_ outer: JSONScanner, _ range: Range<Int>) -> KernelDescriptor? {
+        let raw = String(decoding: UnsafeBufferPointer(start: outer.base + range.lowerBound, count: range.count), as: UTF8.self)
+        if let known = descriptors[raw] { return known }
+        guard let decoded = try? JSONDecoder().decode(KernelDescriptor.self, from: Data(raw.utf8)) else { return nil }
+        descriptors[raw] = decoded
+        return decoded
     }
 }

@@ -1,3 +1,5 @@
+import Records
+
 /// The output formats of `podgap report`.
 public enum ReportFormat: String, CaseIterable, Sendable {
     case table, markdown, csv, html, osu
@@ -69,6 +71,14 @@ struct Rows {
         analysis.attribution.flatMap { a in
             a.headlines.map { h in ["\(a.step.from) -> \(a.step.to)", a.step.adds, h.kernel, h.metric, h.summary] }
         }
+    }
+
+    /// Custom labels keep a colour but have no rung: say so, so their absence from the ladder is
+    /// not read as "no cost".
+    static func unrankedNote(_ analysis: Analysis) -> String? {
+        let unranked = analysis.unranked
+        guard !unranked.isEmpty else { return nil }
+        return "\(unranked.joined(separator: ", ")): not in the environment catalog, so no rung on the attribution ladder (compared with the baseline only)"
     }
 
     static func title(_ analysis: Analysis) -> String {

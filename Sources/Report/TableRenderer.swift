@@ -1,3 +1,5 @@
+import Records
+
 /// The terminal table: aligned columns, the verdict coloured only when writing to a terminal.
 public struct TableRenderer: Sendable {
     public var colour: Bool
@@ -10,6 +12,7 @@ public struct TableRenderer: Sendable {
             out += "\nATTRIBUTION (each environment against its neighbour in the ladder)\n"
                 + table(Rows.attributionHeader, Rows.attribution(analysis), verdictColumn: nil)
         }
+        if let note = Rows.unrankedNote(analysis) { out += "  \(note)\n" }
         out += "\nALL POINTS\n" + table(Rows.comparisonHeader, analysis.comparisons.map { Rows.comparison($0, in: analysis) }, verdictColumn: 10)
         if !analysis.skipped.isEmpty {
             out += "\nSKIPPED\n" + analysis.skipped.map { "  \($0.environment): \($0.reason)\n" }.joined()
@@ -21,16 +24,9 @@ public struct TableRenderer: Sendable {
     }
 
     private func table(_ header: [String], _ rows: [[String]], verdictColumn: Int?) -> String {
-        let widths = header.indices.map { column in ([header] + rows).map { $0[column].count }.max() ?? 0 }
-        func line(_ cells: [String], paint: Bool) -> String {
-            "  " + cells.indices.map { column in
-                let padded = column == cells.count - 1 ? cells[column]
-                    : cells[column] + String(repeating: " ", count: widths[column] - cells[column].count)
-                guard paint, colour, column == verdictColumn else { return padded }
-                return painted(padded)
-            }.joined(separator: "  ") + "\n"
-        }
-        return line(header, paint: false) + rows.map { line($0, paint: true) }.joined()
+        let table = TextTable(headings: header, rows: rows, alignments: header.map { _ in .left }, indent: "  ")
+        guard colour, let verdictColumn else { return table.render(.table) }
+        return table.render(.table) { _, column, text in column == verdictColumn ? painted(text) : text }
     }
 
     private func painted(_ text: String) -> String {

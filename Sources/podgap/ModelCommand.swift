@@ -44,7 +44,7 @@ struct ModelCalibrate: ParsableCommand {
     var out: String
     @Option(help: "Profile name.")
     var name = "calibrated"
-    @Option(help: "Environment the gap is measured against (default: the first native-* one).")
+    @Option(help: "Environment the gap is measured against (default: the one podgap report picks from the same records).")
     var baseline: String?
     @Option(help: "ENV=SOURCE: use SOURCE's fit as ENV's intra-node link (e.g. native-2node=native-shm). Repeatable.")
     var intraNode: [String] = []

@@ -16,7 +16,7 @@ struct ReportCommand: ParsableCommand {
     @Argument(help: "Results files (.jsonl) or folders written by podgap suite.")
     var files: [String] = []
 
-    @Option(help: "Environment every other is compared against (default: native-2node when present, else the lowest rung of the ladder).")
+    @Option(help: "Environment every other is compared against (default: the environment catalog's choice among those present, the same one podgap model picks).")
     var baseline: String?
 
     @Option(help: "table, markdown, csv, html or osu.")

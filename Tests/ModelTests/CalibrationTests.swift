@@ -26,6 +26,17 @@ import Testing
         }
     }
 
+    /// The same default baseline as `podgap report` for the same records: the catalog's choice, not
+    /// the first environment whose name starts with "native".
+    @Test func defaultBaselineIsTheCatalogs() throws {
+        let names = ["native-shm", "native-2node", "pod-overlay"]
+        let records = names.flatMap { SyntheticRecords.sweep($0, alpha: 20e-6, bandwidth: 1e9) }
+            + names.map { SyntheticRecords.train($0, alpha: 20e-6, bandwidth: 1e9, batch: 8, compute: 0.05, gradientBytes: 4 << 20) }
+        let profile = try Calibration(records: records).profile(name: "synthetic")
+        #expect(profile.baseline == EnvironmentCatalog.baseline(among: names))
+        #expect(profile.baseline == "native-2node")
+    }
+
     /// Eager below 64 KiB, rendezvous above with a handshake's worth more latency: two regimes.
     @Test func splitsAtTheProtocolChange() throws {
         let points = stride(from: 2, through: 22, by: 1).map { power -> FitSample in

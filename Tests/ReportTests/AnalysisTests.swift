@@ -5,7 +5,7 @@ import Testing
 
 @Suite struct AnalysisTests {
     @Test func pairsByPointAndComputesTheGapOfTrialMedians() throws {
-        let analysis = try Analysis.build(Fixtures.twoEnvironments())
+        let analysis = try Analysis.build(Fixtures.twoEnvironments(), options: .init(baseline: "native-shm"))
         #expect(analysis.baseline == "native-shm")
         #expect(analysis.environments == ["native-shm", "native-tcp"])
         #expect(analysis.comparisons.count == 2)
@@ -30,7 +30,7 @@ import Testing
         // becomes 6 us, so the trial medians are 6, 8, 12 and their median 8: the gap stays +300%.
         facts.append(Fixtures.fact("native-tcp", bytes: 8, trial: 1, seconds: 6e-6))
         facts.append(Fixtures.fact("native-tcp", bytes: 8, trial: 1, seconds: 7e-6))
-        let analysis = try Analysis.build(facts)
+        let analysis = try Analysis.build(facts, options: .init(baseline: "native-shm"))
         let point = try #require(analysis.points.first { $0.key.bytes == 8 }?.value["native-tcp"])
         #expect(point.trialMedians == [6e-6, 8e-6, 12e-6])
         #expect(abs(try #require(analysis.comparisons.first { $0.point.bytes == 8 }).gap - 3) < 1e-9)
@@ -54,9 +54,18 @@ import Testing
         #expect(analysis.warnings.contains { $0.hasPrefix("native-tcp: 1 point(s) pair with no other environment") })
     }
 
-    @Test func defaultBaselineIsTwoNodesWhenPresent() throws {
+    @Test func defaultBaselineIsTheCatalogs() throws {
         let facts = Fixtures.twoEnvironments() + (1...3).map { Fixtures.fact("native-2node", bytes: 8, trial: $0, seconds: 1e-5) }
         #expect(try Analysis.build(facts).baseline == "native-2node")
+        // The same choice `podgap model` makes from the same names (both ask the catalog).
+        #expect(try Analysis.build(Fixtures.twoEnvironments()).baseline == EnvironmentCatalog.baseline(among: ["native-shm", "native-tcp"]))
+        // Custom labels only: the first by name.
+        let custom = Fixtures.twoEnvironments().map { fact -> RecordFacts in
+            var renamed = fact
+            renamed.environment = fact.environment == "native-shm" ? "zeta" : "alpha"
+            return renamed
+        }
+        #expect(try Analysis.build(custom).baseline == "alpha")
         #expect(try Analysis.build(facts, options: .init(baseline: "native-tcp")).baseline == "native-tcp")
     }
 
@@ -73,7 +82,9 @@ import Testing
             if changed.environment == "native-tcp" { changed.ranks = 4 }
             return changed
         }
-        #expect(throws: AnalysisError.nothingPairs(baseline: "native-shm", present: ["native-tcp"])) { try Analysis.build(disjoint) }
+        #expect(throws: AnalysisError.nothingPairs(baseline: "native-shm", present: ["native-tcp"])) {
+            try Analysis.build(disjoint, options: .init(baseline: "native-shm"))
+        }
         // Messages are one line and name the missing thing.
         let message = AnalysisError.baselineAbsent(baseline: "pod-overlay", present: ["native-shm"]).description
         #expect(message.contains("pod-overlay") && !message.contains("\n"))
@@ -88,13 +99,30 @@ import Testing
         ])
     }
 
+    @Test func aCustomLabelKeepsAColourAndHasNoRung() throws {
+        var facts = Fixtures.twoEnvironments()
+        facts += (1...3).map { Fixtures.fact("my-cluster", bytes: 8, trial: $0, seconds: Double($0) * 3e-6) }
+        let analysis = try Analysis.build(facts, options: .init(baseline: "native-shm"))
+        #expect(analysis.environments == ["native-shm", "native-tcp", "my-cluster"])
+        #expect(analysis.unranked == ["my-cluster"])
+        #expect(!analysis.attribution.contains { $0.step.to == "my-cluster" || $0.step.from == "my-cluster" })
+        // A spare colour, not the first catalog colour and not another environment's.
+        let colour = analysis.colour(of: "my-cluster")
+        #expect(EnvironmentCatalog.spareColours.contains(colour))
+        #expect(colour != analysis.colour(of: "native-shm") && colour != analysis.colour(of: "native-tcp"))
+        let table = TableRenderer(colour: false).render(analysis)
+        #expect(table.contains("my-cluster: not in the environment catalog, so no rung on the attribution ladder"))
+        let html = ReportFormat.html.render(analysis)
+        #expect(html.contains("stroke=\"\(colour)\""))
+    }
+
     @Test func attributionComparesNeighbours() throws {
         // native-2node at 5x native-shm; native-tcp at 4x: the step tcp -> 2node is 5/4 - 1.
         let facts = Fixtures.twoEnvironments() + (1...3).flatMap { trial in
             [Fixtures.fact("native-2node", bytes: 8, trial: trial, seconds: Double(trial) * 5e-6),
              Fixtures.fact("native-2node", bytes: 1024, trial: trial, seconds: Double(trial) * 50e-6)]
         }
-        let analysis = try Analysis.build(facts)
+        let analysis = try Analysis.build(facts, options: .init(baseline: "native-shm"))
         let step = try #require(analysis.attribution.first { $0.step.to == "native-2node" })
         #expect(step.step.from == "native-tcp")
         let latency = try #require(step.headlines.first { $0.metric.hasPrefix("small-message latency") })
@@ -115,5 +143,39 @@ import Testing
         #expect(headline.metric == "training step (samples/s)")
         // Step time +25% means samples/s at 1/1.25 = 80%: -20%.
         #expect(abs(headline.gap + 0.2) < 1e-9)
+    }
+
+    @Test func headlinesComeFromTheRecordsDescriptorsOrTheGenericOnes() throws {
+        // A kernel this podgap has never heard of, described by its records: its own headline
+        // and its place before allreduce.
+        let custom = KernelDescriptor(
+            metrics: [.init(key: "seconds", label: "exchange time", unit: "seconds", direction: .lowerIsBetter)],
+            headlines: [.init(label: "largest exchange", point: .largest, asRate: false)], order: -1)
+        var facts = Fixtures.twoEnvironments()
+        for trial in 1...3 {
+            for (environment, seconds) in [("native-shm", 1e-3), ("native-tcp", 2e-3)] {
+                for bytes in [64.0, 4096] {
+                    var fact = Fixtures.fact(environment, bytes: bytes, trial: trial, seconds: seconds * bytes / 64, kernel: "alltoallw")
+                    fact.descriptor = custom
+                    facts.append(fact)
+                }
+            }
+        }
+        let analysis = try Analysis.build(facts, options: .init(baseline: "native-shm"))
+        let headlines = try #require(analysis.headlines["native-tcp"])
+        #expect(headlines.map(\.metric) == ["largest exchange (4K B)", "small-message latency (8 B)", "large-message bandwidth (1K B)"])
+        #expect(analysis.sortedPoints.first?.kernel == "alltoallw")
+        // Schema-1 records (no descriptor): a sweep reads as latency and bandwidth, anything else
+        // as its heaviest configuration's time.
+        let old = Fixtures.twoEnvironments().map { fact -> RecordFacts in
+            var bare = fact
+            bare.descriptor = nil
+            return bare
+        } + (1...3).flatMap { trial in
+            [Fixtures.fact("native-shm", bytes: nil, trial: trial, seconds: 0.1, kernel: "stencil"),
+             Fixtures.fact("native-tcp", bytes: nil, trial: trial, seconds: 0.2, kernel: "stencil")]
+        }
+        let generic = try Analysis.build(old, options: .init(baseline: "native-shm"))
+        #expect(generic.headlines["native-tcp"]?.map(\.metric) == ["small-message latency (8 B)", "large-message bandwidth (1K B)", "time per iteration"])
     }
 }

@@ -13,20 +13,40 @@ enum Fixtures {
                               yieldWhenIdle: false, yieldSetBy: nil)
     }
 
+    /// Descriptors as the kernels declare theirs (written out here: the tests must not depend on
+    /// the Kernels module).
+    static let descriptors: [String: KernelDescriptor] = [
+        "allreduce": KernelDescriptor(
+            metrics: [.init(key: "seconds", label: "time per call", unit: "seconds", direction: .lowerIsBetter),
+                      .init(key: "busbw_gbps", label: "bus bandwidth", unit: "gigabytes_per_second", direction: .higherIsBetter)],
+            headlines: [.init(label: "small-message latency", point: .smallest, asRate: false),
+                        .init(label: "large-message bandwidth", point: .largest, asRate: true)],
+            busFactor: .allreduce, order: 0),
+        "train": KernelDescriptor(
+            metrics: [.init(key: "seconds", label: "step time", unit: "seconds", direction: .lowerIsBetter),
+                      .init(key: "samples_per_second", label: "training rate", unit: "samples_per_second", direction: .higherIsBetter)],
+            headlines: [.init(label: "training step (samples/s)", point: .heaviest, asRate: true)], order: 3),
+        "halo": KernelDescriptor(
+            metrics: [.init(key: "seconds", label: "iteration time", unit: "seconds", direction: .lowerIsBetter)],
+            headlines: [.init(label: "halo iteration time", point: .heaviest, asRate: false)], order: 2),
+    ]
+
     static func record(_ environment: String, bytes: Int, trial: Int, seconds: Double, verified: Bool = true,
                        kernel: String = "allreduce") -> Record {
         let measurement = MeasuredPoint(parameters: ["bytes": .number(Double(bytes)), "dtype": "float32", "algorithm": "mpi"],
                                       warmup: 1, iterations: 3, samples: [seconds, seconds, seconds],
                                       verified: verified, verification: verified ? "sum checked" : "rank 1 disagrees")
-        return Record(run: "run-\(environment)-\(trial)", kernel: kernel, ranks: 2, trial: trial, measurement: measurement,
+        return Record(run: "run-\(environment)-\(trial)", kernel: kernel, descriptor: descriptors[kernel], ranks: 2, trial: trial, measurement: measurement,
                       keepingSamples: false, environment: self.environment(environment))
     }
 
     static func fact(_ environment: String, bytes: Double? = 8, trial: Int, seconds: Double, verified: Bool = true,
-                            kernel: String = "allreduce", host: String = "Linux 6.1 x86_64") -> RecordFacts {
+                     kernel: String = "allreduce", host: String = "Linux 6.1 x86_64", round: Int? = nil,
+                     position: Int? = nil, probe: MachineProbe? = nil) -> RecordFacts {
         RecordFacts(kernel: kernel, parameters: bytes.map { "bytes=\(Int($0)),dtype=float32" } ?? "grid=4x4",
-                    bytes: bytes, ranks: 2, trial: trial, seconds: seconds, verified: verified, environment: environment,
-                    host: host, mpiLibrary: "Open MPI v4.1.4", podgapVersion: "0.1.0")
+                    bytes: bytes, ranks: 2, trial: trial, round: round, position: position, seconds: seconds,
+                    verified: verified, environment: environment, host: host, mpiLibrary: "Open MPI v4.1.4",
+                    podgapVersion: "0.1.0", probe: probe, descriptor: descriptors[kernel])
     }
 
     /// Three trials per environment at two sizes: baseline native-shm 1, 2, 3 us (median 2) at 8 B

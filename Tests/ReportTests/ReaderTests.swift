@@ -10,8 +10,54 @@ import Testing
         let path = try Fixtures.temporaryFile("a.jsonl", try records.map(Fixtures.jsonLine).joined(separator: "\n") + "\n")
         let reader = RecordFactsReader()
         try reader.read(path)
-        #expect(reader.facts == records.map(RecordFacts.init))
+        #expect(reader.facts == records.map { RecordFacts($0) })
         #expect(reader.facts[1].bytes == 1048576 && reader.facts[1].parameters == "algorithm=mpi,bytes=1048576,dtype=float32")
+    }
+
+    @Test func fastReaderTakesRoundsProbesDescriptorsAndTheOSUView() throws {
+        var records: [Record] = []
+        for (index, environment) in ["native-2node", "pod-overlay"].enumerated() {
+            var record = Fixtures.record(environment, bytes: 64, trial: 1, seconds: 2e-5)
+            record.round = 7; record.position = index + 1
+            record.environment.probe = MachineProbe(sumGBps: 9.5, gemmGflops: 31.25, seconds: 0.031)
+            record.osu = OSUStatistics(avg: 2.1e-5, min: 1.9e-5, max: 2.4e-5)
+            record.wrong = 0
+            record.throughput = ["busbw_gbps": 3.2, "algbw_gbps": 3.2]
+            records.append(record)
+        }
+        let path = try Fixtures.temporaryFile("r.jsonl", try records.map(Fixtures.jsonLine).joined(separator: "\n") + "\n")
+        for details in [false, true] {
+            let reader = RecordFactsReader(details: details)
+            try reader.read(path)
+            #expect(reader.decoded == 0, "the scanner passed a schema-2 line to the full decoder")
+            #expect(reader.facts == records.map { RecordFacts($0, details: details) })
+            let fact = try #require(reader.facts.last)
+            #expect(fact.round == 7 && fact.position == 2 && fact.wrong == 0)
+            #expect(fact.probe == MachineProbe(sumGBps: 9.5, gemmGflops: 31.25, seconds: 0.031))
+            #expect(fact.descriptor == Fixtures.descriptors["allreduce"])
+            #expect(fact.osu == OSUStatistics(avg: 2.1e-5, min: 1.9e-5, max: 2.4e-5))
+            #expect(fact.throughput == (details ? ["busbw_gbps": 3.2, "algbw_gbps": 3.2] : [:]))
+        }
+    }
+
+    @Test func valuesOutsidePhysicalBoundsAreFlaggedWithTheReason() throws {
+        var slow = Fixtures.record("native-shm", bytes: 8, trial: 1, seconds: 2e-6)
+        slow.seconds.max = 1e308
+        var fast = Fixtures.record("native-shm", bytes: 8, trial: 2, seconds: 2e-6)
+        fast.seconds.min = 1e-12
+        var wide = Fixtures.record("native-shm", bytes: 8, trial: 3, seconds: 2e-6)
+        wide.throughput = ["busbw_gbps": 2e4, "algbw_gbps": 1e4 + 1]
+        let fine = Fixtures.record("native-shm", bytes: 8, trial: 4, seconds: 2e-6)
+        let records = [slow, fast, wide, fine]
+        let path = try Fixtures.temporaryFile("p.jsonl", try records.map(Fixtures.jsonLine).joined(separator: "\n") + "\n")
+        let reader = RecordFactsReader()
+        try reader.read(path)
+        #expect(reader.decoded == 0)
+        #expect(reader.facts.map(\.implausible) == [
+            "time per iteration 1e+308 s is above a day", "time per iteration 1e-12 s is below 1 ns",
+            "bandwidth 'algbw_gbps' 10001.0 GB/s is above 10 TB/s", nil])
+        #expect(reader.facts == records.map { RecordFacts($0) })
+        #expect(reader.facts.map(\.usable) == [false, false, false, true])
     }
 
     @Test func linesTheScannerRefusesStillDecode() throws {

@@ -1,5 +1,6 @@
 import Records
 import Foundation
+import ModelFixtures
 import Testing
 
 /// `podgap report` as users run it: bad input gives one line and exit 2, good input every format.
@@ -43,7 +44,7 @@ import Testing
     @Test func everyFormatFromTwoEnvironments() throws {
         let (folder, shm, tcp) = try Self.twoEnvironments(shm: "native-shm.jsonl", tcp: "native-tcp.jsonl", tcpFactor: 4)
         defer { try? FileManager.default.removeItem(at: folder) }
-        let table = try Self.report([shm, tcp])
+        let table = try Self.report([shm, tcp, "--baseline", "native-shm"])
         #expect(table.status == 0 && table.stderr.isEmpty)
         // 8 B: trial medians 2, 3, 4 us against 8, 12, 16 us: +300%.
         #expect(table.stdout.contains("native-tcp   allreduce  small-message latency (8 B)"))
@@ -102,7 +103,30 @@ import Testing
         // Different rank counts: nothing pairs.
         let unpaired = try Self.report([shm, tcp])
         #expect(unpaired.status == 2)
-        #expect(unpaired.stderr.hasPrefix("podgap: no record pairs with baseline 'native-shm': the other environments (native-tcp)"))
+        #expect(unpaired.stderr.hasPrefix("podgap: no record pairs with baseline 'native-tcp': the other environments (native-shm)"))
         #expect(unpaired.stderr.split(separator: "\n").count == 1)
+    }
+
+    /// `report` and `model calibrate` read the same records and compare against the same
+    /// environment: the catalog's choice, whatever order the records come in.
+    @Test func reportAndModelPickTheSameBaseline() throws {
+        let folder = try Shell.temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let path = folder.appendingPathComponent("all.jsonl").path
+        let writer = try RecordWriter(appendingTo: path)
+        for name in ["native-shm", "native-2node", "pod-overlay"] {
+            for record in SyntheticRecords.sweep(name, alpha: 20e-6, bandwidth: 1e9)
+                + [SyntheticRecords.train(name, alpha: 20e-6, bandwidth: 1e9, batch: 8, compute: 0.04, gradientBytes: 1 << 20)] {
+                try writer.append(record)
+            }
+        }
+        let report = try Self.report([path])
+        #expect(report.status == 0, "\(report.stderr)")
+        let profile = folder.appendingPathComponent("profile.yaml").path
+        let model = try Shell.run(Shell.podgap, ["model", "calibrate", path, "--out", profile], timeout: 60)
+        #expect(model.status == 0, "\(model.stderr)")
+        let yaml = try String(contentsOfFile: profile, encoding: .utf8)
+        #expect(report.stdout.split(separator: "\n").first?.hasSuffix("baseline native-2node") == true)
+        #expect(yaml.contains("baseline: \"native-2node\"") || yaml.contains("baseline: native-2node"))
     }
 }

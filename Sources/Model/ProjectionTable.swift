@@ -1,35 +1,5 @@
 import Foundation
-/// Rows of text rendered as an aligned table, GitHub markdown or CSV.
-public struct TextTable: Equatable, Sendable {
-    public enum Format: String, CaseIterable, Sendable { case table, markdown, csv }
-
-    public var headings: [String]
-    public var rows: [[String]]
-
-    public init(headings: [String], rows: [[String]]) { self.headings = headings; self.rows = rows }
-
-    public func render(_ format: Format) -> String {
-        switch format {
-        case .csv:
-            return ([headings] + rows).map { $0.map(TextTable.csvField).joined(separator: ",") }.joined(separator: "\n") + "\n"
-        case .markdown:
-            var lines = ["| " + headings.joined(separator: " | ") + " |",
-                         "|" + headings.map { $0 == "environment" || $0 == "input" ? "---|" : "---:|" }.joined()]
-            lines += rows.map { "| " + $0.joined(separator: " | ") + " |" }
-            return lines.joined(separator: "\n") + "\n"
-        case .table:
-            let widths = headings.indices.map { column in ([headings] + rows).map { $0[column].count }.max() ?? 0 }
-            func line(_ cells: [String]) -> String {
-                zip(cells, widths).map { String(repeating: " ", count: $1 - $0.count) + $0 }.joined(separator: "  ")
-            }
-            return ([line(headings)] + rows.map(line)).joined(separator: "\n") + "\n"
-        }
-    }
-
-    private static func csvField(_ text: String) -> String {
-        text.contains(where: { ",\"\n".contains($0) }) ? "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : text
-    }
-}
+import Records
 
 extension Projection {
     /// One row per GPU count and environment; CSV headings are machine-friendly names.
@@ -45,7 +15,7 @@ extension Projection {
              csv ? fixed(point.efficiency * 100, 1) : fixed(point.efficiency * 100, 1) + "%",
              csv ? fixed(point.gapPercent, 2) : signed(point.gapPercent) + "%"]
         }
-        return TextTable(headings: headings, rows: rows)
+        return TextTable(headings: headings, rows: rows, alignments: [.right, .left])
     }
 
     static func fixed(_ value: Double, _ digits: Int) -> String { String(format: "%.\(digits)f", value) }
@@ -61,6 +31,7 @@ extension Sensitivity {
                 [row.input, String(format: "%.2f", row.factor),
                  csv ? Projection.fixed(row.gapPercent, 2) : Projection.signed(row.gapPercent) + "%",
                  csv ? Projection.fixed(row.gapPercent - baselineGap, 2) : Projection.signed(row.gapPercent - baselineGap) + " pts"]
-            })
+            },
+            alignments: [.left])
     }
 }
