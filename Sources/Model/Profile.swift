@@ -119,17 +119,17 @@ public enum ProfileReader {
         }
         let workload = try fields.mapping("workload")
         let model = try workload.optionalString("model")
-        let gradientBytes = try workload.optionalPositive("gradient_bytes").map { Int($0) }
+        let gradientBytes = try workload.optionalCount("gradient_bytes")
         if model == nil && gradientBytes == nil {
             throw ModelError("\(source): workload needs 'model' or 'gradient_bytes'")
         }
         if let model { _ = try KnownModel.named(model) }
         var parsedWorkload = Profile.Workload(
             model: model, gradientBytes: gradientBytes,
-            batchPerGPU: Int(try workload.positive("batch_per_gpu")),
+            batchPerGPU: try workload.count("batch_per_gpu"),
             secondsPerSample: try workload.positive("seconds_per_sample"),
             backwardFraction: try workload.fraction("backward_fraction", default: 2.0 / 3.0),
-            bucketBytes: Int(try workload.optionalPositive("bucket_bytes") ?? Double(64 << 20)))
+            bucketBytes: try workload.optionalCount("bucket_bytes") ?? 64 << 20)
         if let name = try workload.optionalString("allreduce"), name != "auto" {
             guard let algorithm = AllreduceAlgorithm(rawValue: name) else {
                 throw ModelError("\(source): workload.allreduce '\(name)' is not one of auto, \(AllreduceAlgorithm.allCases.map(\.rawValue).joined(separator: ", "))")
@@ -185,7 +185,7 @@ public enum ProfileReader {
             guard bandwidth > 0, bandwidth.isFinite else {
                 throw ModelError("\(place)[\(index)].bandwidth_gbytes_per_s \(bandwidth) must be a positive number")
             }
-            let upTo = try fields.optionalNumber("up_to_bytes").map { Int($0) }
+            let upTo = try fields.optionalCount("up_to_bytes")
             if upTo == nil && index != list.count - 1 { throw ModelError("\(place)[\(index)]: every regime but the last needs up_to_bytes") }
             if let upTo, let previous = regimes.last?.upToBytes, upTo <= previous {
                 throw ModelError("\(place)[\(index)].up_to_bytes \(upTo) must be above the previous regime's \(previous)")
@@ -228,6 +228,19 @@ public enum ProfileReader {
             guard let value = try optionalNumber(key) else { return nil }
             guard value > 0 else { throw ModelError("\(place): field '\(key)' is \(value); it must be positive") }
             return value
+        }
+        func count(_ key: String) throws -> Int {
+            guard let value = try optionalCount(key) else { throw ModelError("\(place): missing field '\(key)'") }
+            return value
+        }
+        /// A whole count (bytes, samples): at least 1 and at most 2^53, where doubles stop
+        /// counting by ones, so that converting it can never trap and sums of a few cannot overflow.
+        func optionalCount(_ key: String) throws -> Int? {
+            guard let value = try optionalNumber(key) else { return nil }
+            guard value >= 1, value <= 0x1p53 else {
+                throw ModelError("\(place): field '\(key)' is \(value); it must be positive: a count from 1 to 2^53")
+            }
+            return Int(value)
         }
         func fraction(_ key: String, default fallback: Double?) throws -> Double {
             guard let value = try optionalNumber(key) ?? fallback else { throw ModelError("\(place): missing field '\(key)'") }

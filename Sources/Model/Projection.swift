@@ -22,17 +22,42 @@ public struct Projection: Sendable {
     public var gpusPerNode: Int
     public var gradientBytes: Int
 
+    /// The most GPUs a projection takes, in all and per node: 2^20, above any cluster built, and
+    /// small enough that GPU counts, samples per step and the tree levels never overflow an Int.
+    public static let maximumGPUs = 1 << 20
+    /// The most gradient bytes (1 PiB; a trillion float32 parameters are 4 TB) and buckets per
+    /// step: a step is costed bucket by bucket, so more buckets than this would not finish.
+    public static let maximumGradientBytes = 1 << 50
+    public static let maximumBuckets = 1 << 20
+
     public init(profile: Profile, gpusPerNode: Int, gradientBytes: Int? = nil) throws {
-        guard gpusPerNode >= 1 else { throw ModelError("--gpus-per-node \(gpusPerNode) must be at least 1") }
+        try Projection.check(gpus: gpusPerNode, option: "--gpus-per-node")
         if let gradientBytes, gradientBytes <= 0 { throw ModelError("--gradient-bytes \(gradientBytes) must be positive") }
         self.profile = profile
         self.gpusPerNode = gpusPerNode
         self.gradientBytes = try gradientBytes ?? profile.workload.resolvedGradientBytes()
+        guard self.gradientBytes <= Projection.maximumGradientBytes else {
+            throw ModelError("gradient bytes \(self.gradientBytes) are more than the model takes (at most \(Projection.maximumGradientBytes), 1 PiB)")
+        }
+        let bucket = profile.workload.bucketBytes
+        guard bucket >= 1, self.gradientBytes / bucket < Projection.maximumBuckets else {
+            throw ModelError("\(self.gradientBytes) gradient bytes in buckets of \(bucket) bytes are more than \(Projection.maximumBuckets) buckets; raise bucket_bytes")
+        }
+    }
+
+    /// A GPU count in 1...maximumGPUs, or an error naming `option`.
+    static func check(gpus: Int, option: String) throws {
+        guard gpus >= 1 else { throw ModelError("\(option) \(gpus): a GPU count must be at least 1") }
+        guard gpus <= maximumGPUs else { throw ModelError("\(option) \(gpus): the model takes at most \(maximumGPUs) GPUs") }
     }
 
     /// The gradients as the framework reduces them: full buckets, then the remainder.
     public var buckets: [Double] {
-        if let sizes = profile.workload.bucketSizes, sizes.reduce(0, +) == gradientBytes { return sizes.map(Double.init) }
+        // Summed with overflow checked: the sizes are the profile's, which may be anything.
+        if let sizes = profile.workload.bucketSizes, sizes.count <= Projection.maximumBuckets,
+           sizes.reduce(0, { total, size in total.addingReportingOverflow(size).overflow ? .max : total + size }) == gradientBytes {
+            return sizes.map(Double.init)
+        }
         let bucket = profile.workload.bucketBytes
         var sizes = [Double](repeating: Double(bucket), count: gradientBytes / bucket)
         if gradientBytes % bucket > 0 { sizes.append(Double(gradientBytes % bucket)) }
@@ -59,11 +84,11 @@ public struct Projection: Sendable {
     }
 
     public func run(gpus counts: [Int]) throws -> [ProjectedPoint] {
-        for count in counts where count < 1 { throw ModelError("--gpus \(count): a GPU count must be at least 1") }
+        for count in counts { try Projection.check(gpus: count, option: "--gpus") }
         let baseline = try profile.environment(named: profile.baseline)
         func samplesPerSecond(_ environment: EnvironmentProfile, gpus: Int) -> Double {
             let timed = step(environment, gpus: gpus)
-            return Double(gpus * profile.workload.batchPerGPU) / (timed.compute + timed.exposed)
+            return Double(gpus) * Double(profile.workload.batchPerGPU) / (timed.compute + timed.exposed)
         }
         // One GPU has no allreduce to vary: each environment's single-GPU throughput once, for every count.
         let singleThroughputs = profile.environments.map { samplesPerSecond($0, gpus: 1) }
@@ -72,7 +97,7 @@ public struct Projection: Sendable {
             let baseThroughput = samplesPerSecond(baseline, gpus: gpus)
             for (environment, singleThroughput) in zip(profile.environments, singleThroughputs) {
                 let here = step(environment, gpus: gpus)
-                let throughput = Double(gpus * profile.workload.batchPerGPU) / (here.compute + here.exposed)
+                let throughput = Double(gpus) * Double(profile.workload.batchPerGPU) / (here.compute + here.exposed)
                 points.append(ProjectedPoint(
                     environment: environment.name, gpus: gpus, algorithm: here.algorithm, computeSeconds: here.compute,
                     communicationSeconds: here.communication, exposedSeconds: here.exposed, throughput: throughput,

@@ -55,6 +55,7 @@ public enum Validation {
         var rows: [ValidationRow] = []
         for (name, ranks) in keys {
             let environment = try profile.environment(named: name)
+            try Projection.check(gpus: ranks, option: "records of \(name): ranks")
             let step = projection.step(environment, gpus: ranks)
             let baseStep = projection.step(baseline, gpus: ranks)
             let predicted = step.compute + step.exposed

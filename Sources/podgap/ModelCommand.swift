@@ -95,7 +95,7 @@ struct ModelCalibrate: ParsableCommand {
 struct ProjectionOptions: ParsableArguments {
     @Option(help: "Profile (YAML) from `podgap model calibrate` or written by hand.")
     var profile: String
-    @Option(help: "GPUs (ranks) per node.")
+    @Option(help: "GPUs (ranks) per node (at most \(Projection.maximumGPUs)).")
     var gpusPerNode = 4
     @Option(help: "Model from the table (densenet121, resnet50, bert-base, gpt2); overrides the profile's.")
     var model: String?
@@ -120,7 +120,7 @@ struct ModelProject: ParsableCommand {
         abstract: "Step time = compute + exposed allreduce, per environment and GPU count; throughput, efficiency and gap.")
 
     @OptionGroup var options: ProjectionOptions
-    @Option(help: "GPU counts, comma-separated, e.g. 1,2,4,8,16.")
+    @Option(help: "GPU counts, comma-separated, e.g. 1,2,4,8,16 (each at most \(Projection.maximumGPUs)).")
     var gpus = "1,2,4,8"
 
     func run() throws {
@@ -152,7 +152,7 @@ struct ModelSensitivity: ParsableCommand {
         abstract: "How the gap at one GPU count moves when bandwidth, latency, overlap and model size move by +/-50%.")
 
     @OptionGroup var options: ProjectionOptions
-    @Option(help: "GPU count the gap is read at.")
+    @Option(help: "GPU count the gap is read at (at most \(Projection.maximumGPUs)).")
     var gpus = 8
 
     func run() throws {

@@ -30,6 +30,43 @@ import Testing
         #expect(throws: ModelError.self) { try Projection(profile: ProfileReader.parse(ProjectionTests.yaml), gpusPerNode: 0) }
     }
 
+    /// `--gpus 9223372036854775807` used to trap on overflow in the cost arithmetic (issue 16).
+    /// Counts above Projection.maximumGPUs, in all or per node, are refused; the maximum itself
+    /// projects to finite numbers.
+    @Test func gpuCountsAboveTheMaximumAreRefused() throws {
+        let profile = try ProfileReader.parse(ProjectionTests.yaml)
+        let projection = try Projection(profile: profile, gpusPerNode: 2)
+        #expect(throws: ModelError("--gpus \(Int.max): the model takes at most 1048576 GPUs")) { try projection.run(gpus: [Int.max]) }
+        #expect(throws: ModelError.self) { try projection.run(gpus: [Projection.maximumGPUs + 1]) }
+        #expect(throws: ModelError.self) { try projection.gap(gpus: Int.max) }
+        #expect(throws: ModelError.self) { try Projection(profile: profile, gpusPerNode: Int.max) }
+        let widest = try Projection(profile: profile, gpusPerNode: Projection.maximumGPUs)
+            .run(gpus: [Projection.maximumGPUs])
+        #expect(widest.count == 2 && widest.allSatisfy { $0.throughput.isFinite && $0.throughput > 0 && $0.gapPercent.isFinite })
+    }
+
+    /// Gradients and buckets the arithmetic cannot carry: refused with the field, never trapped.
+    @Test func sizesBeyondTheModelAreRefused() throws {
+        let profile = try ProfileReader.parse(ProjectionTests.yaml)
+        #expect(throws: ModelError.self) { try Projection(profile: profile, gpusPerNode: 2, gradientBytes: Int.max) }
+        var tiny = profile
+        tiny.workload.bucketBytes = 1
+        #expect(throws: ModelError.self) { try Projection(profile: tiny, gpusPerNode: 2) }
+        // Summed naively these bucket sizes overflow; they just do not add up to the gradients.
+        var huge = profile
+        huge.workload.bucketSizes = [Int.max, Int.max]
+        #expect(try Projection(profile: huge, gpusPerNode: 2).buckets == [4e6, 4e6])
+        for (key, given) in [("gradient_bytes", "8000000"), ("batch_per_gpu", "10"), ("bucket_bytes", "4000000")] {
+            for bad in ["1e30", "0.5"] {
+                let text = ProjectionTests.yaml.replacingOccurrences(of: "\(key): \(given)", with: "\(key): \(bad)")
+                let error = try #require(throws: ModelError.self) { try ProfileReader.parse(text) }
+                #expect(error.description.contains("field '\(key)'") && error.description.contains("2^53"), "\(error)")
+            }
+        }
+        let regime = ProjectionTests.yaml.replacingOccurrences(of: "inter_node: [{latency_us: 20,", with: "inter_node: [{up_to_bytes: 1e300, latency_us: 20,")
+        #expect(throws: ModelError.self) { try ProfileReader.parse(regime) }
+    }
+
     @Test func unknownModelSaysWhatIsKnown() throws {
         let error = try #require(throws: ModelError.self) { try KnownModel.named("alexnet") }
         #expect(error.description.contains("densenet121, resnet50, bert-base, gpt2"))

@@ -69,6 +69,10 @@ import Testing
              "bandwidth_gbytes_per_s -12"),
             (["project", "--profile", try profile(good), "--gpus", "0,8"], "--gpus 0"),
             (["sensitivity", "--profile", try profile(good), "--gpus", "0"], "--gpus 0"),
+            // Once a trap on overflow (issue 16): the largest Int is no GPU count.
+            (["project", "--profile", try profile(good), "--gpus", "9223372036854775807"], "at most 1048576 GPUs"),
+            (["sensitivity", "--profile", try profile(good), "--gpus", "9223372036854775807"], "at most 1048576 GPUs"),
+            (["project", "--profile", try profile(good), "--gpus-per-node", "9223372036854775807"], "--gpus-per-node"),
             (["calibrate", folder.appendingPathComponent("absent.jsonl").path, "--out", folder.appendingPathComponent("o.yaml").path],
              "absent.jsonl"),
         ]
