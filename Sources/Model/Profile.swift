@@ -107,11 +107,13 @@ public enum ProfileReader {
     }
 
     public static func parse(_ text: String, source: String = "profile") throws -> Profile {
-        let loaded: Any?
-        do { loaded = try Yams.load(yaml: text) } catch {
+        let composed: Node?
+        do { composed = try Yams.compose(yaml: text) } catch {
             throw ModelError("\(source): not YAML: \(String(describing: error).split(separator: "\n").first ?? "")")
         }
-        guard let root = loaded as? [String: Any] else { throw ModelError("\(source): not a YAML mapping") }
+        guard let composed else { throw ModelError("\(source): not a YAML mapping") }
+        try checkShape(composed, source: source)
+        guard let root = composed.any as? [String: Any] else { throw ModelError("\(source): not a YAML mapping") }
         let fields = Fields(root, at: source)
         let schema = try fields.string("schema")
         guard schema == Profile.schema else {
@@ -171,6 +173,32 @@ public enum ProfileReader {
                               workload: parsedWorkload, environments: environments)
         _ = try profile.environment(named: baseline)
         return profile
+    }
+
+    /// A profile is a few hundred nodes. Found by benchmarks/fuzz (profile): Yams traps on a key
+    /// that is a list or mapping (`? [a]: 1`), and aliases of aliases ("billion laughs") unfold
+    /// into more nodes than memory holds. Both are refused here, before Yams builds values.
+    static let maximumNodes = 100_000
+
+    private static func checkShape(_ root: Node, source: String) throws {
+        var pending = [root], visited = 0
+        while let node = pending.popLast() {
+            visited += 1
+            guard visited <= maximumNodes else {
+                throw ModelError("\(source): more than \(maximumNodes) YAML values (aliases of aliases?); a profile has a few hundred")
+            }
+            switch node {
+            case .scalar: break
+            case .sequence(let items): pending += items
+            case .mapping(let pairs):
+                for (key, value) in pairs {
+                    guard key.scalar != nil else {
+                        throw ModelError("\(source):\(key.mark.map { "\($0.line):" } ?? "") a key must be a plain name, not a list or mapping")
+                    }
+                    pending.append(value)
+                }
+            }
+        }
     }
 
     private static func link(_ list: [Any], at place: String) throws -> Link {

@@ -31,7 +31,8 @@ public enum ByteCount {
     /// power of two); a single size gives itself; a comma list gives exactly those sizes.
     public static func parseSweep(_ text: String) throws -> [Int] {
         if text.contains(",") {
-            return try text.split(separator: ",").map { try parse(String($0)) }
+            // Empty items are refused, not dropped: "," would otherwise be a sweep of no sizes.
+            return try text.split(separator: ",", omittingEmptySubsequences: false).map { try parse(String($0)) }
         }
         let bounds = text.split(separator: ":", omittingEmptySubsequences: false)
         guard bounds.count <= 2 else {

@@ -67,6 +67,22 @@ import Testing
         #expect(throws: ModelError.self) { try ProfileReader.parse(regime) }
     }
 
+    /// Found by benchmarks/fuzz (profile): a key that is a list trapped inside Yams.
+    @Test func complexKeyIsRefusedWithItsLine() throws {
+        let text = ProjectionTests.yaml.replacingOccurrences(of: "  backward_fraction: 0.5\n", with: "  ? [backward_fraction]\n  : 0.5\n")
+        let error = try #require(throws: ModelError.self) { try ProfileReader.parse(text) }
+        #expect(error.description.contains("profile:8: a key must be a plain name"), "\(error)")
+    }
+
+    /// Aliases of aliases, nine deep and nine wide (600 bytes, 9^9 values unfolded): refused at
+    /// once where they used to hang `podgap model` and fill memory.
+    @Test func aliasesOfAliasesAreRefused() throws {
+        var text = "x0: &a0 [1, 1, 1, 1, 1, 1, 1, 1, 1]\n"
+        for level in 1...8 { text += "x\(level): &a\(level) [" + Array(repeating: "*a\(level - 1)", count: 9).joined(separator: ", ") + "]\n" }
+        let error = try #require(throws: ModelError.self) { try ProfileReader.parse(text + ProjectionTests.yaml) }
+        #expect(error.description.contains("more than 100000 YAML values"), "\(error)")
+    }
+
     @Test func unknownModelSaysWhatIsKnown() throws {
         let error = try #require(throws: ModelError.self) { try KnownModel.named("alexnet") }
         #expect(error.description.contains("densenet121, resnet50, bert-base, gpt2"))
