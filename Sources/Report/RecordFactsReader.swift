@@ -107,10 +107,17 @@ public final class RecordFactsReader {
         var seconds: [Double]?, verified: Bool?, environment: ScannedEnvironment?
         var throughput: [String: Double] = [:], rateProblem: (key: String, reason: String)?
         var required = 0
+        // A key read here given twice: JSONDecoder keeps the first, this scan would keep the
+        // last (found by benchmarks/fuzz). The full decoder decides such lines.
+        var seen = 0
         guard scanner.consume(UInt8(ascii: "{")) else { return nil }
         if scanner.consume(UInt8(ascii: "}")) { return nil }
         repeat {
             guard let key = scanner.rawString(), scanner.consume(UInt8(ascii: ":")) else { return nil }
+            if let index = RecordFactsReader.recordKeys.firstIndex(where: { scanner.equals(key, $0) }) {
+                guard seen & (1 << index) == 0 else { return nil }
+                seen |= 1 << index
+            }
             if scanner.equals(key, "schema") {
                 guard let value = scanner.rawString(), scanner.equals(value, "podgap.record/2") || scanner.equals(value, "podgap.record/1") else { return nil }
                 required |= 1
@@ -203,13 +210,17 @@ public final class RecordFactsReader {
         repeat {
             guard let key = scanner.rawString(), scanner.consume(UInt8(ascii: ":")) else { return nil }
             if let skipping, scanner.equals(key, skipping) { guard scanner.skipValue() != nil else { return nil }; continue }
-            guard let index = keys.firstIndex(where: { scanner.equals(key, $0) }), let value = scanner.number() else { return nil }
+            guard let index = keys.firstIndex(where: { scanner.equals(key, $0) }), seen & (1 << index) == 0,
+                  let value = scanner.number() else { return nil }
             values[index] = value
             seen |= 1 << index
         } while scanner.consume(UInt8(ascii: ","))
         guard scanner.consume(UInt8(ascii: "}")), seen == (1 << keys.count) - 1 else { return nil }
         return values
     }
+
+    private static let recordKeys: [StaticString] = ["schema", "kernel", "params", "ranks", "trial", "round", "position", "wrong",
+                                                     "descriptor", "osu", "seconds", "throughput", "verified", "environment"]
 
     private struct ScannedEnvironment {
         var name: String, host: String, mpi: String, version: String
@@ -227,6 +238,7 @@ public final class RecordFactsReader {
         repeat {
             guard let key = scanner.rawString(), scanner.consume(UInt8(ascii: ":")) else { return nil }
             if let index = RecordFactsReader.environmentKeys.firstIndex(where: { scanner.equals(key, $0) }) {
+                guard seen & (1 << index) == 0 else { return nil }
                 seen |= 1 << index
                 switch index {
                 case 0: guard let value = scanner.rawString() else { return nil }; name = intern(scanner, value); continue
@@ -236,7 +248,7 @@ public final class RecordFactsReader {
                 default: break
                 }
             } else if scanner.equals(key, "probe") {
-                guard let values = numbers(&scanner, RecordFactsReader.probeKeys) else { return nil }
+                guard probe == nil, let values = numbers(&scanner, RecordFactsReader.probeKeys) else { return nil }
                 probe = MachineProbe(sumGBps: values[0], gemmGflops: values[1], seconds: values[2])
                 continue
             }
