@@ -72,13 +72,8 @@ extension Environment {
     /// What Open MPI's ob1 will pick between ranks under these settings; shared memory only on one node.
     static func transportNote(btl: String?, nodes: Int) -> String? {
         guard let btl else { return nil }
-        let listed = btl.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
-        let excluding = btl.hasPrefix("^")
-        let allows: (String) -> Bool = { name in
-            excluding ? !btl.dropFirst().split(separator: ",").contains(Substring(name)) : (btl.isEmpty || listed.contains(name))
-        }
-        if nodes == 1 && allows("vader") { return "vader (shared memory) between ranks on one node" }
-        if allows("tcp") { return "tcp between ranks" }
+        if nodes == 1 && MPITransports.allows(btl, "vader") { return "vader (shared memory) between ranks on one node" }
+        if MPITransports.allows(btl, "tcp") { return "tcp between ranks" }
         return nil
     }
 

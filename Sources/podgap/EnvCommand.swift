@@ -8,7 +8,14 @@ struct EnvCommand: ParsableCommand {
         commandName: "env",
         abstract: "Show what a run records as its environment: launcher, limits, MPI, topology.")
 
-    @Flag(help: "Print JSON, as records carry it.")
+    enum Format: String, ExpressibleByArgument, CaseIterable {
+        case text, json, nfd
+    }
+
+    @Option(help: "text; json, as records carry it; or nfd: name=value lines for Node Feature Discovery's features.d.")
+    var format: Format = .text
+
+    @Flag(help: "The same as --format json.")
     var json = false
 
     @Option(help: "Environment name to show.")
@@ -17,7 +24,11 @@ struct EnvCommand: ParsableCommand {
     func run() throws {
         let hardware = Topology.Probe()
         let environment = Environment.local(label: label, hardware: hardware)
-        if json {
+        if format == .nfd {
+            print(NodeFeatures.local(environment: environment).text, terminator: "")
+            return
+        }
+        if json || format == .json {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
             print(String(decoding: try encoder.encode(environment), as: UTF8.self))
