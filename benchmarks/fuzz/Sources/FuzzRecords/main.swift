@@ -1,0 +1,54 @@
+import Foundation
+import Records
+import Report
+import FuzzSupport
+
+// The input is a results file. Both readers take paths (the fast one reads by the megabyte), so
+// each input is written to a file of this process's own in /dev/shm first.
+private let input = FuzzFile(name: "records", extension: "jsonl")
+private let rewritten = FuzzFile(name: "rewritten", extension: "jsonl")
+
+/// Besides not crashing or hanging:
+/// - where the full reader (RecordReader) and the fast one (RecordFactsReader) both accept a
+///   file, they yield the same facts (the fast reader scans, the full one decodes);
+/// - what the full reader accepts, the fast one accepts (it falls back to the full decoder for any
+///   line its scanner declines), except for an empty file, which only the fast one refuses;
+/// - a record read back after RecordWriter wrote it is the record that was written.
+func fuzzRecords(_ start: UnsafePointer<UInt8>?, _ count: Int) -> CInt {
+    input.write(UnsafeBufferPointer(start: start, count: count))
+    let full = Result { try RecordReader.read(input.path) }
+    let fast = RecordFactsReader()
+    let fastResult = Result { try fast.read(input.path) }
+    // The skipping readers differ only where a line is bad: run them there alone (every decode
+    // costs, and executions per second are what finds bugs).
+    if case .failure = full { _ = try? RecordReader.readSkippingBad(input.path) }
+    if case .failure = fastResult { _ = try? RecordFactsReader(skippingBad: true).read(input.path) }
+
+    guard case .success(let records) = full else { return 0 }
+    switch fastResult {
+    case .success:
+        let expected = records.map(RecordFacts.init)
+        if expected != fast.facts {
+            fatalError("the fast and full readers disagree:\nfull: \(expected)\nfast: \(fast.facts)")
+        }
+    case .failure(let error):
+        if !records.isEmpty { fatalError("the full reader accepts \(records.count) records, the fast one refuses: \(error)") }
+    }
+
+    rewritten.remove()
+    do {
+        let writer = try RecordWriter(appendingTo: rewritten.path)
+        for record in records { try writer.append(record) }
+    } catch {
+        fatalError("a record that was read cannot be written: \(error)")
+    }
+    do {
+        let again = try RecordReader.read(rewritten.path)
+        if again != records { fatalError("records changed on the way through RecordWriter:\nread: \(records)\nagain: \(again)") }
+    } catch {
+        fatalError("a record RecordWriter wrote does not read back: \(error)")
+    }
+    return 0
+}
+
+fuzz(fuzzRecords)

@@ -1,0 +1,33 @@
+import Foundation
+import FuzzSupport
+import Records
+import Suite
+
+/// Kernels and their options (name -> is a flag) as `podgap suite` would hand them over: enough
+/// for the parser's every branch (values, flags, options the suite reserves for itself).
+private let kernels: [String: [String: Bool]] = [
+    "allreduce": ["sizes": false, "iterations": false, "warmup": false, "dtype": false, "samples": true,
+                  "in-place": true, "out": false, "timeout": false],
+    "halo": ["local": false, "iterations": false, "warmup": false],
+    "train": ["layers": false, "batch": false, "steps": false, "warmup": false, "device": false],
+]
+
+/// Besides not crashing or hanging: a suite that parses has environments and kernels, labels
+/// that differ, at least one trial and rank, a duration for its timeout, and a plan of launches
+/// (planned only while small: the plan is every trial times every environment).
+func fuzzSuite(_ start: UnsafePointer<UInt8>?, _ count: Int) -> CInt {
+    guard let suite = try? SuiteFile.parse(text(start, count), file: "fuzz.yaml", kernels: kernels) else { return 0 }
+    expect(!suite.environments.isEmpty && !suite.kernels.isEmpty, "a suite without environments or kernels parsed")
+    expect(Set(suite.environments.map(\.label)).count == suite.environments.count, "two environments share a label")
+    expect(suite.trials >= 1 && suite.ranks >= 1, "trials \(suite.trials) or ranks \(suite.ranks) below 1")
+    expect(DurationText.seconds(suite.timeout) != nil, "timeout '\(suite.timeout)' parsed but is not a duration")
+    let (launches, overflow) = suite.trials.multipliedReportingOverflow(by: suite.environments.count)
+    if !overflow && launches <= 10_000 {
+        let plan = Schedule.plan(suite)
+        expect(plan.count == suite.trials * suite.environments.count * (suite.kernels.count + (suite.startup ? 1 : 0)),
+                     "the plan has \(plan.count) launches")
+    }
+    return 0
+}
+
+fuzz(fuzzSuite)
