@@ -11,12 +11,17 @@ public struct Image: Sendable {
     /// Paths inside the image.
     public static let podgapPath = "/usr/local/bin/podgap"
     public static let entrypointPath = "/usr/local/bin/entrypoint"
+    /// The seccomp profile pods run under (containers/seccomp.json), carried in the image so that
+    /// a podgap away from its checkout applies the same one.
+    public static let seccompPath = "/etc/podgap/seccomp.json"
 
     public var store: Store
     /// The podgap binary to put in the image (default: the running one).
     public var binary: String
     /// The pod entrypoint script (containers/entrypoint).
     public var entrypoint: String
+    /// The seccomp profile: `seccomp.json` next to the entrypoint.
+    public var seccompProfile: String
 
     public init(store: Store = Store(), binary: String? = nil, entrypoint: String? = nil) throws {
         self.store = store
@@ -33,6 +38,10 @@ public struct Image: Sendable {
         }
         guard FileManager.default.fileExists(atPath: self.entrypoint) else {
             throw PodsError.badInput("--entrypoint '\(self.entrypoint)' does not exist")
+        }
+        seccompProfile = URL(fileURLWithPath: self.entrypoint).deletingLastPathComponent().appendingPathComponent("seccomp.json").path
+        guard FileManager.default.fileExists(atPath: seccompProfile) else {
+            throw PodsError.badInput("\(seccompProfile) is missing: the pods' seccomp profile lives next to the entrypoint (containers/seccomp.json)")
         }
     }
 
@@ -70,7 +79,7 @@ public struct Image: Sendable {
         if let data = fileManager.contents(atPath: store.buildRecord),
            let last = try? JSONDecoder().decode(BuildRecord.self, from: data),
            fileManager.fileExists(atPath: store.layout + "/index.json"),
-           last.files.first == binary, last.files.dropFirst().first == entrypoint {
+           last.files.prefix(3) == [binary, entrypoint, seccompProfile] {
             let stats = Image.stats(last.files)
             if stats == last.stats { return BuildResult(digest: last.digest, cached: true, files: last.files.count) }
             if let digest = try? Image.contentHash(last.files), digest == last.digest {
@@ -151,7 +160,10 @@ public struct Image: Sendable {
         let name = digest.replacingOccurrences(of: "sha256:", with: "").prefix(16)
         let folder = "\(store.bundles)/\(name)"
         // Marks the bundle as just used, so that a prune by another process keeps it.
-        if utimes(folder, nil) == 0, FileManager.default.fileExists(atPath: folder + "/config.json") { return folder }
+        if utimes(folder, nil) == 0, FileManager.default.fileExists(atPath: folder + "/config.json") {
+            searchable(folder)
+            return folder
+        }
         let lock = try StoreLock(store)
         defer { lock.release() }
         if FileManager.default.fileExists(atPath: folder + "/config.json") { return folder }
@@ -162,12 +174,19 @@ public struct Image: Sendable {
         do {
             try Subprocess.run(umoci, ["unpack", "--image", "\(store.layout):\(tag)", temporary])
             try FileManager.default.moveItem(atPath: temporary, toPath: folder)
+            searchable(folder)
         } catch {
             try? FileManager.default.removeItem(atPath: temporary)
             throw error
         }
         pruneBundles(store: store, keeping: folder)
         return folder
+    }
+
+    /// umoci makes the bundle folder 0700; pods in user namespaces (`--userns`) set up their
+    /// root as an unprivileged host user, who must be able to pass through it to the rootfs.
+    static func searchable(_ folder: String) {
+        chmod(folder, 0o711)
     }
 
     /// Removes bundles of older images that no job's pods still run from (each is ~150 MB).
@@ -183,10 +202,10 @@ public struct Image: Sendable {
         }
     }
 
-    /// Every file the image holds, the podgap binary and the entrypoint first: the tools, Open
-    /// MPI's trees, and the shared-library closure of every ELF file among them.
+    /// Every file the image holds, the podgap binary, the entrypoint and the seccomp profile
+    /// first: the tools, Open MPI's trees, and the shared-library closure of every ELF file among them.
     func closure() throws -> [String] {
-        var roots = [binary, entrypoint] + Image.tools.filter { FileManager.default.fileExists(atPath: $0) }
+        var roots = [binary, entrypoint, seccompProfile] + Image.tools.filter { FileManager.default.fileExists(atPath: $0) }
         var treeFiles: [String] = []
         for tree in Image.trees { treeFiles += Image.filesUnder(tree) }
         roots += treeFiles
@@ -213,13 +232,14 @@ public struct Image: Sendable {
     func stageRootfs(files: [String], at stage: String) throws {
         let fileManager = FileManager.default
         try fileManager.createDirectory(atPath: stage, withIntermediateDirectories: true)
-        let rest = Array(files.dropFirst(2))
+        let rest = Array(files.dropFirst(3))
         try Subprocess.run("/bin/cp", ["-L", "--parents"] + rest + [stage])
-        for folder in ["usr/local/bin", "etc/mpi", "results", "tmp", "proc", "sys", "dev", "run", "root"] {
+        for folder in ["usr/local/bin", "etc/mpi", "etc/podgap", "results", "tmp", "proc", "sys", "dev", "run", "root"] {
             try fileManager.createDirectory(atPath: "\(stage)/\(folder)", withIntermediateDirectories: true)
         }
         try Subprocess.run("/bin/cp", ["-L", binary, stage + Image.podgapPath])
         try Subprocess.run("/bin/cp", ["-L", entrypoint, stage + Image.entrypointPath])
+        try Subprocess.run("/bin/cp", ["-L", seccompProfile, stage + Image.seccompPath])
         try Subprocess.run("/bin/chmod", ["0755", stage + Image.podgapPath, stage + Image.entrypointPath])
         try Subprocess.run("/bin/chmod", ["1777", stage + "/tmp"])
         for (link, target) in [("usr/bin/mpirun", "orterun"), ("usr/bin/mpiexec", "orterun")] {

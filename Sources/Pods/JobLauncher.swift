@@ -167,6 +167,9 @@ public struct Launch {
         environment["PODGAP_NETWORK"] = state.spec.network.mode.rawValue
         environment.removeValue(forKey: "PODGAP_POD")
 
+        // What runs in each pod before the launch (its init and the entrypoint's sleep) is all
+        // that may run there after it.
+        let podsBefore = containers ? podProcesses() : [:]
         let session: Session
         do { session = try Session(argv, environment: environment) } catch let error as SpawnError {
             throw PodsError.failed(error.description)
@@ -178,13 +181,16 @@ public struct Launch {
             saved.launchPID = nil
             try? saved.save(store)
         }
+        // However the launch ends, no rank, orted or agent of the job outlives it (runs before
+        // the state forgets the launch, so that `down` could still find a straggler).
+        defer { endJobProcesses(session: session, podsBefore: podsBefore) }
         let deadline = Date().addingTimeInterval(timeout)
         var nextCheck = Date().addingTimeInterval(1)
         while true {
             if let status = session.poll() {
                 let dead = status == 0 || !containers ? nil : stoppedPod(runtime)
                 if let dead { report("pod \(dead) stopped during the launch; mpirun exited with \(status)") }
-                return Outcome(status: status, deadPod: dead, timedOut: false)
+                return outcome(status: status, deadPod: dead, report: report)
             }
             if Date() > deadline {
                 report("launch of \(state.spec.name) timed out after \(Int(timeout))s; ending mpirun and its agents")
@@ -195,11 +201,52 @@ public struct Launch {
                 nextCheck = Date().addingTimeInterval(1)
                 if let dead = stoppedPod(runtime) {
                     report("pod \(dead) stopped during the launch; ending mpirun (records written so far are kept)")
-                    let status = session.end()
-                    return Outcome(status: status == 0 ? 1 : status, deadPod: dead, timedOut: false)
+                    return outcome(status: session.end(), deadPod: dead, report: report)
                 }
             }
             usleep(100_000)
+        }
+    }
+
+    /// Statuses `launch` passes on as they are: the job's own, as podgap documents them.
+    public static let documentedStatuses: Set<Int32> = [0, 1, 2, 3, 124]
+
+    /// What `launch` exits with. A lost pod is a failed pod job (1), whatever mpirun returned on
+    /// its way out (Open MPI 4.1 segfaults in PMIx_Finalize after losing an orted: 139); so is
+    /// any status podgap does not document, which `report` names.
+    func outcome(status: Int32, deadPod: String?, report: (String) -> Void) -> Outcome {
+        if deadPod == nil, !Launch.documentedStatuses.contains(status) {
+            report("mpirun ended with status \(status); the launch failed")
+        }
+        let mapped = deadPod != nil || !Launch.documentedStatuses.contains(status) ? 1 : status
+        return Outcome(status: mapped, deadPod: deadPod, timedOut: false)
+    }
+
+    /// Host pids in each pod's cgroup, by pod.
+    func podProcesses() -> [String: Set<pid_t>] {
+        guard let names = try? JobNames(state.spec.name) else { return [:] }
+        var found: [String: Set<pid_t>] = [:]
+        for pod in state.pods { found[pod.name] = Set(PodJob.processes(inCgroup: names.cgroup(pod.name))) }
+        return found
+    }
+
+    /// Ends whatever of the job still runs: every process of mpirun's session (agents, `runc
+    /// exec` clients, and without containers the orteds and ranks themselves), and in each pod
+    /// every process that was not there before the launch (orteds and ranks started through
+    /// `runc exec`, which live in the pod's cgroup, not in the session, and are reparented to
+    /// the pod's init when their orted dies). Waits until they are gone, at most 5 s.
+    func endJobProcesses(session: Session, podsBefore: [String: Set<pid_t>]) {
+        func stragglers() -> [pid_t] {
+            var pids = Session.members(of: session.pid)
+            for (pod, now) in podProcesses() { pids += now.subtracting(podsBefore[pod] ?? []) }
+            return pids.filter { $0 > 1 && !PodJob.isZombie($0) }
+        }
+        let deadline = Date().addingTimeInterval(5)
+        var left = stragglers()
+        while !left.isEmpty && Date() < deadline {
+            for pid in left { kill(pid, SIGKILL) }
+            usleep(20_000)
+            left = stragglers()
         }
     }
 

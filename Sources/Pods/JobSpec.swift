@@ -21,10 +21,20 @@ public struct JobSpec: Codable, Sendable, Equatable {
     public var memoryBytes: Int64?
     /// Host folder mounted read-write at /results in every pod.
     public var results: String
+    /// Each pod cgroup's `pids.max`.
+    public var pidsLimit: Int
+    /// Pods in user namespaces of their own (root inside, `UserNamespace.standard` outside).
+    public var userNamespace: Bool
+
+    /// Docker's and Kubernetes' distributions commonly cap a container at a few thousand
+    /// processes; ranks need a few dozen (threads count too).
+    public static let defaultPidsLimit = 4096
+    /// Room for runc's init, the entrypoint, orted and a rank's threads.
+    public static let minimumPidsLimit = 16
 
     public init(name: String, nodes: Int, podsPerNode: Int, network: PodNetwork, containers: Bool = true, cpus: String? = nil,
                 cpuset: String? = nil, memory: String? = nil, results: String? = nil,
-                splitCPUs: Bool = false, hostCPUs: CPUSet? = nil) throws {
+                splitCPUs: Bool = false, hostCPUs: CPUSet? = nil, pids: Int? = nil, userNamespace: Bool = false) throws {
         let names = try JobNames(name)
         guard nodes >= 1, nodes <= JobNames.maximumIndex else {
             throw PodsError.badInput("--nodes \(nodes) must be between 1 and \(JobNames.maximumIndex)")
@@ -43,9 +53,18 @@ public struct JobSpec: Codable, Sendable, Equatable {
         if !containers && network != .host {
             throw PodsError.badInput("--no-containers runs the ranks in the node namespaces, on the host network: use --network \(PodNetwork.host.mode.rawValue)")
         }
-        if !containers && (cpus != nil || cpuset != nil || memory != nil) {
-            throw PodsError.badInput("--no-containers makes no containers, so --cpus, --cpuset and --memory do not apply")
+        if !containers && (cpus != nil || cpuset != nil || memory != nil || pids != nil || userNamespace) {
+            throw PodsError.badInput("--no-containers makes no containers, so --cpus, --cpuset, --memory, --pids and --userns do not apply")
         }
+        if let pids, !(JobSpec.minimumPidsLimit...4_194_304).contains(pids) {
+            throw PodsError.badInput("--pids \(pids) must be between \(JobSpec.minimumPidsLimit) (runc's init, the entrypoint, orted and a rank's threads) and 4194304 (the kernel's pid_max)")
+        }
+        if userNamespace && containers && !network.usesCNI {
+            let own = PodNetwork.all.filter(\.usesCNI).map(\.mode.rawValue).joined(separator: ", ")
+            throw PodsError.badInput("--userns needs pods with network namespaces of their own (\(own)): as in Kubernetes, pods on the host network share the host's users")
+        }
+        pidsLimit = pids ?? JobSpec.defaultPidsLimit
+        self.userNamespace = userNamespace
         self.name = name
         self.nodes = nodes
         self.podsPerNode = podsPerNode
@@ -58,8 +77,14 @@ public struct JobSpec: Codable, Sendable, Equatable {
             self.cpus = value
         }
         if let cpuset {
-            guard CPUSet(parsing: cpuset) != nil else {
+            guard let asked = CPUSet(parsing: cpuset) else {
                 throw PodsError.badInput("--cpuset '\(cpuset)' is not a cpu list: use e.g. 0, 0-1 or 0,2")
+            }
+            // runc would fail later with the kernel's "invalid argument": name the CPUs there are.
+            let available = hostCPUs ?? CPUSet.current()
+            let missing = asked.cpus.filter { !available.cpus.contains($0) }
+            guard missing.isEmpty else {
+                throw PodsError.badInput("--cpuset '\(cpuset)' names CPU \(CPUSet(missing).listDescription), which this machine does not have: its CPUs are \(available.listDescription)")
             }
             self.cpuset = cpuset
         }

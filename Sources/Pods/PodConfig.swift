@@ -19,6 +19,14 @@ public struct PodConfig {
     public var memoryBytes: Int64?
     public var runtimeVersion: String
     public var cgroupsPath: String
+    /// The syscalls the pod may make (containers/seccomp.json).
+    public var seccomp: SeccompProfile
+    /// The pod cgroup's `pids.max`: a fork bomb stops there.
+    public var pidsLimit: Int
+    /// The pod's root mapped to unprivileged host ids (`pods up --userns`), nil for none, and
+    /// where that user namespace is pinned (it owns the pod's network namespace: see UserNamespace).
+    public var userNamespace: UserNamespace?
+    public var userNamespacePin: String?
     /// The host's RDMA devices passed through (`pods up --rdma`), as the RDMA shared device plugin does.
     public var rdma: PodRDMA? = nil
 
@@ -29,16 +37,14 @@ public struct PodConfig {
         "CAP_AUDIT_WRITE",
     ]
 
-    /// The syscalls Docker's default seccomp profile refuses to an unprivileged container,
-    /// refused here with EPERM (an allow-by-default list, the same effect for these calls).
-    static let refusedSyscalls = [
-        "acct", "add_key", "bpf", "clock_adjtime", "clock_settime", "create_module", "delete_module",
-        "finit_module", "get_kernel_syms", "init_module", "ioperm", "iopl", "kcmp", "kexec_file_load",
-        "kexec_load", "keyctl", "lookup_dcookie", "mount", "move_mount", "nfsservctl", "open_by_handle_at",
-        "open_tree", "perf_event_open", "pivot_root", "process_vm_readv", "process_vm_writev", "query_module",
-        "quotactl", "reboot", "request_key", "setns", "settimeofday", "swapoff", "swapon", "sysfs", "umount2",
-        "unshare", "uselib", "userfaultfd", "ustat", "vm86", "vm86old", "fsopen", "fsconfig", "fsmount", "fspick",
+    /// What runc's default spec masks (an empty file or folder over each): kernel keyrings, ACPI,
+    /// kernel memory and timers that tell about other tenants.
+    static let maskedPaths = [
+        "/proc/acpi", "/proc/asound", "/proc/kcore", "/proc/keys", "/proc/latency_stats", "/proc/timer_list",
+        "/proc/timer_stats", "/proc/sched_debug", "/sys/firmware", "/proc/scsi",
     ]
+    /// What runc's default spec mounts read-only.
+    static let readonlyPaths = ["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"]
 
     /// The environment every pod process (entrypoint, orted, ranks) starts with.
     var environment: [String] {
@@ -49,6 +55,9 @@ public struct PodConfig {
             "PODGAP_CONTAINER_RUNTIME=runc",
             "PODGAP_CONTAINER_RUNTIME_VERSION=\(runtimeVersion)",
             "PODGAP_CONTAINER_ID=\(pod)",
+            "PODGAP_CONTAINER_SECCOMP=\(seccomp.name)",
+            "PODGAP_CONTAINER_USERNS=\(userNamespace == nil ? 0 : 1)",
+            "PODGAP_CONTAINER_PIDS_LIMIT=\(pidsLimit)",
             "K_MPI_JOB_ROLE=worker",
             "OMPI_MCA_orte_default_hostfile=/etc/mpi/hostfile",
             // Pods have separate IPC namespaces and /dev/shm: shared memory (vader) cannot work between them.
@@ -58,7 +67,7 @@ public struct PodConfig {
     }
 
     /// `base` is the bundle's config.json; the result is written to the pod's bundle folder.
-    public func render(base: [String: Any]) -> [String: Any] {
+    public func render(base: [String: Any]) throws -> [String: Any] {
         var config = base
         var process = (config["process"] as? [String: Any]) ?? [:]
         process["terminal"] = false
@@ -82,10 +91,21 @@ public struct PodConfig {
         config["mounts"] = mounts
 
         var linux = (config["linux"] as? [String: Any]) ?? [:]
-        linux["namespaces"] = [
+        var namespaces: [[String: Any]] = [
             ["type": "pid"], ["type": "ipc"], ["type": "uts"], ["type": "mount"],
             ["type": "network", "path": netnsPath],
         ]
+        if let userNamespace {
+            var user: [String: Any] = ["type": "user"]
+            if let userNamespacePin { user["path"] = userNamespacePin }
+            namespaces.append(user)
+            let mapping: [[String: Any]] = [["containerID": 0, "hostID": userNamespace.hostID, "size": userNamespace.size]]
+            linux["uidMappings"] = mapping
+            linux["gidMappings"] = mapping
+        }
+        linux["namespaces"] = namespaces
+        linux["maskedPaths"] = PodConfig.maskedPaths
+        linux["readonlyPaths"] = PodConfig.readonlyPaths
         linux["cgroupsPath"] = cgroupsPath
         var resources = (linux["resources"] as? [String: Any]) ?? [:]
         var cpu: [String: Any] = [:]
@@ -96,19 +116,16 @@ public struct PodConfig {
         if let cpuset { cpu["cpus"] = cpuset }
         if !cpu.isEmpty { resources["cpu"] = cpu }
         if let memoryBytes { resources["memory"] = ["limit": memoryBytes] }
+        resources["pids"] = ["limit": pidsLimit]
         linux["resources"] = resources
-        linux["seccomp"] = [
-            "defaultAction": "SCMP_ACT_ALLOW",
-            "architectures": ["SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32"],
-            "syscalls": [["names": PodConfig.refusedSyscalls, "action": "SCMP_ACT_ERRNO", "errnoRet": 1]],
-        ]
+        linux["seccomp"] = try seccomp.linuxSeccomp()
         config["linux"] = linux
         return config
     }
 
     /// The config with the RDMA additions applied last, since rendering sets the capabilities they extend.
     public func rendered(base: [String: Any]) throws -> [String: Any] {
-        var config = render(base: base)
+        var config = try render(base: base)
         try rdma?.apply(to: &config)
         return config
     }

@@ -9,8 +9,9 @@ public enum PodJob {
         var runtime: Runtime
         var network: Network
         var cni: CNI?
-        /// The runc bundle the pods run from; nil without containers.
+        /// The runc bundle the pods run from, and the seccomp profile it carries; nil without containers.
         var bundle: String?
+        var seccomp: SeccompProfile?
 
         init(for spec: JobSpec, store: Store, progress: (String) -> Void) throws {
             guard geteuid() == 0 else {
@@ -19,7 +20,23 @@ public enum PodJob {
             runtime = try Runtime()
             network = try Network()
             cni = spec.network.usesCNI ? try CNI() : nil
-            bundle = spec.containers ? try Image.bundleOfRunningBinary(store: store, progress: progress) : nil
+            if spec.userNamespace { try Tools.requireUserNamespaces() }
+            if spec.containers {
+                let bundle = try Image.bundleOfRunningBinary(store: store, progress: progress)
+                self.bundle = bundle
+                seccomp = try SeccompProfile.load(bundle: bundle)
+            }
+        }
+
+        /// `--userns` where the kernel refuses user namespaces (disabled, or none left) is
+        /// something the machine lacks, found before anything is made.
+        static func requireUserNamespaces() throws {
+            let unshare = try Subprocess.require("unshare", package: "util-linux")
+            let trial = try Subprocess.run(unshare, ["--user", "/bin/true"], check: false)
+            guard trial.status == 0 else {
+                let reason = trial.stderr.split(separator: "\n").last.map(String.init) ?? "exit \(trial.status)"
+                throw PodsError.unavailable("--userns: this kernel does not let podgap make a user namespace (\(reason)); run without --userns")
+            }
         }
     }
 
@@ -47,19 +64,34 @@ public enum PodJob {
 
     private static func create(_ spec: JobSpec, names: JobNames, tools: Tools, results: String, store: Store, rdma: PodRDMA?,
                                progress: (String) -> Void) throws -> JobState {
-        let runtime = tools.runtime, network = tools.network, bundle = tools.bundle
+        let runtime = tools.runtime, network = tools.network, bundle = tools.bundle, seccomp = tools.seccomp
         let fileManager = FileManager.default
         let folder = store.jobFolder(spec.name)
         try fileManager.createDirectory(atPath: folder + "/etc/mpi", withIntermediateDirectories: true)
         try fileManager.createDirectory(atPath: results, withIntermediateDirectories: true)
+        if spec.userNamespace {
+            // The pods' root is an ordinary host user: give it the folder it writes records in.
+            let owner = UserNamespace.standard.hostID
+            guard lchown(results, uid_t(owner), gid_t(owner)) == 0 else {
+                throw PodsError.failed("cannot give \(results) to the pods' user \(owner): \(String(cString: strerror(errno)))")
+            }
+        }
 
         // Pods fill the nodes in order: node 0 gets pods 0 ..< podsPerNode, and so on.
         let placement = (0..<spec.podCount).map { (pod: names.pod($0), netns: names.podNetns($0), node: $0 / spec.podsPerNode) }
         let nodeNetns = (0..<spec.nodes).map(names.nodeNetns)
         var namespaces = [names.underlay, names.launcher] + nodeNetns
-        if spec.network.usesCNI { namespaces += placement.map(\.netns) }
+        let userNamespace = spec.userNamespace ? UserNamespace.standard : nil
+        if spec.network.usesCNI && userNamespace == nil { namespaces += placement.map(\.netns) }
         progress("namespaces: \(namespaces.count); underlay for \(spec.nodes) node(s)")
         try network.addNamespaces(namespaces)
+        if let userNamespace {
+            // Each pod's network namespace is owned by its user namespace, made together.
+            try fileManager.createDirectory(atPath: folder + "/userns", withIntermediateDirectories: true)
+            for pod in placement {
+                try userNamespace.create(pin: "\(folder)/userns/\(pod.pod)", netns: pod.netns, ip: network.ip)
+            }
+        }
         try network.wire(names, nodes: spec.nodes, network: spec.network)
 
         var pods: [JobState.Pod] = []
@@ -114,7 +146,7 @@ public enum PodJob {
                              created: ISO8601DateFormatter().string(from: Date()), launchPID: nil)
         try state.save(store)
 
-        if let bundle {
+        if let bundle, let seccomp {
             let base = try PodConfig.readBase(bundle: bundle)
             progress("runc run: \(pods.count) pod(s)")
             _ = try concurrently(pods.count) { index in
@@ -125,7 +157,9 @@ public enum PodJob {
                                        mpiFolder: folder + "/etc/mpi", cpus: spec.cpus,
                                        cpuset: spec.nodeCPUs?[pod.node] ?? spec.cpuset,
                                        memoryBytes: spec.memoryBytes, runtimeVersion: version,
-                                       cgroupsPath: names.cgroup(pod.name))
+                                       cgroupsPath: names.cgroup(pod.name), seccomp: seccomp, pidsLimit: spec.pidsLimit,
+                                       userNamespace: userNamespace,
+                                       userNamespacePin: userNamespace.map { _ in "\(folder)/userns/\(pod.name)" })
                 config.rdma = rdma
                 try config.write(base: base, to: podFolder)
                 try runtime.run(id: pod.name, bundle: podFolder, log: podFolder + "/log")
@@ -183,6 +217,11 @@ public enum PodJob {
         }
         for folder in cgroupFolders(names) where rmdir(folder) == 0 { removed.append("cgroup \(folder)") }
         let folder = store.jobFolder(job)
+        // Pinned user namespaces (--userns) are mounts: unpinned before their folder can go.
+        for pin in (try? FileManager.default.contentsOfDirectory(atPath: folder + "/userns")) ?? [] {
+            UserNamespace.release(pin: "\(folder)/userns/\(pin)")
+            removed.append("user namespace \(pin)")
+        }
         if FileManager.default.fileExists(atPath: folder) {
             try? FileManager.default.removeItem(atPath: folder)
             removed.append("folder \(folder)")
@@ -208,6 +247,26 @@ public enum PodJob {
             }
         }
         return folders
+    }
+
+    /// Host pids of every process in a pod's cgroup (`JobNames.cgroup`; its init included),
+    /// from whichever hierarchy holds it (a v1 controller or the v2 root).
+    static func processes(inCgroup cgroup: String) -> [pid_t] {
+        let root = "/sys/fs/cgroup"
+        let hierarchies = ["pids", "cpu", "memory", "unified"].map { "\(root)/\($0)" } + [root]
+        for hierarchy in hierarchies {
+            if let text = try? String(contentsOfFile: "\(hierarchy)\(cgroup)/cgroup.procs", encoding: .utf8) {
+                return text.split(separator: "\n").compactMap { pid_t($0) }
+            }
+        }
+        return []
+    }
+
+    /// True when `pid` has ended but is not yet reaped (or is gone altogether).
+    static func isZombie(_ pid: pid_t) -> Bool {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+              let close = stat.lastIndex(of: ")") else { return true }
+        return stat[stat.index(after: close)...].split(separator: " ").first == "Z"
     }
 
     /// Jobs with a state folder.

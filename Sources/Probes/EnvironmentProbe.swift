@@ -113,8 +113,11 @@ extension Environment {
 
     static func detectContainer(_ variables: [String: String]) -> Container? {
         if let runtime = variables["PODGAP_CONTAINER_RUNTIME"] {
+            // The confinement the pod launcher applied, as it told its ranks (podgap pods up).
             return Container(runtime: runtime, version: variables["PODGAP_CONTAINER_RUNTIME_VERSION"],
-                             id: variables["PODGAP_CONTAINER_ID"])
+                             id: variables["PODGAP_CONTAINER_ID"], seccomp: variables["PODGAP_CONTAINER_SECCOMP"],
+                             userNamespace: variables["PODGAP_CONTAINER_USERNS"].map { $0 == "1" },
+                             pidsLimit: variables["PODGAP_CONTAINER_PIDS_LIMIT"].flatMap { Int($0) })
         }
         if variables["KUBERNETES_SERVICE_HOST"] != nil {
             return Container(runtime: "kubernetes", id: variables["HOSTNAME"])

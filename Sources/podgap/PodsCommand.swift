@@ -9,15 +9,18 @@ struct PodsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "pods",
         abstract: "Emulated nodes and runc pods wired like a Kubernetes cluster; MPI Operator-style launch.",
-        subcommands: [PodsUp.self, PodsLaunch.self, PodsList.self, PodsDown.self])
+        subcommands: [PodsUp.self, PodsLaunch.self, PodsList.self, PodsProbe.self, PodsDown.self])
 }
 
-/// Maps the Pods module's errors onto the CLI's: bad input exits 2, anything else 1.
+/// Maps the Pods module's errors onto the CLI's: bad input exits 2, what the machine lacks 3, anything else 1.
 enum PodsFailure {
     static func map<T>(_ body: () throws -> T) throws -> T {
         do { return try body() } catch let error as PodsError {
-            if error.isBadInput { throw Failure.badInput(error.description) }
-            throw Failure(message: error.description, code: .unverified)
+            switch error {
+            case .badInput(let message): throw Failure.badInput(message)
+            case .unavailable(let message): throw Failure(message: message, code: .noDevice)
+            case .failed(let message): throw Failure(message: message, code: .unverified)
+            }
         }
     }
 
@@ -59,11 +62,16 @@ struct PodsUp: ParsableCommand {
     var results: String?
     @Flag(help: "Pass the host's RDMA devices into the pods (uverbs, rdma_cm, IPC_LOCK, unlimited memlock).")
     var rdma = false
+    @Option(help: "Processes (and threads) per pod, the cgroup's pids.max; a fork bomb stops there (default 4096).")
+    var pids: Int?
+    @Flag(help: "Run each pod in a user namespace of its own: root inside, uid 100000 outside (where the kernel allows it).")
+    var userns = false
 
     func run() throws {
         let spec = try PodsFailure.map {
             try JobSpec(name: name, nodes: nodes, podsPerNode: podsPerNode, network: network, containers: !noContainers,
-                        cpus: cpus, cpuset: cpuset, memory: memory, results: results, splitCPUs: splitCPUs)
+                        cpus: cpus, cpuset: cpuset, memory: memory, results: results, splitCPUs: splitCPUs,
+                        pids: pids, userNamespace: userns)
         }
         // Checked before anything is created: without devices there is nothing to pass through.
         var devices: PodRDMA?
@@ -146,6 +154,51 @@ struct PodsList: ParsableCommand {
         if json {
             let data = try JSONSerialization.data(withJSONObject: listed, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
             print(String(decoding: data, as: UTF8.self))
+        }
+    }
+}
+
+struct PodsProbe: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "probe",
+        abstract: "Try, inside a pod, what every pod must be refused; exits 1 if anything went through.",
+        discussion: "User namespaces (unshare and clone), mounting, ptrace of PID 1, writing /proc/sys, reading masked /proc files, and a fork bomb, which the pod's pids limit must stop.")
+
+    @Option(help: "Job name.")
+    var name: String?
+    @Option(help: "Which of the job's pods, counted from 0.")
+    var pod = 0
+    @Flag(help: "One JSON object per check.")
+    var json = false
+    @Flag(help: .hidden)
+    var inside = false
+
+    func run() throws {
+        if inside {
+            for check in ConfinementProbe.run() { print(String(decoding: try JSONEncoder().encode(check), as: UTF8.self)) }
+            return
+        }
+        guard let name else { throw Failure.badInput("give --name JOB") }
+        let checks = try PodsFailure.map {
+            guard geteuid() == 0 else { throw PodsError.badInput("pods need root: run podgap as root, e.g. with sudo") }
+            let store = Store()
+            let state = try JobState.load(store, job: name)
+            guard state.pods.indices.contains(pod) else {
+                throw PodsError.badInput("--pod \(pod): job \(name) has \(state.pods.count) pod(s), counted from 0")
+            }
+            return try ConfinementProbe.run(inside: state.pods[pod].name, runtime: try Runtime(),
+                                            log: store.jobFolder(name) + "/probe.log")
+        }
+        for check in checks {
+            if json {
+                print(String(decoding: try JSONEncoder().encode(check), as: UTF8.self))
+            } else {
+                print("\(check.refused ? "refused " : "ALLOWED ")  \(check.name): \(check.detail)")
+            }
+        }
+        let allowed = checks.filter { !$0.refused }.map(\.name)
+        if !allowed.isEmpty {
+            throw Failure(message: "pod \(name) #\(pod) was allowed: \(allowed.joined(separator: "; "))", code: .unverified)
         }
     }
 }

@@ -24,12 +24,22 @@ import Testing
         #expect(Image.stats(["/nonexistent/podgap"]) == ["missing"])
     }
 
+    /// A folder holding an entrypoint and the seccomp profile beside it, as containers/ does.
+    func containersFolder() throws -> String {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("podgap-image-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        try "#!/bin/sh\n".write(toFile: folder + "/entrypoint", atomically: false, encoding: .utf8)
+        try "{}\n".write(toFile: folder + "/seccomp.json", atomically: false, encoding: .utf8)
+        return folder
+    }
+
     @Test func closureHoldsTheBinaryItsLibrariesAndOpenMPI() throws {
-        let entrypoint = try temporaryFile("#!/bin/sh\n")
-        defer { try? FileManager.default.removeItem(atPath: entrypoint) }
+        let folder = try containersFolder()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let entrypoint = folder + "/entrypoint"
         let image = try Image(binary: "/bin/sleep", entrypoint: entrypoint)
         let files = try image.closure()
-        #expect(files.prefix(2) == ["/bin/sleep", entrypoint])
+        #expect(files.prefix(3) == ["/bin/sleep", entrypoint, folder + "/seccomp.json"])
         #expect(files.contains { $0.hasSuffix("/libc.so.6") })
         #expect(files.contains { $0.hasSuffix("/ld-linux-x86-64.so.2") })
         #expect(files.contains("/bin/sh"))
@@ -41,10 +51,16 @@ import Testing
         #expect(Set(files).count == files.count, "no file twice")
     }
 
-    @Test func refusesMissingInputs() {
+    @Test func refusesMissingInputs() throws {
         #expect(throws: PodsError.badInput("--binary '/nonexistent/podgap' is not an executable file")) {
             try Image(binary: "/nonexistent/podgap", entrypoint: "/bin/sh")
         }
         #expect(throws: PodsError.self) { try Image(binary: "/bin/sleep", entrypoint: "/nonexistent/entrypoint") }
+        // An entrypoint without the seccomp profile beside it: the pods would run unconfined.
+        let folder = try containersFolder()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        try FileManager.default.removeItem(atPath: folder + "/seccomp.json")
+        let error = try? #require(throws: PodsError.self) { try Image(binary: "/bin/sleep", entrypoint: folder + "/entrypoint") }
+        #expect(error?.description.contains("seccomp.json") == true)
     }
 }

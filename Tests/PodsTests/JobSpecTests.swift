@@ -41,18 +41,38 @@ import Testing
     }
 
     @Test func checksLimitsAndPlacement() throws {
-        let spec = try JobSpec(name: "j", nodes: 2, podsPerNode: 1, network: .overlay, cpus: "1.5", cpuset: "0-1", memory: "2G")
+        let spec = try JobSpec(name: "j", nodes: 2, podsPerNode: 1, network: .overlay, cpus: "1.5", cpuset: "0-1", memory: "2G",
+                               hostCPUs: CPUSet([0, 1]))
         #expect(spec.cpus == 1.5)
         #expect(spec.cpuset == "0-1")
         #expect(spec.memoryBytes == 2 << 30)
         #expect(spec.results == "results/j")
+        #expect(spec.pidsLimit == 4096 && !spec.userNamespace, "Docker-like defaults: a pids limit, no user namespace")
         #expect(spec.podCount == 2)
         // Too many pods for two-digit names, bridge across nodes, bad cpu values, limits without containers.
         #expect(throws: PodsError.self) { try JobSpec(name: "j", nodes: 11, podsPerNode: 10, network: .host) }
         #expect(throws: PodsError.self) { try JobSpec(name: "j", nodes: 2, podsPerNode: 1, network: .bridge) }
         #expect(throws: PodsError.self) { try JobSpec(name: "j", nodes: 1, podsPerNode: 2, network: .bridge, cpus: "zero") }
         #expect(throws: PodsError.self) { try JobSpec(name: "j", nodes: 1, podsPerNode: 2, network: .bridge, cpuset: "1-0") }
+        // CPUs the machine does not have: one line naming the ones it has.
+        let missing = try #require(throws: PodsError.self) {
+            try JobSpec(name: "j", nodes: 1, podsPerNode: 2, network: .bridge, cpuset: "1,7", hostCPUs: CPUSet([0, 1]))
+        }
+        #expect(missing.isBadInput && missing.description == "--cpuset '1,7' names CPU 7, which this machine does not have: its CPUs are 0-1")
         #expect(throws: PodsError.self) { try JobSpec(name: "j", nodes: 0, podsPerNode: 1, network: .host) }
+    }
+
+    @Test func boundsThePidsLimitAndKeepsConfinementForPods() throws {
+        #expect(try JobSpec(name: "j", nodes: 1, podsPerNode: 1, network: .bridge, pids: 64, userNamespace: true).pidsLimit == 64)
+        for pids in [0, 15, 5_000_000] {
+            let error = try #require(throws: PodsError.self) { try JobSpec(name: "j", nodes: 1, podsPerNode: 1, network: .bridge, pids: pids) }
+            #expect(error.description.hasPrefix("--pids \(pids) must be between 16"))
+        }
+        #expect(throws: PodsError.self) { try JobSpec(name: "j", nodes: 2, podsPerNode: 1, network: .host, containers: false, userNamespace: true) }
+        #expect(throws: PodsError.self) { try JobSpec(name: "j", nodes: 2, podsPerNode: 1, network: .host, containers: false, pids: 64) }
+        // As in Kubernetes (hostUsers: false needs hostNetwork: false): no user namespace on the host network.
+        let host = try #require(throws: PodsError.self) { try JobSpec(name: "j", nodes: 1, podsPerNode: 1, network: .host, userNamespace: true) }
+        #expect(host.description.contains("bridge, routed, overlay"))
     }
 
     @Test func splitsTheHostCPUsIntoEqualNodeShares() throws {

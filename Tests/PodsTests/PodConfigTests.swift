@@ -13,14 +13,23 @@ import RDMA
         "linux": ["namespaces": [["type": "network"]], "resources": ["devices": [["allow": false, "access": "rwm"]]]],
     ]
 
-    func config(cpus: Double? = 1.5, memory: Int64? = 2 << 30) -> PodConfig {
+    /// The profile the repository ships (containers/seccomp.json), as the image carries it.
+    static let profile: SeccompProfile = {
+        let path = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("containers/seccomp.json")
+        return try! SeccompProfile(data: Data(contentsOf: path), origin: path.path)
+    }()
+
+    func config(cpus: Double? = 1.5, memory: Int64? = 2 << 30, userNamespace: UserNamespace? = nil) -> PodConfig {
         PodConfig(pod: "j-p1", job: "j", network: .overlay, netnsPath: "/var/run/netns/j-p1", rootfs: "/b/rootfs",
                   results: "/r", hosts: "/run/podgap/j/etc/hosts", mpiFolder: "/run/podgap/j/etc/mpi", cpus: cpus,
-                  cpuset: "0", memoryBytes: memory, runtimeVersion: "1.1.5", cgroupsPath: "/podgap-j-p1")
+                  cpuset: "0", memoryBytes: memory, runtimeVersion: "1.1.5", cgroupsPath: "/podgap-j-p1",
+                  seccomp: Self.profile, pidsLimit: 4096, userNamespace: userNamespace)
     }
 
+
     @Test func joinsThePodNamespaceWithItsOwnIPCPIDUTSAndMount() throws {
-        let rendered = config().render(base: Self.base)
+        let rendered = try config().render(base: Self.base)
         let linux = try #require(rendered["linux"] as? [String: Any])
         let namespaces = try #require(linux["namespaces"] as? [[String: String]])
         #expect(Set(namespaces.map { $0["type"]! }) == ["pid", "ipc", "uts", "mount", "network"])
@@ -32,7 +41,7 @@ import RDMA
     }
 
     @Test func carriesRequestedLimitsInTheCgroup() throws {
-        let linux = try #require(config().render(base: Self.base)["linux"] as? [String: Any])
+        let linux = try #require(try config().render(base: Self.base)["linux"] as? [String: Any])
         #expect(linux["cgroupsPath"] as? String == "/podgap-j-p1")
         let resources = try #require(linux["resources"] as? [String: Any])
         let cpu = try #require(resources["cpu"] as? [String: Any])
@@ -42,14 +51,14 @@ import RDMA
         #expect(cpu["cpus"] as? String == "0")
         #expect((resources["memory"] as? [String: Any])?["limit"] as? Int64 == 2_147_483_648)
         #expect(resources["devices"] != nil, "the image's device rules are kept")
-        let unlimited = try #require(config(cpus: nil, memory: nil).render(base: Self.base)["linux"] as? [String: Any])
+        let unlimited = try #require(try config(cpus: nil, memory: nil).render(base: Self.base)["linux"] as? [String: Any])
         let none = try #require(unlimited["resources"] as? [String: Any])
         #expect((none["cpu"] as? [String: Any])?["quota"] == nil)
         #expect(none["memory"] == nil)
     }
 
     @Test func isUnprivilegedWithSeccompAndDefaultCapabilities() throws {
-        let rendered = config().render(base: Self.base)
+        let rendered = try config().render(base: Self.base)
         let process = try #require(rendered["process"] as? [String: Any])
         #expect(process["terminal"] as? Bool == false)
         #expect(process["noNewPrivileges"] as? Bool == true)
@@ -58,12 +67,61 @@ import RDMA
         #expect(!bounding.contains("CAP_NET_ADMIN"))
         #expect(bounding.contains("CAP_NET_RAW"))
         let seccomp = try #require((rendered["linux"] as? [String: Any])?["seccomp"] as? [String: Any])
-        let refused = try #require((seccomp["syscalls"] as? [[String: Any]])?.first?["names"] as? [String])
-        #expect(refused.contains("mount") && refused.contains("kexec_load") && refused.contains("setns"))
+        // An allow-list: what no rule allows is refused with EPERM.
+        #expect(seccomp["defaultAction"] as? String == "SCMP_ACT_ERRNO")
+        #expect(seccomp["defaultErrnoRet"] as? Int == 1)
+        let rules = try #require(seccomp["syscalls"] as? [[String: Any]])
+        let allowed = Set(rules.filter { $0["action"] as? String == "SCMP_ACT_ALLOW" && $0["args"] == nil }
+            .flatMap { $0["names"] as? [String] ?? [] })
+        for call in ["read", "write", "openat", "futex", "sendmsg", "execve", "fork", "chroot", "process_vm_readv"] {
+            #expect(allowed.contains(call), "\(call) is allowed, as Docker allows it")
+        }
+        for call in ["mount", "unshare", "setns", "ptrace", "kexec_load", "bpf", "keyctl", "add_key", "reboot", "init_module",
+                     "clone", "clone3", "personality", "socket"] {
+            #expect(!allowed.contains(call), "\(call) is not allowed outright")
+        }
+        // clone only without the namespace flags; clone3 answers ENOSYS so that libc falls back to clone.
+        let clone = try #require(rules.first { ($0["names"] as? [String]) == ["clone"] })
+        let argument = try #require((clone["args"] as? [[String: Any]])?.first)
+        #expect(argument["op"] as? String == "SCMP_CMP_MASKED_EQ" && argument["value"] as? Int == 0x7e02_0000)
+        #expect(rules.contains { ($0["names"] as? [String]) == ["clone3"] && $0["errnoRet"] as? Int == 38 })
+        #expect(rules.allSatisfy { $0["comment"] == nil }, "comments stay in the file")
+        #expect(seccomp["architectures"] as? [String] == (try Self.profile.linuxSeccomp())["architectures"] as? [String])
+        #expect(try Self.profile.linuxSeccomp(machine: "x86_64")["architectures"] as? [String]
+                == ["SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32"])
+        #expect(throws: PodsError.self) { try Self.profile.linuxSeccomp(machine: "mips") }
+        #expect(Self.profile.name == "podgap-default")
+
+        // What runc's default spec masks, and a pids limit.
+        let linux = try #require(rendered["linux"] as? [String: Any])
+        let masked = try #require(linux["maskedPaths"] as? [String])
+        #expect(masked.contains("/proc/keys") && masked.contains("/proc/acpi") && masked.contains("/proc/kcore"))
+        #expect((linux["readonlyPaths"] as? [String])?.contains("/proc/sys") == true)
+        #expect(((linux["resources"] as? [String: Any])?["pids"] as? [String: Any])?["limit"] as? Int == 4096)
+        #expect(!(linux["namespaces"] as? [[String: Any]] ?? []).contains { $0["type"] as? String == "user" })
+        let env = try #require(process["env"] as? [String])
+        for expected in ["PODGAP_CONTAINER_SECCOMP=podgap-default", "PODGAP_CONTAINER_USERNS=0", "PODGAP_CONTAINER_PIDS_LIMIT=4096"] {
+            #expect(env.contains(expected), "\(expected)")
+        }
+    }
+
+    @Test func aUserNamespaceMapsRootToAnUnprivilegedRangeJoinedByPath() throws {
+        var pod = config(userNamespace: .standard)
+        pod.userNamespacePin = "/run/podgap/j/userns/j-p1"
+        let rendered = try pod.render(base: Self.base)
+        let linux = try #require(rendered["linux"] as? [String: Any])
+        let user = try #require((linux["namespaces"] as? [[String: Any]])?.first { $0["type"] as? String == "user" })
+        #expect(user["path"] as? String == "/run/podgap/j/userns/j-p1")
+        for key in ["uidMappings", "gidMappings"] {
+            let mapping = try #require((linux[key] as? [[String: Any]])?.first)
+            #expect(mapping["containerID"] as? Int == 0 && mapping["hostID"] as? Int == 100_000 && mapping["size"] as? Int == 65_536)
+        }
+        let env = (rendered["process"] as? [String: Any])?["env"] as? [String] ?? []
+        #expect(env.contains("PODGAP_CONTAINER_USERNS=1"))
     }
 
     @Test func mountsResultsHostsAndMPIFilesAndSetsTheOperatorEnvironment() throws {
-        let rendered = config().render(base: Self.base)
+        let rendered = try config().render(base: Self.base)
         let mounts = try #require(rendered["mounts"] as? [[String: Any]])
         let results = try #require(mounts.first { $0["destination"] as? String == "/results" })
         #expect(results["source"] as? String == "/r")
@@ -111,7 +169,7 @@ import RDMA
         let mounts = try #require(rendered["mounts"] as? [[String: Any]])
         #expect(mounts.contains { $0["destination"] as? String == "/etc/libibverbs.d" })
         // Without --rdma none of it is there.
-        let plain = config().render(base: Self.base)
+        let plain = try config().render(base: Self.base)
         #expect(((plain["linux"] as? [String: Any])?["devices"] as? [[String: Any]] ?? []).isEmpty)
     }
 }

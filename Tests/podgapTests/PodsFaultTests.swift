@@ -39,6 +39,12 @@ struct PodsFaultTests {
         return ended()
     }
 
+    /// The host pids of a pod's processes, from `runc ps`.
+    func podProcesses(_ pod: String) throws -> Set<Int> {
+        let listed = try Shell.run("/usr/sbin/runc", ["ps", "--format", "json", pod]).stdout
+        return Set(try #require(try JSONSerialization.jsonObject(with: Data(listed.utf8)) as? [Int], "runc ps \(pod): \(listed)"))
+    }
+
     @Test func aPodKilledMidRunEndsTheLaunchNamingIt() throws {
         try PodsHarness.requireImage()
         let job = PodsHarness.uniqueName("tk")
@@ -49,17 +55,24 @@ struct PodsFaultTests {
         defer { _ = try? PodsHarness.podgap(["pods", "down", "--name", job]) }
         try #require(up.status == 0, "pods up: \(up.stderr)")
         // Enough work that the job is still running when the pod dies, bounded by --timeout.
+        let before = try podProcesses("\(job)-p0")
         let launch = try start(["pods", "launch", "--name", job, "--np", "2", "--timeout", "60s", "--",
                                 "podgap", "run", "allreduce", "--sizes", "4:1M", "--iterations", "2000", "--warmup", "1",
                                 "--out", "/results/killed.jsonl"], in: results)
         defer { if launch.isRunning { kill(launch.processIdentifier, SIGKILL) } }
         let output = results.appendingPathComponent("killed.jsonl").path
         try #require(waitForRecord(output, seconds: 30), "no record within 30 s")
+        let state = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: "/run/podgap/\(job)/state.json"))) as? [String: Any]
+        let mpirun = try #require(state?["launchPID"] as? Int, "state.json records the launch")
         let killedAt = Date()
         try Shell.run("/usr/sbin/runc", ["kill", "\(job)-p1", "KILL"])
         try #require(waitForExit(launch, seconds: 20), "launch still running 20 s after the pod died")
         #expect(Date().timeIntervalSince(killedAt) < 20)
-        #expect(launch.terminationStatus != 0)
+        // A lost pod is a failed pod job, whatever mpirun returned on its way out (it segfaults: 139).
+        #expect(launch.terminationStatus == 1)
+        // Nothing of the job outlives launch: not mpirun's session, not the orted and rank in the surviving pod.
+        #expect(PodsHarness.living(inSession: Int32(mpirun)) == [], "left of mpirun's session")
+        #expect(try podProcesses("\(job)-p0").isSubset(of: before), "the surviving pod holds only what it held before the launch")
         let stderr = (try? String(contentsOf: results.appendingPathComponent("err"), encoding: .utf8)) ?? ""
         #expect(stderr.contains("pod \(job)-p1 stopped"), "stderr: \(stderr.suffix(400))")
         // Records written before the pod died are whole and readable.
@@ -100,6 +113,10 @@ struct PodsFaultTests {
             (["pods", "up", "--name", job, "--network", "overlay", "--no-containers", "--nodes", "2"], "--network host", [:]),
             (["pods", "up", "--name", String(repeating: "n", count: 64), "--network", "bridge"], "at most 63", [:]),
             (["pods", "up", "--name", "Upper", "--network", "bridge"], "DNS-1123", [:]),
+            // A CPU the machine does not have: the line names the ones it has, not runc's raw text.
+            (["pods", "up", "--name", job, "--network", "bridge", "--cpuset", "\((CPUSet.current().cpus.max() ?? 0) + 5)"],
+             "its CPUs are \(CPUSet.current().listDescription)", [:]),
+            (["pods", "up", "--name", job, "--network", "bridge", "--pids", "8"], "--pids 8", [:]),
             (["pods", "up", "--name", job, "--network", "bridge", "--memory", "2X"], "'2X'", [:]),
             (["pods", "up", "--name", job, "--network", "host", "--nodes", "10", "--pods-per-node", "11"], "110 pods", [:]),
             // pods up builds the image for this podgap: a store it cannot write is refused.
@@ -142,5 +159,66 @@ struct PodsFaultTests {
         #expect(result.status == 2, "\(result.stderr)")
         #expect(result.stderr.split(separator: "\n").count == 1 && result.stderr.contains("root"), "\(result.stderr)")
         #expect(try PodsHarness.leftovers(job) == [])
+    }
+}
+
+/// Pods as locked down as Docker's defaults, tried from inside a pod (`podgap pods probe`), and
+/// what records say about it.
+@Suite(.serialized, .enabled(if: PodsHarness.canRunPods, "needs root and runc"))
+struct PodsConfinementTests {
+    struct Check: Decodable { var name: String; var refused: Bool; var detail: String }
+
+    static var kernelAllowsUserNamespaces: Bool {
+        (try? Shell.run("/usr/bin/unshare", ["--user", "/bin/true"]))?.status == 0
+    }
+
+    @Test(arguments: [false, true])
+    func aPodIsRefusedEscapesAndAForkBombEndsAtItsPidsLimit(userNamespace: Bool) throws {
+        try PodsHarness.requireImage()
+        let job = PodsHarness.uniqueName(userNamespace ? "tu" : "ts")
+        let results = try Shell.temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: results) }
+        var arguments = ["pods", "up", "--name", job, "--network", "bridge", "--nodes", "1", "--pods-per-node", "2",
+                         "--pids", "64", "--results", results.path]
+        if userNamespace { arguments.append("--userns") }
+        let up = try PodsHarness.podgap(arguments)
+        defer { _ = try? PodsHarness.podgap(["pods", "down", "--name", job]) }
+        if userNamespace && !Self.kernelAllowsUserNamespaces {
+            // Where the kernel refuses them: exit 3, one line, nothing made.
+            #expect(up.status == 3 && up.stderr.split(separator: "\n").count == 1, "\(up.stderr)")
+            #expect(try PodsHarness.leftovers(job) == [])
+            return
+        }
+        try #require(up.status == 0, "pods up: \(up.stderr)")
+
+        let started = Date()
+        let probe = try PodsHarness.podgap(["pods", "probe", "--name", job, "--pod", "1", "--json"])
+        #expect(Date().timeIntervalSince(started) < 30, "the fork bomb ended within the probe's bound")
+        #expect(probe.status == 0, "\(probe.stdout)\(probe.stderr)")
+        let checks = try probe.stdout.split(separator: "\n").map { try JSONDecoder().decode(Check.self, from: Data($0.utf8)) }
+        for expected in ["unshare(CLONE_NEWUSER)", "clone(CLONE_NEWUSER)", "mount", "ptrace", "/proc/sys", "/proc/keys", "/proc/acpi", "fork bomb"] {
+            let check = try #require(checks.first { $0.name.contains(expected) }, "no check of \(expected): \(probe.stdout)")
+            #expect(check.refused, "\(check.name): \(check.detail)")
+        }
+        // The bomb stopped at the pids limit (EAGAIN), below 64 processes in the pod.
+        let bomb = try #require(checks.first { $0.name == "fork bomb" })
+        #expect(bomb.detail.contains("EAGAIN"), "\(bomb.detail)")
+        #expect((Int(bomb.detail.prefix { $0.isNumber }) ?? 64) < 64, "\(bomb.detail)")
+
+        // The ranks run under it, and every record says what applied.
+        let launch = try PodsHarness.podgap(["pods", "launch", "--name", job, "--np", "2", "--timeout", "60s", "--",
+                                             "podgap", "run", "allreduce", "--sizes", "4:64", "--iterations", "5",
+                                             "--warmup", "1", "--out", "/results/confined.jsonl"])
+        #expect(launch.status == 0, "launch: \(launch.stderr)")
+        let records = try RecordReader.read(results.appendingPathComponent("confined.jsonl").path)
+        #expect(!records.isEmpty)
+        for record in records {
+            #expect(record.verified)
+            let container = try #require(record.environment.container)
+            #expect(container.seccomp == "podgap-default")
+            #expect(container.pidsLimit == 64)
+            #expect(container.userNamespace == userNamespace)
+        }
+        try PodsHarness.downAndCheck(job)
     }
 }

@@ -56,6 +56,17 @@ enum PodsHarness {
         #expect(again.status == 0 && again.stdout.contains("removed 0 item"), "down is idempotent: \(again.stdout)")
     }
 
+    /// Processes alive (not zombies) whose session id is `session`.
+    static func living(inSession session: Int32) -> [Int32] {
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+        return entries.compactMap { entry -> Int32? in
+            guard let pid = Int32(entry), let stat = try? String(contentsOfFile: "/proc/\(entry)/stat", encoding: .utf8),
+                  let close = stat.lastIndex(of: ")") else { return nil }
+            let fields = stat[stat.index(after: close)...].split(separator: " ")
+            return fields.count > 3 && Int32(fields[3]) == session && fields[0] != "Z" ? pid : nil
+        }
+    }
+
     /// The init PID of a pod, from `runc state`.
     static func podPID(_ pod: String) throws -> Int32 {
         let state = try Shell.run("/usr/sbin/runc", ["state", pod])
