@@ -35,7 +35,7 @@ let package = Package(
         .target(name: "Kernels", dependencies: ["Records", "Statistics", "MPI", "CBLAS"]),
 
         // Pods, suites, reports and the model: records in, records out.
-        .target(name: "Pods", dependencies: ["Records", "RDMA", "Spawn"]),
+        .target(name: "Pods", dependencies: ["Records", "RDMA", "Spawn", .product(name: "Yams", package: "Yams")]),
         .target(name: "Report", dependencies: ["Records", "Statistics"]),
         .target(name: "Suite", dependencies: ["Records", "Report", "Spawn", .product(name: "Yams", package: "Yams")]),
         .target(name: "Model", dependencies: ["Records", "Statistics", .product(name: "Yams", package: "Yams")]),

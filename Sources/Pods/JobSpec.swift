@@ -19,7 +19,8 @@ public struct JobSpec: Codable, Sendable, Equatable {
     public var nodeCPUs: [String]?
     /// Memory limit per pod in bytes, nil for none.
     public var memoryBytes: Int64?
-    /// Host folder mounted read-write at /results in every pod.
+    /// Host folder for the job's records: each pod mounts its own `<results>/<pod>/` read-write
+    /// at /results; ranks without containers write `/results` paths here directly.
     public var results: String
     /// Each pod cgroup's `pids.max`.
     public var pidsLimit: Int

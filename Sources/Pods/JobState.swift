@@ -10,6 +10,8 @@ public struct JobState: Codable, Sendable {
         public var address: String
         /// Network namespace the pod's processes live in.
         public var netns: String
+        /// The pod's own host folder, mounted read-write at /results: `<results>/<pod>`.
+        public var results: String
     }
 
     public var spec: JobSpec
@@ -28,11 +30,14 @@ public struct JobState: Codable, Sendable {
     public var launcherAddress: String
     public var bundle: String?
     public var runtimeVersion: String?
-    /// Absolute host folder mounted at /results.
+    /// Absolute host folder holding each pod's results folder (and, without containers, where
+    /// the ranks write `/results` paths).
     public var results: String
     public var created: String
     /// PID (and session id) of a launch in progress, so that `down` can end it.
     public var launchPID: Int32?
+    /// The GPUs every pod got (`pods up --gpus`): the CDI devices, where their edits came from, and the edits.
+    public var gpus: GPUInjection?
 
     /// This state as JSONSerialization objects, each pod with its runtime status (`pods list --json`).
     public func jsonObject(podStatuses: [String]) throws -> [String: Any] {

@@ -29,6 +29,8 @@ public struct PodConfig {
     public var userNamespacePin: String?
     /// The host's RDMA devices passed through (`pods up --rdma`), as the RDMA shared device plugin does.
     public var rdma: PodRDMA? = nil
+    /// The GPUs' device nodes, mounts, environment and hooks (`pods up --gpus`, from CDI specs).
+    public var gpus: ContainerEdits? = nil
 
     /// Capabilities containerd and Docker grant by default; pods are never privileged.
     static let defaultCapabilities = [
@@ -123,10 +125,12 @@ public struct PodConfig {
         return config
     }
 
-    /// The config with the RDMA additions applied last, since rendering sets the capabilities they extend.
+    /// The config with the RDMA and GPU edits applied last, since rendering sets the capabilities
+    /// and environment they extend.
     public func rendered(base: [String: Any]) throws -> [String: Any] {
         var config = try render(base: base)
         try rdma?.apply(to: &config)
+        try gpus?.apply(to: &config)
         return config
     }
 

@@ -41,7 +41,7 @@ public enum PodJob {
     }
 
     /// Creates everything of `spec`; on any failure removes what it made and rethrows.
-    public static func up(_ spec: JobSpec, store: Store = Store(), rdma: PodRDMA? = nil,
+    public static func up(_ spec: JobSpec, store: Store = Store(), rdma: PodRDMA? = nil, gpus: GPUInjection? = nil,
                           progress: (String) -> Void = { _ in }) throws -> JobState {
         let names = try JobNames(spec.name)
         let tools = try Tools(for: spec, store: store, progress: progress)
@@ -53,29 +53,24 @@ public enum PodJob {
                           relativeTo: URL(fileURLWithPath: FileManager.default.currentDirectoryPath)).standardizedFileURL.path
         let resultsExisted = FileManager.default.fileExists(atPath: results)
         do {
-            return try create(spec, names: names, tools: tools, results: results, store: store, rdma: rdma, progress: progress)
+            return try create(spec, names: names, tools: tools, results: results, store: store, rdma: rdma, gpus: gpus,
+                              progress: progress)
         } catch {
             _ = down(job: spec.name, store: store)
-            // A results folder this call made and nothing wrote to goes too (rmdir keeps a non-empty one).
+            // Results folders this call made and nothing wrote to go too (rmdir keeps a non-empty one).
+            for pod in 0..<spec.podCount { rmdir("\(results)/\(names.pod(pod))") }
             if !resultsExisted { rmdir(results) }
             throw error
         }
     }
 
     private static func create(_ spec: JobSpec, names: JobNames, tools: Tools, results: String, store: Store, rdma: PodRDMA?,
-                               progress: (String) -> Void) throws -> JobState {
+                               gpus: GPUInjection?, progress: (String) -> Void) throws -> JobState {
         let runtime = tools.runtime, network = tools.network, bundle = tools.bundle, seccomp = tools.seccomp
         let fileManager = FileManager.default
         let folder = store.jobFolder(spec.name)
         try fileManager.createDirectory(atPath: folder + "/etc/mpi", withIntermediateDirectories: true)
         try fileManager.createDirectory(atPath: results, withIntermediateDirectories: true)
-        if spec.userNamespace {
-            // The pods' root is an ordinary host user: give it the folder it writes records in.
-            let owner = UserNamespace.standard.hostID
-            guard lchown(results, uid_t(owner), gid_t(owner)) == 0 else {
-                throw PodsError.failed("cannot give \(results) to the pods' user \(owner): \(String(cString: strerror(errno)))")
-            }
-        }
 
         // Pods fill the nodes in order: node 0 gets pods 0 ..< podsPerNode, and so on.
         let placement = (0..<spec.podCount).map { (pod: names.pod($0), netns: names.podNetns($0), node: $0 / spec.podsPerNode) }
@@ -112,11 +107,16 @@ public enum PodJob {
                 return try cni.add(container: attachment.pod, netns: attachment.netns, node: nodeNetns[attachment.node],
                                    config: configs[attachment.node])
             }
-            pods = placement.enumerated().map { .init(name: $1.pod, node: $1.node, address: addresses[$0], netns: $1.netns) }
+            pods = placement.enumerated().map {
+                .init(name: $1.pod, node: $1.node, address: addresses[$0], netns: $1.netns, results: "\(results)/\($1.pod)")
+            }
             launcherAddress = addresses[placement.count]
         } else {
             // Pods in their nodes' namespaces answer on the nodes' underlay addresses.
-            pods = placement.map { .init(name: $0.pod, node: $0.node, address: Network.nodeAddress($0.node), netns: nodeNetns[$0.node]) }
+            pods = placement.map {
+                .init(name: $0.pod, node: $0.node, address: Network.nodeAddress($0.node), netns: nodeNetns[$0.node],
+                      results: "\(results)/\($0.pod)")
+            }
         }
 
         // The hosts mpirun starts orted on: the pods, or without containers the nodes themselves.
@@ -138,12 +138,16 @@ public enum PodJob {
         try script.write(toFile: agent, atomically: true, encoding: .utf8)
         chmod(agent, 0o755)
 
+        // Each pod its own results folder: none sees another's records or anything else of `results`.
+        let owner = userNamespace?.hostID
+        for pod in pods { try makeResultsFolder(pod.results, owner: owner) }
+
         let version = runtime.version()
         let links = [names.underlayBridge] + (0..<spec.nodes).map(names.underlayPort) + (spec.network.usesCNI ? [] : [names.launcherPort])
         let state = JobState(spec: spec, pods: pods, nodes: (0..<spec.nodes).map(names.node), nodeNetns: nodeNetns,
                              underlayNetns: names.underlay, underlayLinks: links, launcherNetns: names.launcher,
                              launcherAddress: launcherAddress, bundle: bundle, runtimeVersion: version, results: results,
-                             created: ISO8601DateFormatter().string(from: Date()), launchPID: nil)
+                             created: ISO8601DateFormatter().string(from: Date()), launchPID: nil, gpus: gpus)
         try state.save(store)
 
         if let bundle, let seccomp {
@@ -153,7 +157,7 @@ public enum PodJob {
                 let pod = pods[index]
                 let podFolder = "\(folder)/pods/\(pod.name)"
                 var config = PodConfig(pod: pod.name, job: spec.name, network: spec.network, netnsPath: Network.path(pod.netns),
-                                       rootfs: bundle + "/rootfs", results: results, hosts: folder + "/etc/hosts",
+                                       rootfs: bundle + "/rootfs", results: pod.results, hosts: folder + "/etc/hosts",
                                        mpiFolder: folder + "/etc/mpi", cpus: spec.cpus,
                                        cpuset: spec.nodeCPUs?[pod.node] ?? spec.cpuset,
                                        memoryBytes: spec.memoryBytes, runtimeVersion: version,
@@ -161,12 +165,28 @@ public enum PodJob {
                                        userNamespace: userNamespace,
                                        userNamespacePin: userNamespace.map { _ in "\(folder)/userns/\(pod.name)" })
                 config.rdma = rdma
+                config.gpus = gpus?.edits
                 try config.write(base: base, to: podFolder)
                 try runtime.run(id: pod.name, bundle: podFolder, log: podFolder + "/log")
                 return pod.name
             }
         }
         return state
+    }
+
+    /// Makes a pod's results folder (or keeps the one a former job left), which must be a folder
+    /// of its own, not a link; owned by `owner` where the pods' root is that host user (--userns).
+    static func makeResultsFolder(_ path: String, owner: Int?) throws {
+        if mkdir(path, 0o755) != 0 && errno != EEXIST {
+            throw PodsError.failed("cannot make the pod results folder \(path): \(String(cString: strerror(errno)))")
+        }
+        var info = stat()
+        guard lstat(path, &info) == 0, info.st_mode & S_IFMT == S_IFDIR else {
+            throw PodsError.badInput("\(path) exists and is not a folder: each pod gets its own results folder there; move it away or use another --results")
+        }
+        if let owner, lchown(path, uid_t(owner), gid_t(owner)) != 0 {
+            throw PodsError.failed("cannot give \(path) to the pods' user \(owner): \(String(cString: strerror(errno)))")
+        }
     }
 
     /// Runs `body` for 0 ..< count on several threads (CNI plugins and runc spend most of their

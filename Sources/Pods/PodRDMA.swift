@@ -6,41 +6,12 @@ import RDMA
 /// character devices created and allowed in the device cgroup, the host's verbs providers
 /// visible, CAP_IPC_LOCK (registering memory pins it), and no memlock limit.
 public struct PodRDMA: Codable, Equatable, Sendable {
-    /// `linux.devices` entries.
-    public var devices: [OCIDevice]
-    /// `linux.resources.devices` entries.
-    public var deviceRules: [OCIDeviceRule]
-    /// Entries for the top-level `mounts`.
-    public var mounts: [OCIMount]
+    /// The device nodes (allowed in the device cgroup) and the provider folders' mounts.
+    public var edits: ContainerEdits
     /// Added to every set in `process.capabilities`.
     public var capabilities: [String]
     /// Entries for `process.rlimits` (replacing any of the same type).
     public var rlimits: [OCIRlimit]
-
-    public struct OCIDevice: Codable, Equatable, Sendable {
-        public var path: String
-        public var type: String
-        public var major: Int
-        public var minor: Int
-        public var fileMode: Int
-        public var uid: Int
-        public var gid: Int
-    }
-
-    public struct OCIDeviceRule: Codable, Equatable, Sendable {
-        public var allow: Bool
-        public var type: String
-        public var major: Int
-        public var minor: Int
-        public var access: String
-    }
-
-    public struct OCIMount: Codable, Equatable, Sendable {
-        public var destination: String
-        public var type: String
-        public var source: String
-        public var options: [String]
-    }
 
     public struct OCIRlimit: Codable, Equatable, Sendable {
         public var type: String
@@ -83,13 +54,13 @@ public struct PodRDMA: Codable, Equatable, Sendable {
         guard nodes.count > 1 else {
             throw RDMAError.noDevice("none of the devices has a uverbs node; \(PodRDMA.podsNeed)")
         }
-        self.devices = nodes.map {
-            OCIDevice(path: $0.path, type: "c", major: $0.major, minor: $0.minor, fileMode: 0o666, uid: 0, gid: 0)
-        }
-        self.deviceRules = nodes.map { OCIDeviceRule(allow: true, type: "c", major: $0.major, minor: $0.minor, access: "rwm") }
-        self.mounts = providerFolders.map {
-            OCIMount(destination: $0, type: "bind", source: $0, options: ["rbind", "ro", "nosuid", "nodev"])
-        }
+        edits = ContainerEdits(
+            deviceNodes: nodes.map {
+                .init(path: $0.path, type: "c", major: $0.major, minor: $0.minor, fileMode: 0o666, permissions: "rwm", uid: 0, gid: 0)
+            },
+            mounts: providerFolders.map {
+                .init(hostPath: $0, containerPath: $0, type: "bind", options: ["rbind", "ro", "nosuid", "nodev"])
+            })
         self.capabilities = ["CAP_IPC_LOCK"]
         self.rlimits = [OCIRlimit(type: "RLIMIT_MEMLOCK", hard: UInt64.max, soft: UInt64.max)]
     }
@@ -110,33 +81,11 @@ public struct PodRDMA: Codable, Equatable, Sendable {
     }
 
     /// Adds these to a runc config held as JSONSerialization objects (as `PodConfig.render` makes
-    /// it; call this after rendering, which sets the capabilities): devices and device rules
-    /// appended (an existing entry for the same path or numbers is replaced), mounts appended
-    /// (same destination replaced), the capability added to every capability set, rlimits of the
+    /// it; call this after rendering, which sets the capabilities): the edits applied (see
+    /// `ContainerEdits.apply`), the capability added to every capability set, rlimits of the
     /// same type replaced.
     public func apply(to root: inout [String: Any]) throws {
-        let encoder = JSONEncoder()
-        func objects<T: Encodable>(_ values: [T]) throws -> [[String: Any]] {
-            try values.map { try JSONSerialization.jsonObject(with: encoder.encode($0)) as! [String: Any] }
-        }
-
-        var linux = root["linux"] as? [String: Any] ?? [:]
-        let paths = Set(devices.map(\.path))
-        let existingDevices = (linux["devices"] as? [[String: Any]] ?? []).filter { !paths.contains($0["path"] as? String ?? "") }
-        linux["devices"] = existingDevices + (try objects(devices))
-        var resources = linux["resources"] as? [String: Any] ?? [:]
-        let numbers = Set(deviceRules.map { "\($0.major):\($0.minor)" })
-        let existingRules = (resources["devices"] as? [[String: Any]] ?? []).filter { rule in
-            !numbers.contains("\(rule["major"] as? Int ?? -1):\(rule["minor"] as? Int ?? -1)")
-        }
-        resources["devices"] = existingRules + (try objects(deviceRules))
-        linux["resources"] = resources
-        root["linux"] = linux
-
-        let destinations = Set(mounts.map(\.destination))
-        root["mounts"] = (root["mounts"] as? [[String: Any]] ?? []).filter { !destinations.contains($0["destination"] as? String ?? "") }
-            + (try objects(mounts))
-
+        try edits.apply(to: &root)
         var process = root["process"] as? [String: Any] ?? [:]
         var sets = process["capabilities"] as? [String: Any] ?? [:]
         for name in ["bounding", "effective", "inheritable", "permitted", "ambient"] {
@@ -146,8 +95,8 @@ public struct PodRDMA: Codable, Equatable, Sendable {
         }
         process["capabilities"] = sets
         let types = Set(rlimits.map(\.type))
-        process["rlimits"] = (process["rlimits"] as? [[String: Any]] ?? []).filter { !types.contains($0["type"] as? String ?? "") }
-            + (try objects(rlimits))
+        let limits = try rlimits.map { try JSONSerialization.jsonObject(with: JSONEncoder().encode($0)) as! [String: Any] }
+        process["rlimits"] = (process["rlimits"] as? [[String: Any]] ?? []).filter { !types.contains($0["type"] as? String ?? "") } + limits
         root["process"] = process
     }
 }

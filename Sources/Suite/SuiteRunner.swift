@@ -27,6 +27,8 @@ public final class SuiteRunner {
 
     private var skipped: [String: String] = [:]
     private var podsUp: [String: String] = [:]
+    /// Where rank 0's pod of each environment writes (its own folder: `pods up --results`).
+    private var rankZeroResults: [String: String] = [:]
     /// Kernels (by index) that have completed a launch: their parameters are known to be good.
     private var succeeded = Set<Int>()
     private let interrupted = Locked(false)
@@ -132,7 +134,7 @@ public final class SuiteRunner {
         let perNode = entry.podsPerNode ?? max(1, suite.ranks / nodes)
         let job = jobName(entry)
         var arguments = [podgap, "pods", "up", "--name", job, "--nodes", "\(nodes)", "--pods-per-node", "\(perNode)",
-                         "--network", mode.rawValue, "--results", folder.path]
+                         "--network", mode.rawValue, "--results", folder.appendingPathComponent("pods").path]
         if !containers { arguments.append("--no-containers") }
         if let cpus = entry.cpus { arguments += ["--cpus", cpus] }
         if let cpuset = entry.cpuset { arguments += ["--cpuset", cpuset] }
@@ -151,6 +153,14 @@ public final class SuiteRunner {
             return false
         }
         podsUp[entry.label] = job
+        if containers {
+            guard let results = rankZeroFolder(job) else {
+                skipped[entry.label] = "podgap pods list --json did not name the results folder of \(job)'s first pod"
+                log("skipping \(entry.label): \(skipped[entry.label]!)")
+                return false
+            }
+            rankZeroResults[entry.label] = results
+        }
         return true
     }
 
@@ -161,6 +171,7 @@ public final class SuiteRunner {
             if outcome?.status != 0 { log("warning: podgap pods down --name \(job) failed: \(outcome?.lastLine ?? "did not start")") }
         }
         podsUp.removeAll()
+        rankZeroResults.removeAll()
     }
 
     func jobName(_ entry: SuiteFile.EnvironmentEntry) -> String {
@@ -192,9 +203,18 @@ public final class SuiteRunner {
         let timeout = DurationText.seconds(suite.timeout)!
         runArguments += ["--label", label, "--trial", "\(launch.trial)", "--run-id", launch.id, "--timeout", suite.timeout]
         if launch.environment.kind == EnvironmentCatalog.nativeTCP { runArguments += ["--transport", "tcp"] }
-        let command = self.command(for: launch.environment, run: runArguments, outFile: outFile)
+        // Pods write in their own results folders: a file new to each attempt there, whose
+        // records join the suite's own file afterwards, read as SafeFile reads what pods wrote.
+        let podFolder = rankZeroResults[label]
+        let launchFile = podFolder == nil ? outFile : "\(launch.id)-\(UUID().uuidString.prefix(8)).jsonl"
+        let command = self.command(for: launch.environment, run: runArguments, outFile: launchFile)
         let outcome = try ChildProcess.run(command, environment: MPIRunEnvironment.current, log: logPath(launch.id),
                                            timeout: timeout + 30, interrupted: { self.interrupted.value })
+        if let podFolder {
+            do { try SafeFile.collect(podFolder + "/" + launchFile, into: folder.appendingPathComponent(outFile).path, limit: 1 << 30) } catch {
+                log("warning: the records of \(launch.id) in \(podFolder) were not taken: \(error)")
+            }
+        }
         if outcome.interrupted { return nil }
         if outcome.status == 2, launch.kernel != nil, !succeeded.contains(launch.kernelIndex) {
             // The kernel refused its parameters before ever running: the suite file is wrong, not
@@ -242,11 +262,26 @@ public final class SuiteRunner {
             if let pml { mpirun += ["--mca", "pml", pml] }
             return mpirun + tail
         case .nodes(_, _, let containers):
-            // Pods see the results folder at /results; ranks without containers see the host's paths.
+            // Pods see their own results folder at /results; ranks without containers see the host's paths.
             let out = containers ? "/results/\(outFile)" : folder.appendingPathComponent(outFile).path
             return [podgap, "pods", "launch", "--name", podsUp[entry.label] ?? jobName(entry), "--np", "\(suite.ranks)",
                     "--timeout", suite.timeout, "--", "podgap", "run"] + run + ["--out", out]
         }
+    }
+
+    /// The results folder of `job`'s first pod (rank 0's), as `podgap pods list --json` names it.
+    private func rankZeroFolder(_ job: String) -> String? {
+        let listing = FileManager.default.temporaryDirectory.appendingPathComponent("podgap-suite-\(getpid())-list.json").path
+        defer { try? FileManager.default.removeItem(atPath: listing) }
+        guard (try? ChildProcess.run(["/bin/sh", "-c", "exec \"$0\" pods list --json > \"$1\"", podgap, listing],
+                                     environment: MPIRunEnvironment.current, log: listing + ".log", timeout: 60,
+                                     interrupted: { false }))?.status == 0,
+              let data = FileManager.default.contents(atPath: listing),
+              let jobs = try? JSONSerialization.jsonObject(with: data) as? [[String: Any]],
+              let state = jobs.first(where: { ($0["spec"] as? [String: Any])?["name"] as? String == job }),
+              let first = (state["pods"] as? [[String: Any]])?.first else { return nil }
+        try? FileManager.default.removeItem(atPath: listing + ".log")
+        return first["results"] as? String
     }
 
     /// The startup probe's wall time, as a record of kernel "launch" with the probe's environment.

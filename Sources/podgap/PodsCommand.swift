@@ -58,10 +58,12 @@ struct PodsUp: ParsableCommand {
     var splitCPUs = false
     @Option(help: "Memory limit per pod, e.g. 512M or 2G.")
     var memory: String?
-    @Option(help: "Host folder mounted read-write at /results in every pod (default results/JOB).")
+    @Option(help: "Host folder for the records: each pod mounts its own DIR/POD/ read-write at /results, and sees nothing else of DIR (default results/JOB).")
     var results: String?
     @Flag(help: "Pass the host's RDMA devices into the pods (uverbs, rdma_cm, IPC_LOCK, unlimited memlock).")
     var rdma = false
+    @Option(help: "GPUs per pod, all or a count, the Container Device Interface way: CDI specs from /etc/cdi and /var/run/cdi (nvidia-ctk cdi generate), else the host's /dev/nvidia* and driver libraries.")
+    var gpus: GPURequest?
     @Option(help: "Processes (and threads) per pod, the cgroup's pids.max; a fork bomb stops there (default 4096).")
     var pids: Int?
     @Flag(help: "Run each pod in a user namespace of its own: root inside, uid 100000 outside (where the kernel allows it).")
@@ -81,10 +83,24 @@ struct PodsUp: ParsableCommand {
                 throw Failure(message: error.description, code: .noDevice)
             }
         }
-        let state = try PodsFailure.map { try PodJob.up(spec, rdma: devices, progress: PodsFailure.progress) }
+        var injection: GPUInjection?
+        if let gpus {
+            if !spec.containers { throw Failure.badInput("--gpus passes GPUs into pods; --no-containers makes none") }
+            injection = try PodsFailure.map {
+                var found = try GPUInjection.resolve(gpus)
+                found.edits = try found.edits.resolvingDevices()
+                return found
+            }
+        }
+        let state = try PodsFailure.map { try PodJob.up(spec, rdma: devices, gpus: injection, progress: PodsFailure.progress) }
         let what = state.pods.isEmpty ? "\(state.nodes.count) node(s), no pods" : "\(state.pods.count) pod(s)"
-        print("\(state.spec.name): \(what) on \(state.spec.network.mode.rawValue) network; results in \(state.results)")
-        for pod in state.pods { print("  \(pod.name)  \(pod.address)  node \(state.nodes[pod.node])") }
+        let written = state.pods.isEmpty ? state.results : "\(state.results)/POD/"
+        print("\(state.spec.name): \(what) on \(state.spec.network.mode.rawValue) network; results in \(written)")
+        for pod in state.pods { print("  \(pod.name)  \(pod.address)  node \(state.nodes[pod.node])  results \(pod.results)") }
+        if let gpus = state.gpus {
+            let edits = gpus.edits
+            print("  GPUs: \(gpus.devices.joined(separator: ", ")) from \(gpus.source): \(edits.deviceNodes.count) device node(s), \(edits.mounts.count) mount(s), \(edits.hooks.count) hook(s), \(edits.env.count) variable(s) per pod")
+        }
         if let shares = state.spec.nodeCPUs {
             print("  CPUs: " + zip(state.nodes, shares).map { "\($0) \($1)" }.joined(separator: ", "))
         }
@@ -148,7 +164,7 @@ struct PodsList: ParsableCommand {
             let nodes = zip(state.nodes, state.nodeNetns).map { "\($0) \($1)" }.joined(separator: ", ")
             print("  netns: \(nodes), underlay \(state.underlayNetns), launcher \(state.launcherNetns); links \(state.underlayLinks.joined(separator: " "))")
             for (pod, status) in zip(state.pods, statuses) {
-                print("  \(pod.name)  \(pod.address)  \(state.nodes[pod.node])  \(status)  netns \(pod.netns)")
+                print("  \(pod.name)  \(pod.address)  \(state.nodes[pod.node])  \(status)  netns \(pod.netns)  results \(pod.results)")
             }
         }
         if json {

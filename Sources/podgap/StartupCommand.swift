@@ -86,14 +86,24 @@ struct StartupCommand: ParsableCommand {
             let name = "su" + String(UInt32.random(in: 0...0xffffff), radix: 16)
             let spread = network.spansNodes ? (nodes: np, perNode: 1) : (nodes: 1, perNode: np)
             let start = Date().timeIntervalSince1970
+            // Pods write in folders of their own inside the job's state folder, which `down`
+            // removes once no pod runs; rank 0's record then joins `out`. Nodes without
+            // containers write `out` themselves.
+            let store = Store()
+            let results = noContainers ? out.deletingLastPathComponent().path : store.jobFolder(name) + "/results"
             let spec = try JobSpec(name: name, nodes: spread.nodes, podsPerNode: spread.perNode, network: network,
-                                   containers: !noContainers, results: out.deletingLastPathComponent().path)
-            defer { PodJob.down(job: name) }
-            let state = try PodJob.up(spec)
-            let command = ["podgap"] + probeArguments(start: start, launch: "pods", out: "/results/\(out.lastPathComponent)",
-                                                      runID: runID, trial: trial)
-            let outcome = try Launch(state: state, ranks: np, timeout: timeout, command: command)
+                                   containers: !noContainers, results: results)
+            defer { PodJob.down(job: name, store: store) }
+            let state = try PodJob.up(spec, store: store)
+            let written = noContainers ? out.path : "/results/\(out.lastPathComponent)"
+            let command = ["podgap"] + probeArguments(start: start, launch: "pods", out: written, runID: runID, trial: trial)
+            let outcome = try Launch(state: state, store: store, ranks: np, timeout: timeout, command: command)
                 .run(report: PodsFailure.report)
+            if let first = state.pods.first {
+                do { try SafeFile.collect(first.results + "/" + out.lastPathComponent, into: out.path, limit: 1 << 20) } catch {
+                    throw PodsError.failed("the startup record a pod wrote was refused: \(error)")
+                }
+            }
             return outcome.status
         }
     }

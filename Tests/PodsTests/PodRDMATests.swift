@@ -12,15 +12,14 @@ import RDMA
     @Test func additionsNameEveryNodeWithItsNumbers() throws {
         let additions = try PodRDMA(devices: devices, connectionManager: connectionManager,
                                     providerFolders: ["/etc/libibverbs.d"])
-        #expect(additions.devices.map(\.path) == ["/dev/infiniband/uverbs0", "/dev/infiniband/uverbs1", "/dev/infiniband/rdma_cm"])
-        #expect(additions.devices.map { [$0.major, $0.minor] } == [[231, 192], [231, 193], [10, 58]])
-        #expect(additions.devices.allSatisfy { $0.type == "c" && $0.fileMode == 0o666 })
-        #expect(additions.deviceRules.map { "\($0.allow) \($0.type) \($0.major):\($0.minor) \($0.access)" }
-                == ["true c 231:192 rwm", "true c 231:193 rwm", "true c 10:58 rwm"])
+        let nodes = additions.edits.deviceNodes
+        #expect(nodes.map(\.path) == ["/dev/infiniband/uverbs0", "/dev/infiniband/uverbs1", "/dev/infiniband/rdma_cm"])
+        #expect(nodes.map { [$0.major, $0.minor] } == [[231, 192], [231, 193], [10, 58]])
+        #expect(nodes.allSatisfy { $0.type == "c" && $0.fileMode == 0o666 && $0.permissions == "rwm" })
         #expect(additions.capabilities == ["CAP_IPC_LOCK"])
         #expect(additions.rlimits == [PodRDMA.OCIRlimit(type: "RLIMIT_MEMLOCK", hard: .max, soft: .max)])
-        #expect(additions.mounts.map(\.destination) == ["/etc/libibverbs.d"])
-        #expect(additions.mounts.first?.options.contains("ro") == true)
+        #expect(additions.edits.mounts.map(\.containerPath) == ["/etc/libibverbs.d"])
+        #expect(additions.edits.mounts.first?.options?.contains("ro") == true)
     }
 
     /// Merged into the config `runc spec` generates (or a copy of its shape where runc is absent).

@@ -35,3 +35,20 @@ import Records
         #expect(try String(contentsOfFile: path("host-file"), encoding: .utf8) == "secret")
     }
 }
+
+@Suite struct SafeFileCollectTests {
+    @Test func appendsWhatAPodWroteAndRefusesALink() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("podgap-collect-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let host = folder + "/host.jsonl"
+        try "{\"a\":1}\n".write(toFile: folder + "/pod.jsonl", atomically: false, encoding: .utf8)
+        try SafeFile.collect(folder + "/pod.jsonl", into: host, limit: 1 << 20)
+        try SafeFile.collect(folder + "/pod.jsonl", into: host, limit: 1 << 20)
+        #expect(try String(contentsOfFile: host, encoding: .utf8) == "{\"a\":1}\n{\"a\":1}\n")
+        try SafeFile.collect(folder + "/absent.jsonl", into: host, limit: 1 << 20)
+        try FileManager.default.createSymbolicLink(atPath: folder + "/link.jsonl", withDestinationPath: "/etc/passwd")
+        #expect(throws: SafeFile.Refused.self) { try SafeFile.collect(folder + "/link.jsonl", into: host, limit: 1 << 20) }
+        #expect(try String(contentsOfFile: host, encoding: .utf8) == "{\"a\":1}\n{\"a\":1}\n", "nothing of the link's target")
+    }
+}

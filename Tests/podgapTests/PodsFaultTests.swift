@@ -60,7 +60,7 @@ struct PodsFaultTests {
                                 "podgap", "run", "allreduce", "--sizes", "4:1M", "--iterations", "2000", "--warmup", "1",
                                 "--out", "/results/killed.jsonl"], in: results)
         defer { if launch.isRunning { kill(launch.processIdentifier, SIGKILL) } }
-        let output = results.appendingPathComponent("killed.jsonl").path
+        let output = results.appendingPathComponent("\(job)-p0/killed.jsonl").path
         try #require(waitForRecord(output, seconds: 30), "no record within 30 s")
         let state = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: "/run/podgap/\(job)/state.json"))) as? [String: Any]
         let mpirun = try #require(state?["launchPID"] as? Int, "state.json records the launch")
@@ -93,7 +93,7 @@ struct PodsFaultTests {
         let launch = try start(["pods", "launch", "--name", job, "--np", "2", "--timeout", "60s", "--",
                                 "podgap", "run", "allreduce", "--sizes", "4:1M", "--iterations", "2000", "--warmup", "1",
                                 "--out", "/results/crash.jsonl"], in: results)
-        try #require(waitForRecord(results.appendingPathComponent("crash.jsonl").path, seconds: 30))
+        try #require(waitForRecord(results.appendingPathComponent("\(job)-p0/crash.jsonl").path, seconds: 30))
         let state = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: "/run/podgap/\(job)/state.json"))) as? [String: Any]
         let mpirun = try #require(state?["launchPID"] as? Int, "state.json records the launch")
         kill(launch.processIdentifier, SIGKILL) // the launcher crashes; mpirun and the pods live on
@@ -146,6 +146,22 @@ struct PodsFaultTests {
         let lines = result.stderr.split(separator: "\n")
         #expect(lines.count == 1 && lines[0].contains("no RDMA device") && lines[0].contains("/dev/infiniband"), "\(result.stderr)")
         #expect(try PodsHarness.leftovers(job) == [])
+    }
+
+    @Test func gpusWithoutAGPURefuseBeforeCreatingAnything() throws {
+        // Where a GPU (or a CDI spec for one) exists this refusal cannot happen; CDITests covers the edits.
+        let specs = ["/etc/cdi", "/var/run/cdi"].contains { !((try? FileManager.default.contentsOfDirectory(atPath: $0)) ?? []).isEmpty }
+        let devices = ((try? FileManager.default.contentsOfDirectory(atPath: "/dev")) ?? []).contains { $0.hasPrefix("nvidia") }
+        guard !specs && !devices else { return }
+        let job = PodsHarness.uniqueName("tg")
+        let result = try PodsHarness.podgap(["pods", "up", "--name", job, "--network", "bridge", "--nodes", "1", "--gpus", "1"],
+                                            environment: Shell.mpiEnvironment)
+        #expect(result.status == 3, "\(result.stderr)")
+        let lines = result.stderr.split(separator: "\n")
+        #expect(lines.count == 1 && lines[0].contains("no GPU") && lines[0].contains("/etc/cdi"), "\(result.stderr)")
+        #expect(try PodsHarness.leftovers(job) == [])
+        let zero = try PodsHarness.podgap(["pods", "up", "--name", job, "--network", "bridge", "--gpus", "0"])
+        #expect(zero.status == 2 && zero.stderr.contains("'0'"), "\(zero.stderr)")
     }
 
     @Test func refusesWithoutRoot() throws {
@@ -210,7 +226,7 @@ struct PodsConfinementTests {
                                              "podgap", "run", "allreduce", "--sizes", "4:64", "--iterations", "5",
                                              "--warmup", "1", "--out", "/results/confined.jsonl"])
         #expect(launch.status == 0, "launch: \(launch.stderr)")
-        let records = try RecordReader.read(results.appendingPathComponent("confined.jsonl").path)
+        let records = try RecordReader.read(results.appendingPathComponent("\(job)-p0/confined.jsonl").path)
         #expect(!records.isEmpty)
         for record in records {
             #expect(record.verified)

@@ -108,7 +108,7 @@ struct PodsNetworkTests {
                                                 "podgap", "run", "allreduce", "--sizes", "4:256", "--iterations", "20",
                                                 "--warmup", "2", "--out", "/results/allreduce.jsonl"])
         #expect(allreduce.status == 0, "launch: \(allreduce.stderr)")
-        let records = try RecordReader.read(results.appendingPathComponent("allreduce.jsonl").path)
+        let records = try RecordReader.read(results.appendingPathComponent("\(job)-p0/allreduce.jsonl").path)
         #expect(records.map { $0.params["bytes"] } == [4, 8, 16, 32, 64, 128, 256].map { JSONValue.number(Double($0)) })
         for record in records {
             #expect(record.verified)
@@ -126,11 +126,17 @@ struct PodsNetworkTests {
             if let split { #expect(environment.bindings == split, "each pod's rank runs on its node's CPUs only") }
         }
 
+        // Each pod has its own results folder and sees nothing of another's: rank 0's records are
+        // in pod 0's, and pod 1 sees an empty /results.
+        let inPod1 = try Shell.run("/usr/sbin/runc", ["exec", "\(job)-p1", "/bin/ls", "-A", "/results"])
+        #expect(inPod1.status == 0 && inPod1.stdout.isEmpty, "pod 1's /results: \(inPod1.stdout)")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: results.path).sorted() == ["\(job)-p0", "\(job)-p1"])
+
         let halo = try PodsHarness.podgap(["pods", "launch", "--name", job, "--np", "2", "--timeout", "90s", "--",
                                            "podgap", "run", "halo", "--local", "32x32", "--iterations", "5", "--warmup", "1",
                                            "--out", "/results/halo.jsonl"])
         #expect(halo.status == 0, "halo launch: \(halo.stderr)")
-        let haloRecords = try RecordReader.read(results.appendingPathComponent("halo.jsonl").path)
+        let haloRecords = try RecordReader.read(results.appendingPathComponent("\(job)-p0/halo.jsonl").path)
         #expect(!haloRecords.isEmpty)
         #expect(haloRecords.allSatisfy { $0.verified && $0.environment.name == "pod-\(network)" })
 
@@ -163,7 +169,7 @@ struct PodsNetworkTests {
                                              "podgap", "run", "allreduce", "--sizes", "4:16", "--iterations", "5",
                                              "--warmup", "1", "--out", "/results/long.jsonl"])
         #expect(launch.status == 0, "launch: \(launch.stderr)")
-        let records = try RecordReader.read(results.appendingPathComponent("long.jsonl").path)
+        let records = try RecordReader.read(results.appendingPathComponent("\(job)-p0/long.jsonl").path)
         #expect(records.count == 3 && records.allSatisfy { $0.verified && $0.environment.container?.id == "\(job)-p0" })
 
         // The list names the job's namespaces and links by the hash that stands for the job.
@@ -177,6 +183,8 @@ struct PodsNetworkTests {
         let jobs = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [[String: Any]])
         let state = try #require(jobs.first { ($0["spec"] as? [String: Any])?["name"] as? String == job })
         #expect(state["nodeNetns"] as? [String] == [names.nodeNetns(0)])
+        #expect((state["pods"] as? [[String: Any]])?.compactMap { $0["results"] as? String }
+                == ["\(results.path)/\(job)-p0", "\(results.path)/\(job)-p1"], "each pod's own results folder")
         #expect((state["pods"] as? [[String: Any]])?.compactMap { $0["status"] as? String } == ["running", "running"])
         let netns = try Shell.run("/usr/sbin/ip", ["netns", "list"]).stdout
         #expect(netns.contains(names.podNetns(1)))

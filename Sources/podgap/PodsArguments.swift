@@ -16,3 +16,8 @@ extension PodNetwork: ExpressibleByArgument {
 
     public var defaultValueDescription: String { mode.rawValue }
 }
+
+/// `--gpus` of `pods up`: all, or a count.
+extension GPURequest: ExpressibleByArgument {
+    public init?(argument: String) { self.init(parsing: argument) }
+}
