@@ -27,9 +27,14 @@ func fuzzRecords(_ start: UnsafePointer<UInt8>?, _ count: Int) -> CInt {
     guard case .success(let records) = full else { return 0 }
     switch fastResult {
     case .success:
-        let expected = records.map(RecordFacts.init)
+        let expected = records.map { RecordFacts($0) }
         if expected != fast.facts {
             fatalError("the fast and full readers disagree:\nfull: \(expected)\nfast: \(fast.facts)")
+        }
+        // With details (throughput and the rest), for the renderers that show them.
+        let detailed = RecordFactsReader(details: true)
+        if (try? detailed.read(input.path)) == nil || detailed.facts != records.map({ RecordFacts($0, details: true) }) {
+            fatalError("the fast reader with details disagrees with the full one:\nfull: \(records.map { RecordFacts($0, details: true) })\nfast: \(detailed.facts)")
         }
     case .failure(let error):
         if !records.isEmpty { fatalError("the full reader accepts \(records.count) records, the fast one refuses: \(error)") }

@@ -4,13 +4,24 @@ import Records
 import Suite
 
 /// Kernels and their options (name -> is a flag) as `podgap suite` would hand them over: enough
-/// for the parser's every branch (values, flags, options the suite reserves for itself).
-private let kernels: [String: [String: Bool]] = [
-    "allreduce": ["sizes": false, "iterations": false, "warmup": false, "dtype": false, "samples": true,
-                  "in-place": true, "out": false, "timeout": false],
-    "halo": ["local": false, "iterations": false, "warmup": false],
-    "train": ["layers": false, "batch": false, "steps": false, "warmup": false, "device": false],
-]
+/// for the parser's every branch (values, flags, options the suite reserves for itself). The
+/// CLI's registry runs `podgap run`'s own checks; this one checks sizes, as they do.
+private struct Kernels: KernelRegistry {
+    static let options: [String: [String: Bool]] = [
+        "allreduce": ["sizes": false, "iterations": false, "warmup": false, "dtype": false, "samples": true,
+                      "in-place": true, "out": false, "timeout": false],
+        "halo": ["local": false, "iterations": false, "warmup": false],
+        "train": ["layers": false, "batch": false, "steps": false, "warmup": false, "device": false],
+    ]
+    var names: [String] { Array(Kernels.options.keys) }
+    func options(of kernel: String) -> [String: Bool] { Kernels.options[kernel] ?? [:] }
+    func validate(kernel: String, arguments: [String]) throws {
+        if let flag = arguments.firstIndex(of: "--sizes"), flag + 1 < arguments.count {
+            _ = try ByteCount.parseSweep(arguments[flag + 1])
+        }
+    }
+}
+private let kernels = Kernels()
 
 /// Besides not crashing or hanging: a suite that parses has environments and kernels, labels
 /// that differ, at least one trial and rank, a duration for its timeout, and a plan of launches
