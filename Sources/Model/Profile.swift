@@ -1,4 +1,5 @@
 import Foundation
+import Records
 import Yams
 
 /// Everything a projection needs: what one step computes, how the gradients travel, per
@@ -107,6 +108,7 @@ public enum ProfileReader {
     }
 
     public static func parse(_ text: String, source: String = "profile") throws -> Profile {
+        if let problem = YAMLNesting.problem(in: text) { throw ModelError("\(source): \(problem); a profile nests a handful") }
         let composed: Node?
         do { composed = try Yams.compose(yaml: text) } catch {
             throw ModelError("\(source): not YAML: \(String(describing: error).split(separator: "\n").first ?? "")")

@@ -57,6 +57,7 @@ public struct SuiteFile: Sendable {
     /// Parses and validates. Kernels, their options and their values are checked by `kernels`
     /// (what `podgap run` itself accepts); everything else against the fixed vocabulary.
     public static func parse(_ text: String, file: String, kernels: some KernelRegistry) throws -> SuiteFile {
+        if let problem = YAMLNesting.problem(in: text) { throw SuiteError.at(file, nil, "", "\(problem); a suite nests a handful") }
         let node: Node
         do {
             guard let parsed = try Yams.compose(yaml: text) else { throw SuiteError.at(file, nil, "", "the file is empty; a suite needs at least environments and kernels") }

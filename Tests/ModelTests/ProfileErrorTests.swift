@@ -83,6 +83,14 @@ import Testing
         #expect(error.description.contains("more than 100000 YAML values"), "\(error)")
     }
 
+    /// Found by benchmarks/fuzz (profile): 10,000 nested brackets overflowed the stack in Yams.
+    @Test func deepNestingIsRefusedBeforeParsing() throws {
+        let error = try #require(throws: ModelError.self) {
+            try ProfileReader.parse(ProjectionTests.yaml + "x: " + String(repeating: "[", count: 10_000) + "\n")
+        }
+        #expect(error.description.contains("profile: nested deeper than podgap reads"), "\(error)")
+    }
+
     @Test func unknownModelSaysWhatIsKnown() throws {
         let error = try #require(throws: ModelError.self) { try KnownModel.named("alexnet") }
         #expect(error.description.contains("densenet121, resnet50, bert-base, gpt2"))

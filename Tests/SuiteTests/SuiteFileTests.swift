@@ -57,3 +57,15 @@ struct FakeKernels: KernelRegistry {
         }
     }
 }
+
+/// Found by benchmarks/fuzz (suite and profile): Yams recursed once per nesting level and a
+/// suite of 10,000 `[` ended podgap on a stack overflow. Refused with one line before parsing.
+@Suite struct SuiteNestingTests {
+    @Test func deepNestingIsRefusedBeforeParsing() {
+        for deep in ["description: " + String(repeating: "[", count: 10_000), String(repeating: "- ", count: 5_000) + "x"] {
+            #expect(throws: SuiteError("s.yaml: nested deeper than podgap reads (brackets and indentation allow more than 512 levels); a suite nests a handful")) {
+                try SuiteFileTests.parse("environments: [native-shm]\nkernels: [allreduce]\n" + deep + "\n")
+            }
+        }
+    }
+}
