@@ -114,8 +114,12 @@ struct JSONScanner {
         return true
     }
 
+    /// Arrays and objects deeper than this are left to the full decoder (which refuses them too).
+    /// Skipping recurses once per level: a pod-written line of 2 million `[` overflowed the stack.
+    static let maximumDepth = 512
+
     /// Skips one value of any shape; the range it spanned, or nil when it is not valid JSON.
-    mutating func skipValue() -> Range<Int>? {
+    mutating func skipValue(depth: Int = 0) -> Range<Int>? {
         skipSpace()
         guard position < end else { return nil }
         let start = position
@@ -130,6 +134,7 @@ struct JSONScanner {
             }
             return nil
         case UInt8(ascii: "{"), UInt8(ascii: "["):
+            guard depth < JSONScanner.maximumDepth else { return nil }
             let isObject = base[position] == UInt8(ascii: "{")
             position += 1
             if consume(isObject ? UInt8(ascii: "}") : UInt8(ascii: "]")) { return start..<position }
@@ -137,7 +142,7 @@ struct JSONScanner {
                 if isObject {
                     guard rawStringOrEscaped(), consume(UInt8(ascii: ":")) else { return nil }
                 }
-                guard skipValue() != nil else { return nil }
+                guard skipValue(depth: depth + 1) != nil else { return nil }
                 if consume(UInt8(ascii: ",")) { continue }
                 guard consume(isObject ? UInt8(ascii: "}") : UInt8(ascii: "]")) else { return nil }
                 return start..<position

@@ -131,6 +131,19 @@ import Testing
         #expect(reader.facts.count == 3000)
     }
 
+    /// A line nested 200,000 arrays deep (400 KB, in a field the report does not read) once
+    /// overflowed the stack of the fast scanner: now it is a bad line like any other.
+    @Test func deeplyNestedLineIsABadLineNotACrash() throws {
+        let good = try Fixtures.jsonLine(Fixtures.record("native-shm", bytes: 8, trial: 1, seconds: 2e-6))
+        let deep = "{\"schema\":\"podgap.record/2\",\"x\":" + String(repeating: "[", count: 200_000)
+            + String(repeating: "]", count: 200_000) + "}"
+        let path = try Fixtures.temporaryFile("deep.jsonl", good + "\n" + deep + "\n")
+        #expect(throws: RecordError.self) { try RecordFactsReader().read(path) }
+        let reader = RecordFactsReader(skippingBad: true)
+        try reader.read(path)
+        #expect(reader.facts.count == 1 && reader.problems.count == 1)
+    }
+
     @Test func foldersReadTheirResultsAndSkippedEnvironments() throws {
         let file = try Fixtures.temporaryFile("native-shm.jsonl", try Fixtures.jsonLine(Fixtures.record("native-shm", bytes: 8, trial: 1, seconds: 2e-6)) + "\n")
         let folder = (file as NSString).deletingLastPathComponent
