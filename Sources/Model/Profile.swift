@@ -178,8 +178,9 @@ public enum ProfileReader {
     }
 
     /// A profile is a few hundred nodes. Found by benchmarks/fuzz (profile): Yams traps on a key
-    /// that is a list or mapping (`? [a]: 1`), and aliases of aliases ("billion laughs") unfold
-    /// into more nodes than memory holds. Both are refused here, before Yams builds values.
+    /// that is a list or mapping (`? [a]: 1`) and on base-60 integers too large, and aliases of
+    /// aliases ("billion laughs") unfold into more nodes than memory holds. All are refused here,
+    /// before Yams builds values.
     static let maximumNodes = 100_000
 
     private static func checkShape(_ root: Node, source: String) throws {
@@ -190,7 +191,12 @@ public enum ProfileReader {
                 throw ModelError("\(source): more than \(maximumNodes) YAML values (aliases of aliases?); a profile has a few hundred")
             }
             switch node {
-            case .scalar: break
+            case .scalar(let scalar):
+                // YAML 1.1's base-60 integers ("1:30") Yams reads with arithmetic that traps on
+                // overflow (found by benchmarks/fuzz); no profile writes one.
+                if node.tag.description == Tag.Name.int.rawValue && scalar.string.contains(":") {
+                    throw ModelError("\(source):\(node.mark.map { "\($0.line):" } ?? "") '\(scalar.string.prefix(40))' is a base-60 number, which podgap does not read; write it in decimal")
+                }
             case .sequence(let items): pending += items
             case .mapping(let pairs):
                 for (key, value) in pairs {

@@ -74,6 +74,16 @@ import Testing
         #expect(error.description.contains("profile:8: a key must be a plain name"), "\(error)")
     }
 
+    /// Found by benchmarks/fuzz (profile): a base-60 integer (YAML 1.1, "1:30" is 90) too large
+    /// for an Int trapped inside Yams.
+    @Test func baseSixtyNumbersAreRefused() throws {
+        for number in ["999999999520095200:0", "1:1:1:1:1:1:1:1:1:1:1:1"] {
+            let text = ProjectionTests.yaml.replacingOccurrences(of: "batch_per_gpu: 10", with: "batch_per_gpu: \(number)")
+            let error = try #require(throws: ModelError.self) { try ProfileReader.parse(text) }
+            #expect(error.description.contains("profile:6: '\(number)' is a base-60 number"), "\(error)")
+        }
+    }
+
     /// Aliases of aliases, nine deep and nine wide (600 bytes, 9^9 values unfolded): refused at
     /// once where they used to hang `podgap model` and fill memory.
     @Test func aliasesOfAliasesAreRefused() throws {
