@@ -177,10 +177,10 @@ public enum ProfileReader {
         return profile
     }
 
-    /// A profile is a few hundred nodes. Found by benchmarks/fuzz (profile): Yams traps on a key
-    /// that is a list or mapping (`? [a]: 1`) and on base-60 integers too large, and aliases of
-    /// aliases ("billion laughs") unfold into more nodes than memory holds. All are refused here,
-    /// before Yams builds values.
+    /// A profile is a few hundred nodes. Yams traps on a key that is a list or mapping (`? [a]: 1`)
+    /// and on base-60 integers too large (both found by benchmarks/fuzz), and aliases of aliases
+    /// ("billion laughs", found by hand beside them) unfold into more nodes than memory holds. All
+    /// are refused here, before Yams builds values.
     static let maximumNodes = 100_000
 
     private static func checkShape(_ root: Node, source: String) throws {
