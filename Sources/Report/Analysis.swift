@@ -34,15 +34,43 @@ public struct Analysis: Sendable {
     public struct Options: Sendable {
         public var baseline: String?
         public var bootstrap: Bootstrap
-        public init(baseline: String? = nil, bootstrap: Bootstrap = Bootstrap()) {
-            self.baseline = baseline; self.bootstrap = bootstrap
+        /// E of "equivalent within ±E": a fraction (0.05 for ±5%).
+        public var equivalence: Double
+        /// Drop rounds whose two launches ran in different machine modes (`MachineMode`).
+        public var excludeMixed: Bool
+        public init(baseline: String? = nil, bootstrap: Bootstrap = Bootstrap(), equivalence: Double = 0.05,
+                    excludeMixed: Bool = false) {
+            self.baseline = baseline; self.bootstrap = bootstrap; self.equivalence = equivalence
+            self.excludeMixed = excludeMixed
         }
     }
 
-    public struct Attribution: Sendable {
-        public var step: Ladder.Step
-        public var comparisons: [Comparison]
-        public var headlines: [Headline]
+    /// A path up the ladder, from its lowest present environment to one with no present child,
+    /// with each headline's total and rungs measured on the same rounds: the rungs' log ratios
+    /// add up to the total's, up to what the medians leave over (the residual).
+    public struct Chain: Sendable {
+        public struct Total: Sendable {
+            public var headline: Headline
+            /// The rungs at the headline's point, in ladder order.
+            public var rungs: [Comparison]
+            /// Sum of the rungs' log gaps, and the total's log gap minus that sum.
+            public var sumOfRungs: Double
+            public var residual: Double
+        }
+        public var environments: [String]
+        public var steps: [Ladder.Step]
+        public var totals: [Total]
+    }
+
+    /// The machine-state probe over one environment's launches.
+    public struct MachineState: Sendable {
+        public var environment: String
+        public var launches: Int
+        /// Median, lowest and highest float-sum rate (GB/s) and GEMM rate (GFLOP/s).
+        public var sum: (median: Double, min: Double, max: Double)
+        public var gemm: (median: Double, min: Double, max: Double)
+        /// Rounds where this environment and the baseline ran in different modes.
+        public var mixedRounds: [Int]
     }
 
     public var baseline: String
@@ -58,11 +86,15 @@ public struct Analysis: Sendable {
     public var comparisons: [Comparison]
     /// Per environment (other than the baseline), its headlines against the baseline.
     public var headlines: [String: [Headline]]
-    public var attribution: [Attribution]
+    public var chains: [Chain]
+    public var machineStates: [MachineState]
     public var skipped: [SkippedEnvironment]
     /// Things the reader must know before trusting the numbers (mixed hosts, unverified records ...).
     public var warnings: [String]
     public var recordCount: Int
+    public var options: Options
+    /// Rounds dropped from comparisons with the baseline for mixed machine modes (`--exclude-mixed`).
+    public var excludedMixedRounds: Int
     /// Short names of the points for tables (see `PointKey.labels`).
     public var labels: [PointKey: String] = [:]
 
@@ -73,72 +105,207 @@ public struct Analysis: Sendable {
     /// The colour `environment` has in every chart of this report.
     public func colour(of environment: String) -> String { EnvironmentCatalog.colour(of: environment, among: environments) }
 
+    /// The number of rounds the comparisons with the baseline rest on (the largest), nil when none is paired.
+    public var rounds: Int? {
+        comparisons.compactMap { if case .paired(let n) = $0.pairing { return n } else { return nil } }.max()
+    }
+
+    /// The widest 95% interval among the headlines (upper minus lower end, on the scale each is
+    /// read on, as a fraction): the precision a run reached, for a suite that runs rounds until
+    /// it is narrow enough. Nil while any headline has no interval yet.
+    public var widestHeadlineInterval: Double? {
+        let all = headlines.values.flatMap { $0 }
+        guard !all.isEmpty else { return nil }
+        var widest = 0.0
+        for headline in all {
+            guard let interval = headline.interval else { return nil }
+            widest = max(widest, interval.upperBound - interval.lowerBound)
+        }
+        return widest
+    }
+
     public static func build(_ facts: [RecordFacts], skipped: [SkippedEnvironment] = [],
                              options: Options = Options()) throws -> Analysis {
         guard !facts.isEmpty else { throw AnalysisError.noRecords }
-        // Group: point -> environment -> trial -> medians of that trial's records.
-        var grouped: [PointKey: [String: [Int: [Double]]]] = [:]
-        var unverified: [PointKey: [String: Int]] = [:]
-        var hosts = Set<String>(), libraries = Set<String>(), versions = Set<String>(), present = Set<String>()
-        var kernels = KernelDescriptions()
-        for fact in facts {
-            kernels.note(fact)
-            let key = PointKey(kernel: fact.kernel, parameters: fact.parameters,
-                               ranks: fact.ranks, bytes: fact.bytes)
-            present.insert(fact.environment)
-            hosts.insert(fact.host); libraries.insert(fact.mpiLibrary); versions.insert(fact.podgapVersion)
-            guard fact.verified, fact.seconds.isFinite, fact.seconds > 0 else {
-                unverified[key, default: [:]][fact.environment, default: 0] += 1
-                continue
-            }
-            grouped[key, default: [:]][fact.environment, default: [:]][fact.trial, default: []].append(fact.seconds)
-        }
+        var grouping = Grouping()
+        for fact in facts { grouping.add(fact) }
+        let present = grouping.present
         let environments = EnvironmentCatalog.sorted(present)
         // The same default as `podgap model` for the same records: the catalog decides.
         let baseline = options.baseline ?? EnvironmentCatalog.baseline(among: present) ?? environments[0]
         guard present.contains(baseline) else { throw AnalysisError.baselineAbsent(baseline: baseline, present: environments) }
         guard environments.count > 1 else { throw AnalysisError.singleEnvironment(baseline) }
+        let kernels = grouping.kernels
 
-        let keys = Array(Set(grouped.keys).union(unverified.keys))
-        let perPoint = parallelMap(keys) { key -> [String: EnvironmentPoint] in
-            var perEnvironment: [String: EnvironmentPoint] = [:]
-            for environment in Set((grouped[key] ?? [:]).keys).union((unverified[key] ?? [:]).keys) {
-                let trials = grouped[key]?[environment] ?? [:]
-                let medians = trials.keys.sorted().map { Median.of(trials[$0]!)! }
-                perEnvironment[environment] = EnvironmentPoint(
-                    environment: environment, trialMedians: medians, median: Median.of(medians) ?? 0,
-                    interval: options.bootstrap.medianInterval(medians),
-                    unverified: unverified[key]?[environment] ?? 0)
-            }
-            return perEnvironment
-        }
+        let keys = Array(grouping.launches.keys)
+        let perPoint = parallelMap(keys) { grouping.environmentPoints(at: $0, bootstrap: options.bootstrap) }
         let points = Dictionary(uniqueKeysWithValues: zip(keys, perPoint))
         let sortedKeys = keys.sorted(by: kernels.precedes)
-
-        func compare(_ candidate: String, against reference: String) -> [Comparison] {
-            parallelMap(sortedKeys) { key -> Comparison? in
-                guard let a = points[key]?[candidate], let b = points[key]?[reference],
-                      !a.trialMedians.isEmpty, !b.trialMedians.isEmpty else { return nil }
-                return Comparison(point: key, candidate: a, baseline: b, bootstrap: options.bootstrap)
-            }.compactMap { $0 }
-        }
+        let pairer = Pairer(points: points, options: options)
 
         var comparisons: [Comparison] = []
         var headlines: [String: [Headline]] = [:]
         for environment in environments where environment != baseline {
-            let pairs = compare(environment, against: baseline)
+            let pairs = parallelMap(sortedKeys) { pairer.compare(environment, against: baseline, at: $0) }.compactMap { $0 }
             comparisons += pairs
             headlines[environment] = Headline.select(from: pairs, kernels: kernels)
         }
         guard !comparisons.isEmpty else {
             throw AnalysisError.nothingPairs(baseline: baseline, present: environments.filter { $0 != baseline })
         }
-        let attribution = Ladder.steps(present: present).compactMap { step -> Attribution? in
-            let pairs = compare(step.to, against: step.from)
-            return pairs.isEmpty ? nil : Attribution(step: step, comparisons: pairs, headlines: Headline.select(from: pairs, kernels: kernels))
-        }
+        let chains = Ladder.chains(Ladder.steps(present: present)).compactMap { pairer.chain($0, keys: sortedKeys, kernels: kernels) }
 
         let labels = PointKey.labels(for: keys)
+        var analysis = Analysis(baseline: baseline, environments: environments, kernels: kernels, points: points,
+                                comparisons: comparisons, headlines: headlines, chains: chains,
+                                machineStates: [], skipped: skipped, warnings: [], recordCount: facts.count,
+                                options: options, excludedMixedRounds: 0, labels: labels)
+        analysis.machineStates = grouping.machineStates(environments: environments, comparisons: comparisons)
+        analysis.excludedMixedRounds = Set(comparisons.filter { $0.excludedMixed > 0 }.flatMap { c in
+            c.mixedRounds.map { "\(c.environment) \($0)" }
+        }).count
+        analysis.warnings = grouping.warnings(points: points, environments: environments, kernels: kernels, labels: labels)
+            + Analysis.roundWarnings(comparisons, options: options)
+        return analysis
+    }
+
+    /// One line per environment for rounds that could not be paired, and for rounds in mixed
+    /// machine modes: never dropped silently.
+    static func roundWarnings(_ comparisons: [Comparison], options: Options) -> [String] {
+        var warnings: [String] = []
+        let byEnvironment = Dictionary(grouping: comparisons, by: \.environment)
+        for environment in EnvironmentCatalog.sorted(byEnvironment.keys) {
+            let mine = byEnvironment[environment]!
+            let baseline = mine[0].baseline
+            func rounds(_ list: [Int]) -> String { list.map(String.init).joined(separator: ", ") }
+            let missing = Set(mine.flatMap(\.missingRounds)).sorted()
+            if !missing.isEmpty {
+                let at = mine.filter { !$0.missingRounds.isEmpty }.count
+                warnings.append("\(environment) against \(baseline): round(s) \(rounds(missing)) lack one of the two at \(at) point(s); those points are paired without them")
+            }
+            let duplicates = Set(mine.flatMap(\.duplicateRounds)).sorted()
+            if !duplicates.isEmpty {
+                let at = mine.filter { !$0.duplicateRounds.isEmpty }.count
+                warnings.append("\(environment) against \(baseline): round(s) \(rounds(duplicates)) were launched twice by one of the two (two positions) at \(at) point(s); analysed without them")
+            }
+            let mixed = Set(mine.flatMap(\.mixedRounds)).sorted()
+            if !mixed.isEmpty {
+                let what = options.excludeMixed ? "dropped (--exclude-mixed)" : "kept; --exclude-mixed drops them"
+                warnings.append("\(environment) against \(baseline): round(s) \(rounds(mixed)) ran in different machine modes (probe rates more than \(MachineMode.factor)x apart): \(what)")
+            }
+        }
+        return warnings
+    }
+}
+
+/// Facts grouped by point, environment and launch, with what the warnings need.
+private struct Grouping {
+    struct LaunchKey: Hashable { var round: Int?; var trial: Int }
+    /// A launch's records at one point. A launch writes one record per point, so the first is
+    /// kept inline and only further ones (hand-merged files) take an array.
+    struct Accumulated {
+        struct Values { var seconds: Double, mean: Double, p99: Double, osu: OSUStatistics? }
+        var first: Values
+        var more: [Values]? = nil
+        var wrong: Int?
+        var throughput: [String: [Double]] = [:]
+        var probe: MachineProbe?
+        var position: Int?
+        var iterations: Int
+        var duplicate = false
+
+        init(_ fact: RecordFacts) {
+            iterations = fact.iterations
+            first = Values(seconds: fact.seconds, mean: fact.mean, p99: fact.p99, osu: fact.osu)
+            wrong = fact.wrong
+            probe = fact.probe
+            position = fact.position
+            for (name, value) in fact.throughput { throughput[name] = [value] }
+        }
+
+        mutating func absorb(_ fact: RecordFacts) {
+            more = (more ?? []) + [Values(seconds: fact.seconds, mean: fact.mean, p99: fact.p99, osu: fact.osu)]
+            if let extra = fact.wrong { wrong = (wrong ?? 0) + extra }
+            for (name, value) in fact.throughput { throughput[name, default: []].append(value) }
+            if probe == nil { probe = fact.probe }
+            if let position = fact.position {
+                if let seen = self.position, seen != position { duplicate = true }
+                self.position = self.position ?? position
+            }
+        }
+
+        var all: [Values] { [first] + (more ?? []) }
+    }
+    struct ProbeKey: Hashable { var environment: String; var kernel: String; var launch: LaunchKey; var position: Int? }
+
+    var launches: [PointKey: [String: [LaunchKey: Accumulated?]]] = [:]
+    var unverified: [PointKey: [String: (count: Int, implausible: String?)]] = [:]
+    var hosts = Set<String>(), libraries = Set<String>(), versions = Set<String>(), present = Set<String>()
+    var kernels = KernelDescriptions()
+    var probes: [ProbeKey: MachineProbe] = [:]
+
+    mutating func add(_ fact: RecordFacts) {
+        let key = PointKey(kernel: fact.kernel, parameters: fact.parameters, ranks: fact.ranks, bytes: fact.bytes)
+        kernels.note(fact)
+        present.insert(fact.environment)
+        hosts.insert(fact.host); libraries.insert(fact.mpiLibrary); versions.insert(fact.podgapVersion)
+        let launch = LaunchKey(round: fact.round, trial: fact.round == nil ? fact.trial : 0)
+        if let probe = fact.probe {
+            probes[ProbeKey(environment: fact.environment, kernel: fact.kernel, launch: launch, position: fact.position)] = probe
+        }
+        guard fact.usable, fact.seconds.isFinite, fact.seconds > 0 else {
+            var entry = unverified[key, default: [:]][fact.environment, default: (0, nil)]
+            entry.count += 1
+            if entry.implausible == nil { entry.implausible = fact.implausible }
+            unverified[key, default: [:]][fact.environment] = entry
+            return
+        }
+        // In place: no copy of the nested dictionaries per record.
+        launches[key, default: [:]][fact.environment, default: [:]][launch, default: nil].absorbOrStart(fact)
+    }
+
+    func environmentPoints(at key: PointKey, bootstrap: Bootstrap) -> [String: EnvironmentPoint] {
+        var result: [String: EnvironmentPoint] = [:]
+        let measured = launches[key] ?? [:], failed = unverified[key] ?? [:]
+        for environment in Set(measured.keys).union(failed.keys) {
+            let byLaunch = measured[environment] ?? [:]
+            let ordered = byLaunch.keys.sorted { ($0.round ?? 0, $0.trial) < ($1.round ?? 0, $1.trial) }
+            let list = ordered.map { launch -> EnvironmentPoint.Launch in
+                let a = byLaunch[launch]!!
+                func median(_ values: [Double]) -> Double { Median.of(values) ?? 0 }
+                let all = a.all, osus = all.compactMap(\.osu)
+                let osu = osus.isEmpty ? nil : OSUStatistics(avg: median(osus.map(\.avg)), min: median(osus.map(\.min)),
+                                                             max: median(osus.map(\.max)))
+                return EnvironmentPoint.Launch(round: launch.round, trial: launch.trial, position: a.position, iterations: a.iterations,
+                                               seconds: median(all.map(\.seconds)), mean: median(all.map(\.mean)),
+                                               p99: median(all.map(\.p99)),
+                                               osu: osu, wrong: a.wrong, throughput: a.throughput.mapValues(median),
+                                               probe: a.probe, duplicate: a.duplicate)
+            }
+            let medians = list.map(\.seconds)
+            result[environment] = EnvironmentPoint(
+                environment: environment, launches: list, trialMedians: medians, median: Median.of(medians) ?? 0,
+                bootstrap: bootstrap, unverified: failed[environment]?.count ?? 0,
+                implausible: failed[environment]?.implausible)
+        }
+        return result
+    }
+
+    func machineStates(environments: [String], comparisons: [Comparison]) -> [Analysis.MachineState] {
+        let byEnvironment = Dictionary(grouping: probes, by: \.key.environment)
+        return environments.compactMap { environment in
+            guard let mine = byEnvironment[environment]?.map(\.value), !mine.isEmpty else { return nil }
+            func spread(_ values: [Double]) -> (median: Double, min: Double, max: Double) {
+                (Median.of(values) ?? 0, values.min() ?? 0, values.max() ?? 0)
+            }
+            let mixed = Set(comparisons.filter { $0.environment == environment }.flatMap(\.mixedRounds)).sorted()
+            return Analysis.MachineState(environment: environment, launches: mine.count, sum: spread(mine.map(\.sumGBps)),
+                                         gemm: spread(mine.map(\.gemmGflops)), mixedRounds: mixed)
+        }
+    }
+
+    func warnings(points: [PointKey: [String: EnvironmentPoint]], environments: [String], kernels: KernelDescriptions,
+                  labels: [PointKey: String]) -> [String] {
         var warnings: [String] = []
         func mixed(_ values: Set<String>, _ what: String) {
             if values.count > 1 { warnings.append("records come from \(values.count) different \(what) (\(values.sorted().joined(separator: "; "))): compare with care") }
@@ -148,7 +315,9 @@ public struct Analysis: Sendable {
         mixed(versions, "podgap versions")
         for key in points.keys.sorted(by: kernels.precedes) {
             for environment in EnvironmentCatalog.sorted(points[key]!.keys) where points[key]![environment]!.unverified > 0 {
-                warnings.append("\(environment) \(key.kernel) \(labels[key] ?? key.label) (\(key.ranks) ranks): \(points[key]![environment]!.unverified) unverified record(s) shown but kept out of the statistics")
+                let point = points[key]![environment]!
+                let bounds = point.implausible.map { " (outside physical bounds: \($0))" } ?? ""
+                warnings.append("\(environment) \(key.kernel) \(labels[key] ?? key.label) (\(key.ranks) ranks): \(point.unverified) unverified record(s)\(bounds) shown but kept out of the statistics")
             }
         }
         for environment in environments {
@@ -158,9 +327,88 @@ public struct Analysis: Sendable {
                 warnings.append("\(environment): \(lonely.count) point(s) pair with no other environment (other kernels, parameters or rank counts)")
             }
         }
-        return Analysis(baseline: baseline, environments: environments, kernels: kernels, points: points, comparisons: comparisons,
-                        headlines: headlines, attribution: attribution, skipped: skipped, warnings: warnings,
-                        recordCount: facts.count, labels: labels)
+        return warnings
+    }
+}
+
+fileprivate extension Optional where Wrapped == Grouping.Accumulated {
+    mutating func absorbOrStart(_ fact: RecordFacts) {
+        if self == nil { self = Grouping.Accumulated(fact) } else { self!.absorb(fact) }
+    }
+}
+
+/// Compares two environments at a point: paired by round where both ran in rounds, else unpaired.
+private struct Pairer {
+    var points: [PointKey: [String: EnvironmentPoint]]
+    var options: Analysis.Options
+
+    func compare(_ candidate: String, against reference: String, at key: PointKey, rounds only: Set<Int>? = nil,
+                 estimateOnly: Bool = false) -> Comparison? {
+        guard let a = points[key]?[candidate], let b = points[key]?[reference],
+              !a.trialMedians.isEmpty, !b.trialMedians.isEmpty else { return nil }
+        guard a.inRounds && b.inRounds else {
+            var comparison = Comparison(point: key, candidate: a, baseline: b, options: options, estimateOnly: estimateOnly)
+            comparison.unverified = a.unverified + b.unverified
+            return comparison
+        }
+        let mine = Dictionary(a.launches.map { ($0.round!, $0) }, uniquingKeysWith: { first, _ in first })
+        let theirs = Dictionary(b.launches.map { ($0.round!, $0) }, uniquingKeysWith: { first, _ in first })
+        let duplicates = Set(mine.filter(\.value.duplicate).keys).union(theirs.filter(\.value.duplicate).keys)
+        var matched = Set(mine.keys).intersection(theirs.keys).subtracting(duplicates)
+        let missing = Set(mine.keys).symmetricDifference(theirs.keys).subtracting(duplicates)
+        if let only { matched.formIntersection(only) }
+        let mixed = matched.filter { round in
+            guard let x = mine[round]!.probe, let y = theirs[round]!.probe else { return false }
+            return MachineMode.differ(x, y)
+        }
+        if options.excludeMixed { matched.subtract(mixed) }
+        let rounds = matched.sorted()
+        let ratios = rounds.map { log(mine[$0]!.seconds / theirs[$0]!.seconds) }
+        var comparison = Comparison(point: key, environment: candidate, baseline: reference, ratios: ratios,
+                                    candidateMedians: rounds.map { mine[$0]!.seconds },
+                                    baselineMedians: rounds.map { theirs[$0]!.seconds }, options: options,
+                                    estimateOnly: estimateOnly)
+        comparison.unverified = a.unverified + b.unverified
+        // Restricted to a chain's common rounds, the rest are not "missing": the chain chose them.
+        if only == nil {
+            comparison.missingRounds = missing.sorted()
+            comparison.duplicateRounds = duplicates.sorted()
+        }
+        comparison.mixedRounds = mixed.sorted()
+        comparison.excludedMixed = options.excludeMixed ? mixed.count : 0
+        return comparison
+    }
+
+    /// The chain's totals per headline: the top against the bottom, and each rung, on the rounds
+    /// where every environment of the chain ran (all launches when unpaired).
+    func chain(_ steps: [Ladder.Step], keys: [PointKey], kernels: KernelDescriptions) -> Analysis.Chain? {
+        guard let bottom = steps.first?.from, let top = steps.last?.to else { return nil }
+        let environments = [bottom] + steps.map(\.to)
+        func common(_ key: PointKey) -> Set<Int>? {
+            let sides = environments.compactMap { points[key]?[$0] }
+            guard sides.count == environments.count, sides.allSatisfy(\.inRounds) else { return nil }
+            let rounds = sides.map { Set($0.launches.map { $0.round! }) }
+            return rounds.dropFirst().reduce(rounds[0]) { $0.intersection($1) }
+        }
+        // Headline points are chosen on the estimates; intervals are computed for those alone.
+        let estimates = keys.compactMap { compare(top, against: bottom, at: $0, rounds: common($0), estimateOnly: true) }
+        guard !estimates.isEmpty else { return nil }
+        let headlines = Headline.select(from: estimates, kernels: kernels).compactMap { estimate -> Headline? in
+            var headline = estimate
+            guard let full = compare(top, against: bottom, at: estimate.comparison.point, rounds: common(estimate.comparison.point)) else { return nil }
+            headline.comparison = full
+            return headline
+        }
+        let chainTotals = headlines.compactMap { headline -> Analysis.Chain.Total? in
+            let key = headline.comparison.point, rounds = common(key)
+            // One rung is the total itself.
+            let rungs = steps.count == 1 ? [headline.comparison]
+                : steps.compactMap { compare($0.to, against: $0.from, at: key, rounds: rounds) }
+            guard rungs.count == steps.count else { return nil }
+            let sum = rungs.map(\.logGap).reduce(0, +)
+            return Analysis.Chain.Total(headline: headline, rungs: rungs, sumOfRungs: sum, residual: headline.comparison.logGap - sum)
+        }
+        return chainTotals.isEmpty ? nil : Analysis.Chain(environments: environments, steps: steps, totals: chainTotals)
     }
 }
 

@@ -15,6 +15,12 @@ public enum Format {
         return String(format: "p = %.2f", p)
     }
 
+    /// An equivalence margin: 0.05 -> "5%", 0.025 -> "2.5%".
+    public static func margin(_ fraction: Double) -> String {
+        guard fraction.isFinite else { return "-" }
+        return String(format: "%g%%", (fraction * 1000).rounded() / 10)
+    }
+
     /// Seconds in the unit that keeps three or four significant digits.
     public static func duration(_ seconds: Double) -> String {
         guard seconds.isFinite else { return "-" }

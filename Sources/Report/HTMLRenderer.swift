@@ -6,7 +6,7 @@ public struct HTMLRenderer: Sendable {
 
     public func render(_ analysis: Analysis) -> String {
         var body = "<h1>podgap report</h1>\n<p class=\"meta\">\(escapeXML(Rows.title(analysis)))</p>\n"
-        body += "<p class=\"note\">\(escapeXML(Rows.reading))</p>\n"
+        body += "<p class=\"note\">\(escapeXML(Rows.reading(analysis)))</p>\n"
         if !analysis.warnings.isEmpty {
             body += "<div class=\"warnings\"><h2>Warnings</h2><ul>" + analysis.warnings.map { "<li>\(escapeXML($0))</li>" }.joined() + "</ul></div>\n"
         }
@@ -14,16 +14,20 @@ public struct HTMLRenderer: Sendable {
             body += "<div class=\"skipped\"><h2>Skipped environments</h2><ul>"
                 + analysis.skipped.map { "<li><b>\(escapeXML($0.environment))</b>: \(escapeXML($0.reason))</li>" }.joined() + "</ul></div>\n"
         }
-        body += "<h2>Headlines (against \(escapeXML(analysis.baseline)))</h2>\n" + table(Rows.headlineHeader, Rows.headlines(analysis), verdictColumn: 4)
+        body += "<h2>Headlines (against \(escapeXML(analysis.baseline)))</h2>\n" + table(Rows.headlineHeader, Rows.headlines(analysis), verdictColumn: Rows.headlineVerdictColumn)
         body += gapChart(analysis)
-        if !analysis.attribution.isEmpty {
-            body += "<h2>Attribution</h2>\n<p class=\"note\">Each environment against its neighbour in the ladder: what one more layer costs.</p>\n"
+        if !analysis.chains.isEmpty {
+            body += "<h2>Attribution</h2>\n<p class=\"note\">Each environment against its neighbour in the ladder, on the same rounds: what one more layer costs, and what the rungs add up to.</p>\n"
             body += attributionChart(analysis)
             body += table(Rows.attributionHeader, Rows.attribution(analysis), verdictColumn: nil)
         }
         if let note = Rows.unrankedNote(analysis) { body += "<p class=\"note\">\(escapeXML(note))</p>\n" }
+        if !analysis.machineStates.isEmpty {
+            body += "<h2>Machine state</h2>\n<p class=\"note\">\(escapeXML(Rows.machineNote))</p>\n"
+                + table(Rows.machineHeader, Rows.machine(analysis), verdictColumn: nil)
+        }
         body += sweepCharts(analysis)
-        body += "<h2>All points</h2>\n" + table(Rows.comparisonHeader, analysis.comparisons.map { Rows.comparison($0, in: analysis) }, verdictColumn: 10)
+        body += "<h2>All points</h2>\n" + table(Rows.comparisonHeader, analysis.comparisons.map { Rows.comparison($0, in: analysis) }, verdictColumn: Rows.comparisonVerdictColumn)
         return """
         <!DOCTYPE html>
         <html lang="en"><head><meta charset="utf-8"/><title>podgap report</title>
@@ -79,11 +83,17 @@ public struct HTMLRenderer: Sendable {
 
     private func attributionChart(_ analysis: Analysis) -> String {
         var bars: [GapBars.Bar] = []
-        for a in analysis.attribution {
-            for h in a.headlines {
-                bars.append(GapBars.Bar(label: "\(a.step.from) → \(a.step.to)", group: "\(h.kernel): \(h.metric)",
-                                        colour: analysis.colour(of: a.step.to),
-                                        gap: h.gap, interval: h.interval))
+        for chain in analysis.chains {
+            for total in chain.totals {
+                let h = total.headline
+                for (step, rung) in zip(chain.steps, total.rungs) {
+                    let rate = Headline(kernel: h.kernel, metric: h.metric, isRate: h.isRate, comparison: rung)
+                    // Chains share their lower rungs: draw each once.
+                    let label = "\(step.from) → \(step.to)", group = "\(h.kernel): \(h.metric)"
+                    if bars.contains(where: { $0.label == label && $0.group == group }) { continue }
+                    bars.append(GapBars.Bar(label: label, group: group,
+                                            colour: analysis.colour(of: step.to), gap: rate.gap, interval: rate.interval))
+                }
             }
         }
         // Same metric together, steps in ladder order within it.
@@ -98,20 +108,21 @@ public struct HTMLRenderer: Sendable {
             var latency: [LogLogChart.Series] = [], bandwidth: [LogLogChart.Series] = []
             for environment in analysis.environments {
                 let colour = analysis.colour(of: environment)
-                let points = keys.compactMap { key -> (PointKey, EnvironmentPoint)? in
+                // The band is bootstrapped here, once per point.
+                let points = keys.compactMap { key -> (PointKey, EnvironmentPoint, ClosedRange<Double>?)? in
                     guard let p = analysis.points[key]?[environment], !p.trialMedians.isEmpty, p.median > 0 else { return nil }
-                    return (key, p)
+                    return (key, p, p.interval)
                 }
                 guard !points.isEmpty else { continue }
-                latency.append(.init(environment: environment, colour: colour, points: points.map { key, p in
-                    (key.bytes!, p.median * 1e6, p.interval.map { ($0.lowerBound * 1e6)...($0.upperBound * 1e6) })
+                latency.append(.init(environment: environment, colour: colour, points: points.map { key, p, band in
+                    (key.bytes!, p.median * 1e6, band.map { ($0.lowerBound * 1e6)...($0.upperBound * 1e6) })
                 }))
                 // nccl-tests' bus bandwidth where the kernel declares a bus factor, else bytes / time.
                 let busFactor = analysis.kernels.descriptor(of: sweep.kernel).busFactor
                 let factor = busFactor?.factor(ranks: sweep.ranks) ?? 1
                 func gbps(_ bytes: Double, _ seconds: Double) -> Double { bytes / seconds * factor / 1e9 }
-                bandwidth.append(.init(environment: environment, colour: colour, points: points.map { key, p in
-                    (key.bytes!, gbps(key.bytes!, p.median), p.interval.map { gbps(key.bytes!, $0.upperBound)...gbps(key.bytes!, $0.lowerBound) })
+                bandwidth.append(.init(environment: environment, colour: colour, points: points.map { key, p, band in
+                    (key.bytes!, gbps(key.bytes!, p.median), band.map { gbps(key.bytes!, $0.upperBound)...gbps(key.bytes!, $0.lowerBound) })
                 }))
             }
             guard !latency.isEmpty else { continue }

@@ -15,8 +15,8 @@ public struct Headline: Sendable {
     public var interval: ClosedRange<Double>? { isRate ? comparison.rateInterval : comparison.interval }
     public var summary: String { comparison.summary(asRate: isRate) }
 
-    /// A rate that drops is as bad as a time that grows.
-    public var verdict: Comparison.Verdict { comparison.verdict }
+    /// Judged on the scale shown: a rate's equivalence on the rate's interval.
+    public var verdict: Comparison.Verdict { comparison.verdict(asRate: isRate) }
 
     /// Headlines of one environment (against whatever baseline `comparisons` hold), per kernel in
     /// the descriptors' order.

@@ -51,6 +51,20 @@ public struct Inputs: Sendable {
         return Inputs(facts: facts, skipped: skipped, problems: problems)
     }
 
+    /// What `podgap report` does before rendering, for other callers (the exporters): read
+    /// `paths` (files or suite folders) and analyse them. Bad lines, when skipped, come back with
+    /// the analysis, and a warning names the first.
+    public static func analyse(_ paths: [String], skippingBad: Bool = false, details: Bool = false,
+                               options: Analysis.Options = Analysis.Options(),
+                               skipped extra: [SkippedEnvironment] = []) throws -> (analysis: Analysis, problems: [RecordError]) {
+        let inputs = try load(paths, skippingBad: skippingBad, details: details)
+        var analysis = try Analysis.build(inputs.facts, skipped: inputs.skipped + extra, options: options)
+        if let first = inputs.problems.first {
+            analysis.warnings.insert("\(inputs.problems.count) bad line(s) skipped (--skip-bad), first: \(first.description)", at: 0)
+        }
+        return (analysis, inputs.problems)
+    }
+
     public static func readSkipped(_ path: String) throws -> [SkippedEnvironment] {
         guard let data = FileManager.default.contents(atPath: path) else { return [] }
         do { return try JSONDecoder().decode([SkippedEnvironment].self, from: data) }

@@ -29,6 +29,17 @@ public enum Ladder {
         return steps
     }
 
+    /// Paths up the ladder: from an environment with no present parent to one with no present
+    /// child, through every present rung between.
+    public static func chains(_ steps: [Step]) -> [[Step]] {
+        let parents = Set(steps.map(\.from))
+        return steps.filter { !parents.contains($0.to) }.map { top -> [Step] in
+            var chain = [top]
+            while let below = steps.first(where: { $0.to == chain[0].from }) { chain.insert(below, at: 0) }
+            return chain
+        }
+    }
+
     /// The present environments with no place on the ladder: custom labels.
     public static func unranked(_ present: some Sequence<String>) -> [String] {
         EnvironmentCatalog.sorted(present).filter { EnvironmentCatalog.kind(named: $0) == nil }

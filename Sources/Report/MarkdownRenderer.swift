@@ -5,13 +5,16 @@ public struct MarkdownRenderer: Sendable {
     public init() {}
 
     public func render(_ analysis: Analysis) -> String {
-        var out = "# " + Rows.title(analysis) + "\n\n" + Rows.reading + "\n"
+        var out = "# " + Rows.title(analysis) + "\n\n" + Rows.reading(analysis) + "\n"
         out += "\n## Headlines (against \(analysis.baseline))\n\n" + table(Rows.headlineHeader, Rows.headlines(analysis))
-        if !analysis.attribution.isEmpty {
-            out += "\n## Attribution\n\nEach environment against its neighbour in the ladder.\n\n"
+        if !analysis.chains.isEmpty {
+            out += "\n## Attribution\n\nEach environment against its neighbour in the ladder, on the same rounds.\n\n"
                 + table(Rows.attributionHeader, Rows.attribution(analysis))
         }
         if let note = Rows.unrankedNote(analysis) { out += "\n" + escape(note) + "\n" }
+        if !analysis.machineStates.isEmpty {
+            out += "\n## Machine state\n\n\(Rows.machineNote)\n\n" + table(Rows.machineHeader, Rows.machine(analysis))
+        }
         out += "\n## All points\n\n" + table(Rows.comparisonHeader, analysis.comparisons.map { Rows.comparison($0, in: analysis) })
         if !analysis.skipped.isEmpty {
             out += "\n## Skipped environments\n\n" + analysis.skipped.map { "- **\($0.environment)**: \(escape($0.reason))\n" }.joined()

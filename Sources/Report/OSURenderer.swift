@@ -1,7 +1,11 @@
 import Foundation
+import Statistics
 
-/// OSU micro-benchmarks' text layout, one block per environment and size sweep, so scripts that
-/// parse OSU output read podgap's medians unchanged.
+/// OSU micro-benchmarks' full text layout (`-f`), one block per environment and size sweep, with
+/// OSU's own numbers: each record's `osu` view (avg, min and max over ranks of each rank's mean
+/// time per call, as osu_allreduce computes them; half the round trip for a ping-pong), the median
+/// of each over the point's launches. Records without that view (schema 1, or a kernel that
+/// keeps none) print "-" and say so: podgap's slowest-rank medians are a different quantity.
 public struct OSURenderer: Sendable {
     public init() {}
 
@@ -11,15 +15,26 @@ public struct OSURenderer: Sendable {
         for environment in analysis.environments {
             for (sweep, keys) in sweeps {
                 let rows = keys.compactMap { key -> (PointKey, EnvironmentPoint)? in
-                    guard let point = analysis.points[key]?[environment], !point.trialMedians.isEmpty else { return nil }
+                    guard let point = analysis.points[key]?[environment], !point.launches.isEmpty else { return nil }
                     return (key, point)
                 }
                 guard !rows.isEmpty else { continue }
-                out += "# OSU MPI \(sweep.kernel.capitalized) Latency Test (podgap report, median of trial medians)\n"
-                out += "# environment \(environment), \(sweep.ranks) ranks, \(sweep.series)\n"
-                out += "# Size       Avg Latency(us)\n"
+                out += "# OSU MPI \(sweep.kernel.capitalized) Latency Test (podgap report: OSU's avg/min/max over ranks, median over launches)\n"
+                out += "# environment \(environment), \(sweep.ranks) ranks, \(sweep.series.isEmpty ? "-" : sweep.series)\n"
+                let missing = rows.filter { $0.1.launches.allSatisfy { $0.osu == nil } }.count
+                if missing > 0 {
+                    out += "# \(missing) of \(rows.count) sizes: records without OSU's view (written before schema 2, or by a kernel that keeps none), shown as -\n"
+                }
+                out += "# Size       Avg Latency(us)   Min Latency(us)   Max Latency(us)  Iterations\n"
                 for (key, point) in rows {
-                    out += String(format: "%-10d%18.2f\n", Int(key.bytes!), point.median * 1e6)
+                    let views = point.launches.compactMap(\.osu)
+                    func column(_ values: [Double]) -> String {
+                        guard let median = Median.of(values) else { return String(repeating: " ", count: 17) + "-" }
+                        return String(format: "%18.2f", median * 1e6)
+                    }
+                    let iterations = Median.of(point.launches.map { Double($0.iterations) }).map { String(Int($0)) } ?? "-"
+                    out += String(format: "%-10d", Int(key.bytes!)) + column(views.map(\.avg)) + column(views.map(\.min))
+                        + column(views.map(\.max)) + String(repeating: " ", count: max(1, 12 - iterations.count)) + iterations + "\n"
                 }
                 out += "\n"
             }

@@ -10,6 +10,8 @@ public struct RecordFacts: Equatable, Sendable {
     /// `params.bytes` when the kernel sweeps message sizes, for the size axis of charts.
     public var bytes: Double?
     public var ranks: Int
+    /// Timed iterations of the point.
+    public var iterations: Int
     public var trial: Int
     /// The suite round and the launch's place in it (1 first); nil for records run outside rounds.
     public var round: Int?
@@ -39,13 +41,13 @@ public struct RecordFacts: Equatable, Sendable {
     /// exporters' formats), empty otherwise to keep a million facts small.
     public var throughput: [String: Double]
 
-    public init(kernel: String, parameters: String, bytes: Double?, ranks: Int, trial: Int, round: Int? = nil,
+    public init(kernel: String, parameters: String, bytes: Double?, ranks: Int, iterations: Int = 0, trial: Int, round: Int? = nil,
                 position: Int? = nil, seconds: Double, mean: Double? = nil, p99: Double? = nil, verified: Bool,
                 implausible: String? = nil, environment: String, host: String, mpiLibrary: String, podgapVersion: String,
                 probe: MachineProbe? = nil, descriptor: KernelDescriptor? = nil, osu: OSUStatistics? = nil,
                 wrong: Int? = nil, throughput: [String: Double] = [:]) {
         self.kernel = kernel; self.parameters = parameters; self.bytes = bytes; self.ranks = ranks
-        self.trial = trial; self.round = round; self.position = position
+        self.iterations = iterations; self.trial = trial; self.round = round; self.position = position
         self.seconds = seconds; self.mean = mean ?? seconds; self.p99 = p99 ?? seconds
         self.verified = verified; self.implausible = implausible; self.environment = environment
         self.host = host; self.mpiLibrary = mpiLibrary; self.podgapVersion = podgapVersion
@@ -56,7 +58,8 @@ public struct RecordFacts: Equatable, Sendable {
         self.init(kernel: record.kernel,
                   parameters: RecordFacts.canonical(record.params),
                   bytes: record.params["bytes"]?.doubleValue,
-                  ranks: record.ranks, trial: record.trial, round: record.round, position: record.position,
+                  ranks: record.ranks, iterations: record.iterations, trial: record.trial, round: record.round,
+                  position: record.position,
                   seconds: record.seconds.p50, mean: record.seconds.mean, p99: record.seconds.p99,
                   verified: record.verified, implausible: PhysicalBounds.violation(record),
                   environment: record.environment.name, host: record.environment.kernel,

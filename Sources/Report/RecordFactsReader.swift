@@ -102,7 +102,7 @@ public final class RecordFactsReader {
 
     /// The fields of one record line, or nil where anything is unusual (the full decoder decides).
     private func scan(_ scanner: inout JSONScanner) -> RecordFacts? {
-        var kernel: String?, params: (canonical: String, bytes: Double?)?, ranks: Int?, trial = 0
+        var kernel: String?, params: (canonical: String, bytes: Double?)?, ranks: Int?, trial = 0, iterations = 0
         var round: Int?, position: Int?, wrong: Int?, descriptor: KernelDescriptor?, osu: OSUStatistics?
         var seconds: [Double]?, verified: Bool?, environment: ScannedEnvironment?
         var throughput: [String: Double] = [:], rateProblem: (key: String, reason: String)?
@@ -178,8 +178,8 @@ public final class RecordFactsReader {
                 if scanner.equals(key, "run") { required |= 2 }
                 if scanner.equals(key, "time") { required |= 4 }
                 if scanner.equals(key, "warmup") || scanner.equals(key, "iterations") {
-                    guard scanner.integer() != nil else { return nil }
-                    required |= scanner.equals(key, "warmup") ? 8 : 16
+                    guard let value = scanner.integer() else { return nil }
+                    if scanner.equals(key, "iterations") { iterations = value; required |= 16 } else { required |= 8 }
                     continue
                 }
                 guard scanner.skipValue() != nil else { return nil }
@@ -192,7 +192,7 @@ public final class RecordFactsReader {
         let implausible = PhysicalBounds.violation(secondsMin: seconds[0], max: seconds[4],
                                                    others: [seconds[1], seconds[2], seconds[3], seconds[5]]) ?? rateProblem?.reason
         return RecordFacts(kernel: kernel, parameters: parameters.canonical, bytes: parameters.bytes, ranks: ranks,
-                           trial: trial, round: round, position: position, seconds: seconds[1], mean: seconds[2],
+                           iterations: iterations, trial: trial, round: round, position: position, seconds: seconds[1], mean: seconds[2],
                            p99: seconds[3], verified: verified, implausible: implausible, environment: environment.name,
                            host: environment.host, mpiLibrary: environment.mpi, podgapVersion: environment.version,
                            probe: environment.probe, descriptor: descriptor, osu: osu, wrong: wrong, throughput: throughput)

@@ -6,14 +6,19 @@ public struct TableRenderer: Sendable {
     public init(colour: Bool) { self.colour = colour }
 
     public func render(_ analysis: Analysis) -> String {
-        var out = Rows.title(analysis) + "\n" + Rows.reading + "\n"
-        out += "\nHEADLINES (against \(analysis.baseline))\n" + table(Rows.headlineHeader, Rows.headlines(analysis), verdictColumn: 4)
-        if !analysis.attribution.isEmpty {
-            out += "\nATTRIBUTION (each environment against its neighbour in the ladder)\n"
+        var out = Rows.title(analysis) + "\n" + Rows.reading(analysis) + "\n"
+        out += "\nHEADLINES (against \(analysis.baseline))\n"
+            + table(Rows.headlineHeader, Rows.headlines(analysis), verdictColumn: Rows.headlineVerdictColumn)
+        if !analysis.chains.isEmpty {
+            out += "\nATTRIBUTION (each environment against its neighbour in the ladder, on the same rounds)\n"
                 + table(Rows.attributionHeader, Rows.attribution(analysis), verdictColumn: nil)
         }
         if let note = Rows.unrankedNote(analysis) { out += "  \(note)\n" }
-        out += "\nALL POINTS\n" + table(Rows.comparisonHeader, analysis.comparisons.map { Rows.comparison($0, in: analysis) }, verdictColumn: 10)
+        if !analysis.machineStates.isEmpty {
+            out += "\nMACHINE STATE\n  \(Rows.machineNote)\n" + table(Rows.machineHeader, Rows.machine(analysis), verdictColumn: nil)
+        }
+        out += "\nALL POINTS\n" + table(Rows.comparisonHeader, analysis.comparisons.map { Rows.comparison($0, in: analysis) },
+                                       verdictColumn: Rows.comparisonVerdictColumn)
         if !analysis.skipped.isEmpty {
             out += "\nSKIPPED\n" + analysis.skipped.map { "  \($0.environment): \($0.reason)\n" }.joined()
         }

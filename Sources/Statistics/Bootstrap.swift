@@ -20,7 +20,7 @@ public struct Bootstrap: Sendable {
         var gaps: [Double] = []
         gaps.reserveCapacity(resamples)
         let baseline = baseline.sorted(), candidate = candidate.sorted()
-        var base = baseline, cand = candidate
+        var base = [Int32](repeating: 0, count: baseline.count), cand = [Int32](repeating: 0, count: candidate.count)
         for _ in 0..<resamples {
             let b = Bootstrap.resampledMedian(baseline, into: &base, using: &generator)
             let c = Bootstrap.resampledMedian(candidate, into: &cand, using: &generator)
@@ -30,37 +30,62 @@ public struct Bootstrap: Sendable {
         return interval(of: gaps)
     }
 
+    /// Interval of the median of paired differences (one log ratio per round), rounds resampled
+    /// whole. The expanded percentile interval (Hesterberg, "What teachers should know about the
+    /// bootstrap", 2015): the percentile interval is too narrow for small samples, by about
+    /// sqrt((n-1)/n) and by using z where t belongs, so its quantiles are taken at
+    /// Phi(-sqrt(n/(n-1)) t_{n-1}) instead of the nominal tail. At 10 rounds that is 0.86% and
+    /// 99.14% for a 95% interval; beyond a few hundred rounds it is the plain percentile interval.
+    /// Nil below two rounds.
+    public func pairedMedianInterval(_ differences: [Double]) -> ClosedRange<Double>? {
+        let n = differences.count
+        guard n >= 2 else { return nil }
+        var generator = SeededGenerator(seed: seed)
+        let values = differences.sorted()
+        var scratch = [Int32](repeating: 0, count: values.count)
+        let medians = (0..<resamples).map { _ in Bootstrap.resampledMedian(values, into: &scratch, using: &generator) }
+        return interval(of: medians, tail: expandedTail(n: n))
+    }
+
+    /// The tail probability the expanded percentile interval uses for `n` values (computed once
+    /// per n and confidence: a report asks for the same few thousands of times).
+    public func expandedTail(n: Int) -> Double {
+        let nominal = (1 - confidence) / 2
+        guard n >= 2 else { return nominal }
+        return Bootstrap.tails.value(for: TailKey(n: n, confidence: confidence)) {
+            let t = StudentT.quantile(1 - nominal, degrees: Double(n - 1))
+            return Normal.cdf(-(Double(n) / Double(n - 1)).squareRoot() * t)
+        }
+    }
+
+    struct TailKey: Hashable { var n: Int; var confidence: Double }
+    private static let tails = Memo<TailKey, Double>()
+
     /// Interval of the median itself, for the bands drawn around each environment's curve.
     public func medianInterval(_ values: [Double]) -> ClosedRange<Double>? {
         guard values.count >= 2 else { return nil }
         var generator = SeededGenerator(seed: seed)
         let values = values.sorted()
-        var scratch = values
+        var scratch = [Int32](repeating: 0, count: values.count)
         let medians = (0..<resamples).map { _ in Bootstrap.resampledMedian(values, into: &scratch, using: &generator) }
         return interval(of: medians)
     }
 
-    private func interval(of estimates: [Double]) -> ClosedRange<Double>? {
+    private func interval(of estimates: [Double], tail: Double? = nil) -> ClosedRange<Double>? {
         guard !estimates.isEmpty else { return nil }
         let sorted = estimates.sorted()
-        let tail = (1 - confidence) / 2
+        let tail = tail ?? (1 - confidence) / 2
         return Median.quantile(tail, ofSorted: sorted)...Median.quantile(1 - tail, ofSorted: sorted)
     }
 
-    /// The median of `values.count` draws with replacement. Small samples are drawn and sorted;
-    /// large ones (thousands of trials) count how often each rank of the sorted values is drawn,
-    /// which finds the same median in linear time.
-    private static func resampledMedian(_ values: [Double], into scratch: inout [Double],
+    /// The median of `values.count` draws with replacement from sorted `values`: it counts how
+    /// often each rank is drawn and walks the counts to the middle, which finds the median of the
+    /// drawn values in linear time without sorting them (`counts` is scratch space, n long).
+    private static func resampledMedian(_ values: [Double], into counts: inout [Int32],
                                         using generator: inout SeededGenerator) -> Double {
         let n = values.count
-        if n <= 32 {
-            for index in scratch.indices { scratch[index] = values[draw(n, &generator)] }
-            scratch.sort()
-            return Median.ofSorted(scratch)
-        }
         if n > 100 { return limitMedian(values, &generator) }
-        // `values` arrive sorted for large samples, so ranks order values.
-        var counts = [Int32](repeating: 0, count: n)
+        for index in 0..<n { counts[index] = 0 }
         for _ in 0..<n { counts[draw(n, &generator)] += 1 }
         let lowerTarget = (n - 1) / 2, upperTarget = n / 2
         var seen = 0, lower = 0.0
@@ -90,5 +115,20 @@ public struct Bootstrap: Sendable {
 
     private static func draw(_ n: Int, _ generator: inout SeededGenerator) -> Int {
         Int(generator.next().multipliedFullWidth(by: UInt64(n)).high)
+    }
+}
+
+/// A thread-safe memo: the statistics run on every core at once.
+final class Memo<Key: Hashable, Value>: @unchecked Sendable {
+    private var values: [Key: Value] = [:]
+    private let lock = NSLock()
+
+    func value(for key: Key, _ make: () -> Value) -> Value {
+        lock.lock()
+        if let known = values[key] { lock.unlock(); return known }
+        lock.unlock()
+        let made = make()
+        lock.lock(); values[key] = made; lock.unlock()
+        return made
     }
 }

@@ -44,12 +44,24 @@ struct Podgap: ParsableCommand {
                 Foundation.exit(0)
             }
             if speaks {
-                let text = message(for: error).split(separator: "\n").first.map(String.init) ?? "\(error)"
+                let text = oneLine(message(for: error))
                 FileHandle.standardError.write(Data("podgap: \(text)\n".utf8))
             }
             // Usage errors of every kind share exit code 2, as documented.
             leave(Podgap.ExitCode.badInput.rawValue, spoke: speaks)
         }
+    }
+}
+
+extension Podgap {
+    /// The first line of a parser message; a list of valid values that swift-argument-parser puts
+    /// on lines of its own (six or more choices) is folded into it, so the one line names them.
+    static func oneLine(_ message: String) -> String {
+        let lines = message.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }
+        guard let first = lines.first else { return message }
+        let values = lines.dropFirst().prefix { $0.hasPrefix("- ") }.map { "'\($0.dropFirst(2))'" }
+        guard first.hasSuffix("one of the following:"), let last = values.last else { return first }
+        return first.dropLast("the following:".count) + values.dropLast().joined(separator: ", ") + " or \(last)."
     }
 }
 

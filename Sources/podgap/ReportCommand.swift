@@ -4,12 +4,17 @@ import Records
 import Foundation
 import Report
 
+/// `--format` takes exactly the report's formats; swift-argument-parser lists them in the help and
+/// in the error for any other value.
+extension ReportFormat: ExpressibleByArgument {}
+
 struct ReportCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "report",
-        abstract: "Compare environments: gaps with 95% intervals, rank tests, attribution, charts.",
+        abstract: "Compare environments: gaps paired by round with 95% intervals, verdicts, attribution, charts.",
         discussion: """
-        Pairs records by kernel, parameters and ranks across environments. FILES are results files \
+        Pairs records by kernel, parameters and ranks across environments, and within a suite round \
+        where the records carry one (else unpaired, and the line says so). FILES are results files \
         (.jsonl) or suite folders. Exit code 2 on bad input (a bad line is reported as FILE:LINE).
         """)
 
@@ -19,8 +24,8 @@ struct ReportCommand: ParsableCommand {
     @Option(help: "Environment every other is compared against (default: the environment catalog's choice among those present, the same one podgap model picks).")
     var baseline: String?
 
-    @Option(help: "table, markdown, csv, html or osu.")
-    var format = "table"
+    @Option(help: "How to print it: the terminal table, Markdown, CSV, one HTML page, OSU's or nccl-tests' layout, or OpenMetrics text.")
+    var format: ReportFormat = .table
 
     @Option(help: "Write the report to this file instead of stdout.")
     var out: String?
@@ -34,36 +39,69 @@ struct ReportCommand: ParsableCommand {
     @Option(help: "Bootstrap resamples per interval.")
     var resamples = 2000
 
+    @Option(help: "E in percent: a point is \"equivalent within ±E%\" when its whole 95% interval lies inside ±E.")
+    var equivalence = 5.0
+
+    @Flag(help: "Leave out rounds whose environment and baseline ran in different machine modes (their probes more than 1.5x apart).")
+    var excludeMixed = false
+
     func run() throws {
-        guard let format = ReportFormat(rawValue: format) else {
-            throw Failure.badInput("--format '\(self.format)' is not one of \(ReportFormat.allCases.map(\.rawValue).joined(separator: ", "))")
-        }
         guard !files.isEmpty else { throw Failure.badInput("name at least one results file or suite folder") }
         guard resamples >= 100 else { throw Failure.badInput("--resamples \(resamples) is too few for a 95% interval; use at least 100") }
-        let text = try ReportCommand.render(files: files, baseline: baseline, format: format, skipBad: skipBad,
-                                            bootstrap: Bootstrap(resamples: resamples, seed: seed),
+        guard equivalence.isFinite, equivalence > 0, equivalence < 100 else {
+            throw Failure.badInput("--equivalence \(String(format: "%g", equivalence)) is not a margin: give a percentage above 0 and below 100, e.g. 5")
+        }
+        let options = Analysis.Options(baseline: baseline, bootstrap: Bootstrap(resamples: resamples, seed: seed),
+                                       equivalence: equivalence / 100, excludeMixed: excludeMixed)
+        if let out { try ReportCommand.checkWritable(out) }
+        let text = try ReportCommand.render(files: files, format: format, skipBad: skipBad, options: options,
                                             colour: out == nil && isatty(STDOUT_FILENO) != 0)
         if let out {
-            do { try text.write(toFile: out, atomically: true, encoding: .utf8) }
-            catch { throw Failure.badInput("cannot write the report to \(out): \(error.localizedDescription)") }
+            try ReportCommand.write(text, to: out)
         } else {
             FileHandle.standardOutput.write(Data(text.utf8))
         }
     }
 
-    /// Loads, analyses and renders; every input problem becomes one `Failure.badInput` line.
-    static func render(files: [String], baseline: String?, format: ReportFormat, skipBad: Bool,
-                       bootstrap: Bootstrap = Bootstrap(), colour: Bool = false,
-                       skipped extraSkipped: [SkippedEnvironment] = []) throws -> String {
-        do {
-            let inputs = try Inputs.load(files, skippingBad: skipBad)
-            for problem in inputs.problems {
-                FileHandle.standardError.write(Data("podgap: skipped \(problem.description)\n".utf8))
+    /// Says in one line what is wrong with `--out` before any reading: a folder, a missing folder.
+    static func checkWritable(_ path: String) throws {
+        var isFolder: ObjCBool = false
+        if FileManager.default.fileExists(atPath: path, isDirectory: &isFolder), isFolder.boolValue {
+            throw Failure.badInput("--out \(path) is a folder: name a file, e.g. \((path as NSString).appendingPathComponent("report.txt"))")
+        }
+        let folder = (path as NSString).deletingLastPathComponent
+        if !folder.isEmpty, !(FileManager.default.fileExists(atPath: folder, isDirectory: &isFolder) && isFolder.boolValue) {
+            throw Failure.badInput("--out \(path): folder \(folder) does not exist")
+        }
+    }
+
+    /// Writes the report with the system's reason on failure (not Foundation's error number).
+    static func write(_ text: String, to path: String) throws {
+        let descriptor = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        guard descriptor >= 0 else {
+            throw Failure.badInput("cannot write the report to \(path): \(String(cString: strerror(errno)))")
+        }
+        defer { close(descriptor) }
+        let bytes = Array(text.utf8)
+        var offset = 0
+        while offset < bytes.count {
+            let written = bytes[offset...].withUnsafeBytes { Foundation.write(descriptor, $0.baseAddress, $0.count) }
+            if written < 0 {
+                if errno == EINTR { continue }
+                throw Failure.badInput("cannot write the report to \(path): \(String(cString: strerror(errno)))")
             }
-            var analysis = try Analysis.build(inputs.facts, skipped: inputs.skipped + extraSkipped,
-                                              options: Analysis.Options(baseline: baseline, bootstrap: bootstrap))
-            if !inputs.problems.isEmpty {
-                analysis.warnings.insert("\(inputs.problems.count) bad line(s) skipped (--skip-bad), first: \(inputs.problems[0].description)", at: 0)
+            offset += written
+        }
+    }
+
+    /// Loads, analyses and renders; every input problem becomes one `Failure.badInput` line.
+    static func render(files: [String], format: ReportFormat, skipBad: Bool, options: Analysis.Options,
+                       colour: Bool = false, skipped extraSkipped: [SkippedEnvironment] = []) throws -> String {
+        do {
+            let (analysis, problems) = try Inputs.analyse(files, skippingBad: skipBad, details: format.needsDetails,
+                                                          options: options, skipped: extraSkipped)
+            for problem in problems {
+                FileHandle.standardError.write(Data("podgap: skipped \(problem.description)\n".utf8))
             }
             return format.render(analysis, colour: colour)
         } catch let error as RecordError {

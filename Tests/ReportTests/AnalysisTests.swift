@@ -105,7 +105,7 @@ import Testing
         let analysis = try Analysis.build(facts, options: .init(baseline: "native-shm"))
         #expect(analysis.environments == ["native-shm", "native-tcp", "my-cluster"])
         #expect(analysis.unranked == ["my-cluster"])
-        #expect(!analysis.attribution.contains { $0.step.to == "my-cluster" || $0.step.from == "my-cluster" })
+        #expect(!analysis.chains.contains { $0.environments.contains("my-cluster") })
         // A spare colour, not the first catalog colour and not another environment's.
         let colour = analysis.colour(of: "my-cluster")
         #expect(EnvironmentCatalog.spareColours.contains(colour))
@@ -123,13 +123,16 @@ import Testing
              Fixtures.fact("native-2node", bytes: 1024, trial: trial, seconds: Double(trial) * 50e-6)]
         }
         let analysis = try Analysis.build(facts, options: .init(baseline: "native-shm"))
-        let step = try #require(analysis.attribution.first { $0.step.to == "native-2node" })
-        #expect(step.step.from == "native-tcp")
-        let latency = try #require(step.headlines.first { $0.metric.hasPrefix("small-message latency") })
-        #expect(abs(latency.gap - 0.25) < 1e-9)
-        let bandwidth = try #require(step.headlines.first { $0.metric.hasPrefix("large-message bandwidth") })
+        let chain = try #require(analysis.chains.first)
+        #expect(chain.environments == ["native-shm", "native-tcp", "native-2node"])
+        let latency = try #require(chain.totals.first { $0.headline.metric.hasPrefix("small-message latency") })
+        #expect(abs(latency.rungs[1].gap - 0.25) < 1e-9)
+        // Unpaired: the rungs' log ratios of medians telescope to the total's (4 x 1.25 = 5).
+        #expect(abs(latency.headline.comparison.gap - 4) < 1e-9 && abs(latency.residual) < 1e-12)
+        let bandwidth = try #require(chain.totals.first { $0.headline.metric.hasPrefix("large-message bandwidth") })
         // A rate: 1 / (1 + gap) - 1 = 4/5 - 1 = -20%.
-        #expect(bandwidth.isRate && abs(bandwidth.gap + 0.2) < 1e-9)
+        let rung = Headline(kernel: "allreduce", metric: bandwidth.headline.metric, isRate: true, comparison: bandwidth.rungs[1])
+        #expect(bandwidth.headline.isRate && abs(rung.gap + 0.2) < 1e-9)
     }
 
     @Test func headlinesForUnsizedKernelsUseTheHeaviestPoint() throws {

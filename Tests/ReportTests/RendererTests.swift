@@ -1,4 +1,5 @@
 import Foundation
+import Records
 import Testing
 @testable import Report
 
@@ -23,7 +24,9 @@ import Testing
             let text = format.render(analysis)
             #expect(text.range(of: #"(?i)\bnan\b|\binf\b|infinity"#, options: .regularExpression) == nil, "\(format) printed NaN or infinity")
             // CSV is one row per pair, for pandas; every human-facing format names what was skipped.
-            #expect(format == .osu || format == .csv || text.contains("pod-rdma"), "\(format) does not name the skipped environment")
+            // The ecosystem's layouts (OSU, nccl-tests, OpenMetrics) have no place for it.
+            let humanFacing: Set<ReportFormat> = [.table, .markdown, .html]
+            #expect(!humanFacing.contains(format) || text.contains("pod-rdma"), "\(format) does not name the skipped environment")
         }
     }
 
@@ -37,7 +40,7 @@ import Testing
         let small = try #require(body.first { $0["environment"] == "native-tcp" && $0["bytes"] == "8.0" })
         #expect(small["parameters"] == "bytes=8,dtype=float32")
         #expect(abs(Double(small["gap"]!)! - 3) < 1e-9)
-        #expect(small["verdict"] == "slower")
+        #expect(small["verdict"] == "slower" && small["pairing"] == "unpaired" && small["rounds"] == "")
         let train = try #require(body.first { $0["kernel"] == "train" })
         #expect(train["ci_low"] == "" && train["p_value"] != "")
     }
@@ -45,7 +48,7 @@ import Testing
     @Test func markdownAndTableShowHeadlinesAndColourOnlyWhenAsked() throws {
         let analysis = try RendererTests.analysis()
         let markdown = ReportFormat.markdown.render(analysis)
-        #expect(markdown.contains("| native-tcp | allreduce | small-message latency (8 B) | +300.0% ["))
+        #expect(markdown.contains("| native-tcp | allreduce | small-message latency (8 B) | 3/3 trials (unpaired) | +300.0% ["))
         #expect(markdown.contains("## Attribution"))
         let plain = TableRenderer(colour: false).render(analysis)
         #expect(!plain.contains("\u{1B}["))
@@ -54,15 +57,110 @@ import Testing
         #expect(coloured.contains("\u{1B}[31mslower"))
     }
 
-    @Test func osuBlocksCarryTheMedians() throws {
-        let analysis = try RendererTests.analysis()
-        let text = ReportFormat.osu.render(analysis)
-        let blocks = text.components(separatedBy: "\n\n").filter { !$0.isEmpty }
+    @Test func osuBlocksCarryOSUsOwnNumbers() throws {
+        // Records without OSU's view: the rows say "-" and the block says why.
+        let plain = ReportFormat.osu.render(try RendererTests.analysis())
+        let blocks = plain.components(separatedBy: "\n\n").filter { !$0.isEmpty }
         #expect(blocks.count == 3)
         let tcp = try #require(blocks.first { $0.contains("environment native-tcp") })
+        #expect(tcp.contains("# 2 of 2 sizes: records without OSU's view"))
         let rows = tcp.split(separator: "\n").filter { !$0.hasPrefix("#") }.map { $0.split(separator: " ").map(String.init) }
-        // native-tcp medians: 8 us at 8 B, 80 us at 1 KiB.
-        #expect(rows == [["8", "8.00"], ["1024", "80.00"]])
+        #expect(rows == [["8", "-", "-", "-", "0"], ["1024", "-", "-", "-", "0"]])
+        // With the view: per size the median over launches of avg, min and max (us).
+        var facts = Fixtures.twoEnvironments()
+        for index in facts.indices where facts[index].environment == "native-tcp" {
+            let trial = Double(facts[index].trial)
+            let avg: Double = (8 + 2 * trial) * 1e-6, low: Double = (7 + trial) * 1e-6, high: Double = (20 + trial) * 1e-6
+            facts[index].osu = OSUStatistics(avg: avg, min: low, max: high)
+            facts[index].iterations = 1000
+        }
+        let text = ReportFormat.osu.render(try Analysis.build(facts, options: .init(baseline: "native-shm")))
+        let block = try #require(text.components(separatedBy: "\n\n").first { $0.contains("environment native-tcp") })
+        #expect(block.contains("# Size       Avg Latency(us)   Min Latency(us)   Max Latency(us)  Iterations"))
+        #expect(!block.contains("without OSU's view"))
+        let numbers = block.split(separator: "\n").filter { !$0.hasPrefix("#") }.map { $0.split(separator: " ").map(String.init) }
+        // Trials 1, 2, 3: avg 10, 12, 14 -> 12; min 8, 9, 10 -> 9; max 21, 22, 23 -> 22.
+        #expect(numbers == [["8", "12.00", "9.00", "22.00", "1000"], ["1024", "12.00", "9.00", "22.00", "1000"]])
+    }
+
+    /// An allreduce point as nccl-tests has it: out of place and in place at 1 MiB on 4 ranks.
+    static func ncclFacts() -> [RecordFacts] {
+        var facts: [RecordFacts] = []
+        for trial in 1...3 {
+            for (environment, scale) in [("native-shm", 1.0), ("native-tcp", 2.0)] {
+                for inPlace in [false, true] {
+                    // Mean time per iteration 1 ms out of place, 2 ms in place (times the scale).
+                    let mean = (inPlace ? 2e-3 : 1e-3) * scale
+                    var fact = RecordFacts(kernel: "allreduce",
+                                           parameters: "algorithm=mpi,bytes=1048576,count=262144,dtype=float32" + (inPlace ? ",inPlace=true" : "") + ",operation=sum",
+                                           bytes: 1048576, ranks: 4, iterations: 20, trial: trial, seconds: mean * 0.9, mean: mean,
+                                           verified: true, environment: environment, host: "h", mpiLibrary: "m", podgapVersion: "v",
+                                           descriptor: Fixtures.descriptors["allreduce"], wrong: inPlace ? nil : trial - 1)
+                    fact.p99 = mean * 1.5
+                    facts.append(fact)
+                }
+            }
+        }
+        return facts
+    }
+
+    @Test func ncclTestsColumnsAndBusBandwidth() throws {
+        let analysis = try Analysis.build(Self.ncclFacts(), options: .init(baseline: "native-shm"))
+        let text = ReportFormat.ncclTests.render(analysis)
+        let block = try #require(text.components(separatedBy: "\n\n").first { $0.contains("environment native-shm") })
+        let lines = block.split(separator: "\n").map(String.init)
+        #expect(lines.contains("#       size         count      type   redop    root     time   algbw   busbw  #wrong     time   algbw   busbw  #wrong"))
+        let row = try #require(lines.first { !$0.hasPrefix("#") })
+        // algbw = 1048576 B / 1 ms = 1.05 GB/s; busbw = algbw x 2(4-1)/4 = 1.57; in place 2 ms: 0.52, 0.79.
+        // #wrong: 0 + 1 + 2 out of place; the in-place records count none.
+        #expect(row.split(separator: " ").map(String.init) == ["1048576", "262144", "float", "sum", "-1",
+                                                                  "1000.0", "1.05", "1.57", "3", "2000.0", "0.52", "0.79", "N/A"])
+        #expect(lines.contains("# Out of bounds values : 3 FAILED"))
+        #expect(lines.contains { $0.hasPrefix("# Avg bus bandwidth    : 1.5728") })
+        #expect(abs(NCCLTestsRenderer.row(["a"], widths: [7]).count - 7) == 0)
+        #expect(NCCLTestsRenderer.time(12.345) == "  12.35" && NCCLTestsRenderer.time(12345) == "  12345")
+    }
+
+    @Test func openMetricsFamiliesLabelsAndGaps() throws {
+        var facts = Self.ncclFacts()
+        for index in facts.indices {
+            facts[index].round = facts[index].trial
+            facts[index].position = facts[index].environment == "native-shm" ? 1 : 2
+            facts[index].throughput = ["busbw_gbps": 1.5]
+        }
+        let analysis = try Analysis.build(facts, options: .init(baseline: "native-shm"))
+        let text = ReportFormat.openmetrics.render(analysis)
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        #expect(lines.suffix(2) == ["# EOF", ""])
+        // The descriptor's two metrics, each with TYPE, UNIT and HELP before its samples.
+        let time = "podgap_allreduce_time_per_call_seconds", bus = "podgap_allreduce_bus_bandwidth_gigabytes_per_second"
+        #expect(lines.contains("# TYPE \(time) summary") && lines.contains("# UNIT \(time) seconds"))
+        #expect(lines.contains("# TYPE \(bus) gauge") && lines.contains("# UNIT \(bus) gigabytes_per_second"))
+        #expect(lines.contains { $0.hasPrefix("# HELP \(time) allreduce: time per call per launch") })
+        let labels = "environment=\"native-tcp\",kernel=\"allreduce\",bytes=\"1048576\",ranks=\"4\",round=\"2\",parameters=\"algorithm=mpi,dtype=float32,operation=sum\""
+        func value(_ series: String) -> Double? {
+            lines.first { $0.hasPrefix(series + " ") }.flatMap { Double($0.split(separator: " ").last!) }
+        }
+        #expect(abs((value("\(time){\(labels),quantile=\"0.5\"}") ?? 0) - 0.0018) < 1e-12)
+        #expect(abs((value("\(time){\(labels),quantile=\"0.99\"}") ?? 0) - 0.003) < 1e-12)
+        #expect(value("\(bus){\(labels)}") == 1.5)
+        // The gap and its interval, three gauges: native-tcp is exactly twice as slow.
+        let gap = try #require(lines.first { $0.hasPrefix("podgap_gap_ratio{environment=\"native-tcp\",baseline=\"native-shm\",kernel=\"allreduce\",bytes=\"1048576\",ranks=\"4\",parameters=\"algorithm=mpi,dtype=float32,operation=sum\"} ") })
+        #expect(abs(Double(gap.split(separator: " ").last!)! - 1) < 1e-9)
+        for name in ["podgap_gap_ratio", "podgap_gap_lower_ratio", "podgap_gap_upper_ratio"] {
+            #expect(lines.contains("# TYPE \(name) gauge") && lines.contains("# UNIT \(name) ratio"))
+        }
+        // Every sample belongs to the family declared last, and families do not interleave.
+        var family = "", seen = Set<String>()
+        for line in lines where !line.isEmpty && line != "# EOF" {
+            if line.hasPrefix("# TYPE ") {
+                family = String(line.split(separator: " ")[2])
+                #expect(seen.insert(family).inserted, "family \(family) declared twice")
+            } else if !line.hasPrefix("#") {
+                #expect(line.hasPrefix(family + "{"), "\(line) outside its family \(family)")
+                #expect(line.range(of: #"^[a-z_][a-z0-9_]*\{([a-z_]+="([^"\\]|\\.)*",?)+\} [-+0-9.eE]+$"#, options: .regularExpression) != nil, "\(line)")
+            }
+        }
     }
 
     @Test func htmlIsSelfContainedWithEveryChartAndItsData() throws {

@@ -58,8 +58,15 @@ import Testing
         #expect(csv.stdout.split(separator: "\n").count == 3)
         let osu = try Self.report([shm, tcp, "--format", "osu"])
         #expect(osu.stdout.contains("# Size       Avg Latency(us)"))
+        // These records carry no descriptor (schema 1 style), so no bus factor: the format says so.
+        let nccl = try Self.report([shm, tcp, "--format", "nccl-tests"])
+        #expect(nccl.status == 0 && nccl.stdout.hasPrefix("# no collective with a bus factor in the inputs"))
+        let metrics = try Self.report([shm, tcp, "--format", "openmetrics"])
+        #expect(metrics.status == 0 && metrics.stdout.hasSuffix("# EOF\n") && metrics.stdout.contains("# TYPE podgap_gap_ratio gauge"))
+        // A format that does not exist: one line that lists the valid ones.
         let bad = try Self.report([shm, tcp, "--format", "pdf"])
-        #expect(bad.status == 2 && bad.stderr == "podgap: --format 'pdf' is not one of table, markdown, csv, html, osu\n")
+        #expect(bad.status == 2 && bad.stderr.split(separator: "\n").count == 1)
+        #expect(bad.stderr == "podgap: The value 'pdf' is invalid for '--format <format>'. Please provide one of 'table', 'markdown', 'csv', 'html', 'osu', 'nccl-tests' or 'openmetrics'.\n")
     }
 
     @Test func badLineIsFileColonLineAndSkipBadGoesOn() throws {
@@ -100,11 +107,43 @@ import Testing
             #expect(result.stderr == message)
             #expect(!result.stdout.lowercased().contains("nan"))
         }
+        // Values that are not a margin, and a folder where a file belongs: one line naming them.
+        let reportFolder = folder.appendingPathComponent("reports").path
+        try FileManager.default.createDirectory(atPath: reportFolder, withIntermediateDirectories: true)
+        let values: [([String], String)] = [
+            (["--equivalence", "0"], "podgap: --equivalence 0 is not a margin: give a percentage above 0 and below 100, e.g. 5\n"),
+            (["--equivalence=-1"], "podgap: --equivalence -1 is not a margin: give a percentage above 0 and below 100, e.g. 5\n"),
+            (["--out", reportFolder], "podgap: --out \(reportFolder) is a folder: name a file, e.g. \(reportFolder)/report.txt\n"),
+            (["--out", reportFolder + "/absent/r.txt"], "podgap: --out \(reportFolder)/absent/r.txt: folder \(reportFolder)/absent does not exist\n"),
+        ]
+        for (arguments, message) in values {
+            let result = try Self.report([shm, tcp] + arguments)
+            #expect(result.status == 2 && result.stderr == message, "\(arguments): \(result.stderr)")
+        }
+        let words = try Self.report([shm, tcp, "--equivalence", "five"])
+        #expect(words.status == 2 && words.stderr.split(separator: "\n").count == 1 && words.stderr.contains("'five'"))
+
         // Different rank counts: nothing pairs.
         let unpaired = try Self.report([shm, tcp])
         #expect(unpaired.status == 2)
         #expect(unpaired.stderr.hasPrefix("podgap: no record pairs with baseline 'native-tcp': the other environments (native-shm)"))
         #expect(unpaired.stderr.split(separator: "\n").count == 1)
+    }
+
+    /// A record no machine can produce (1e308 s per iteration) is kept out and named, not averaged in.
+    @Test func recordsOutsidePhysicalBoundsAreFlagged() throws {
+        let (folder, shm, tcp) = try Self.twoEnvironments(tcpFactor: 2)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let writer = try RecordWriter(appendingTo: tcp)
+        let measurement = MeasuredPoint(parameters: ["bytes": .number(8)], warmup: 1, iterations: 2,
+                                        samples: [1e308], verified: true, verification: "ok")
+        try writer.append(Record(run: "r", kernel: "allreduce", ranks: 2, trial: 4, measurement: measurement,
+                                 keepingSamples: false, environment: Self.environment("native-tcp")))
+        let result = try Self.report([shm, tcp, "--baseline", "native-shm"])
+        #expect(result.status == 0)
+        #expect(result.stdout.contains("native-tcp allreduce 8 (2 ranks): 1 unverified record(s) (outside physical bounds: time per iteration 1e+308 s is above a day) shown but kept out of the statistics"))
+        #expect(result.stdout.split(separator: "\n").allSatisfy { $0.count < 300 })
+        #expect(!result.stdout.contains("-100.0%"))
     }
 
     /// `report` and `model calibrate` read the same records and compare against the same
@@ -126,7 +165,7 @@ import Testing
         let model = try Shell.run(Shell.podgap, ["model", "calibrate", path, "--out", profile], timeout: 60)
         #expect(model.status == 0, "\(model.stderr)")
         let yaml = try String(contentsOfFile: profile, encoding: .utf8)
-        #expect(report.stdout.split(separator: "\n").first?.hasSuffix("baseline native-2node") == true)
+        #expect(report.stdout.split(separator: "\n").first?.contains("baseline native-2node,") == true)
         #expect(yaml.contains("baseline: \"native-2node\"") || yaml.contains("baseline: native-2node"))
     }
 }

@@ -1,0 +1,103 @@
+import Foundation
+import Records
+
+/// The OpenMetrics text exposition format (what Prometheus scrapes and a Pushgateway accepts):
+/// one metric family per kernel metric, as the kernels' descriptors name them, with one sample
+/// per launch labelled environment, kernel, bytes, ranks and round (the trial for records run
+/// outside rounds), plus `parameters` where a kernel has other parameters (algorithm, dtype ...).
+/// Time metrics are summaries with the launch's median and 99th percentile as quantiles 0.5 and
+/// 0.99; rates and OSU's average are gauges. Then the comparison with the baseline as three
+/// gauges: the gap, and its interval's lower and upper ends (ratios, + is slower). `# EOF` ends
+/// the exposition.
+public struct OpenMetricsRenderer: Sendable {
+    public init() {}
+
+    public func render(_ analysis: Analysis) -> String {
+        var out = ""
+        var used = Set<String>()
+        let kernels = Set(analysis.points.keys.map(\.kernel)).sorted(by: analysis.kernels.precedes)
+        for kernel in kernels {
+            let keys = analysis.sortedPoints.filter { $0.kernel == kernel }
+            for metric in analysis.kernels.descriptor(of: kernel).metrics {
+                var name = Self.name("podgap_\(kernel)_\(metric.label)")
+                if !name.hasSuffix("_" + metric.unit) { name += "_" + Self.name(metric.unit) }
+                // Two metrics with one label would collide: keep the first.
+                guard used.insert(name).inserted else { continue }
+                let summary = metric.key == "seconds"
+                var samples = ""
+                for environment in analysis.environments {
+                    for key in keys {
+                        guard let point = analysis.points[key]?[environment] else { continue }
+                        for launch in point.launches {
+                            let labels = Self.labels(environment: environment, key: key, launch: launch)
+                            if summary {
+                                samples += "\(name){\(labels),quantile=\"0.5\"} \(Self.number(launch.seconds))\n"
+                                samples += "\(name){\(labels),quantile=\"0.99\"} \(Self.number(launch.p99))\n"
+                            } else if let value = metric.key == "osu.avg" ? launch.osu?.avg : launch.throughput[metric.key] {
+                                samples += "\(name){\(labels)} \(Self.number(value))\n"
+                            }
+                        }
+                    }
+                }
+                guard !samples.isEmpty else { continue }
+                out += "# TYPE \(name) \(summary ? "summary" : "gauge")\n"
+                out += "# UNIT \(name) \(Self.name(metric.unit))\n"
+                out += "# HELP \(name) \(Self.help("\(kernel): \(metric.label) per launch (\(metric.direction == .lowerIsBetter ? "lower" : "higher") is better)"))\n"
+                out += samples
+            }
+        }
+        let gauges: [(String, String, (Comparison) -> Double?)] = [
+            ("podgap_gap_ratio", "environment against the baseline: the gap (median time ratio - 1; + is slower)", { $0.gap }),
+            ("podgap_gap_lower_ratio", "lower end of the gap's 95% interval", { $0.interval?.lowerBound }),
+            ("podgap_gap_upper_ratio", "upper end of the gap's 95% interval", { $0.interval?.upperBound }),
+        ]
+        for (name, help, value) in gauges {
+            let samples = analysis.comparisons.compactMap { c -> String? in
+                guard let v = value(c), v.isFinite else { return nil }
+                var labels = "environment=\"\(Self.escape(c.environment))\",baseline=\"\(Self.escape(c.baseline))\",kernel=\"\(Self.escape(c.point.kernel))\""
+                if let bytes = c.point.bytes { labels += ",bytes=\"\(String(format: "%.0f", bytes))\"" }
+                labels += ",ranks=\"\(c.point.ranks)\""
+                if !c.point.series.isEmpty { labels += ",parameters=\"\(Self.escape(c.point.series))\"" }
+                return "\(name){\(labels)} \(Self.number(v))\n"
+            }
+            guard !samples.isEmpty else { continue }
+            out += "# TYPE \(name) gauge\n# UNIT \(name) ratio\n# HELP \(name) \(Self.help(help))\n" + samples.joined()
+        }
+        return out + "# EOF\n"
+    }
+
+    static func labels(environment: String, key: PointKey, launch: EnvironmentPoint.Launch) -> String {
+        var labels = "environment=\"\(escape(environment))\",kernel=\"\(escape(key.kernel))\""
+        if let bytes = key.bytes { labels += ",bytes=\"\(String(format: "%.0f", bytes))\"" }
+        labels += ",ranks=\"\(key.ranks)\",round=\"\(launch.round ?? launch.trial)\""
+        if !key.series.isEmpty { labels += ",parameters=\"\(escape(key.series))\"" }
+        return labels
+    }
+
+    /// A metric name: lower case letters, digits and underscores, runs of anything else one underscore.
+    static func name(_ text: String) -> String {
+        var out = ""
+        for character in text.lowercased() {
+            if character.isASCII && (character.isLetter || character.isNumber) { out.append(character) }
+            else if !out.hasSuffix("_") { out.append("_") }
+        }
+        while out.hasSuffix("_") { out.removeLast() }
+        return out
+    }
+
+    /// Label values escape backslash, double quote and line feed.
+    static func escape(_ text: String) -> String {
+        text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
+            .replacingOccurrences(of: "\n", with: "\\n")
+    }
+
+    /// HELP text escapes backslash and line feed.
+    static func help(_ text: String) -> String {
+        text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\n", with: "\\n")
+    }
+
+    static func number(_ value: Double) -> String {
+        guard value.isFinite else { return value.isNaN ? "NaN" : (value > 0 ? "+Inf" : "-Inf") }
+        return "\(value)"
+    }
+}
