@@ -126,9 +126,22 @@ public struct Analysis: Sendable {
 
     public static func build(_ facts: [RecordFacts], skipped: [SkippedEnvironment] = [],
                              options: Options = Options()) throws -> Analysis {
-        guard !facts.isEmpty else { throw AnalysisError.noRecords }
+        try build(partitions: [facts], skipped: skipped, options: options)
+    }
+
+    /// The same from facts in parts (one per file): each part is grouped on a core of its own.
+    public static func build(partitions: [[RecordFacts]], skipped: [SkippedEnvironment] = [],
+                             options: Options = Options()) throws -> Analysis {
+        let recordCount = partitions.reduce(0) { $0 + $1.count }
+        guard recordCount > 0 else { throw AnalysisError.noRecords }
+        let parts = Locked<[Int: Grouping]>([:])
+        DispatchQueue.concurrentPerform(iterations: partitions.count) { index in
+            var part = Grouping()
+            for fact in partitions[index] { part.add(fact) }
+            parts.update { $0[index] = part }
+        }
         var grouping = Grouping()
-        for fact in facts { grouping.add(fact) }
+        for index in partitions.indices { grouping.merge(parts.value[index]!) }
         let present = grouping.present
         let environments = EnvironmentCatalog.sorted(present)
         // The same default as `podgap model` for the same records: the catalog decides.
@@ -158,7 +171,7 @@ public struct Analysis: Sendable {
         let labels = PointKey.labels(for: keys)
         var analysis = Analysis(baseline: baseline, environments: environments, kernels: kernels, points: points,
                                 comparisons: comparisons, headlines: headlines, chains: chains,
-                                machineStates: [], skipped: skipped, warnings: [], recordCount: facts.count,
+                                machineStates: [], skipped: skipped, warnings: [], recordCount: recordCount,
                                 options: options, excludedMixedRounds: 0, labels: labels)
         analysis.machineStates = grouping.machineStates(environments: environments, comparisons: comparisons)
         analysis.excludedMixedRounds = Set(comparisons.filter { $0.excludedMixed > 0 }.flatMap { c in
@@ -235,6 +248,19 @@ private struct Grouping {
         }
 
         var all: [Values] { [first] + (more ?? []) }
+
+        /// The same launch's records from another file.
+        mutating func merge(_ other: Accumulated) {
+            more = (more ?? []) + other.all
+            if let extra = other.wrong { wrong = (wrong ?? 0) + extra }
+            for (name, values) in other.throughput { throughput[name, default: []] += values }
+            if probe == nil { probe = other.probe }
+            if let position = other.position {
+                if let seen = self.position, seen != position { duplicate = true }
+                self.position = self.position ?? position
+            }
+            duplicate = duplicate || other.duplicate
+        }
     }
     struct ProbeKey: Hashable { var environment: String; var kernel: String; var launch: LaunchKey; var position: Int? }
 
@@ -244,14 +270,58 @@ private struct Grouping {
     var kernels = KernelDescriptions()
     var probes: [ProbeKey: MachineProbe] = [:]
 
+    /// Another part's facts into this one (parts are files: usually one environment each).
+    mutating func merge(_ other: Grouping) {
+        guard !launches.isEmpty || !unverified.isEmpty else { self = other; return }
+        for (key, environments) in other.launches {
+            for (environment, theirs) in environments {
+                // Files usually hold one environment each: then the whole point moves over.
+                guard launches[key]?[environment] != nil else {
+                    launches[key, default: [:]][environment] = theirs
+                    continue
+                }
+                for (launch, accumulated) in theirs {
+                    guard let accumulated else { continue }
+                    launches[key, default: [:]][environment, default: [:]][launch, default: nil].mergeOrStart(accumulated)
+                }
+            }
+        }
+        for (key, environments) in other.unverified {
+            for (environment, entry) in environments {
+                var mine = unverified[key, default: [:]][environment, default: (0, nil)]
+                mine.count += entry.count
+                mine.implausible = mine.implausible ?? entry.implausible
+                unverified[key, default: [:]][environment] = mine
+            }
+        }
+        hosts.formUnion(other.hosts); libraries.formUnion(other.libraries); versions.formUnion(other.versions)
+        present.formUnion(other.present)
+        kernels.merge(other.kernels)
+        probes.merge(other.probes) { mine, _ in mine }
+    }
+
+    /// The last fact's names: facts come in runs of one environment and kernel, so the sets
+    /// below are touched only when a name changes.
+    private var lastNames: (kernel: String, environment: String, host: String, mpi: String, version: String)?
+    private var lastProbeKey: ProbeKey?
+
     mutating func add(_ fact: RecordFacts) {
         let key = PointKey(kernel: fact.kernel, parameters: fact.parameters, ranks: fact.ranks, bytes: fact.bytes)
+        let names = (fact.kernel, fact.environment, fact.host, fact.mpiLibrary, fact.podgapVersion)
+        if lastNames.map({ $0 != names }) ?? true {
+            lastNames = names
+            present.insert(fact.environment)
+            hosts.insert(fact.host); libraries.insert(fact.mpiLibrary); versions.insert(fact.podgapVersion)
+        }
         kernels.note(fact)
-        present.insert(fact.environment)
-        hosts.insert(fact.host); libraries.insert(fact.mpiLibrary); versions.insert(fact.podgapVersion)
         let launch = LaunchKey(round: fact.round, trial: fact.round == nil ? fact.trial : 0)
         if let probe = fact.probe {
-            probes[ProbeKey(environment: fact.environment, kernel: fact.kernel, launch: launch, position: fact.position)] = probe
+            // A launch's records follow each other: one entry per launch.
+            let probeKey = ProbeKey(environment: fact.environment, kernel: fact.kernel, launch: launch, position: fact.position)
+            if probeKey != lastProbeKey {
+                probes[probeKey] = probe
+                lastProbeKey = probeKey
+            }
         }
         guard fact.usable, fact.seconds.isFinite, fact.seconds > 0 else {
             var entry = unverified[key, default: [:]][fact.environment, default: (0, nil)]
@@ -273,13 +343,17 @@ private struct Grouping {
             let list = ordered.map { launch -> EnvironmentPoint.Launch in
                 let a = byLaunch[launch]!!
                 func median(_ values: [Double]) -> Double { Median.of(values) ?? 0 }
-                let all = a.all, osus = all.compactMap(\.osu)
-                let osu = osus.isEmpty ? nil : OSUStatistics(avg: median(osus.map(\.avg)), min: median(osus.map(\.min)),
-                                                             max: median(osus.map(\.max)))
+                // One record per launch and point is the rule: no arrays for it.
+                var values = a.first
+                if let more = a.more {
+                    let all = [a.first] + more, osus = all.compactMap(\.osu)
+                    values = .init(seconds: median(all.map(\.seconds)), mean: median(all.map(\.mean)), p99: median(all.map(\.p99)),
+                                   osu: osus.isEmpty ? nil : OSUStatistics(avg: median(osus.map(\.avg)), min: median(osus.map(\.min)),
+                                                                           max: median(osus.map(\.max))))
+                }
                 return EnvironmentPoint.Launch(round: launch.round, trial: launch.trial, position: a.position, iterations: a.iterations,
-                                               seconds: median(all.map(\.seconds)), mean: median(all.map(\.mean)),
-                                               p99: median(all.map(\.p99)),
-                                               osu: osu, wrong: a.wrong, throughput: a.throughput.mapValues(median),
+                                               seconds: values.seconds, mean: values.mean, p99: values.p99,
+                                               osu: values.osu, wrong: a.wrong, throughput: a.throughput.mapValues(median),
                                                probe: a.probe, duplicate: a.duplicate)
             }
             let medians = list.map(\.seconds)
@@ -335,6 +409,10 @@ fileprivate extension Optional where Wrapped == Grouping.Accumulated {
     mutating func absorbOrStart(_ fact: RecordFacts) {
         if self == nil { self = Grouping.Accumulated(fact) } else { self!.absorb(fact) }
     }
+
+    mutating func mergeOrStart(_ other: Grouping.Accumulated) {
+        if self == nil { self = other } else { self!.merge(other) }
+    }
 }
 
 /// Compares two environments at a point: paired by round where both ran in rounds, else unpaired.
@@ -351,30 +429,38 @@ private struct Pairer {
             comparison.unverified = a.unverified + b.unverified
             return comparison
         }
-        let mine = Dictionary(a.launches.map { ($0.round!, $0) }, uniquingKeysWith: { first, _ in first })
-        let theirs = Dictionary(b.launches.map { ($0.round!, $0) }, uniquingKeysWith: { first, _ in first })
-        let duplicates = Set(mine.filter(\.value.duplicate).keys).union(theirs.filter(\.value.duplicate).keys)
-        var matched = Set(mine.keys).intersection(theirs.keys).subtracting(duplicates)
-        let missing = Set(mine.keys).symmetricDifference(theirs.keys).subtracting(duplicates)
-        if let only { matched.formIntersection(only) }
-        let mixed = matched.filter { round in
-            guard let x = mine[round]!.probe, let y = theirs[round]!.probe else { return false }
-            return MachineMode.differ(x, y)
+        // Both sides' launches are sorted by round, one per round: walk them together.
+        var ratios: [Double] = [], mineMatched: [Double] = [], theirsMatched: [Double] = []
+        var missing: [Int] = [], duplicates: [Int] = [], mixed: [Int] = []
+        ratios.reserveCapacity(min(a.launches.count, b.launches.count))
+        var i = 0, j = 0
+        while i < a.launches.count || j < b.launches.count {
+            let x = i < a.launches.count ? a.launches[i] : nil, y = j < b.launches.count ? b.launches[j] : nil
+            let round = min(x?.round ?? .max, y?.round ?? .max)
+            let mine = x?.round == round ? x : nil, theirs = y?.round == round ? y : nil
+            if mine != nil { i += 1 }
+            if theirs != nil { j += 1 }
+            if mine?.duplicate == true || theirs?.duplicate == true { duplicates.append(round); continue }
+            guard let mine, let theirs else { missing.append(round); continue }
+            if let only, !only.contains(round) { continue }
+            if let p = mine.probe, let q = theirs.probe, MachineMode.differ(p, q) {
+                mixed.append(round)
+                if options.excludeMixed { continue }
+            }
+            ratios.append(log(mine.seconds / theirs.seconds))
+            mineMatched.append(mine.seconds)
+            theirsMatched.append(theirs.seconds)
         }
-        if options.excludeMixed { matched.subtract(mixed) }
-        let rounds = matched.sorted()
-        let ratios = rounds.map { log(mine[$0]!.seconds / theirs[$0]!.seconds) }
         var comparison = Comparison(point: key, environment: candidate, baseline: reference, ratios: ratios,
-                                    candidateMedians: rounds.map { mine[$0]!.seconds },
-                                    baselineMedians: rounds.map { theirs[$0]!.seconds }, options: options,
+                                    candidateMedians: mineMatched, baselineMedians: theirsMatched, options: options,
                                     estimateOnly: estimateOnly)
         comparison.unverified = a.unverified + b.unverified
         // Restricted to a chain's common rounds, the rest are not "missing": the chain chose them.
         if only == nil {
-            comparison.missingRounds = missing.sorted()
-            comparison.duplicateRounds = duplicates.sorted()
+            comparison.missingRounds = missing
+            comparison.duplicateRounds = duplicates
         }
-        comparison.mixedRounds = mixed.sorted()
+        comparison.mixedRounds = mixed
         comparison.excludedMixed = options.excludeMixed ? mixed.count : 0
         return comparison
     }

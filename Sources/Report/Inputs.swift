@@ -4,7 +4,10 @@ import Foundation
 /// What a report is built from: results files, or suite folders (their `*.jsonl` files and the
 /// `skipped.json` that names environments the suite could not run).
 public struct Inputs: Sendable {
-    public var facts: [RecordFacts]
+    /// The facts of each file, in argument order (kept apart: a report groups them file by file,
+    /// on every core).
+    public var partitions: [[RecordFacts]]
+    public var facts: [RecordFacts] { partitions.flatMap { $0 } }
     public var skipped: [SkippedEnvironment]
     /// Bad lines passed over (only with `skippingBad`).
     public var problems: [RecordError]
@@ -42,13 +45,13 @@ public struct Inputs: Sendable {
             let result = Result { try reader.read(files[index]); return reader }
             results.update { $0[index] = result }
         }
-        var facts: [RecordFacts] = [], problems: [RecordError] = []
+        var partitions: [[RecordFacts]] = [], problems: [RecordError] = []
         for index in files.indices {
             let reader = try results.value[index]!.get()
-            facts += reader.facts
+            partitions.append(reader.facts)
             problems += reader.problems
         }
-        return Inputs(facts: facts, skipped: skipped, problems: problems)
+        return Inputs(partitions: partitions, skipped: skipped, problems: problems)
     }
 
     /// What `podgap report` does before rendering, for other callers (the exporters): read
@@ -58,7 +61,7 @@ public struct Inputs: Sendable {
                                options: Analysis.Options = Analysis.Options(),
                                skipped extra: [SkippedEnvironment] = []) throws -> (analysis: Analysis, problems: [RecordError]) {
         let inputs = try load(paths, skippingBad: skippingBad, details: details)
-        var analysis = try Analysis.build(inputs.facts, skipped: inputs.skipped + extra, options: options)
+        var analysis = try Analysis.build(partitions: inputs.partitions, skipped: inputs.skipped + extra, options: options)
         if let first = inputs.problems.first {
             analysis.warnings.insert("\(inputs.problems.count) bad line(s) skipped (--skip-bad), first: \(first.description)", at: 0)
         }

@@ -42,6 +42,11 @@ struct JSONScanner {
         return nil
     }
 
+    /// The bytes of `range` (valid while the line's buffer is).
+    func bytes(_ range: Range<Int>) -> UnsafeRawBufferPointer {
+        UnsafeRawBufferPointer(start: base + range.lowerBound, count: range.count)
+    }
+
     mutating func string() -> String? {
         guard let range = rawString() else { return nil }
         return String(decoding: UnsafeBufferPointer(start: base + range.lowerBound, count: range.count), as: UTF8.self)
@@ -127,10 +132,14 @@ struct JSONScanner {
         case JSONScanner.quote:
             position += 1
             while position < end {
-                let byte = base[position]
-                if byte == JSONScanner.backslash { position += 2; continue }
-                position += 1
-                if byte == JSONScanner.quote { return start..<position }
+                // Jump to the next quote; it closes the string unless an odd run of backslashes
+                // escapes it.
+                guard let found = memchr(base + position, Int32(JSONScanner.quote), end - position) else { return nil }
+                let quoteAt = base.distance(to: found.assumingMemoryBound(to: UInt8.self))
+                var slashes = 0
+                while quoteAt - slashes - 1 >= position && base[quoteAt - slashes - 1] == JSONScanner.backslash { slashes += 1 }
+                position = quoteAt + 1
+                if slashes % 2 == 0 { return start..<position }
             }
             return nil
         case UInt8(ascii: "{"), UInt8(ascii: "["):

@@ -11,9 +11,18 @@ public struct KernelDescriptions: Sendable {
 
     /// Records what `fact` says about its kernel: the first descriptor seen wins.
     mutating func note(_ fact: RecordFacts) {
+        // Runs of one kernel: look it up again only when it changes.
+        if fact.kernel == lastKernel && (fact.descriptor == nil || lastHadDescriptor) && (fact.bytes == nil || lastSweeps) { return }
         if byKernel[fact.kernel] == nil, let descriptor = fact.descriptor { byKernel[fact.kernel] = descriptor }
         if fact.bytes != nil { sweeps.insert(fact.kernel) }
+        lastKernel = fact.kernel
+        lastHadDescriptor = byKernel[fact.kernel] != nil
+        lastSweeps = sweeps.contains(fact.kernel)
     }
+
+    private var lastKernel: String?
+    private var lastHadDescriptor = false
+    private var lastSweeps = false
 
     mutating func merge(_ other: KernelDescriptions) {
         byKernel.merge(other.byKernel) { mine, _ in mine }

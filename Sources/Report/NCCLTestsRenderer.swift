@@ -2,18 +2,13 @@ import Foundation
 import Records
 import Statistics
 
-/// nccl-tests' table (all_reduce_perf and its siblings), one per environment and sweep of a kernel
-/// that declares a bus factor: size, count, type, redop, root, then time, algbw, busbw and #wrong
-/// out of place and in place (records with `params.inPlace` true). Time is each launch's mean time
-/// per iteration (nccl-tests averages its iterations), the median over launches; algbw = bytes /
-/// time, busbw = algbw x the descriptor's bus factor; #wrong sums the launches' `wrong` counts
-/// ("N/A" where the records carry none).
+/// `podgap report --format nccl-tests`: nccl-tests' table (`NCCLTestsTable`) per environment and
+/// sweep of a kernel that declares a bus factor, out-of-place and in-place records
+/// (`params.in_place`) side by side. Each side's time is the median over the point's launches of
+/// each launch's time per call (OSU's average over ranks where the records keep it, else the mean
+/// of the slowest-rank times); #wrong sums the launches' counts ("N/A" where none were counted).
 public struct NCCLTestsRenderer: Sendable {
     public init() {}
-
-    /// nccl-tests' names for the element types.
-    static let typeNames = ["float32": "float", "float64": "double", "float16": "half", "bfloat16": "bfloat16",
-                            "int8": "int8", "uint8": "uint8", "int32": "int32", "uint32": "uint32", "int64": "int64", "uint64": "uint64"]
 
     struct Table: Hashable { var kernel: String, ranks: Int, series: String }
 
@@ -23,8 +18,9 @@ public struct NCCLTestsRenderer: Sendable {
         for key in analysis.sortedPoints {
             guard let bytes = key.bytes, analysis.kernels.descriptor(of: key.kernel).busFactor != nil else { continue }
             let pairs = key.pairs
-            let inPlace = pairs.contains { $0.key == "inPlace" && $0.value == "true" }
-            let series = pairs.filter { !["bytes", "count", "inPlace"].contains($0.key) }.map { "\($0.key)=\($0.value)" }.joined(separator: ",")
+            let inPlace = pairs.contains { $0.key == "in_place" && $0.value == "true" }
+            let series = pairs.filter { !["bytes", "count", "in_place"].contains($0.key) }.map { "\($0.key)=\($0.value)" }
+                .joined(separator: ",")
             let table = Table(kernel: key.kernel, ranks: key.ranks, series: series)
             if inPlace { tables[table, default: [:]][bytes, default: (nil, nil)].inPlace = key }
             else { tables[table, default: [:]][bytes, default: (nil, nil)].outOfPlace = key }
@@ -35,58 +31,33 @@ public struct NCCLTestsRenderer: Sendable {
         for environment in analysis.environments {
             for table in order {
                 let factor = analysis.kernels.descriptor(of: table.kernel).busFactor!.factor(ranks: table.ranks)
-                var lines: [String] = [], busbws: [Double] = [], wrongs: Int?
+                var rows: [String] = [], busbws: [Double] = [], wrong = 0
                 for (bytes, keys) in tables[table]!.sorted(by: { $0.key < $1.key }) {
-                    let sides = [keys.outOfPlace, keys.inPlace].map { $0.flatMap { analysis.points[$0]?[environment] } }
-                    guard sides.contains(where: { !($0?.launches.isEmpty ?? true) }), let any = keys.outOfPlace ?? keys.inPlace else { continue }
-                    let pairs = Dictionary(any.pairs.map { ($0.key, $0.value) }, uniquingKeysWith: { first, _ in first })
-                    let dtype = pairs["dtype"] ?? "-"
-                    var line = Self.row([String(format: "%.0f", bytes), pairs["count"] ?? "-", Self.typeNames[dtype] ?? dtype,
-                                         pairs["operation"] ?? "-", "-1"], widths: [12, 12, 8, 6, 6])
-                    for (index, side) in sides.enumerated() {
-                        guard let side, let time = Median.of(side.launches.map(\.mean)), time > 0 else {
-                            line += "  " + Self.row(["N/A", "N/A", "N/A", "N/A"], widths: [7, 6, 6, 6])
-                            continue
-                        }
-                        let algbw = bytes / time / 1e9, busbw = algbw * factor
-                        if index == 0 { busbws.append(busbw) }
-                        let counted = side.launches.compactMap(\.wrong)
-                        let wrong = counted.isEmpty ? "N/A" : "\(counted.reduce(0, +))"
-                        if !counted.isEmpty { wrongs = (wrongs ?? 0) + counted.reduce(0, +) }
-                        line += "  " + Self.row([Self.time(time * 1e6), String(format: "%.2f", algbw), String(format: "%.2f", busbw), wrong],
-                                                widths: [7, 6, 6, 6])
+                    func side(_ key: PointKey?) -> NCCLTestsTable.Side? {
+                        guard let key, let point = analysis.points[key]?[environment],
+                              let seconds = Median.of(point.launches.map { $0.osu?.avg ?? $0.mean }) else { return nil }
+                        let counted = point.launches.compactMap(\.wrong)
+                        let side = NCCLTestsTable.Side(seconds: seconds, bytes: bytes, busFactor: factor,
+                                                       wrong: counted.isEmpty ? nil : counted.reduce(0, +))
+                        busbws.append(side.busbw)
+                        wrong += side.wrong ?? 0
+                        return side
                     }
-                    lines.append(line)
+                    let outOfPlace = side(keys.outOfPlace), inPlace = side(keys.inPlace)
+                    guard outOfPlace != nil || inPlace != nil, let any = keys.outOfPlace ?? keys.inPlace else { continue }
+                    let parameters = Dictionary(any.pairs.map { ($0.key, $0.value) }, uniquingKeysWith: { first, _ in first })
+                    rows.append(NCCLTestsTable.row(bytes: Int(bytes), count: parameters["count"].flatMap { Int($0) } ?? 0,
+                                                   dtype: parameters["dtype"] ?? "?", operation: parameters["operation"] ?? "sum",
+                                                   outOfPlace: outOfPlace, inPlace: inPlace))
                 }
-                guard !lines.isEmpty else { continue }
-                out += "# nccl-tests layout (podgap report): \(table.kernel), environment \(environment), \(table.ranks) ranks\(table.series.isEmpty ? "" : ", " + table.series)\n"
-                out += "#\n"
-                out += "#                                                              out-of-place                       in-place          \n"
-                out += "# " + Self.row(["size", "count", "type", "redop", "root", "time", "algbw", "busbw", "#wrong",
-                                        "time", "algbw", "busbw", "#wrong"], widths: Self.headerWidths) + "\n"
-                out += "# " + Self.row(["(B)", "(elements)", "", "", "", "(us)", "(GB/s)", "(GB/s)", "",
-                                        "(us)", "(GB/s)", "(GB/s)", ""], widths: Self.headerWidths) + "\n"
-                out += lines.joined(separator: "\n") + "\n"
-                out += "# Out of bounds values : \(wrongs.map { "\($0) \($0 == 0 ? "OK" : "FAILED")" } ?? "N/A (the records count no wrong elements)")\n"
-                out += String(format: "# Avg bus bandwidth    : %g \n", busbws.isEmpty ? 0 : busbws.reduce(0, +) / Double(busbws.count))
-                out += "#\n\n"
+                guard !rows.isEmpty else { continue }
+                out += "# nccl-tests layout (podgap report): \(table.kernel), environment \(environment), \(table.ranks) ranks"
+                    + (table.series.isEmpty ? "" : ", " + table.series) + "\n"
+                out += (NCCLTestsTable.headerLines() + rows + NCCLTestsTable.footerLines(wrong: wrong, busbws: busbws))
+                    .joined(separator: "\n") + "\n\n"
             }
         }
         if out.isEmpty { out = "# no collective with a bus factor in the inputs: the nccl-tests format shows allreduce-like kernels over message sizes\n" }
         return out
-    }
-
-    static let headerWidths = [10, 12, 8, 6, 6, 7, 6, 6, 6, 7, 6, 6, 6]
-
-    /// Cells right-aligned in their widths, two spaces apart, as nccl-tests' printf formats do.
-    static func row(_ cells: [String], widths: [Int]) -> String {
-        zip(cells, widths).map { String(repeating: " ", count: max(0, $1 - $0.count)) + $0 }.joined(separator: "  ")
-    }
-
-    /// nccl-tests' time column: fewer decimals as the number grows.
-    static func time(_ microseconds: Double) -> String {
-        if microseconds >= 10_000 { return String(format: "%7.0f", microseconds) }
-        if microseconds >= 100 { return String(format: "%7.1f", microseconds) }
-        return String(format: "%7.2f", microseconds)
     }
 }

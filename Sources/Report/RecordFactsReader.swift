@@ -9,10 +9,11 @@ public final class RecordFactsReader {
     /// Bad lines found while skipping them (`skippingBad`); empty otherwise.
     public private(set) var problems: [RecordError] = []
     private let skippingBad: Bool
-    // Interned strings: millions of records share a handful of names.
-    private var strings: [String: String] = [:]
-    private var parameters: [String: (canonical: String, bytes: Double?)] = [:]
-    private var descriptors: [String: KernelDescriptor] = [:]
+    // Interned by their raw bytes: millions of records share a handful of names, parameter sets
+    // and descriptors, so each is built once and found again without making a String of it.
+    private var strings = ByteKeyedCache<String>()
+    private var parameters = ByteKeyedCache<(canonical: String, bytes: Double?)>()
+    private var descriptors = ByteKeyedCache<KernelDescriptor>()
     /// Lines the scanner passed to the full decoder (tests check the fast path takes every usual line).
     private(set) var decoded = 0
     /// Keep each record's throughput too (the exporters' formats need it; a plain report does not).
@@ -30,6 +31,10 @@ public final class RecordFactsReader {
         }
         defer { close(descriptor) }
         let before = facts.count, problemsBefore = problems.count
+        var fileSize = 0
+        var status = stat()
+        if fstat(descriptor, &status) == 0 { fileSize = Int(status.st_size) }
+        var reserved = false
         var capacity = 8 << 20
         var buffer = UnsafeMutablePointer<UInt8>.allocate(capacity: capacity + 1)
         defer { buffer.deallocate() }
@@ -65,6 +70,13 @@ public final class RecordFactsReader {
                 try line(buffer, start, stop, number: lineNumber, path: path)
                 start = stop + 1
             }
+            // A million facts appended one by one would be copied again at every doubling: after
+            // the first read, reserve what the file will hold at this read's bytes per line.
+            if !reserved, facts.count > before, filled > 0 {
+                reserved = true
+                let perLine = Double(start) / Double(facts.count - before)
+                facts.reserveCapacity(facts.count + Int(Double(fileSize) / max(perLine, 1) * 1.05))
+            }
             // Keep the unfinished line for the next read.
             if start > 0 {
                 buffer.update(from: buffer + start, count: filled - start)
@@ -94,10 +106,7 @@ public final class RecordFactsReader {
     }
 
     private func intern(_ scanner: JSONScanner, _ range: Range<Int>) -> String {
-        let text = String(decoding: UnsafeBufferPointer(start: scanner.base + range.lowerBound, count: range.count), as: UTF8.self)
-        if let known = strings[text] { return known }
-        strings[text] = text
-        return text
+        strings.value(scanner.bytes(range)) { String(decoding: $0, as: UTF8.self) }!
     }
 
     /// The fields of one record line, or nil where anything is unusual (the full decoder decides).
@@ -261,21 +270,42 @@ public final class RecordFactsReader {
 
     /// The same `key=value` text as `RecordFacts.canonical`, cached by the object's raw bytes.
     private func canonicalParameters(_ outer: JSONScanner, _ range: Range<Int>) -> (canonical: String, bytes: Double?)? {
-        let raw = String(decoding: UnsafeBufferPointer(start: outer.base + range.lowerBound, count: range.count), as: UTF8.self)
-        if let known = parameters[raw] { return known }
         // Rare path (once per distinct parameter set): decode it properly.
-        guard let object = try? JSONDecoder().decode([String: JSONValue].self, from: Data(raw.utf8)) else { return nil }
-        let result = (RecordFacts.canonical(object), object["bytes"]?.doubleValue)
-        parameters[raw] = result
-        return result
+        parameters.value(outer.bytes(range)) { raw in
+            guard let object = try? JSONDecoder().decode([String: JSONValue].self, from: Data(raw)) else { return nil }
+            return (RecordFacts.canonical(object), object["bytes"]?.doubleValue)
+        }
     }
 
-    /// A kernel's descriptor, decoded once per distinct text: millions of records share a few.
+    /// A kernel's descriptor, decoded once per distinct text.
     private func descriptor(_ outer: JSONScanner, _ range: Range<Int>) -> KernelDescriptor? {
-        let raw = String(decoding: UnsafeBufferPointer(start: outer.base + range.lowerBound, count: range.count), as: UTF8.self)
-        if let known = descriptors[raw] { return known }
-        guard let decoded = try? JSONDecoder().decode(KernelDescriptor.self, from: Data(raw.utf8)) else { return nil }
-        descriptors[raw] = decoded
-        return decoded
+        descriptors.value(outer.bytes(range)) { try? JSONDecoder().decode(KernelDescriptor.self, from: Data($0)) }
+    }
+}
+
+/// Values found by the raw bytes they were made from: a hash of the bytes, then a byte compare,
+/// so a hit costs no allocation. The last hit is checked first (records come in runs).
+struct ByteKeyedCache<Value> {
+    private var entries: [Int: [(key: [UInt8], value: Value)]] = [:]
+    private var last: (key: [UInt8], value: Value)?
+
+    /// The value for `bytes`, made by `make` (nil when it cannot be) the first time.
+    mutating func value(_ bytes: UnsafeRawBufferPointer, make: (UnsafeRawBufferPointer) -> Value?) -> Value? {
+        func same(_ key: [UInt8]) -> Bool {
+            key.count == bytes.count && key.withUnsafeBytes { memcmp($0.baseAddress!, bytes.baseAddress!, bytes.count) == 0 }
+        }
+        if let last, same(last.key) { return last.value }
+        var hasher = Hasher()
+        hasher.combine(bytes: bytes)
+        let hash = hasher.finalize()
+        if let found = entries[hash]?.first(where: { same($0.key) }) {
+            last = found
+            return found.value
+        }
+        guard let made = make(bytes) else { return nil }
+        let entry = (key: Array(bytes), value: made)
+        entries[hash, default: []].append(entry)
+        last = entry
+        return made
     }
 }

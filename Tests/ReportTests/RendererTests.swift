@@ -92,7 +92,7 @@ import Testing
                     // Mean time per iteration 1 ms out of place, 2 ms in place (times the scale).
                     let mean = (inPlace ? 2e-3 : 1e-3) * scale
                     var fact = RecordFacts(kernel: "allreduce",
-                                           parameters: "algorithm=mpi,bytes=1048576,count=262144,dtype=float32" + (inPlace ? ",inPlace=true" : "") + ",operation=sum",
+                                           parameters: "algorithm=mpi,bytes=1048576,count=262144,dtype=float32,in_place=\(inPlace),operation=sum",
                                            bytes: 1048576, ranks: 4, iterations: 20, trial: trial, seconds: mean * 0.9, mean: mean,
                                            verified: true, environment: environment, host: "h", mpiLibrary: "m", podgapVersion: "v",
                                            descriptor: Fixtures.descriptors["allreduce"], wrong: inPlace ? nil : trial - 1)
@@ -109,16 +109,17 @@ import Testing
         let text = ReportFormat.ncclTests.render(analysis)
         let block = try #require(text.components(separatedBy: "\n\n").first { $0.contains("environment native-shm") })
         let lines = block.split(separator: "\n").map(String.init)
-        #expect(lines.contains("#       size         count      type   redop    root     time   algbw   busbw  #wrong     time   algbw   busbw  #wrong"))
+        #expect(lines.contains("#       size         count      type   redop    root     time   algbw   busbw  #wrong     time   algbw   busbw  #wrong "))
+        #expect(lines[0] == "# nccl-tests layout (podgap report): allreduce, environment native-shm, 4 ranks, algorithm=mpi,dtype=float32,operation=sum")
         let row = try #require(lines.first { !$0.hasPrefix("#") })
+        // No OSU view in these records: the time is the mean per iteration, median over launches.
         // algbw = 1048576 B / 1 ms = 1.05 GB/s; busbw = algbw x 2(4-1)/4 = 1.57; in place 2 ms: 0.52, 0.79.
         // #wrong: 0 + 1 + 2 out of place; the in-place records count none.
         #expect(row.split(separator: " ").map(String.init) == ["1048576", "262144", "float", "sum", "-1",
-                                                                  "1000.0", "1.05", "1.57", "3", "2000.0", "0.52", "0.79", "N/A"])
+                                                                  "1000.00", "1.05", "1.57", "3", "2000.00", "0.52", "0.79", "N/A"])
         #expect(lines.contains("# Out of bounds values : 3 FAILED"))
-        #expect(lines.contains { $0.hasPrefix("# Avg bus bandwidth    : 1.5728") })
-        #expect(abs(NCCLTestsRenderer.row(["a"], widths: [7]).count - 7) == 0)
-        #expect(NCCLTestsRenderer.time(12.345) == "  12.35" && NCCLTestsRenderer.time(12345) == "  12345")
+        // Over both sides: (1.5729 + 0.7864) / 2.
+        #expect(lines.contains { $0.hasPrefix("# Avg bus bandwidth    : 1.1796") })
     }
 
     @Test func openMetricsFamiliesLabelsAndGaps() throws {
@@ -137,7 +138,7 @@ import Testing
         #expect(lines.contains("# TYPE \(time) summary") && lines.contains("# UNIT \(time) seconds"))
         #expect(lines.contains("# TYPE \(bus) gauge") && lines.contains("# UNIT \(bus) gigabytes_per_second"))
         #expect(lines.contains { $0.hasPrefix("# HELP \(time) allreduce: time per call per launch") })
-        let labels = "environment=\"native-tcp\",kernel=\"allreduce\",bytes=\"1048576\",ranks=\"4\",round=\"2\",parameters=\"algorithm=mpi,dtype=float32,operation=sum\""
+        let labels = "environment=\"native-tcp\",kernel=\"allreduce\",bytes=\"1048576\",ranks=\"4\",round=\"2\",parameters=\"algorithm=mpi,dtype=float32,in_place=false,operation=sum\""
         func value(_ series: String) -> Double? {
             lines.first { $0.hasPrefix(series + " ") }.flatMap { Double($0.split(separator: " ").last!) }
         }
@@ -145,7 +146,7 @@ import Testing
         #expect(abs((value("\(time){\(labels),quantile=\"0.99\"}") ?? 0) - 0.003) < 1e-12)
         #expect(value("\(bus){\(labels)}") == 1.5)
         // The gap and its interval, three gauges: native-tcp is exactly twice as slow.
-        let gap = try #require(lines.first { $0.hasPrefix("podgap_gap_ratio{environment=\"native-tcp\",baseline=\"native-shm\",kernel=\"allreduce\",bytes=\"1048576\",ranks=\"4\",parameters=\"algorithm=mpi,dtype=float32,operation=sum\"} ") })
+        let gap = try #require(lines.first { $0.hasPrefix("podgap_gap_ratio{environment=\"native-tcp\",baseline=\"native-shm\",kernel=\"allreduce\",bytes=\"1048576\",ranks=\"4\",parameters=\"algorithm=mpi,dtype=float32,in_place=false,operation=sum\"} ") })
         #expect(abs(Double(gap.split(separator: " ").last!)! - 1) < 1e-9)
         for name in ["podgap_gap_ratio", "podgap_gap_lower_ratio", "podgap_gap_upper_ratio"] {
             #expect(lines.contains("# TYPE \(name) gauge") && lines.contains("# UNIT \(name) ratio"))

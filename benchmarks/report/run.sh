@@ -8,7 +8,8 @@ if [[ -z "$podgap" ]]; then
     swift build -c release --product podgap --scratch-path .build-bench >&2
     podgap=.build-bench/release/podgap
 fi
-data=${PODGAP_BENCH_DATA:-/tmp/podgap-report-bench}
+# Rounds and probes since records schema 2; a folder from the older generator would be unpaired.
+data=${PODGAP_BENCH_DATA:-/tmp/podgap-report-bench-rounds}
 if [[ ! -f "$data/pod-overlay.jsonl" ]]; then
     echo "generating 1,000,000 records in $data ..." >&2
     python3 benchmarks/report/generate.py "$data" 1000
