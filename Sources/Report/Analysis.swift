@@ -132,16 +132,21 @@ public struct Analysis: Sendable {
     /// The same from facts in parts (one per file): each part is grouped on a core of its own.
     public static func build(partitions: [[RecordFacts]], skipped: [SkippedEnvironment] = [],
                              options: Options = Options()) throws -> Analysis {
-        let recordCount = partitions.reduce(0) { $0 + $1.count }
-        guard recordCount > 0 else { throw AnalysisError.noRecords }
         let parts = Locked<[Int: Grouping]>([:])
         DispatchQueue.concurrentPerform(iterations: partitions.count) { index in
-            var part = Grouping()
-            for fact in partitions[index] { part.add(fact) }
+            let part = Grouping(partitions[index])
             parts.update { $0[index] = part }
         }
+        return try build(groupings: partitions.indices.map { parts.value[$0]! }, skipped: skipped, options: options)
+    }
+
+    /// From facts already grouped part by part (`Inputs.analyse` groups each file as it reads it,
+    /// so the facts of a million records are never all held at once).
+    static func build(groupings: [Grouping], skipped: [SkippedEnvironment], options: Options) throws -> Analysis {
         var grouping = Grouping()
-        for index in partitions.indices { grouping.merge(parts.value[index]!) }
+        for part in groupings { grouping.merge(part) }
+        let recordCount = grouping.recordCount
+        guard recordCount > 0 else { throw AnalysisError.noRecords }
         let present = grouping.present
         let environments = EnvironmentCatalog.sorted(present)
         // The same default as `podgap model` for the same records: the catalog decides.
@@ -153,6 +158,8 @@ public struct Analysis: Sendable {
         let keys = Array(grouping.launches.keys)
         let perPoint = parallelMap(keys) { grouping.environmentPoints(at: $0, bootstrap: options.bootstrap) }
         let points = Dictionary(uniqueKeysWithValues: zip(keys, perPoint))
+        // The launches live on in `points`: let the grouping's copy go.
+        grouping.launches = [:]
         let sortedKeys = keys.sorted(by: kernels.precedes)
         let pairer = Pairer(points: points, options: options)
 
@@ -212,7 +219,7 @@ public struct Analysis: Sendable {
 }
 
 /// Facts grouped by point, environment and launch, with what the warnings need.
-private struct Grouping {
+struct Grouping: Sendable {
     struct LaunchKey: Hashable { var round: Int?; var trial: Int }
     /// A launch's records at one point. A launch writes one record per point, so the first is
     /// kept inline and only further ones (hand-merged files) take an array.
@@ -269,10 +276,18 @@ private struct Grouping {
     var hosts = Set<String>(), libraries = Set<String>(), versions = Set<String>(), present = Set<String>()
     var kernels = KernelDescriptions()
     var probes: [ProbeKey: MachineProbe] = [:]
+    var recordCount = 0
+
+    init() {}
+
+    init(_ facts: [RecordFacts]) {
+        for fact in facts { add(fact) }
+    }
 
     /// Another part's facts into this one (parts are files: usually one environment each).
     mutating func merge(_ other: Grouping) {
-        guard !launches.isEmpty || !unverified.isEmpty else { self = other; return }
+        guard recordCount > 0 else { self = other; return }
+        recordCount += other.recordCount
         for (key, environments) in other.launches {
             for (environment, theirs) in environments {
                 // Files usually hold one environment each: then the whole point moves over.
@@ -306,6 +321,7 @@ private struct Grouping {
     private var lastProbeKey: ProbeKey?
 
     mutating func add(_ fact: RecordFacts) {
+        recordCount += 1
         let key = PointKey(kernel: fact.kernel, parameters: fact.parameters, ranks: fact.ranks, bytes: fact.bytes)
         let names = (fact.kernel, fact.environment, fact.host, fact.mpiLibrary, fact.podgapVersion)
         if lastNames.map({ $0 != names }) ?? true {
@@ -405,7 +421,7 @@ private struct Grouping {
     }
 }
 
-fileprivate extension Optional where Wrapped == Grouping.Accumulated {
+extension Optional where Wrapped == Grouping.Accumulated {
     mutating func absorbOrStart(_ fact: RecordFacts) {
         if self == nil { self = Grouping.Accumulated(fact) } else { self!.absorb(fact) }
     }

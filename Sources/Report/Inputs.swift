@@ -16,6 +16,14 @@ public struct Inputs: Sendable {
 
     /// `details` keeps each record's throughput too, for the exporters' formats.
     public static func load(_ paths: [String], skippingBad: Bool = false, details: Bool = false) throws -> Inputs {
+        let (files, skipped) = try files(paths)
+        let readers = try read(files) { RecordFactsReader(skippingBad: skippingBad, details: details) }
+        return Inputs(partitions: readers.map(\.facts), skipped: skipped, problems: readers.flatMap(\.problems))
+    }
+
+    /// The results files `paths` name (files, and the `.jsonl` files of folders), and the
+    /// environments the folders' suites skipped.
+    static func files(_ paths: [String]) throws -> (files: [String], skipped: [SkippedEnvironment]) {
         var files: [String] = []
         var skipped: [SkippedEnvironment] = []
         for path in paths {
@@ -38,20 +46,24 @@ public struct Inputs: Sendable {
                 files.append(full)
             }
         }
-        // Files are read side by side (one per core); the first problem in argument order wins.
-        let results = Locked<[Int: Result<RecordFactsReader, Error>]>([:])
+        return (files, skipped)
+    }
+
+    /// Reads the files side by side (one per core), each with a reader `make` gives, and hands
+    /// each reader to `then` on the same core; the first problem in argument order wins.
+    static func read<T>(_ files: [String], reader make: () -> RecordFactsReader,
+                        then: (RecordFactsReader) -> T) throws -> [T] {
+        let results = Locked<[Int: Result<T, Error>]>([:])
         DispatchQueue.concurrentPerform(iterations: files.count) { index in
-            let reader = RecordFactsReader(skippingBad: skippingBad, details: details)
-            let result = Result { try reader.read(files[index]); return reader }
+            let reader = make()
+            let result = Result { try reader.read(files[index]); return then(reader) }
             results.update { $0[index] = result }
         }
-        var partitions: [[RecordFacts]] = [], problems: [RecordError] = []
-        for index in files.indices {
-            let reader = try results.value[index]!.get()
-            partitions.append(reader.facts)
-            problems += reader.problems
-        }
-        return Inputs(partitions: partitions, skipped: skipped, problems: problems)
+        return try files.indices.map { try results.value[$0]!.get() }
+    }
+
+    static func read(_ files: [String], reader make: () -> RecordFactsReader) throws -> [RecordFactsReader] {
+        try read(files, reader: make) { $0 }
     }
 
     /// What `podgap report` does before rendering, for other callers (the exporters): read
@@ -60,12 +72,17 @@ public struct Inputs: Sendable {
     public static func analyse(_ paths: [String], skippingBad: Bool = false, details: Bool = false,
                                options: Analysis.Options = Analysis.Options(),
                                skipped extra: [SkippedEnvironment] = []) throws -> (analysis: Analysis, problems: [RecordError]) {
-        let inputs = try load(paths, skippingBad: skippingBad, details: details)
-        var analysis = try Analysis.build(partitions: inputs.partitions, skipped: inputs.skipped + extra, options: options)
-        if let first = inputs.problems.first {
-            analysis.warnings.insert("\(inputs.problems.count) bad line(s) skipped (--skip-bad), first: \(first.description)", at: 0)
+        let (files, skipped) = try files(paths)
+        // Each file is grouped where it was read and its facts let go.
+        let parts = try read(files, reader: { RecordFactsReader(skippingBad: skippingBad, details: details) }) {
+            (grouping: Grouping($0.facts), problems: $0.problems)
         }
-        return (analysis, inputs.problems)
+        let problems = parts.flatMap(\.problems)
+        var analysis = try Analysis.build(groupings: parts.map(\.grouping), skipped: skipped + extra, options: options)
+        if let first = problems.first {
+            analysis.warnings.insert("\(problems.count) bad line(s) skipped (--skip-bad), first: \(first.description)", at: 0)
+        }
+        return (analysis, problems)
     }
 
     public static func readSkipped(_ path: String) throws -> [SkippedEnvironment] {

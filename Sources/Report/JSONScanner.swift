@@ -74,6 +74,47 @@ struct JSONScanner {
         return value
     }
 
+    /// A number converted only when its text says it may reach 10^`exponent` in size: below that,
+    /// it is skipped and 0 returned (the caller needs nothing below the bound). Its size is read
+    /// from the text: the digits before the point, and the exponent.
+    mutating func numberIfAtLeast(exponent bound: Int) -> Double? {
+        skipSpace()
+        let start = position
+        // JSON's number grammar, strictly: -? (0 | [1-9][0-9]*) (. [0-9]+)? ([eE] [+-]? [0-9]+)?
+        func isDigit(_ index: Int) -> Bool { index < end && base[index] >= UInt8(ascii: "0") && base[index] <= UInt8(ascii: "9") }
+        var index = start
+        if index < end, base[index] == UInt8(ascii: "-") { index += 1 }
+        guard isDigit(index) else { return nil }
+        var integerDigits = 0
+        if base[index] == UInt8(ascii: "0") { index += 1 } else {
+            while isDigit(index) { integerDigits += 1; index += 1 }
+        }
+        if index < end, base[index] == UInt8(ascii: ".") {
+            index += 1
+            guard isDigit(index) else { return nil }
+            while isDigit(index) { index += 1 }
+        }
+        var exponent = 0
+        if index < end, base[index] == UInt8(ascii: "e") || base[index] == UInt8(ascii: "E") {
+            index += 1
+            var negative = false
+            if index < end, base[index] == UInt8(ascii: "-") || base[index] == UInt8(ascii: "+") {
+                negative = base[index] == UInt8(ascii: "-"); index += 1
+            }
+            guard isDigit(index) else { return nil }
+            var digits = 0
+            while isDigit(index) {
+                if digits < 6 { exponent = exponent * 10 + Int(base[index] - UInt8(ascii: "0")) }
+                digits += 1; index += 1
+            }
+            if digits >= 6 { exponent = 100_000 }
+            if negative { exponent = -exponent }
+        }
+        // The value is below 10^(integer digits + exponent) (below 10^exponent without any).
+        guard max(integerDigits, 1) + exponent > bound else { position = index; return 0 }
+        return number()
+    }
+
     mutating func integer() -> Int? {
         skipSpace()
         let start = position

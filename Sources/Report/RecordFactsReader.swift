@@ -14,6 +14,7 @@ public final class RecordFactsReader {
     private var strings = ByteKeyedCache<String>()
     private var parameters = ByteKeyedCache<(canonical: String, bytes: Double?)>()
     private var descriptors = ByteKeyedCache<KernelDescriptor>()
+    private var environments = ByteKeyedCache<ScannedEnvironment>()
     /// Lines the scanner passed to the full decoder (tests check the fast path takes every usual line).
     private(set) var decoded = 0
     /// Keep each record's throughput too (the exporters' formats need it; a plain report does not).
@@ -123,49 +124,53 @@ public final class RecordFactsReader {
         if scanner.consume(UInt8(ascii: "}")) { return nil }
         repeat {
             guard let key = scanner.rawString(), scanner.consume(UInt8(ascii: ":")) else { return nil }
-            if let index = RecordFactsReader.recordKeys.firstIndex(where: { scanner.equals(key, $0) }) {
-                guard seen & (1 << index) == 0 else { return nil }
-                seen |= 1 << index
+            // One lookup per key, then a switch on where it sits in `recordKeys`.
+            guard let index = RecordFactsReader.recordKeys.firstIndex(where: { scanner.equals(key, $0) }) else {
+                guard scanner.skipValue() != nil else { return nil }
+                continue
             }
-            if scanner.equals(key, "schema") {
+            guard seen & (1 << index) == 0 else { return nil }
+            seen |= 1 << index
+            switch index {
+            case 0: // schema
                 guard let value = scanner.rawString(), scanner.equals(value, "podgap.record/2") || scanner.equals(value, "podgap.record/1") else { return nil }
                 required |= 1
-            } else if scanner.equals(key, "kernel") {
+            case 1: // kernel
                 guard let value = scanner.rawString() else { return nil }
                 kernel = intern(scanner, value)
-            } else if scanner.equals(key, "params") {
+            case 2: // params
                 guard let value = scanner.skipValue() else { return nil }
                 params = canonicalParameters(scanner, value)
                 if params == nil { return nil }
-            } else if scanner.equals(key, "ranks") {
-                ranks = scanner.integer()
-            } else if scanner.equals(key, "trial") {
+            case 3: ranks = scanner.integer()
+            case 4, 5, 6, 7, 16, 17: // trial, round, position, wrong, warmup, iterations
                 guard let value = scanner.integer() else { return nil }
-                trial = value
-            } else if scanner.equals(key, "round") {
-                guard let value = scanner.integer() else { return nil }
-                round = value
-            } else if scanner.equals(key, "position") {
-                guard let value = scanner.integer() else { return nil }
-                position = value
-            } else if scanner.equals(key, "wrong") {
-                guard let value = scanner.integer() else { return nil }
-                wrong = value
-            } else if scanner.equals(key, "descriptor") {
+                switch index {
+                case 4: trial = value
+                case 5: round = value
+                case 6: position = value
+                case 7: wrong = value
+                case 16: required |= 8
+                default: iterations = value; required |= 16
+                }
+            case 8: // descriptor
                 guard let value = scanner.skipValue(), let known = self.descriptor(scanner, value) else { return nil }
                 descriptor = known
-            } else if scanner.equals(key, "osu") {
+            case 9: // osu
                 guard let values = numbers(&scanner, RecordFactsReader.osuKeys) else { return nil }
                 osu = OSUStatistics(avg: values[0], min: values[1], max: values[2])
-            } else if scanner.equals(key, "seconds") {
-                seconds = numbers(&scanner, RecordFactsReader.summaryKeys, skipping: "samples")
+            case 10: // seconds
+                // stddev (index 5) is only checked for being finite.
+                seconds = numbers(&scanner, RecordFactsReader.summaryKeys, skipping: "samples", finiteOnly: [5])
                 if seconds == nil { return nil }
-            } else if scanner.equals(key, "throughput") {
+            case 11: // throughput
                 guard scanner.consume(UInt8(ascii: "{")) else { return nil }
                 if !scanner.consume(UInt8(ascii: "}")) {
                     repeat {
-                        guard let name = scanner.rawString(), scanner.consume(UInt8(ascii: ":")), let value = scanner.number() else { return nil }
-                        // Only bandwidths have a bound: look at the key's text only for large values.
+                        guard let name = scanner.rawString(), scanner.consume(UInt8(ascii: ":")) else { return nil }
+                        // Only bandwidths have a bound (10^4 GB/s): a value written below 10^4
+                        // needs no conversion unless the details are kept.
+                        guard let value = details ? scanner.number() : scanner.numberIfAtLeast(exponent: 4) else { return nil }
                         if value > PhysicalBounds.fastestBandwidth || details {
                             let text = intern(scanner, name)
                             if details { throughput[text] = value }
@@ -177,20 +182,17 @@ public final class RecordFactsReader {
                     } while scanner.consume(UInt8(ascii: ","))
                     guard scanner.consume(UInt8(ascii: "}")) else { return nil }
                 }
-            } else if scanner.equals(key, "verified") {
-                verified = scanner.bool()
-            } else if scanner.equals(key, "environment") {
-                environment = self.environment(&scanner)
-                if environment == nil { return nil }
-            } else {
-                // Not needed here, but the full decoder requires them: a line without them is bad.
-                if scanner.equals(key, "run") { required |= 2 }
-                if scanner.equals(key, "time") { required |= 4 }
-                if scanner.equals(key, "warmup") || scanner.equals(key, "iterations") {
-                    guard let value = scanner.integer() else { return nil }
-                    if scanner.equals(key, "iterations") { iterations = value; required |= 16 } else { required |= 8 }
-                    continue
-                }
+            case 12: verified = scanner.bool()
+            case 13: // environment: the same block for every record of a launch, read once
+                guard let range = scanner.skipValue(),
+                      let known = environments.value(scanner.bytes(range), make: { _ in
+                          var inner = JSONScanner(base: scanner.base, position: range.lowerBound, end: range.upperBound)
+                          guard let read = self.environment(&inner), inner.atEnd else { return nil }
+                          return read
+                      }) else { return nil }
+                environment = known
+            default: // run, time: not needed here, but the full decoder requires them
+                required |= index == 14 ? 2 : 4
                 guard scanner.skipValue() != nil else { return nil }
             }
         } while scanner.consume(UInt8(ascii: ","))
@@ -213,14 +215,16 @@ public final class RecordFactsReader {
 
     /// An object whose fields are all numbers: the values of `keys` in their order, nil when one is
     /// missing or anything else is there (but `skipping`, a field of any shape).
-    private func numbers(_ scanner: inout JSONScanner, _ keys: [StaticString], skipping: StaticString? = nil) -> [Double]? {
+    private func numbers(_ scanner: inout JSONScanner, _ keys: [StaticString], skipping: StaticString? = nil,
+                         finiteOnly: Set<Int> = []) -> [Double]? {
         guard scanner.consume(UInt8(ascii: "{")) else { return nil }
         var values = [Double](repeating: 0, count: keys.count), seen = 0
         repeat {
             guard let key = scanner.rawString(), scanner.consume(UInt8(ascii: ":")) else { return nil }
             if let skipping, scanner.equals(key, skipping) { guard scanner.skipValue() != nil else { return nil }; continue }
-            guard let index = keys.firstIndex(where: { scanner.equals(key, $0) }), seen & (1 << index) == 0,
-                  let value = scanner.number() else { return nil }
+            guard let index = keys.firstIndex(where: { scanner.equals(key, $0) }), seen & (1 << index) == 0 else { return nil }
+            // A value the caller only checks for being finite is converted only when it is huge.
+            guard let value = finiteOnly.contains(index) ? scanner.numberIfAtLeast(exponent: 300) : scanner.number() else { return nil }
             values[index] = value
             seen |= 1 << index
         } while scanner.consume(UInt8(ascii: ","))
@@ -229,7 +233,8 @@ public final class RecordFactsReader {
     }
 
     private static let recordKeys: [StaticString] = ["schema", "kernel", "params", "ranks", "trial", "round", "position", "wrong",
-                                                     "descriptor", "osu", "seconds", "throughput", "verified", "environment"]
+                                                     "descriptor", "osu", "seconds", "throughput", "verified", "environment",
+                                                     "run", "time", "warmup", "iterations"]
 
     private struct ScannedEnvironment {
         var name: String, host: String, mpi: String, version: String
