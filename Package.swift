@@ -32,7 +32,10 @@ let package = Package(
 
         // What a run records about where it runs, and the workloads it measures.
         .target(name: "Probes", dependencies: ["Records", "MPI", "CHwloc", "RDMA"]),
-        .target(name: "Kernels", dependencies: ["Records", "Statistics", "MPI", "CBLAS"]),
+        // The verbs baselines are kernels too, measured over a verbs connection instead of MPI.
+        .target(name: "Kernels", dependencies: ["Records", "Statistics", "MPI", "CBLAS", "RDMA"]),
+        // The run loop: Job (memory fit, transport choice, watchdog, machine probe, records), verbs jobs.
+        .target(name: "Runner", dependencies: ["Records", "Statistics", "Probes", "Kernels", "MPI", "RDMA"]),
 
         // Pods, suites, reports and the model: records in, records out.
         .target(name: "Pods", dependencies: ["Records", "RDMA", "Spawn", .product(name: "Yams", package: "Yams")]),
@@ -42,7 +45,7 @@ let package = Package(
 
         // The CLI: parses options and calls the modules.
         .executableTarget(name: "podgap", dependencies: [
-            "MPI", "Records", "Statistics", "Probes", "Kernels", "Pods", "Report", "Suite", "RDMA", "Model", "Spawn",
+            "MPI", "Records", "Statistics", "Probes", "Kernels", "Runner", "Pods", "Report", "Suite", "RDMA", "Model", "Spawn",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Yams", package: "Yams"),
         ]),
@@ -55,14 +58,17 @@ let package = Package(
         .testTarget(name: "ProbesTests", dependencies: ["Probes", "Records"]),
         .testTarget(name: "StatisticsTests", dependencies: ["Statistics", "Records"]),
         .testTarget(name: "KernelsTests", dependencies: ["Kernels", "Records"]),
-        .testTarget(name: "PodsTests", dependencies: ["Pods", "Records", .product(name: "Yams", package: "Yams")]),
+        .testTarget(name: "PodsTests", dependencies: ["Pods", "Records", "RDMATestSupport", .product(name: "Yams", package: "Yams")]),
         .testTarget(name: "ReportTests", dependencies: ["Report", "Records"]),
         .testTarget(name: "SuiteTests", dependencies: ["Suite", "Records"]),
         // Synthetic records from known links, for the model's unit tests and the CLI's.
         .target(name: "ModelFixtures", dependencies: ["Model", "Records"], path: "Tests/ModelFixtures"),
         .testTarget(name: "ModelTests", dependencies: ["Model", "Records", "ModelFixtures"]),
         .testTarget(name: "SpawnTests", dependencies: ["Spawn"]),
-        .testTarget(name: "RDMATests", dependencies: ["RDMA", .product(name: "Yams", package: "Yams")]),
+        // RDMA devices as data, for the tests of RDMA and of the transport choice.
+        .target(name: "RDMATestSupport", dependencies: ["RDMA"], path: "Tests/RDMATestSupport"),
+        .testTarget(name: "RDMATests", dependencies: ["RDMA", "RDMATestSupport", .product(name: "Yams", package: "Yams")]),
+        .testTarget(name: "RunnerTests", dependencies: ["Runner", "Kernels", "Probes", "Records", "RDMA", "RDMATestSupport"]),
         .testTarget(name: "podgapTests", dependencies: ["Records", "Pods", "ModelFixtures"]),
     ],
     swiftLanguageModes: [.v5]

@@ -8,6 +8,16 @@ import MPI
 public struct HaloExchange: Kernel {
     public static let name = "halo"
 
+    /// The iteration (exchange plus update) is what a stencil code waits for.
+    public static let descriptor = KernelDescriptor(
+        metrics: [
+            .init(key: "seconds", label: "iteration time", unit: "seconds", direction: .lowerIsBetter),
+            .init(key: "halo_gbps", label: "halo bandwidth", unit: "gigabytes_per_second", direction: .higherIsBetter),
+            .init(key: "cells_per_second", label: "cell updates", unit: "cells_per_second", direction: .higherIsBetter),
+        ],
+        headlines: [.init(label: "halo iteration time", point: .heaviest, asRate: false)],
+        order: 2)
+
     public var axes: Int
     /// Cells per rank along each of `axes` axes.
     public var local: [Int]
@@ -46,6 +56,19 @@ public struct HaloExchange: Kernel {
         }
         guard iterations >= 1 else { throw InvalidParameters(description: "--iterations \(iterations) must be at least 1") }
         guard warmup >= 0 else { throw InvalidParameters(description: "--warmup \(warmup) must not be negative") }
+    }
+
+    /// Two grids with their ghosts and a face buffer each way per side; rank 0 also gathers every
+    /// block and runs the serial Jacobi it checks against (two global grids). Blocks hold at most
+    /// 2^31 cells (`parseExtents`), so these products stay far below Int.max.
+    public func memoryPerRank(ranks: Int) -> MemoryNeed {
+        let withGhosts = local.reduce(1) { $0 * ($1 + 2 * haloWidth) }
+        let faces = local.indices.reduce(0) { total, axis in
+            total + 2 * 2 * haloWidth * local.enumerated().filter { $0.offset != axis }.reduce(1) { $0 * $1.element }
+        }
+        let rankZero = 3 * local.reduce(1, *) * max(ranks, 1)
+        return MemoryNeed(buffers: 2 * withGhosts + faces + rankZero, of: MemoryLayout<Double>.size,
+                          setBy: "--local \(HaloExchange.format(local))")
     }
 
     /// Parses `512x512` or `128x128x128`.

@@ -9,6 +9,21 @@ import MPI
 public struct PingPong: Kernel {
     public static let name = "pingpong"
 
+    /// osu_latency: one-way time (half the round trip), and the bandwidth one message in flight reaches.
+    public static let descriptor = KernelDescriptor(
+        metrics: [
+            .init(key: "seconds", label: "one-way time", unit: "seconds", direction: .lowerIsBetter),
+            .init(key: "osu.avg", label: "OSU latency", unit: "seconds", direction: .lowerIsBetter),
+            .init(key: "bandwidth_gbps", label: "one-way bandwidth", unit: "gigabytes_per_second", direction: .higherIsBetter),
+        ],
+        headlines: [.init(label: "small-message one-way latency", point: .smallest, asRate: false),
+                    .init(label: "large-message one-way bandwidth", point: .largest, asRate: true)],
+        order: 1)
+
+    /// osu_latency's default sweep: 1 B (size 0 moves no element and OSU 7 skips it) to
+    /// MAX_MESSAGE_SIZE, 4 MiB.
+    public static let defaultSizes = "1:4M"
+
     public var sizes: [Int]
     public var plan: IterationPlan
     /// Fault injection for tests: this rank flips a byte of what it received before the check.
@@ -17,6 +32,19 @@ public struct PingPong: Kernel {
 
     public init(sizes: [Int], plan: IterationPlan = IterationPlan(), corruptRank: Int? = nil, progress: ProgressLine? = nil) {
         self.sizes = sizes; self.plan = plan; self.corruptRank = corruptRank; self.progress = progress
+    }
+
+    /// What a sweep needs before MPI starts: sizes of at least one byte (ranks: `check(ranks:)`).
+    public func validate(sizesText: String) throws {
+        guard !sizes.isEmpty, sizes.allSatisfy({ $0 > 0 }) else {
+            throw InvalidParameters(description: "--sizes '\(sizesText)' holds no size of at least 1 byte")
+        }
+    }
+
+    /// An outgoing and an incoming buffer of the largest size.
+    public func memoryPerRank(ranks: Int) -> MemoryNeed {
+        let largest = sizes.max() ?? 0
+        return MemoryNeed(buffers: 2, of: largest, setBy: "--sizes \(ByteCount.format(largest))")
     }
 
     public func measure(on communicator: Communicator, record: (MeasuredPoint) throws -> Void) throws {
@@ -30,7 +58,7 @@ public struct PingPong: Kernel {
 
     private func measurePoint(bytes: Int, on communicator: Communicator) throws -> MeasuredPoint {
         let rank = communicator.rank, peer = 1 - rank
-        let (iterations, warmup) = plan.counts(forBytes: bytes)
+        let (iterations, warmup) = plan.counts(forBytes: bytes, defaults: .latency)
         let outgoing = Allreduce.pageAligned(UInt8.self, count: bytes)
         let incoming = Allreduce.pageAligned(UInt8.self, count: bytes)
         defer { outgoing.deallocate(); incoming.deallocate() }
@@ -38,6 +66,7 @@ public struct PingPong: Kernel {
         for index in 0..<bytes { outgoing[index] = PingPong.pattern(index, bytes) }
         incoming.initialize(repeating: 0)
 
+        // osu_latency's loop: one barrier before the point, then rank 0 times each round trip.
         var samples = [Double](repeating: 0, count: iterations)
         try communicator.barrier()
         for iteration in 0..<(warmup + iterations) {
@@ -68,7 +97,8 @@ public struct PingPong: Kernel {
             warmup: warmup, iterations: iterations, samples: timed,
             throughput: ["bandwidth_gbps": median > 0 ? Double(bytes) / median / 1e9 : 0],
             verified: firstProblem == nil,
-            verification: firstProblem ?? "every byte arrived and came back as sent")
+            verification: firstProblem ?? "every byte arrived and came back as sent",
+            osu: Timing.osuLatency(halfRoundTrips: timed))
     }
 
     /// Exactly two ranks, checked before any traffic (the command does it before MPI starts).

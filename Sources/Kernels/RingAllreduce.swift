@@ -42,9 +42,11 @@ struct RingAllreduce<T: MPIElement & Numeric> {
 
     func deallocate() { scratch.deallocate() }
 
-    func run(_ source: UnsafeBufferPointer<T>, into result: UnsafeMutableBufferPointer<T>,
+    /// Sums every rank's `source` into `result`; without a source, `result` holds this rank's
+    /// contribution and is summed in place (MPI_IN_PLACE).
+    func run(_ source: UnsafeBufferPointer<T>?, into result: UnsafeMutableBufferPointer<T>,
              on communicator: Communicator) throws {
-        _ = result.update(fromContentsOf: source)
+        if let source { _ = result.update(fromContentsOf: source) }
         let base = result.baseAddress!
 
         for (index, step) in reduceScatter.enumerated() {

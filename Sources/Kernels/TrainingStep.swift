@@ -10,6 +10,16 @@ import MPI
 public struct TrainingStep: Kernel {
     public static let name = "train"
 
+    /// Samples per second is what a training job is judged by; the step time carries it.
+    public static let descriptor = KernelDescriptor(
+        metrics: [
+            .init(key: "seconds", label: "step time", unit: "seconds", direction: .lowerIsBetter),
+            .init(key: "samples_per_second", label: "training throughput", unit: "samples_per_second", direction: .higherIsBetter),
+            .init(key: "gemm_gflops", label: "GEMM rate", unit: "gigaflops", direction: .higherIsBetter),
+        ],
+        headlines: [.init(label: "training step (samples/s)", point: .heaviest, asRate: true)],
+        order: 3)
+
     public var widths: [Int]
     /// Samples per rank per step.
     public var batch: Int
@@ -65,6 +75,18 @@ public struct TrainingStep: Kernel {
         guard largest < Int(Int32.max) else {
             throw InvalidParameters(description: "--layers: a layer of \(largest) weights is more than one MPI count can reduce")
         }
+    }
+
+    /// Weights and gradients, every layer's activations and two backward buffers for the batch,
+    /// the targets, and the synthetic task's teacher matrix, all float32.
+    public func memoryPerRank(ranks: Int) -> MemoryNeed {
+        let parameters = zip(widths, widths.dropFirst()).reduce(0) { $0 + $1.0 * $1.1 }
+        let perSample = widths.reduce(0, +) + 2 * (widths.max() ?? 0) + (widths.last ?? 0)
+        // Widths are at most 2^16 (`parseWidths`); the batch is not bounded, so its product saturates.
+        let (batchFloats, tooMany) = batch.multipliedReportingOverflow(by: perSample)
+        let (floats, overflow) = batchFloats.addingReportingOverflow(2 * parameters + (widths.first ?? 0) * (widths.last ?? 0))
+        return MemoryNeed(buffers: tooMany || overflow ? Int.max : floats, of: MemoryLayout<Float>.size,
+                          setBy: "--layers \(widths.map(String.init).joined(separator: ",")) --batch \(batch)")
     }
 
     /// Buckets of consecutive layers, last layer first (the order backward finishes them). A

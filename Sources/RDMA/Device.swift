@@ -154,7 +154,7 @@ extension DevicePort {
 
 extension Array where Element: Equatable {
     /// The elements in their first order, each once (device and interface lists are short).
-    func uniqued() -> [Element] {
+    public func uniqued() -> [Element] {
         reduce(into: []) { if !$0.contains($1) { $0.append($1) } }
     }
 }

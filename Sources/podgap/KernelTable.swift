@@ -1,7 +1,6 @@
 import Records
 import Foundation
-import Kernels
-import MPI
+import Runner
 
 /// A plain table on stdout for kernels whose points are not message sizes (halo, train): one row
 /// per point with the median time, the named phases and the rates, when no `--out` file is given.

@@ -2,9 +2,10 @@ import Probes
 import ArgumentParser
 import Records
 import Kernels
+import Runner
 
 /// `podgap run pingpong`: one-way message time between two ranks over a size sweep (osu_latency).
-struct PingPongCommand: ParsableCommand {
+struct PingPongCommand: KernelCommand {
     static let configuration = CommandConfiguration(
         commandName: "pingpong",
         abstract: "One-way message time between 2 ranks over a sweep of sizes (osu_latency): half of each round trip.")
@@ -15,16 +16,17 @@ struct PingPongCommand: ParsableCommand {
 
     @OptionGroup var options: RunOptions
 
-    func run() throws {
-        let (sizesText, sizes, plan) = try sweep.parsed(defaultSizes: "1:4M")
-        let context = LaunchContext()
-        do { try PingPong.check(ranks: context.size) } catch let error as InvalidParameters { throw Failure.badInput(error.description) }
-        let kernel = PingPong(sizes: sizes.filter { $0 > 0 }, plan: plan,
-                              corruptRank: corruptRank, progress: context.rank == 0 ? ProgressLine() : nil)
-        guard !kernel.sizes.isEmpty else { throw Failure.badInput("--sizes '\(sizesText)' holds no size of at least 1 byte") }
-        let table = KernelTable(title: "pingpong (one-way, half the round trip)",
-                                columns: [.parameter("bytes", "bytes"), .milliseconds("one-way(ms)"),
-                                          .rate("GB/s", "bandwidth_gbps", format: "%.3f")])
-        try Job(kernelName: PingPong.name, options: options).run(kernel, table: table)
+    func kernel(progress: ProgressLine?) throws -> PingPong {
+        let sweep = self.sweep.sweep(default: PingPong.defaultSizes)
+        let kernel = PingPong(sizes: sweep.sizes, plan: self.sweep.plan, corruptRank: corruptRank, progress: progress)
+        try kernel.validate(sizesText: sweep.text)
+        return kernel
+    }
+
+    /// Two ranks, checked before MPI starts.
+    func prepareLaunch(_ context: LaunchContext) throws { try PingPong.check(ranks: context.size) }
+
+    func table(for kernel: PingPong) -> any ResultTable {
+        OSUTable(title: "pingpong (one-way, half the round trip)", layout: .latency)
     }
 }

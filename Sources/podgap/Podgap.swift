@@ -1,6 +1,7 @@
 import Probes
 import ArgumentParser
 import Records
+import Runner
 import Foundation
 
 @main
@@ -11,14 +12,8 @@ struct Podgap: ParsableCommand {
         version: Environment.podgapVersion,
         subcommands: [Run.self, EnvCommand.self, PodsCommand.self, ImageCommand.self, ReportCommand.self, SuiteCommand.self, ModelCommand.self])
 
-    /// Exit codes users and scripts can rely on.
-    enum ExitCode: Int32 {
-        case unverified = 1
-        case badInput = 2
-        case noDevice = 3
-        case interrupted = 130
-        case timedOut = 124
-    }
+    /// Exit codes users and scripts can rely on (Runner's, which the run loop leaves with too).
+    typealias ExitCode = ExitStatus
 
     /// Parses and runs, turning every failure into one line on stderr and a documented exit code;
     /// under a launcher only rank 0 speaks, so a bad flag is reported once, not once per rank.
@@ -65,12 +60,6 @@ extension Podgap {
     }
 }
 
-/// A failure with the words to show and the exit code to leave with.
-struct Failure: Error {
-    var message: String
-    var code: Podgap.ExitCode
-    /// Print on every rank (a rank-local fault), not only rank 0.
-    var everyRank = false
-
-    static func badInput(_ message: String) -> Failure { Failure(message: message, code: .badInput) }
-}
+/// A failure with the words to show and the exit code to leave with: the run loop's, so that the
+/// CLI and Runner speak one type.
+typealias Failure = RunFailure

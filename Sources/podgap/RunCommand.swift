@@ -2,6 +2,7 @@ import Probes
 import ArgumentParser
 import Records
 import Kernels
+import Runner
 
 struct Run: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -9,46 +10,107 @@ struct Run: ParsableCommand {
         subcommands: [AllreduceCommand.self, PingPongCommand.self, HaloCommand.self, TrainCommand.self, VerbsPingPongCommand.self, VerbsBandwidthCommand.self, StartupCommand.self])
 }
 
-struct AllreduceCommand: ParsableCommand {
+/// A `podgap run` command that measures one MPI kernel. Parsing builds the kernel and checks it
+/// (`validate`, which ArgumentParser calls after parsing), so whoever parses the same arguments
+/// with the same command type, `podgap run` or the suite's kernel registry, runs the same checks;
+/// running hands the kernel to the run loop.
+protocol KernelCommand: ParsableCommand {
+    associatedtype Measured: Kernel
+    var options: RunOptions { get }
+    /// The kernel the arguments describe, checked (`InvalidParameters` names the option); no MPI.
+    func kernel(progress: ProgressLine?) throws -> Measured
+    /// What stdout shows without `--out`.
+    func table(for kernel: Measured) -> any ResultTable
+    /// Checks of the launch itself (its ranks), and settings that depend on it, made before MPI
+    /// starts; the suite, which parses the same arguments outside any launch, checks its ranks itself.
+    func prepareLaunch(_ context: LaunchContext) throws
+}
+
+extension KernelCommand {
+    /// Every check that needs no MPI: the parameters, and that this node can hold the buffers of
+    /// the ranks the launcher put on it (one rank outside a launcher).
+    func validate() throws {
+        let context = LaunchContext()
+        try MemoryFit.check(try checkedKernel(progress: nil).memoryPerRank(ranks: context.size), ranksOnNode: context.localSize)
+    }
+
+    func prepareLaunch(_ context: LaunchContext) throws {}
+
+    func run() throws {
+        let context = LaunchContext()
+        let kernel = try checked {
+            try prepareLaunch(context)
+            return try self.kernel(progress: context.rank == 0 ? ProgressLine() : nil)
+        }
+        try Job(settings: options.settings, context: context).run(kernel, table: table(for: kernel))
+    }
+
+    private func checkedKernel(progress: ProgressLine?) throws -> Measured {
+        try checked { try kernel(progress: progress) }
+    }
+
+    /// Kernel parameter errors as the CLI's bad input (exit 2).
+    private func checked<T>(_ body: () throws -> T) throws -> T {
+        do { return try body() } catch let error as InvalidParameters {
+            throw Failure.badInput(error.description)
+        }
+    }
+}
+
+struct AllreduceCommand: KernelCommand {
     static let configuration = CommandConfiguration(
         commandName: "allreduce",
-        abstract: "Allreduce latency and bandwidth over a sweep of message sizes (OSU-style).")
+        abstract: "Allreduce latency and bandwidth over a sweep of message sizes (osu_allreduce's loop and columns).")
 
     @OptionGroup var sweep: SweepOptions
 
-    @Option(help: "Element type: float32, float64 or int32.")
-    var dtype = "float32"
+    @Option(help: "Element type.")
+    var dtype: ElementType = .float32
 
     @Option(help: "mpi (the library's own) or ring (reduce-scatter + allgather in Swift).")
-    var algorithm = "mpi"
+    var algorithm: Allreduce.Algorithm = .mpi
 
-    @Option(help: "Ring chunk size (pipelining), K/M suffixes.")
-    var chunk = "1M"
+    @Flag(help: "Sum into the send buffer (MPI_IN_PLACE), as nccl-tests' in-place columns.")
+    var inPlace = false
+
+    @Option(help: "Ring chunk size (pipelining), K/M suffixes.", transform: ByteSize.init(parsing:))
+    var chunk = ByteSize(bytes: 1 << 20, text: "1M")
 
     @Option(help: .hidden)
     var corruptRank: Int?
 
     @OptionGroup var options: RunOptions
 
-    func run() throws {
-        let (sizesText, sizes, plan) = try sweep.parsed(defaultSizes: "4:1M")
-        let chunkBytes: Int
-        do { chunkBytes = try ByteCount.parse(chunk) } catch let error as ByteCount.ParseError {
-            throw Failure.badInput("--chunk: \(error.description)")
+    func kernel(progress: ProgressLine?) throws -> Allreduce {
+        let sweep = self.sweep.sweep(default: Allreduce.defaultSizes)
+        let kernel = Allreduce(sizes: sweep.sizes, elementType: dtype, algorithm: algorithm, inPlace: inPlace,
+                               plan: self.sweep.plan, chunkBytes: chunk.bytes, corruptRank: corruptRank, progress: progress)
+        try kernel.validate(sizesText: sweep.text)
+        return kernel
+    }
+
+    func table(for kernel: Allreduce) -> any ResultTable {
+        OSUTable(title: "allreduce (\(kernel.algorithm.rawValue), \(kernel.elementType.rawValue)\(kernel.inPlace ? ", in place" : ""))",
+                 layout: .collective)
+    }
+}
+
+extension ElementType: ExpressibleByArgument {}
+extension Allreduce.Algorithm: ExpressibleByArgument {}
+
+/// A byte count as users type it ("1M", "4096"), parsed once by `ByteCount`.
+struct ByteSize: CustomStringConvertible, Sendable {
+    var bytes: Int
+    var text: String
+
+    var description: String { text }
+
+    init(bytes: Int, text: String) { self.bytes = bytes; self.text = text }
+
+    init(parsing text: String) throws {
+        do { bytes = try ByteCount.parse(text) } catch let error as ByteCount.ParseError {
+            throw ValidationError(error.description)
         }
-        guard let elementType = ElementType(rawValue: dtype) else {
-            throw Failure.badInput("--dtype '\(dtype)' is not one of \(ElementType.allCases.map(\.rawValue).joined(separator: ", "))")
-        }
-        guard let algorithm = Allreduce.Algorithm(rawValue: algorithm) else {
-            throw Failure.badInput("--algorithm '\(self.algorithm)' is not one of mpi, ring")
-        }
-        let kernel = Allreduce(sizes: sizes, elementType: elementType, algorithm: algorithm, plan: plan,
-                               chunkBytes: chunkBytes, corruptRank: corruptRank,
-                               progress: LaunchContext().rank == 0 ? ProgressLine() : nil)
-        guard !kernel.effectiveSizes.isEmpty else {
-            throw Failure.badInput("--sizes '\(sizesText)' holds no size of at least one \(dtype) element (\(elementType.byteCount) bytes)")
-        }
-        try Job(kernelName: Allreduce.name, options: options)
-            .run(kernel, table: OSUTable(title: "allreduce (\(algorithm.rawValue), \(dtype))"))
+        self.text = text
     }
 }

@@ -1,8 +1,10 @@
 import ArgumentParser
 import Records
+import Runner
 import Foundation
 
-/// Options every `podgap run <kernel>` shares: where records go and how the job is labelled.
+/// Options every `podgap run <kernel>` shares: where records go, how the job is labelled, the
+/// transport and the time limit. Parsed here, handed to the run loop as `RunSettings`.
 struct RunOptions: ParsableArguments {
     @Option(help: "Append one JSON Lines record per point to this file (flushed per point). Without it, a table on stdout.")
     var out: String?
@@ -13,22 +15,57 @@ struct RunOptions: ParsableArguments {
     @Option(help: "Run identifier shared by the records of this run; generated when absent.")
     var runID: String?
 
-    @Option(help: "Trial number recorded, for interleaved repeats.")
+    @Option(parsing: .unconditional, help: "Trial number recorded, for interleaved repeats.")
     var trial: Int = 0
+
+    @Option(parsing: .unconditional, help: "Suite round this launch belongs to, recorded as-is (podgap suite passes it).")
+    var round: Int?
+
+    @Option(parsing: .unconditional, help: "This launch's place in its round's order, 1 first, recorded as-is (podgap suite passes it).")
+    var position: Int?
 
     @Flag(help: "Keep every per-iteration sample in the records.")
     var samples = false
 
     @Option(help: "MPI transport: auto (UCX over RDMA between nodes where a port is active, shared memory on one node, else TCP), ucx, or tcp (TCP even over the RDMA link).")
-    var transport: String = "auto"
+    var transport: TransportRequest = .auto
 
-    @Option(help: "End the job after this long, e.g. 600, 90s, 10m. Records already written stay intact.")
-    var timeout: String = "10m"
+    @Option(help: "End the job after this long, e.g. 600, 90s, 10m. Records already written stay intact.",
+            transform: TimeLimit.init(parsing:))
+    var timeout = TimeLimit(seconds: 600, text: "10m")
 
-    func validateTimeout() throws -> Double {
-        guard let seconds = DurationText.seconds(timeout) else {
-            throw Failure.badInput("--timeout '\(timeout)' is not a duration: use seconds, or a number with s, m or h")
+    func validate() throws {
+        if trial < 0 { throw ValidationError("--trial \(trial) must not be negative") }
+        if let round, round < 0 { throw ValidationError("--round \(round) must not be negative") }
+        if let position, position < 1 { throw ValidationError("--position \(position) must be at least 1 (the first launch of a round is 1)") }
+    }
+
+    var settings: RunSettings {
+        RunSettings(out: out, label: label, runID: runID, trial: trial, round: round, position: position,
+                    keepSamples: samples, transport: transport, timeout: timeout.seconds)
+    }
+}
+
+extension TransportRequest: ExpressibleByArgument {}
+
+/// A time limit as users type it ("90", "90s", "10m", "1h"); the error says what is wrong with it.
+struct TimeLimit: CustomStringConvertible, Sendable {
+    var seconds: Double
+    var text: String
+
+    var description: String { text }
+
+    init(seconds: Double, text: String) { self.seconds = seconds; self.text = text }
+
+    init(parsing text: String) throws {
+        if let seconds = DurationText.seconds(text) {
+            self.init(seconds: seconds, text: text)
+            return
         }
-        return seconds
+        let number = Double(text.trimmingCharacters(in: .whitespaces).trimmingCharacters(in: CharacterSet(charactersIn: "smh")))
+        if let number, number.isFinite {
+            throw ValidationError("a time limit must be longer than zero; \(text) would end the job before it starts")
+        }
+        throw ValidationError("not a duration: use seconds, or a number with s, m or h (90, 90s, 10m, 1h)")
     }
 }

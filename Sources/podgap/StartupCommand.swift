@@ -4,6 +4,8 @@ import Records
 import Foundation
 import MPI
 import Pods
+import Kernels
+import Runner
 import Spawn
 
 /// `podgap run startup`: seconds from the launch command to every rank having finished MPI_Init,
@@ -38,7 +40,7 @@ struct StartupCommand: ParsableCommand {
     func run() throws {
         if let probeStart { return try probe(start: probeStart) }
         guard np >= 1, trials >= 1 else { throw Failure.badInput("--np and --trials must be at least 1") }
-        let timeout = try options.validateTimeout()
+        let timeout = options.timeout.seconds
         guard let out = options.out else { throw Failure.badInput("startup needs --out FILE (the ranks write the records)") }
         let path = URL(fileURLWithPath: out, relativeTo: URL(fileURLWithPath: FileManager.default.currentDirectoryPath))
             .standardizedFileURL
@@ -61,6 +63,8 @@ struct StartupCommand: ParsableCommand {
                          "--out", out, "--run-id", runID, "--trial", String(trial)]
         if let label = options.label { arguments += ["--label", label] }
         if noContainers { arguments.append("--no-containers") }
+        if let round = options.round { arguments += ["--round", String(round)] }
+        if let position = options.position { arguments += ["--position", String(position)] }
         return arguments
     }
 
@@ -128,9 +132,9 @@ struct StartupCommand: ParsableCommand {
                 warmup: 0, iterations: 1, samples: [seconds],
                 verified: seconds > 0, verification: seconds > 0 ? "every rank finished MPI_Init after the launch began"
                                                                  : "clock went backwards: \(seconds) s")
-            try writer.append(Record(run: options.runID ?? Job.newRunID(), kernel: "startup", ranks: world.size,
-                                     trial: options.trial, measurement: measurement, keepingSamples: false,
-                                     environment: environment))
+            try writer.append(Record(run: options.runID ?? Job.newRunID(), kernel: Startup.name, descriptor: Startup.descriptor,
+                                     ranks: world.size, trial: options.trial, round: options.round, position: options.position,
+                                     measurement: measurement, keepingSamples: false, environment: environment))
         }
         try MPI.finalize()
     }

@@ -4,24 +4,39 @@ import Kernels
 
 /// The size sweep and iteration counts of allreduce, pingpong and the verbs baselines.
 struct SweepOptions: ParsableArguments {
-    @Option(help: "Message sizes in bytes: LOW:HIGH (powers of two), one size, or a list; K, M, G suffixes (default: 4:1M; pingpong 1:4M, as osu_latency).")
-    var sizes: String?
+    @Option(help: "Message sizes in bytes: LOW:HIGH (powers of two), one size, or a list; K, M, G suffixes (default: OSU's, 1:1M for allreduce, 1:4M for pingpong).",
+            transform: SizeSweep.init(parsing:))
+    var sizes: SizeSweep?
 
-    @Option(help: "Timed iterations per size (default: 1000 up to 8 KiB, 100 above).")
+    @Option(parsing: .unconditional, help: "Timed iterations per size (default: OSU's, 1000 up to 8 KiB and 100 above for allreduce, 10000 and 1000 for pingpong).")
     var iterations: Int?
 
-    @Option(help: "Warm-up iterations per size (default: 100 up to 8 KiB, 10 above).")
+    @Option(parsing: .unconditional, help: "Warm-up iterations per size, not timed (default: OSU's skip counts, 100 up to 8 KiB and 10 above).")
     var warmup: Int?
 
-    /// The sizes (as typed, or the kernel's default sweep, and parsed) and the iteration plan, checked.
-    func parsed(defaultSizes: String) throws -> (text: String, sizes: [Int], plan: IterationPlan) {
-        let text = sizes ?? defaultSizes
-        let parsed: [Int]
-        do { parsed = try ByteCount.parseSweep(text) } catch let error as ByteCount.ParseError {
-            throw Failure.badInput("--sizes: \(error.description)")
+    func validate() throws {
+        if let iterations, iterations <= 0 { throw ValidationError("--iterations \(iterations) must be at least 1") }
+        if let warmup, warmup < 0 { throw ValidationError("--warmup \(warmup) must not be negative") }
+    }
+
+    /// The sizes as typed, or the kernel's default sweep.
+    func sweep(default text: String) -> SizeSweep {
+        // The defaults are constants that parse.
+        sizes ?? (try! SizeSweep(parsing: text))
+    }
+
+    var plan: IterationPlan { IterationPlan(iterations: iterations, warmup: warmup) }
+}
+
+/// Sizes as typed and as parsed, so errors can quote what the user wrote.
+struct SizeSweep: Sendable {
+    var text: String
+    var sizes: [Int]
+
+    init(parsing text: String) throws {
+        do { sizes = try ByteCount.parseSweep(text) } catch let error as ByteCount.ParseError {
+            throw ValidationError(error.description)
         }
-        if let iterations, iterations <= 0 { throw Failure.badInput("--iterations \(iterations) must be at least 1") }
-        if let warmup, warmup < 0 { throw Failure.badInput("--warmup \(warmup) must not be negative") }
-        return (text, parsed, IterationPlan(iterations: iterations, warmup: warmup))
+        self.text = text
     }
 }

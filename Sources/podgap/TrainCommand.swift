@@ -2,8 +2,9 @@ import Probes
 import ArgumentParser
 import Records
 import Kernels
+import Runner
 
-struct TrainCommand: ParsableCommand {
+struct TrainCommand: KernelCommand {
     static let configuration = CommandConfiguration(
         commandName: "train",
         abstract: "Data-parallel MLP training step: OpenBLAS GEMMs, bucketed non-blocking gradient allreduce, SGD.")
@@ -11,17 +12,17 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Layer widths, input first, e.g. 1024,4096,4096,1024.")
     var layers = "1024,4096,4096,1024"
 
-    @Option(help: "Samples per rank per step.")
+    @Option(parsing: .unconditional, help: "Samples per rank per step.")
     var batch = 64
 
-    @Option(help: "Timed steps.")
+    @Option(parsing: .unconditional, help: "Timed steps.")
     var steps = 20
 
-    @Option(help: "Warm-up steps (they train too).")
+    @Option(parsing: .unconditional, help: "Warm-up steps (they train too).")
     var warmup = 3
 
     @Option(help: "Element type; float32 only (the GEMMs are sgemm).")
-    var dtype = "float32"
+    var dtype: ElementType = .float32
 
     @Option(help: "Gradient bucket size in MiB, as PyTorch DDP's bucket_cap_mb.")
     var bucketMb: Double = 25
@@ -43,35 +44,34 @@ struct TrainCommand: ParsableCommand {
 
     @OptionGroup var options: RunOptions
 
-    func run() throws {
-        guard dtype == "float32" else {
-            throw Failure.badInput("--dtype '\(dtype)' is not supported: the training step runs float32 (sgemm) only")
+    func kernel(progress: ProgressLine?) throws -> TrainingStep {
+        guard dtype == .float32 else {
+            throw InvalidParameters(description: "--dtype '\(dtype.rawValue)' is not supported: the training step runs float32 (sgemm) only")
         }
         guard bucketMb > 0, bucketMb <= 4096 else {
-            throw Failure.badInput("--bucket-mb \(bucketMb) must be above 0 and at most 4096")
+            throw InvalidParameters(description: "--bucket-mb \(bucketMb) must be above 0 and at most 4096")
         }
         guard progressMflop > 0, progressMflop.isFinite else {
-            throw Failure.badInput("--progress-mflop \(progressMflop) must be a positive number")
+            throw InvalidParameters(description: "--progress-mflop \(progressMflop) must be a positive number")
         }
-        let context = LaunchContext()
-        let kernel: TrainingStep
-        do {
-            kernel = TrainingStep(widths: try TrainingStep.parseWidths(layers), batch: batch, steps: steps, warmup: warmup,
+        let kernel = TrainingStep(widths: try TrainingStep.parseWidths(layers), batch: batch, steps: steps, warmup: warmup,
                                   bucketBytes: Int(bucketMb * 1048576), overlap: !noOverlap, learningRate: learningRate,
-                                  seed: seed, chunkFlops: progressMflop * 1e6, weightsPath: dumpWeights,
-                                  progress: context.rank == 0 ? ProgressLine() : nil)
-            try kernel.validate()
-        } catch let error as InvalidParameters {
-            throw Failure.badInput(error.description)
-        }
-        // OpenBLAS starts a thread per core; ranks that share the cores would fight over them.
+                                  seed: seed, chunkFlops: progressMflop * 1e6, weightsPath: dumpWeights, progress: progress)
+        try kernel.validate()
+        return kernel
+    }
+
+    /// OpenBLAS starts a thread per core; ranks that share the cores would fight over them.
+    func prepareLaunch(_ context: LaunchContext) throws {
         Matrix.threads = max(1, LaunchContext.availableCores / max(context.localSize, 1))
-        let table = KernelTable(
+    }
+
+    func table(for kernel: TrainingStep) -> any ResultTable {
+        KernelTable(
             title: "train (layers \(layers), batch \(batch) per rank, \(noOverlap ? "no overlap" : "overlap"), buckets \(bucketMb) MiB)",
             columns: [.milliseconds("step(ms)"), .milliseconds("compute(ms)", phase: "compute"),
                       .milliseconds("exposed(ms)", phase: "exposed_communication"),
                       .rate("samples/s", "samples_per_second", format: "%.1f"), .rate("GFLOP/s", "gemm_gflops"),
                       .rate("loss first", "loss_first", format: "%.5f"), .rate("loss last", "loss_last", format: "%.5f")])
-        try Job(kernelName: TrainingStep.name, options: options).run(kernel, table: table)
     }
 }

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 @testable import Pods
 import RDMA
+import RDMATestSupport
 
 /// What `pods up --rdma` adds to a runc config, inspected as the JSON runc would read.
 @Suite struct PodRDMATests {
@@ -111,18 +112,5 @@ import RDMA
         process.waitUntilExit()
         try #require(process.terminationStatus == 0)
         return try Data(contentsOf: folder.appendingPathComponent("config.json"))
-    }
-}
-
-/// Device lists as data, as discovery returns them on machines with RDMA.
-enum RDMAFixtures {
-    static func port(_ number: Int, link: LinkLayer = .infiniband) -> DevicePort {
-        DevicePort(number: number, state: "active", linkLayer: link, activeMTU: 4096, laneGbps: 25.78125, width: 4)
-    }
-
-    static func device(_ name: String, uverbs: Int = 0, ports: [DevicePort], node: Bool = true) -> Device {
-        Device(name: name, uverbs: "uverbs\(uverbs)",
-               node: node ? DeviceNode(path: "/dev/infiniband/uverbs\(uverbs)", major: 231, minor: 192 + uverbs) : nil,
-               ports: ports)
     }
 }

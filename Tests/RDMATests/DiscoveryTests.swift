@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import RDMATestSupport
 @testable import RDMA
 
 /// Discovery against this machine's libibverbs, and the decoding of what it reports.
@@ -23,11 +24,11 @@ import Testing
         let none = try #require(discovery.absenceReason([]))
         #expect(none.contains("\(missing) is absent"))
 
-        let down = Fixtures.device("mlx5_0", ports: [Fixtures.port(1, state: "down")])
+        let down = RDMAFixtures.device("mlx5_0", ports: [RDMAFixtures.port(1, state: "down")])
         let allDown = try #require(discovery.absenceReason([down]))
         #expect(allDown.contains("mlx5_0: port 1 down"))
 
-        let up = Fixtures.device("mlx5_1", ports: [Fixtures.port(1)])
+        let up = RDMAFixtures.device("mlx5_1", ports: [RDMAFixtures.port(1)])
         #expect(discovery.absenceReason([down, up]) == nil)
     }
 
@@ -67,7 +68,7 @@ import Testing
         #expect(PortAttributeCode.laneGbps(128) == 100)
         #expect(PortAttributeCode.linkLayer(2) == .ethernet)
         #expect(PortAttributeCode.linkLayer(0) == .infiniband)
-        let edr = Fixtures.port(1, lane: PortAttributeCode.laneGbps(32), width: PortAttributeCode.lanes(2))
+        let edr = RDMAFixtures.port(1, lane: PortAttributeCode.laneGbps(32), width: PortAttributeCode.lanes(2))
         #expect(edr.rateGbps == 103.125)
     }
 
@@ -79,9 +80,9 @@ import Testing
     }
 
     @Test func summaryLinesNameEveryPort() {
-        let device = Fixtures.device("mlx5_0", ports: [
-            Fixtures.port(1, lane: 25.78125, width: 4, netdevs: ["ib0"]),
-            Fixtures.port(2, state: "down"),
+        let device = RDMAFixtures.device("mlx5_0", ports: [
+            RDMAFixtures.port(1, lane: 25.78125, width: 4, netdevs: ["ib0"]),
+            RDMAFixtures.port(2, state: "down"),
         ])
         #expect(device.summaryLines == [
             "port 1 active, InfiniBand, 4x 25.78 Gb/s = 103.12 Gb/s, MTU 4096, ib0, GID[0] fe80:0000:0000:0000:0002:c903:0031:7c01",
@@ -90,20 +91,5 @@ import Testing
         var broken = device
         broken.error = "ibv_open_device: Permission denied"
         #expect(broken.summaryLines == ["uverbs0: ibv_open_device: Permission denied"])
-    }
-}
-
-/// Device lists as data: what discovery would return on machines this one is not.
-enum Fixtures {
-    static func port(_ number: Int, state: String = "active", link: LinkLayer = .infiniband, lane: Double = 25.78125,
-                     width: Int = 4, netdevs: [String] = []) -> DevicePort {
-        DevicePort(number: number, state: state, linkLayer: link, activeMTU: 4096, laneGbps: lane, width: width, lid: number,
-             gids: [GID(index: 0, address: "fe80:0000:0000:0000:0002:c903:0031:7c01")], netdevs: netdevs)
-    }
-
-    static func device(_ name: String, uverbs: Int = 0, ports: [DevicePort], node: Bool = true) -> Device {
-        Device(name: name, uverbs: "uverbs\(uverbs)",
-               node: node ? DeviceNode(path: "/dev/infiniband/uverbs\(uverbs)", major: 231, minor: 192 + uverbs) : nil,
-               nodeGUID: "0002:c903:0031:7c00", firmware: "16.35.2000", vendorID: 0x02c9, vendorPartID: 4123, ports: ports)
     }
 }

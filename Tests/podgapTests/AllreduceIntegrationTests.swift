@@ -14,7 +14,8 @@ import Testing
         let out = folder.appendingPathComponent("r.jsonl").path
         let finished = try Shell.mpirun(ranks: 2, mca: ["btl": btl],
                                         ["run", "allreduce", "--sizes", "4:64K", "--algorithm", algorithm, "--chunk", "4K",
-                                         "--iterations", "20", "--warmup", "2", "--out", out, "--run-id", "t1", "--trial", "2"])
+                                         "--iterations", "20", "--warmup", "2", "--out", out, "--run-id", "t1", "--trial", "2",
+                                         "--round", "4", "--position", "2"])
         #expect(finished.status == 0, "\(finished.stderr)")
         let records = try RecordReader.read(out)
         #expect(records.map { Int($0.params["bytes"]?.doubleValue ?? -1) } == Self.sizes)
@@ -22,7 +23,19 @@ import Testing
             #expect(record.verified, "\(record.verification)")
             #expect(record.kernel == "allreduce" && record.ranks == 2 && record.iterations == 20 && record.warmup == 2)
             #expect(record.run == "t1" && record.trial == 2)
+            // As the suite passed them.
+            #expect(record.round == 4 && record.position == 2)
             #expect(record.params["algorithm"] == .string(algorithm))
+            #expect(record.params["in_place"] == .bool(false))
+            #expect(record.wrong == 0)
+            #expect(record.descriptor?.busFactor == .allreduce)
+            #expect(record.descriptor?.headlines.map(\.point) == [.smallest, .largest])
+            // OSU's view: per-rank means, their mean between their extremes.
+            let osu = try #require(record.osu)
+            #expect(osu.min <= osu.avg && osu.avg <= osu.max && osu.min > 0)
+            // The machine-state probe ran before the kernel, on every rank.
+            let probe = try #require(record.environment.probe)
+            #expect(probe.sumGBps > 0 && probe.gemmGflops > 0 && probe.seconds > 0)
             #expect(record.seconds.min <= record.seconds.p50 && record.seconds.p50 <= record.seconds.max)
             #expect(record.seconds.p50 > 0)
             #expect(record.environment.name == environment)
@@ -91,6 +104,11 @@ import Testing
         (["run", "allreduce", "--sizes", "0"], "greater than zero"),
         (["run", "allreduce", "--iterations", "0"], "--iterations 0"),
         (["run", "allreduce", "--iterations=-3"], "-3"),
+        (["run", "allreduce", "--iterations", "-5"], "--iterations -5 must be at least 1"),
+        (["run", "allreduce", "--timeout", "0"], "must be longer than zero"),
+        (["run", "allreduce", "--position", "0"], "--position 0 must be at least 1"),
+        (["run", "allreduce", "--dtype", "float16"], "one of 'float32', 'float64' or 'int32'"),
+        (["run", "allreduce", "--transport", "rdma"], "one of 'auto', 'ucx' or 'tcp'"),
         (["run", "allreduce", "--dtype", "float16"], "float16"),
         (["run", "allreduce", "--algorithm", "tree"], "tree"),
         (["run", "allreduce", "--timeout", "soon"], "soon"),
@@ -109,6 +127,45 @@ import Testing
         let alone = try Shell.run(Shell.podgap, arguments, timeout: 60)
         #expect(alone.status == 2)
         #expect(alone.stderr.split(separator: "\n").count == 1, "\(alone.stderr)")
+    }
+
+    /// 64G aborted every rank with a Swift fatal error and left an empty --out file; now it is
+    /// refused before any allocation, MPI traffic or file.
+    @Test(arguments: [["--sizes", "64G"], ["--sizes", "16G"]])
+    func sizesThatCannotFitAreRefusedWithoutAFile(arguments: [String]) throws {
+        let folder = try Shell.temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let out = folder.appendingPathComponent("r.jsonl").path
+        let started = Date()
+        let finished = try Shell.mpirun(ranks: 2, ["run", "allreduce"] + arguments + ["--out", out], timeout: 60)
+        #expect(finished.status == 2, "\(finished.stderr)")
+        let ours = finished.stderr.split(separator: "\n").filter { $0.hasPrefix("podgap:") }
+        #expect(ours.count == 1 && ours[0].contains("--sizes"), "\(finished.stderr)")
+        #expect(!finished.stderr.contains("Fatal error"))
+        #expect(!FileManager.default.fileExists(atPath: out))
+        #expect(Date().timeIntervalSince(started) < 30)
+    }
+
+    /// MPI_IN_PLACE: the point says so, is verified, and a corrupted element is counted.
+    @Test func inPlaceIsMeasuredAndCountsWrongElements() throws {
+        let folder = try Shell.temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let out = folder.appendingPathComponent("r.jsonl").path
+        for algorithm in ["mpi", "ring"] {
+            let finished = try Shell.mpirun(ranks: 3, ["run", "allreduce", "--in-place", "--algorithm", algorithm, "--sizes", "4,1000,40000",
+                                                       "--dtype", "int32", "--chunk", "1K", "--iterations", "5", "--warmup", "1", "--out", out])
+            #expect(finished.status == 0, "\(finished.stderr)")
+        }
+        let records = try RecordReader.read(out)
+        #expect(records.count == 6)
+        #expect(records.allSatisfy { $0.verified && $0.wrong == 0 && $0.params["in_place"] == .bool(true) })
+
+        let corrupt = folder.appendingPathComponent("c.jsonl").path
+        let finished = try Shell.mpirun(ranks: 2, ["run", "allreduce", "--in-place", "--sizes", "64", "--iterations", "3",
+                                                   "--corrupt-rank", "0", "--out", corrupt])
+        #expect(finished.status == 1)
+        let record = try #require(try RecordReader.read(corrupt).first)
+        #expect(!record.verified && record.wrong == 1)
     }
 
     @Test func killedRankEndsTheJobAndKeepsTheRecords() throws {

@@ -76,6 +76,9 @@ import Testing
         (["--dtype", "float64"], "--dtype 'float64'"),
         (["--bucket-mb", "0"], "--bucket-mb 0"),
         (["--steps", "0"], "--steps 0"),
+        (["--batch", "-5"], "--batch -5 must be at least 1"),
+        // 50 TB of activations: refused before anything is allocated, on any machine.
+        (["--layers", "32768,32768", "--batch", "100000000"], "--layers 32768,32768 --batch 100000000 needs"),
     ])
     func badInputIsOneLineAndExitTwo(arguments: [String], expected: String) throws {
         let finished = try Shell.mpirun(ranks: 2, mca: ["btl_tcp_if_include": "lo", "oob_tcp_if_include": "lo"], ["run", "train", "--layers", "8,8"] + arguments, timeout: 60)
@@ -83,6 +86,7 @@ import Testing
         let lines = finished.stderr.split(separator: "\n").filter { $0.hasPrefix("podgap:") }
         #expect(lines.count == 1 && lines[0].contains(expected), "\(finished.stderr)")
         #expect(finished.stdout.isEmpty)
+        #expect(!finished.stderr.contains("Fatal error"))
     }
 
     @Test func tableWithoutOut() throws {

@@ -1,3 +1,5 @@
+import RDMA
+
 /// Which MPI transport a run asks Open MPI for: `--transport auto|ucx|tcp`.
 public enum TransportRequest: String, CaseIterable, Sendable {
     /// UCX over RDMA between nodes when an active port exists, shared memory on one node, TCP otherwise.

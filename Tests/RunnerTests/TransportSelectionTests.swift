@@ -1,12 +1,14 @@
 import Testing
-@testable import RDMA
+import RDMA
+import RDMATestSupport
+@testable import Runner
 
 /// The choice between UCX, TCP and shared memory, from device lists given as data.
 @Suite struct TransportSelectionTests {
-    let infiniband = Fixtures.device("mlx5_0", ports: [Fixtures.port(1, netdevs: ["ib0"])])
-    let roce = Fixtures.device("mlx5_1", uverbs: 1, ports: [Fixtures.port(1, link: .ethernet, netdevs: ["ens1f0"]),
-                                                            Fixtures.port(2, state: "down", link: .ethernet, netdevs: ["ens1f1"])])
-    let down = Fixtures.device("mlx5_2", uverbs: 2, ports: [Fixtures.port(1, state: "down", netdevs: ["ib2"])])
+    let infiniband = RDMAFixtures.device("mlx5_0", ports: [RDMAFixtures.port(1, netdevs: ["ib0"])])
+    let roce = RDMAFixtures.device("mlx5_1", uverbs: 1, ports: [RDMAFixtures.port(1, link: .ethernet, netdevs: ["ens1f0"]),
+                                                            RDMAFixtures.port(2, state: "down", link: .ethernet, netdevs: ["ens1f1"])])
+    let down = RDMAFixtures.device("mlx5_2", uverbs: 2, ports: [RDMAFixtures.port(1, state: "down", netdevs: ["ib2"])])
 
     @Test func autoUsesUCXOverEveryActivePortBetweenNodes() throws {
         let decision = try TransportSelection.select(.auto, devices: [infiniband, roce, down], singleNode: false)
@@ -68,7 +70,7 @@ import Testing
         let decision = try TransportSelection.select(.ucx, devices: [infiniband], singleNode: true)
         #expect(decision.variables["UCX_NET_DEVICES"] == "mlx5_0:1")
         // A two-port adapter is named once for Open MPI, each port once for UCX.
-        let dual = Fixtures.device("irdma0", ports: [Fixtures.port(1, link: .ethernet), Fixtures.port(2, link: .ethernet)])
+        let dual = RDMAFixtures.device("irdma0", ports: [RDMAFixtures.port(1, link: .ethernet), RDMAFixtures.port(2, link: .ethernet)])
         let both = try TransportSelection.select(.ucx, devices: [dual], singleNode: false)
         #expect(both.variables["OMPI_MCA_pml_ucx_devices"] == "irdma0")
         #expect(both.variables["UCX_NET_DEVICES"] == "irdma0:1,irdma0:2")

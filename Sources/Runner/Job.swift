@@ -1,0 +1,107 @@
+import Foundation
+import Kernels
+import MPI
+import Probes
+import Records
+
+/// One `podgap run <kernel>` on one rank: everything between parsed arguments and exit. Checks what
+/// can be checked before MPI starts (memory fit, transport, output file), turns on yield-when-idle
+/// when ranks oversubscribe cores, arms the timeout, probes the machine, measures, and has rank 0
+/// write each record the moment its point is done.
+public struct Job {
+    public let settings: RunSettings
+    public let context: LaunchContext
+
+    public init(settings: RunSettings, context: LaunchContext = LaunchContext()) {
+        self.settings = settings
+        self.context = context
+    }
+
+    /// Runs `kernel` on every rank of the launch. Throws `RunFailure`: exit 2 for input that cannot
+    /// run (before any allocation or MPI traffic, and leaving no empty `--out` file), 3 for a
+    /// missing device, 1 when a point failed verification.
+    public func run<K: Kernel>(_ kernel: K, table: (any ResultTable)?) throws {
+        try MemoryFit.check(kernel.memoryPerRank(ranks: context.size), ranksOnNode: context.localSize)
+        // MPI_Init reads the transport variables, so the choice is made (and checked) first.
+        let transport = try TransportSelection.apply(settings.transport, context: context)
+        // Rank 0 alone writes; it opens the file before MPI starts so that a bad path fails fast.
+        let output = try context.rank == 0 ? settings.out.map { try OutputFile(path: $0) } : nil
+        do {
+            try measure(kernel, table: table, transport: transport, writer: output?.writer)
+        } catch {
+            output?.removeIfUnused()
+            throw error
+        }
+    }
+
+    private func measure<K: Kernel>(_ kernel: K, table: (any ResultTable)?, transport: TransportDecision,
+                                    writer: RecordWriter?) throws {
+        let yieldSetBy = Job.enableYieldIfOversubscribed(context)
+        Watchdog.arm(seconds: settings.timeout, rank: context.rank, output: settings.out)
+
+        do {
+            try MPI.initialize(threadLevel: .funneled)
+        } catch {
+            throw RunFailure(message: "cannot start MPI: \(error)", code: .badInput, everyRank: true)
+        }
+        let world = Communicator.world
+        var environment = try Environment.detect(label: settings.label, communicator: world, context: context,
+                                                 yieldSetBy: yieldSetBy)
+        environment.transport.note = TransportSelection.note(transport, detected: environment.transport.note)
+        environment.probe = try MachineState.probe(on: world)
+        // Rank 0's id, so that a generated one is the same on every rank.
+        let run = try world.broadcast(settings.runID ?? Job.newRunID(), from: 0)
+
+        if world.rank == 0, writer == nil { table?.printHeader(environment: environment, ranks: world.size) }
+        var unverified: [String] = []
+        try kernel.measure(on: world) { measurement in
+            guard world.rank == 0 else { return }
+            let record = Record(run: run, kernel: K.name, descriptor: K.descriptor, ranks: world.size,
+                                trial: settings.trial, round: settings.round, position: settings.position,
+                                measurement: measurement, keepingSamples: settings.keepSamples, environment: environment)
+            if let writer { try writer.append(record) } else { table?.printRow(record) }
+            if !record.verified { unverified.append(record.verification) }
+        }
+        if world.rank == 0, writer == nil { table?.finish() }
+        try MPI.finalize()
+        if let problem = unverified.first {
+            throw RunFailure(message: "\(unverified.count) point(s) failed verification: \(problem)", code: .unverified)
+        }
+    }
+
+    /// Open MPI reads `OMPI_MCA_*` at MPI_Init, so setting the variable here still takes effect.
+    /// An explicit choice by the user (any value already set) is left alone.
+    static func enableYieldIfOversubscribed(_ context: LaunchContext) -> String? {
+        let name = "OMPI_MCA_mpi_yield_when_idle"
+        if let existing = ProcessInfo.processInfo.environment[name] { return existing == "0" ? nil : "launcher" }
+        guard context.isOversubscribed, context.size > 1 else { return nil }
+        setenv(name, "1", 1)
+        return "podgap"
+    }
+
+    /// A run id for records that were given none: the UTC time and a random suffix.
+    public static func newRunID() -> String {
+        let stamp = Record.timestamp(Date()).prefix(19).replacingOccurrences(of: ":", with: "")
+        return "\(stamp)-\(String(UInt32.random(in: 0...UInt32.max), radix: 16))"
+    }
+}
+
+/// The `--out` file, opened before MPI starts; removed again when the run fails before writing a
+/// record into a file it created, so a refused or failed run leaves no empty file behind.
+struct OutputFile {
+    let writer: RecordWriter
+    private let existed: Bool
+
+    init(path: String) throws {
+        existed = FileManager.default.fileExists(atPath: path)
+        do { writer = try RecordWriter(appendingTo: path) } catch let error as RecordError {
+            throw RunFailure.badInput(error.description)
+        }
+    }
+
+    func removeIfUnused() {
+        guard !existed, let size = (try? FileManager.default.attributesOfItem(atPath: writer.path))?[.size] as? Int,
+              size == 0 else { return }
+        try? FileManager.default.removeItem(atPath: writer.path)
+    }
+}
