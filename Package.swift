@@ -31,7 +31,9 @@ let package = Package(
         .target(name: "Spawn"),
 
         // What a run records about where it runs, and the workloads it measures.
-        .target(name: "Probes", dependencies: ["Records", "MPI", "CHwloc", "RDMA"]),
+        .target(name: "Probes", dependencies: ["Records", "MPI", "CHwloc", "RDMA"], plugins: ["BuildInfo"]),
+        // Writes the git commit into Probes at build time (scripts/build-info), for the records.
+        .plugin(name: "BuildInfo", capability: .buildTool()),
         // The verbs baselines are kernels too, measured over a verbs connection instead of MPI.
         .target(name: "Kernels", dependencies: ["Records", "Statistics", "MPI", "CBLAS", "RDMA"]),
         // The run loop: Job (memory fit, transport choice, watchdog, machine probe, records), verbs jobs.

@@ -4,6 +4,12 @@ import MPI
 
 extension Environment {
     public static let podgapVersion = "0.1.0"
+    /// The git commit this binary was built from, embedded at build time ("-dirty" with
+    /// uncommitted changes); nil when built outside a checkout. Not looked up at run time, so a
+    /// copied binary still names its own build.
+    public static var podgapCommit: String? { BuildInfo.gitCommit }
+    /// `podgap --version`: the version and the commit.
+    public static var podgapBuild: String { podgapVersion + (podgapCommit.map { " (\($0))" } ?? "") }
 
     /// Detects the environment of a running job. Collective: every rank of `communicator` calls it.
     /// `label` names the environment (`--label`); without one a name is inferred from what is seen.
@@ -54,7 +60,7 @@ extension Environment {
             kernel: kernelRelease(),
             mpiLibrary: MPI.libraryVersion.split(separator: ",").first.map(String.init) ?? "unknown",
             podgapVersion: podgapVersion,
-            gitCommit: variables["PODGAP_GIT_COMMIT"] ?? GitCommit.find(),
+            gitCommit: podgapCommit,
             topology: hardware.topology,
             bindings: bindings,
             ranksPerNode: perNode,
@@ -186,32 +192,6 @@ struct CgroupReader {
             if let text = try? String(contentsOfFile: path, encoding: .utf8) {
                 return text.trimmingCharacters(in: .whitespacesAndNewlines)
             }
-        }
-        return nil
-    }
-}
-
-/// The git commit of the podgap checkout that built this binary, read from .git without running git.
-enum GitCommit {
-    static func find() -> String? {
-        var folder = URL(fileURLWithPath: CommandLine.arguments.first ?? ".").resolvingSymlinksInPath().deletingLastPathComponent()
-        for _ in 0..<8 {
-            let git = folder.appendingPathComponent(".git")
-            if let head = try? String(contentsOf: git.appendingPathComponent("HEAD"), encoding: .utf8) {
-                let trimmed = head.trimmingCharacters(in: .whitespacesAndNewlines)
-                guard trimmed.hasPrefix("ref: ") else { return trimmed }
-                let reference = String(trimmed.dropFirst(5))
-                if let commit = try? String(contentsOf: git.appendingPathComponent(reference), encoding: .utf8) {
-                    return commit.trimmingCharacters(in: .whitespacesAndNewlines)
-                }
-                if let packed = try? String(contentsOf: git.appendingPathComponent("packed-refs"), encoding: .utf8) {
-                    for line in packed.split(separator: "\n") where line.hasSuffix(" " + reference) {
-                        return String(line.prefix(40))
-                    }
-                }
-                return nil
-            }
-            folder = folder.deletingLastPathComponent()
         }
         return nil
     }

@@ -9,7 +9,7 @@ struct Podgap: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "podgap",
         abstract: "Measures what running MPI and AI workloads in pods costs against bare metal.",
-        version: Environment.podgapVersion,
+        version: Environment.podgapBuild,
         subcommands: [Run.self, EnvCommand.self, PodsCommand.self, ImageCommand.self, ReportCommand.self, SuiteCommand.self, ModelCommand.self])
 
     /// Exit codes users and scripts can rely on (Runner's, which the run loop leaves with too).
