@@ -86,9 +86,17 @@ public struct Allreduce: Kernel {
     private func sweep<T: ExactlySummable>(_ type: T.Type, on communicator: Communicator,
                                            record: (MeasuredPoint) throws -> Void) throws {
         let points = effectiveSizes
+        // One pair of buffers of the largest size for the whole sweep, page-aligned, as OSU
+        // allocates them: alignment changes shared-memory copy speed.
+        let largest = (points.max() ?? 0) / elementType.byteCount
+        let source = Allreduce.pageAligned(T.self, count: largest)
+        let result = Allreduce.pageAligned(T.self, count: largest)
+        defer { source.deallocate(); result.deallocate() }
         for (index, bytes) in points.enumerated() {
             progress?.update("allreduce \(ByteCount.format(bytes))", step: index + 1, of: points.count)
-            try record(try measurePoint(T.self, bytes: bytes, on: communicator))
+            let count = bytes / elementType.byteCount
+            try record(try measurePoint(bytes: bytes, source: UnsafeMutableBufferPointer(rebasing: source[..<count]),
+                                        result: UnsafeMutableBufferPointer(rebasing: result[..<count]), on: communicator))
         }
         progress?.finish()
     }
@@ -96,17 +104,13 @@ public struct Allreduce: Kernel {
     /// Element i of rank r is (r + 1) * (i % 7 + 1): small integers, so every sum is exact.
     private static func contribution(rank: Int, index: Int) -> Int { (rank + 1) * (index % 7 + 1) }
 
-    private func measurePoint<T: ExactlySummable>(_ type: T.Type, bytes: Int, on communicator: Communicator) throws -> MeasuredPoint {
-        let count = bytes / elementType.byteCount
+    private func measurePoint<T: ExactlySummable>(bytes: Int, source: UnsafeMutableBufferPointer<T>,
+                                                  result: UnsafeMutableBufferPointer<T>, on communicator: Communicator) throws -> MeasuredPoint {
+        let count = source.count
         let rank = communicator.rank, size = communicator.size
         let (iterations, warmup) = plan.counts(forBytes: bytes, defaults: .collective)
-
-        // Page-aligned, as OSU allocates its buffers: alignment changes shared-memory copy speed.
-        let source = Allreduce.pageAligned(T.self, count: count)
-        let result = Allreduce.pageAligned(T.self, count: count)
-        defer { source.deallocate(); result.deallocate() }
         for index in 0..<count { source[index] = T(Allreduce.contribution(rank: rank, index: index)) }
-        if inPlace { _ = result.update(fromContentsOf: source) } else { result.initialize(repeating: 0) }
+        if inPlace { _ = result.update(fromContentsOf: source) } else { result.update(repeating: 0) }
 
         let ring = algorithm == .ring
             ? RingAllreduce<T>(count: count, chunkElements: max(chunkBytes / elementType.byteCount, 1), rank: rank, size: size)

@@ -18,7 +18,7 @@ struct PingPongCommand: KernelCommand {
 
     func kernel(progress: ProgressLine?) throws -> PingPong {
         let sweep = self.sweep.sweep(default: PingPong.defaultSizes)
-        let kernel = PingPong(sizes: sweep.sizes, plan: self.sweep.plan, corruptRank: corruptRank, progress: progress)
+        let kernel = PingPong(sizes: sweep.value, plan: self.sweep.plan, corruptRank: corruptRank, progress: progress)
         try kernel.validate(sizesText: sweep.text)
         return kernel
     }

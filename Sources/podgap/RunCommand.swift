@@ -73,8 +73,8 @@ struct AllreduceCommand: KernelCommand {
     @Flag(help: "Sum into the send buffer (MPI_IN_PLACE), as nccl-tests' in-place columns.")
     var inPlace = false
 
-    @Option(help: "Ring chunk size (pipelining), K/M suffixes.", transform: ByteSize.init(parsing:))
-    var chunk = ByteSize(bytes: 1 << 20, text: "1M")
+    @Option(help: "Ring chunk size (pipelining), K/M suffixes (default: 1M).", transform: Typed.bytes)
+    var chunk = Typed(value: 1 << 20, text: "1M")
 
     @Option(help: .hidden)
     var corruptRank: Int?
@@ -83,8 +83,8 @@ struct AllreduceCommand: KernelCommand {
 
     func kernel(progress: ProgressLine?) throws -> Allreduce {
         let sweep = self.sweep.sweep(default: Allreduce.defaultSizes)
-        let kernel = Allreduce(sizes: sweep.sizes, elementType: dtype, algorithm: algorithm, inPlace: inPlace,
-                               plan: self.sweep.plan, chunkBytes: chunk.bytes, corruptRank: corruptRank, progress: progress)
+        let kernel = Allreduce(sizes: sweep.value, elementType: dtype, algorithm: algorithm, inPlace: inPlace,
+                               plan: self.sweep.plan, chunkBytes: chunk.value, corruptRank: corruptRank, progress: progress)
         try kernel.validate(sizesText: sweep.text)
         return kernel
     }
@@ -97,20 +97,3 @@ struct AllreduceCommand: KernelCommand {
 
 extension ElementType: ExpressibleByArgument {}
 extension Allreduce.Algorithm: ExpressibleByArgument {}
-
-/// A byte count as users type it ("1M", "4096"), parsed once by `ByteCount`.
-struct ByteSize: CustomStringConvertible, Sendable {
-    var bytes: Int
-    var text: String
-
-    var description: String { text }
-
-    init(bytes: Int, text: String) { self.bytes = bytes; self.text = text }
-
-    init(parsing text: String) throws {
-        do { bytes = try ByteCount.parse(text) } catch let error as ByteCount.ParseError {
-            throw ValidationError(error.description)
-        }
-        self.text = text
-    }
-}

@@ -1,7 +1,6 @@
 import ArgumentParser
 import Records
 import Runner
-import Foundation
 
 /// Options every `podgap run <kernel>` shares: where records go, how the job is labelled, the
 /// transport and the time limit. Parsed here, handed to the run loop as `RunSettings`.
@@ -30,9 +29,9 @@ struct RunOptions: ParsableArguments {
     @Option(help: "MPI transport: auto (UCX over RDMA between nodes where a port is active, shared memory on one node, else TCP), ucx, or tcp (TCP even over the RDMA link).")
     var transport: TransportRequest = .auto
 
-    @Option(help: "End the job after this long, e.g. 600, 90s, 10m. Records already written stay intact.",
-            transform: TimeLimit.init(parsing:))
-    var timeout = TimeLimit(seconds: 600, text: "10m")
+    @Option(parsing: .unconditional, help: "End the job after this long, e.g. 600, 90s, 10m (default: 10m). Records already written stay intact.",
+            transform: Typed.seconds)
+    var timeout = Typed(value: 600.0, text: "10m")
 
     func validate() throws {
         if trial < 0 { throw ValidationError("--trial \(trial) must not be negative") }
@@ -42,30 +41,8 @@ struct RunOptions: ParsableArguments {
 
     var settings: RunSettings {
         RunSettings(out: out, label: label, runID: runID, trial: trial, round: round, position: position,
-                    keepSamples: samples, transport: transport, timeout: timeout.seconds)
+                    keepSamples: samples, transport: transport, timeout: timeout.value)
     }
 }
 
 extension TransportRequest: ExpressibleByArgument {}
-
-/// A time limit as users type it ("90", "90s", "10m", "1h"); the error says what is wrong with it.
-struct TimeLimit: CustomStringConvertible, Sendable {
-    var seconds: Double
-    var text: String
-
-    var description: String { text }
-
-    init(seconds: Double, text: String) { self.seconds = seconds; self.text = text }
-
-    init(parsing text: String) throws {
-        if let seconds = DurationText.seconds(text) {
-            self.init(seconds: seconds, text: text)
-            return
-        }
-        let number = Double(text.trimmingCharacters(in: .whitespaces).trimmingCharacters(in: CharacterSet(charactersIn: "smh")))
-        if let number, number.isFinite {
-            throw ValidationError("a time limit must be longer than zero; \(text) would end the job before it starts")
-        }
-        throw ValidationError("not a duration: use seconds, or a number with s, m or h (90, 90s, 10m, 1h)")
-    }
-}

@@ -40,7 +40,7 @@ struct StartupCommand: ParsableCommand {
     func run() throws {
         if let probeStart { return try probe(start: probeStart) }
         guard np >= 1, trials >= 1 else { throw Failure.badInput("--np and --trials must be at least 1") }
-        let timeout = options.timeout.seconds
+        let timeout = options.timeout.value
         guard let out = options.out else { throw Failure.badInput("startup needs --out FILE (the ranks write the records)") }
         let path = URL(fileURLWithPath: out, relativeTo: URL(fileURLWithPath: FileManager.default.currentDirectoryPath))
             .standardizedFileURL

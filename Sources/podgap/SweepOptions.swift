@@ -5,8 +5,8 @@ import Kernels
 /// The size sweep and iteration counts of allreduce, pingpong and the verbs baselines.
 struct SweepOptions: ParsableArguments {
     @Option(help: "Message sizes in bytes: LOW:HIGH (powers of two), one size, or a list; K, M, G suffixes (default: OSU's, 1:1M for allreduce, 1:4M for pingpong).",
-            transform: SizeSweep.init(parsing:))
-    var sizes: SizeSweep?
+            transform: Typed.sizes)
+    var sizes: Typed<[Int]>?
 
     @Option(parsing: .unconditional, help: "Timed iterations per size (default: OSU's, 1000 up to 8 KiB and 100 above for allreduce, 10000 and 1000 for pingpong).")
     var iterations: Int?
@@ -20,23 +20,10 @@ struct SweepOptions: ParsableArguments {
     }
 
     /// The sizes as typed, or the kernel's default sweep.
-    func sweep(default text: String) -> SizeSweep {
+    func sweep(default text: String) -> Typed<[Int]> {
         // The defaults are constants that parse.
-        sizes ?? (try! SizeSweep(parsing: text))
+        sizes ?? (try! Typed.sizes(text))
     }
 
     var plan: IterationPlan { IterationPlan(iterations: iterations, warmup: warmup) }
-}
-
-/// Sizes as typed and as parsed, so errors can quote what the user wrote.
-struct SizeSweep: Sendable {
-    var text: String
-    var sizes: [Int]
-
-    init(parsing text: String) throws {
-        do { sizes = try ByteCount.parseSweep(text) } catch let error as ByteCount.ParseError {
-            throw ValidationError(error.description)
-        }
-        self.text = text
-    }
 }

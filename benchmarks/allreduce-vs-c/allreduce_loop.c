@@ -1,45 +1,53 @@
-/* osu_allreduce's timing loop in plain C, measured the way podgap measures: a barrier before
- * every iteration (outside the timed region), MPI_Wtime around one MPI_Allreduce, each
- * iteration's time the slowest rank's, then the median. Prints "bytes median_seconds" per size. */
+/* osu_allreduce's definition in plain C (OMB 7.2, c/mpi/collective/blocking/osu_allreduce.c and
+ * c/util/osu_util.h), so podgap's OSU columns can be checked against it number for number:
+ * - buffers of the largest size, page-aligned, allocated once and used for every size;
+ * - sizes are powers of two from LOW to HIGH; a size below one element is skipped;
+ * - 1000 timed calls after 100 skipped up to 8192 bytes (LARGE_MESSAGE_SIZE), 100 after 10 above;
+ * - one barrier before each size; then per call: MPI_Wtime, MPI_Allreduce, MPI_Wtime, and a
+ *   barrier after it, outside the timed region;
+ * - each rank's latency is the sum of its timed calls divided by the calls; Avg is the sum of the
+ *   latencies over ranks divided by the ranks, Min and Max their extremes (MPI_Reduce to rank 0).
+ * Differences from osu_allreduce, on purpose: MPI_FLOAT (osu_allreduce -T mpi_float; its default is
+ * MPI_CHAR), and MPI_Init_thread(FUNNELED), the thread level podgap asks for (OpenBLAS and its
+ * watchdog are threads, only main calls MPI); osu_allreduce calls MPI_Init.
+ * Prints "bytes avg_us min_us max_us" per size, as osu_allreduce -f prints them.
+ * Usage: allreduce_loop [LOW [HIGH]]   (default 4 1048576) */
 #include <mpi.h>
 #include <stdio.h>
 #include <stdlib.h>
-
-static int compare(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
+#include <unistd.h>
 
 int main(int argc, char **argv) {
-    /* The thread level podgap asks for (OpenBLAS and its watchdog are threads; only main calls MPI).
-     * Open MPI's small-message path costs ~0.1 us more under FUNNELED than SINGLE on this machine. */
-    int provided;
+    int provided, rank, ranks;
     MPI_Init_thread(&argc, &argv, MPI_THREAD_FUNNELED, &provided);
-    int rank, size;
     MPI_Comm_rank(MPI_COMM_WORLD, &rank);
-    MPI_Comm_size(MPI_COMM_WORLD, &size);
+    MPI_Comm_size(MPI_COMM_WORLD, &ranks);
     long low = argc > 1 ? atol(argv[1]) : 4, high = argc > 2 ? atol(argv[2]) : 1 << 20;
-    /* Page-aligned, as osu_allreduce allocates (and podgap does). */
     float *source, *result;
-    if (posix_memalign((void **)&source, 4096, high) || posix_memalign((void **)&result, 4096, high)) MPI_Abort(MPI_COMM_WORLD, 1);
-    for (long i = 0; i < high / 4; i++) source[i] = (float)((rank + 1) * (i % 7 + 1));
+    long page = sysconf(_SC_PAGESIZE);
+    if (posix_memalign((void **)&source, page, high) || posix_memalign((void **)&result, page, high))
+        MPI_Abort(MPI_COMM_WORLD, 1);
+    for (long i = 0; i < high / (long)sizeof(float); i++) { source[i] = 1; result[i] = 0; }
+    int iterations = 1000, skip = 100;
     for (long bytes = low; bytes <= high; bytes *= 2) {
-        int iterations = bytes > 8192 ? 100 : 1000, warmup = bytes > 8192 ? 10 : 100;
-        int count = (int)(bytes / 4);
-        double *samples = malloc(sizeof(double) * iterations);
-        for (int i = 0; i < warmup + iterations; i++) {
-            MPI_Barrier(MPI_COMM_WORLD);
+        int count = (int)(bytes / sizeof(float));
+        if (count == 0) continue;
+        if (bytes > 8192) { iterations = 100; skip = 10; }
+        MPI_Barrier(MPI_COMM_WORLD);
+        double timer = 0;
+        for (int i = 0; i < iterations + skip; i++) {
             double start = MPI_Wtime();
             MPI_Allreduce(source, result, count, MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD);
-            double elapsed = MPI_Wtime() - start;
-            if (i >= warmup) samples[i - warmup] = elapsed;
+            double stop = MPI_Wtime();
+            MPI_Barrier(MPI_COMM_WORLD);
+            if (i >= skip) timer += stop - start;
         }
-        MPI_Allreduce(MPI_IN_PLACE, samples, iterations, MPI_DOUBLE, MPI_MAX, MPI_COMM_WORLD);
-        qsort(samples, iterations, sizeof(double), compare);
-        double median = iterations % 2 ? samples[iterations / 2]
-                                       : (samples[iterations / 2 - 1] + samples[iterations / 2]) / 2;
-        if (rank == 0) printf("%ld %.9e\n", bytes, median);
-        free(samples);
+        double latency = timer * 1e6 / iterations, least, most, sum;
+        MPI_Reduce(&latency, &least, 1, MPI_DOUBLE, MPI_MIN, 0, MPI_COMM_WORLD);
+        MPI_Reduce(&latency, &most, 1, MPI_DOUBLE, MPI_MAX, 0, MPI_COMM_WORLD);
+        MPI_Reduce(&latency, &sum, 1, MPI_DOUBLE, MPI_SUM, 0, MPI_COMM_WORLD);
+        if (rank == 0) printf("%ld %.4f %.4f %.4f\n", bytes, sum / ranks, least, most);
+        MPI_Barrier(MPI_COMM_WORLD);
     }
     free(source);
     free(result);
