@@ -28,11 +28,18 @@ public struct Allreduce: Kernel {
         case mpi, ring
     }
 
+    /// Where the sum lands: a separate buffer, or the send buffer itself (MPI_IN_PLACE), as
+    /// nccl-tests' out-of-place and in-place columns.
+    public enum Placement: String, CaseIterable, Sendable {
+        case outOfPlace = "out-of-place"
+        case inPlace = "in-place"
+    }
+
     public var sizes: [Int]
     public var elementType: ElementType
     public var algorithm: Algorithm
-    /// Sum into the send buffer itself (MPI_IN_PLACE), as nccl-tests' in-place column does.
-    public var inPlace: Bool
+    /// Measured in this order at every size, one point each (nccl-tests measures both).
+    public var placements: [Placement]
     public var plan: IterationPlan
     /// Ring pieces are sent in chunks of this many bytes so that reduction overlaps the transfer.
     public var chunkBytes: Int
@@ -40,13 +47,13 @@ public struct Allreduce: Kernel {
     public var corruptRank: Int?
     public var progress: ProgressLine?
 
-    public init(sizes: [Int], elementType: ElementType = .float32, algorithm: Algorithm = .mpi, inPlace: Bool = false,
+    public init(sizes: [Int], elementType: ElementType = .float32, algorithm: Algorithm = .mpi, placements: [Placement] = [.outOfPlace],
                 plan: IterationPlan = IterationPlan(), chunkBytes: Int = 1 << 20, corruptRank: Int? = nil,
                 progress: ProgressLine? = nil) {
         self.sizes = sizes
         self.elementType = elementType
         self.algorithm = algorithm
-        self.inPlace = inPlace
+        self.placements = placements
         self.plan = plan
         self.chunkBytes = chunkBytes
         self.corruptRank = corruptRank
@@ -67,6 +74,7 @@ public struct Allreduce: Kernel {
             throw InvalidParameters(description: "--sizes: \(ByteCount.format(largest)) is \(count) \(elementType.rawValue) elements, more than one MPI count holds (\(Int32.max))")
         }
         guard chunkBytes > 0 else { throw InvalidParameters(description: "--chunk must be greater than zero") }
+        guard !placements.isEmpty else { throw InvalidParameters(description: "an allreduce needs at least one placement") }
     }
 
     /// A send and a receive buffer of the largest size, and the ring's scratch piece.
@@ -95,8 +103,11 @@ public struct Allreduce: Kernel {
         for (index, bytes) in points.enumerated() {
             progress?.update("allreduce \(ByteCount.format(bytes))", step: index + 1, of: points.count)
             let count = bytes / elementType.byteCount
-            try record(try measurePoint(bytes: bytes, source: UnsafeMutableBufferPointer(rebasing: source[..<count]),
-                                        result: UnsafeMutableBufferPointer(rebasing: result[..<count]), on: communicator))
+            for placement in placements {
+                try record(try measurePoint(bytes: bytes, inPlace: placement == .inPlace,
+                                            source: UnsafeMutableBufferPointer(rebasing: source[..<count]),
+                                            result: UnsafeMutableBufferPointer(rebasing: result[..<count]), on: communicator))
+            }
         }
         progress?.finish()
     }
@@ -104,7 +115,7 @@ public struct Allreduce: Kernel {
     /// Element i of rank r is (r + 1) * (i % 7 + 1): small integers, so every sum is exact.
     private static func contribution(rank: Int, index: Int) -> Int { (rank + 1) * (index % 7 + 1) }
 
-    private func measurePoint<T: ExactlySummable>(bytes: Int, source: UnsafeMutableBufferPointer<T>,
+    private func measurePoint<T: ExactlySummable>(bytes: Int, inPlace: Bool, source: UnsafeMutableBufferPointer<T>,
                                                   result: UnsafeMutableBufferPointer<T>, on communicator: Communicator) throws -> MeasuredPoint {
         let count = source.count
         let rank = communicator.rank, size = communicator.size

@@ -6,7 +6,7 @@ import Runner
 
 struct HaloCommand: KernelCommand {
     static let configuration = CommandConfiguration(
-        commandName: "halo",
+        commandName: HaloExchange.name,
         abstract: "Jacobi stencil with halo exchange on a Cartesian rank grid (MPI_Cart_create), verified against a serial run.")
 
     @Option(parsing: .unconditional, help: "Grid dimensions: 2 or 3.")

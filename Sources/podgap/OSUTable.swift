@@ -6,7 +6,8 @@ import Foundation
 /// the same quantities under the same headers: osu_allreduce's Avg, Min and Max Latency are the
 /// mean, smallest and largest over ranks of each rank's mean time per call (the record's `osu`),
 /// osu_latency's Latency is rank 0's half round trip averaged over iterations. Widths and
-/// precision are OSU's (`FIELD_WIDTH` 20, `FLOAT_PRECISION` 2); podgap adds busbw for collectives.
+/// precision are those of a built OSU (configure.ac sets `FIELD_WIDTH` 18, `FLOAT_PRECISION` 2);
+/// podgap adds busbw for collectives.
 struct OSUTable: ResultTable {
     enum Layout {
         /// osu_allreduce run with -f: Avg, Min, Max Latency and Iterations.
@@ -52,7 +53,7 @@ struct OSUTable: ResultTable {
     private func left(_ text: String) -> String { text.padding(toLength: max(10, text.count), withPad: " ", startingAt: 0) }
 
     /// OSU's `%*s` / `%*.*f` with FIELD_WIDTH.
-    private func right(_ text: String, _ width: Int = 20) -> String {
+    private func right(_ text: String, _ width: Int = 18) -> String {
         String(repeating: " ", count: max(width - text.count, 0)) + text
     }
 }

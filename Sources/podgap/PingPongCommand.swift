@@ -7,7 +7,7 @@ import Runner
 /// `podgap run pingpong`: one-way message time between two ranks over a size sweep (osu_latency).
 struct PingPongCommand: KernelCommand {
     static let configuration = CommandConfiguration(
-        commandName: "pingpong",
+        commandName: PingPong.name,
         abstract: "One-way message time between 2 ranks over a sweep of sizes (osu_latency): half of each round trip.")
 
     @OptionGroup var sweep: SweepOptions

@@ -59,7 +59,7 @@ extension KernelCommand {
 
 struct AllreduceCommand: KernelCommand {
     static let configuration = CommandConfiguration(
-        commandName: "allreduce",
+        commandName: Allreduce.name,
         abstract: "Allreduce latency and bandwidth over a sweep of message sizes (osu_allreduce's loop and columns).")
 
     @OptionGroup var sweep: SweepOptions
@@ -73,6 +73,9 @@ struct AllreduceCommand: KernelCommand {
     @Flag(help: "Sum into the send buffer (MPI_IN_PLACE), as nccl-tests' in-place columns.")
     var inPlace = false
 
+    @Option(help: "The table on stdout without --out: osu (osu_allreduce's columns) or nccl (nccl-tests' columns; measures out-of-place and in-place at every size, as nccl-tests does, unless --in-place).")
+    var table: AllreduceTable = .osu
+
     @Option(help: "Ring chunk size (pipelining), K/M suffixes (default: 1M).", transform: Typed.bytes)
     var chunk = Typed(value: 1 << 20, text: "1M")
 
@@ -83,16 +86,25 @@ struct AllreduceCommand: KernelCommand {
 
     func kernel(progress: ProgressLine?) throws -> Allreduce {
         let sweep = self.sweep.sweep(default: Allreduce.defaultSizes)
-        let kernel = Allreduce(sizes: sweep.value, elementType: dtype, algorithm: algorithm, inPlace: inPlace,
+        let placements: [Allreduce.Placement] = inPlace ? [.inPlace] : table == .nccl ? [.outOfPlace, .inPlace] : [.outOfPlace]
+        let kernel = Allreduce(sizes: sweep.value, elementType: dtype, algorithm: algorithm, placements: placements,
                                plan: self.sweep.plan, chunkBytes: chunk.value, corruptRank: corruptRank, progress: progress)
         try kernel.validate(sizesText: sweep.text)
         return kernel
     }
 
     func table(for kernel: Allreduce) -> any ResultTable {
-        OSUTable(title: "allreduce (\(kernel.algorithm.rawValue), \(kernel.elementType.rawValue)\(kernel.inPlace ? ", in place" : ""))",
-                 layout: .collective)
+        let title = "allreduce (\(kernel.algorithm.rawValue), \(kernel.elementType.rawValue)\(inPlace ? ", in place" : ""))"
+        switch table {
+        case .osu: return OSUTable(title: title, layout: .collective)
+        case .nccl: return NCCLTable(title: title, placements: kernel.placements)
+        }
     }
+}
+
+/// The tables `run allreduce` prints without `--out`.
+enum AllreduceTable: String, CaseIterable, ExpressibleByArgument {
+    case osu, nccl
 }
 
 extension ElementType: ExpressibleByArgument {}

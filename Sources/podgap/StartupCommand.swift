@@ -14,7 +14,7 @@ import Spawn
 /// environment is the one they ran in.
 struct StartupCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "startup",
+        commandName: Startup.name,
         abstract: "Time from launch to every rank past MPI_Init, natively or in pods (container create and start included).")
 
     @Option(help: "loopback (mpirun on this host, no pods), or the pods' network: host, bridge, routed, overlay.")

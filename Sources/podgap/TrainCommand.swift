@@ -6,7 +6,7 @@ import Runner
 
 struct TrainCommand: KernelCommand {
     static let configuration = CommandConfiguration(
-        commandName: "train",
+        commandName: TrainingStep.name,
         abstract: "Data-parallel MLP training step: OpenBLAS GEMMs, bucketed non-blocking gradient allreduce, SGD.")
 
     @Option(help: "Layer widths, input first, e.g. 1024,4096,4096,1024.")

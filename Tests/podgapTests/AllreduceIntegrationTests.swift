@@ -85,6 +85,28 @@ import Testing
         }
     }
 
+    /// nccl-tests' columns: both placements measured per size, busbw = algbw * 2(n-1)/n from the
+    /// time shown, #wrong 0, and the footer.
+    @Test func ncclTableMeasuresBothPlacements() throws {
+        let finished = try Shell.mpirun(ranks: 3, ["run", "allreduce", "--table", "nccl", "--sizes", "4:16", "--iterations", "5", "--warmup", "1"])
+        #expect(finished.status == 0, "\(finished.stderr)")
+        let lines = finished.stdout.split(separator: "\n").map(String.init)
+        #expect(lines.contains { $0.hasPrefix("#       size         count      type   redop    root     time   algbw   busbw  #wrong") })
+        let rows = lines.filter { !$0.hasPrefix("#") }.map { $0.split(separator: " ").map(String.init) }
+        #expect(rows.map { $0.prefix(5) } == [["4", "1", "float", "sum", "-1"], ["8", "2", "float", "sum", "-1"], ["16", "4", "float", "sum", "-1"]])
+        for row in rows {
+            try #require(row.count == 13, "\(row)")
+            for side in [5, 9] {
+                let time = try #require(Double(row[side])), algbw = try #require(Double(row[side + 1])), busbw = try #require(Double(row[side + 2]))
+                #expect(time > 0)
+                #expect(abs(busbw - algbw * 4 / 3) <= 0.012, "\(row)")
+                #expect(row[side + 3] == "0")
+            }
+        }
+        #expect(lines.contains("# Out of bounds values : 0 OK"))
+        #expect(lines.contains { $0.hasPrefix("# Avg bus bandwidth    : ") })
+    }
+
     @Test func wrongElementMarksThePointAndTheExitCode() throws {
         let folder = try Shell.temporaryFolder()
         defer { try? FileManager.default.removeItem(at: folder) }

@@ -47,7 +47,7 @@ import Testing
         let finished = try Shell.mpirun(ranks: 2, ["run", "pingpong", "--sizes", "8K,16K", "--warmup", "0"])
         #expect(finished.status == 0, "\(finished.stderr)")
         let lines = finished.stdout.split(separator: "\n")
-        #expect(lines.contains("# Size            Latency (us)"), "\(finished.stdout)")
+        #expect(lines.contains("# Size          Latency (us)"), "\(finished.stdout)")
         let rows = lines.filter { !$0.hasPrefix("#") }.map { $0.split(separator: " ") }
         #expect(rows.map { $0.first } == ["8192", "16384"])
         #expect(rows.allSatisfy { $0.count == 2 && Double($0[1])! > 0 })

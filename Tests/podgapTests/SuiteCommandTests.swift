@@ -24,7 +24,7 @@ import Testing
             ("environments: [native-shm]\nkernels:\n  - allreducez\n", ":3: kernels[0]: unknown kernel 'allreducez'; allowed: allreduce, halo, pingpong, train"),
             ("environments: [native-shm, pod-mystery]\nkernels: [allreduce]\n", ":1: environments[1]: unknown environment 'pod-mystery'; allowed: native-2node, native-rdma, native-shm, native-tcp, pod-bridge, pod-host, pod-overlay, pod-rdma, pod-routed"),
             ("environments: [native-shm]\nkernels: [allreduce]\ntrails: 3\n", ":3: trails: unknown field; allowed: baseline, description, environments, kernels, launcher, name, ranks, startup, timeout, trials"),
-            ("environments: [native-shm]\nkernels:\n  - allreduce:\n      sizez: 4:8\n", ":4: kernels[0].allreduce.sizez: unknown parameter; allowed: algorithm, chunk, dtype, iterations, samples, sizes, warmup"),
+            ("environments: [native-shm]\nkernels:\n  - allreduce:\n      sizez: 4:8\n", ":4: kernels[0].allreduce.sizez: unknown parameter; allowed: algorithm, chunk, dtype, in-place, iterations, samples, sizes, table, warmup"),
             ("environments: [native-shm]\nkernels:\n  - allreduce:\n      out: x.jsonl\n", ":4: kernels[0].allreduce.out: is set by the suite itself; allowed:"),
             ("environments: [native-shm]\nkernels: [allreduce]\ntrials: 0\n", ":3: trials: '0' must be a whole number of at least 1"),
             ("environments: [native-shm]\nkernels: [allreduce]\nbaseline: pod-overlay\n", ":3: baseline: 'pod-overlay' is not one of the suite's environments (native-shm)"),

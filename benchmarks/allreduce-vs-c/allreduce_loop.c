@@ -9,17 +9,20 @@
  *   latencies over ranks divided by the ranks, Min and Max their extremes (MPI_Reduce to rank 0).
  * Differences from osu_allreduce, on purpose: MPI_FLOAT (osu_allreduce -T mpi_float; its default is
  * MPI_CHAR), and MPI_Init_thread(FUNNELED), the thread level podgap asks for (OpenBLAS and its
- * watchdog are threads, only main calls MPI); osu_allreduce calls MPI_Init.
+ * watchdog are threads, only main calls MPI); osu_allreduce calls MPI_Init, as this loop does with
+ * a third argument "single".
  * Prints "bytes avg_us min_us max_us" per size, as osu_allreduce -f prints them.
- * Usage: allreduce_loop [LOW [HIGH]]   (default 4 1048576) */
+ * Usage: allreduce_loop [LOW [HIGH [single]]]   (default 4 1048576) */
 #include <mpi.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 int main(int argc, char **argv) {
     int provided, rank, ranks;
-    MPI_Init_thread(&argc, &argv, MPI_THREAD_FUNNELED, &provided);
+    if (argc > 3 && strcmp(argv[3], "single") == 0) MPI_Init(&argc, &argv);
+    else MPI_Init_thread(&argc, &argv, MPI_THREAD_FUNNELED, &provided);
     MPI_Comm_rank(MPI_COMM_WORLD, &rank);
     MPI_Comm_size(MPI_COMM_WORLD, &ranks);
     long low = argc > 1 ? atol(argv[1]) : 4, high = argc > 2 ? atol(argv[2]) : 1 << 20;
