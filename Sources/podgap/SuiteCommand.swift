@@ -45,7 +45,7 @@ struct SuiteCommand: ParsableCommand {
         }
         let suite: SuiteFile
         do {
-            suite = try SuiteFile.parse(text, file: path, kernels: try HelpDumpKernels())
+            suite = try SuiteFile.parse(text, file: path, kernels: RunKernels())
         } catch let error as SuiteError {
             throw Failure.badInput(error.description)
         }
@@ -97,53 +97,5 @@ struct SuiteCommand: ParsableCommand {
     /// This binary, which every launch runs (`/proc/self/exe` on Linux).
     static var executable: String {
         (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
-    }
-}
-
-/// Interim `KernelRegistry` until the run helper's in-process one lands: options from this
-/// binary's own help dump, values checked only as far as ArgumentParser parses them.
-struct HelpDumpKernels: KernelRegistry {
-    let kernels: [String: [String: Bool]]
-
-    var names: [String] { kernels.keys.sorted() }
-    func options(of kernel: String) -> [String: Bool] { kernels[kernel] ?? [:] }
-    func validate(kernel: String, arguments: [String]) throws {
-        do { _ = try Run.parseAsRoot([kernel] + arguments) } catch { throw SuiteError(Run.message(for: error)) }
-    }
-
-    init() throws { kernels = try Self.kernelOptions() }
-
-    /// Every kernel `podgap run` knows, with its options (name -> is a flag), read from this
-    /// binary's own help dump so that new kernels are accepted without touching the suite.
-    static func kernelOptions() throws -> [String: [String: Bool]] {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: SuiteCommand.executable)
-        process.arguments = ["run", "--experimental-dump-help"]
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard let root = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
-              let command = root["command"] as? [String: Any],
-              let subcommands = command["subcommands"] as? [[String: Any]] else {
-            throw Failure.badInput("cannot list the kernels of this podgap (run --experimental-dump-help failed)")
-        }
-        var kernels: [String: [String: Bool]] = [:]
-        for sub in subcommands {
-            // Not suite kernels: help; startup and the verbs tools launch themselves (the suite times
-            // each launch itself, as kernel "launch").
-            guard let name = sub["commandName"] as? String, !name.hasPrefix("verbs-"), name != "help", name != "startup" else { continue }
-            var options: [String: Bool] = [:]
-            for argument in sub["arguments"] as? [[String: Any]] ?? [] {
-                guard (argument["shouldDisplay"] as? Bool) != false,
-                      let names = argument["names"] as? [[String: Any]],
-                      let long = names.first(where: { $0["kind"] as? String == "long" })?["name"] as? String else { continue }
-                options[long] = (argument["kind"] as? String) == "flag"
-            }
-            kernels[name] = options
-        }
-        return kernels
     }
 }

@@ -26,6 +26,11 @@ import Testing
             ("environments: [native-shm]\nkernels: [allreduce]\ntrails: 3\n", ":3: trails: unknown field; allowed: baseline, description, environments, kernels, launcher, name, ranks, startup, timeout, trials"),
             ("environments: [native-shm]\nkernels:\n  - allreduce:\n      sizez: 4:8\n", ":4: kernels[0].allreduce.sizez: unknown parameter; allowed: algorithm, chunk, dtype, in-place, iterations, samples, sizes, table, warmup"),
             ("environments: [native-shm]\nkernels:\n  - allreduce:\n      out: x.jsonl\n", ":4: kernels[0].allreduce.out: is set by the suite itself; allowed:"),
+            // Values, checked in-process by the same command `podgap run` parses them with.
+            ("environments: [native-shm]\nkernels:\n  - allreduce:\n      sizes: 4:0\n", ":4: kernels[0].allreduce.sizes: '4:0': "),
+            ("environments: [native-shm]\nkernels:\n  - allreduce:\n      dtype: float16\n", ":4: kernels[0].allreduce.dtype: 'float16': The value 'float16' is invalid for '--dtype <dtype>'. Please provide one of 'float32', 'float64' or 'int32'."),
+            ("environments: [native-shm]\nkernels:\n  - allreduce:\n      iterations: 0\n", ":4: kernels[0].allreduce.iterations: '0': --iterations 0 must be at least 1"),
+            ("environments: [native-shm]\nkernels:\n  - allreduce:\n      sizes: 64G\n", ":4: kernels[0].allreduce.sizes: '64G': --sizes: 64G is 17179869184 float32 elements"),
             ("environments: [native-shm]\nkernels: [allreduce]\ntrials: 0\n", ":3: trials: '0' must be a whole number of at least 1"),
             ("environments: [native-shm]\nkernels: [allreduce]\nbaseline: pod-overlay\n", ":3: baseline: 'pod-overlay' is not one of the suite's environments (native-shm)"),
             ("environments:\n  - native-shm:\n      split-cpus: true\nkernels: [allreduce]\n", ":2: environments[0]: native-shm runs on the host: nodes, pods-per-node, cpus, cpuset, split-cpus and memory apply to pods environments only"),
