@@ -29,18 +29,25 @@ public struct TextTable: Equatable, Sendable {
             return line(headings) + rule + rows.map(line).joined()
         case .table:
             let widths = headings.indices.map { column in ([headings] + rows).map { $0[column].count }.max() ?? 0 }
-            func line(_ cells: [String], row: Int?) -> String {
-                indent + cells.indices.map { column -> String in
-                    let text = cells[column], space = String(repeating: " ", count: widths[column] - text.count)
-                    // A left-aligned last column needs no trailing padding.
-                    let padded = alignment(of: column) == .right ? space + text
-                        : column == cells.count - 1 ? text : text + space
-                    guard let row, let paint else { return padded }
-                    return paint(row, column, padded)
-                }.joined(separator: "  ") + "\n"
-            }
-            return line(headings, row: nil) + rows.enumerated().map { line($1, row: $0) }.joined()
+            return line(headings, widths: widths) + "\n"
+                + rows.enumerated().map { row, cells in
+                    line(cells, widths: widths, paint: paint.map { paint in { paint(row, $0, $1) } }) + "\n"
+                }.joined()
         }
+    }
+
+    /// One line of the terminal table: each cell padded to its column's width (a longer text widens
+    /// its cell), aligned, joined by two spaces. `render(.table)` is made of these; a table printed
+    /// row by row as points finish, before its widest cell is known, prints them with fixed widths.
+    public func line(_ cells: [String], widths: [Int], paint: ((Int, String) -> String)? = nil) -> String {
+        indent + cells.indices.map { column -> String in
+            let text = cells[column]
+            let space = String(repeating: " ", count: max((column < widths.count ? widths[column] : 0) - text.count, 0))
+            // A left-aligned last column needs no trailing padding.
+            let padded = alignment(of: column) == .right ? space + text
+                : column == cells.count - 1 ? text : text + space
+            return paint?(column, padded) ?? padded
+        }.joined(separator: "  ")
     }
 
     /// RFC 4180: a field holding a comma, a quote or a line break (`\n` or `\r`) is quoted, inner

@@ -4,6 +4,7 @@ import Runner
 
 /// A plain table on stdout for kernels whose points are not message sizes (halo, train): one row
 /// per point with the median time, the named phases and the rates, when no `--out` file is given.
+/// Rows are printed as points finish, so the one `TextTable` lays them out at fixed widths.
 struct KernelTable: ResultTable {
     var title: String
     var columns: [Column]
@@ -13,21 +14,20 @@ struct KernelTable: ResultTable {
         var value: (Record) -> String
     }
 
+    private var table: TextTable { TextTable(headings: columns.map(\.heading), rows: []) }
+    /// Wide enough for every heading and for the numbers these tables print.
+    private var widths: [Int] { columns.map { max($0.heading.count, 12) } }
+
     func printHeader(environment: Environment, ranks: Int) {
         print("# podgap \(title)")
         print("# \(ranks) ranks, environment \(environment.name), \(environment.mpiLibrary)")
-        print(columns.map { pad($0.heading, 16) }.joined())
+        print(table.line(table.headings, widths: widths))
         fflush(stdout)
     }
 
     func printRow(_ record: Record) {
-        let verified = record.verified ? "" : "  UNVERIFIED"
-        print(columns.map { pad($0.value(record), 16) }.joined() + verified)
+        print(table.line(columns.map { $0.value(record) }, widths: widths) + (record.verified ? "" : "  UNVERIFIED"))
         fflush(stdout)
-    }
-
-    private func pad(_ text: String, _ width: Int) -> String {
-        String(repeating: " ", count: max(width - text.count, 1)) + text
     }
 }
 
