@@ -4,17 +4,16 @@ import Records
 /// The fabric's own numbers without MPI, as perftest measures them: one RC queue pair between a
 /// client and a server (`VerbsServer`); the client drives every point and records it. Kernel-like:
 /// a name and a descriptor like the MPI kernels, measured over a verbs connection instead of a
-/// communicator.
-public protocol VerbsKernel: Workload {
-    var sizes: [Int] { get }
-    var plan: IterationPlan { get }
-    /// What records carry in `params.operation`: "send" or "rdma-write".
-    static var operation: String { get }
-    /// One point over the connection.
-    static func measure(_ client: VerbsClient, bytes: Int, warmup: Int, iterations: Int) throws -> VerbsPoint
-}
+/// communicator. `Operation` says which baseline: `VerbsPingPong` or `VerbsBandwidth`.
+public struct VerbsBaseline<Operation: VerbsOperation>: Workload {
+    public static var name: String { Operation.name }
+    public static var descriptor: KernelDescriptor { Operation.descriptor }
 
-extension VerbsKernel {
+    public var sizes: [Int]
+    public var plan: IterationPlan
+
+    public init(sizes: [Int], plan: IterationPlan = IterationPlan()) { self.sizes = sizes; self.plan = plan }
+
     /// A send and a receive buffer of the largest size, registered on both sides.
     public func memoryPerRank(ranks: Int) -> MemoryNeed {
         let largest = sizes.max() ?? 0
@@ -26,7 +25,7 @@ extension VerbsKernel {
         for (step, bytes) in sizes.enumerated() {
             progress?.update("\(Self.name) \(ByteCount.format(bytes))", step: step + 1, of: sizes.count)
             let counts = plan.counts(forBytes: bytes)
-            let point = try Self.measure(client, bytes: bytes, warmup: counts.warmup, iterations: counts.iterations)
+            let point = try Operation.measure(client, bytes: bytes, warmup: counts.warmup, iterations: counts.iterations)
             try record(measurement(point, device: client.device, port: client.port))
         }
         progress?.finish()
@@ -39,15 +38,24 @@ extension VerbsKernel {
             throughput["bw_gbps"] = Double(point.bytes * point.iterations) / point.elapsed / 1e9
             throughput["msg_rate_mps"] = Double(point.iterations) / point.elapsed / 1e6
         }
-        return MeasuredPoint(parameters: ["bytes": .number(Double(point.bytes)), "operation": .string(Self.operation),
+        return MeasuredPoint(parameters: ["bytes": .number(Double(point.bytes)), "operation": .string(Operation.operation),
                                           "transport": "verbs-rc", "device": .string(device), "port": .number(Double(port))],
                              warmup: point.warmup, iterations: point.iterations, samples: point.samples,
                              throughput: throughput, verified: point.verified, verification: point.verification)
     }
 }
 
+/// One verbs baseline: its name and descriptor, and how one point is measured.
+public protocol VerbsOperation {
+    static var name: String { get }
+    static var descriptor: KernelDescriptor { get }
+    /// What records carry in `params.operation`: "send" or "rdma-write".
+    static var operation: String { get }
+    static func measure(_ client: VerbsClient, bytes: Int, warmup: Int, iterations: Int) throws -> VerbsPoint
+}
+
 /// RDMA send/receive ping-pong, like perftest's ib_send_lat: half of each round trip.
-public struct VerbsPingPong: VerbsKernel {
+public enum VerbsPingPong: VerbsOperation {
     public static let name = "verbs-pingpong"
     public static let operation = "send"
     public static let descriptor = KernelDescriptor(
@@ -55,18 +63,13 @@ public struct VerbsPingPong: VerbsKernel {
         headlines: [.init(label: "small-message one-way latency", point: .smallest, asRate: false)],
         order: 10)
 
-    public var sizes: [Int]
-    public var plan: IterationPlan
-
-    public init(sizes: [Int], plan: IterationPlan = IterationPlan()) { self.sizes = sizes; self.plan = plan }
-
     public static func measure(_ client: VerbsClient, bytes: Int, warmup: Int, iterations: Int) throws -> VerbsPoint {
         try client.pingPong(bytes: bytes, warmup: warmup, iterations: iterations)
     }
 }
 
 /// RDMA write bandwidth, like perftest's ib_write_bw.
-public struct VerbsBandwidth: VerbsKernel {
+public enum VerbsBandwidth: VerbsOperation {
     public static let name = "verbs-bw"
     public static let operation = "rdma-write"
     public static let descriptor = KernelDescriptor(
@@ -75,11 +78,6 @@ public struct VerbsBandwidth: VerbsKernel {
                   .init(key: "msg_rate_mps", label: "message rate", unit: "megamessages_per_second", direction: .higherIsBetter)],
         headlines: [.init(label: "large-message write bandwidth", point: .largest, asRate: true)],
         order: 11)
-
-    public var sizes: [Int]
-    public var plan: IterationPlan
-
-    public init(sizes: [Int], plan: IterationPlan = IterationPlan()) { self.sizes = sizes; self.plan = plan }
 
     public static func measure(_ client: VerbsClient, bytes: Int, warmup: Int, iterations: Int) throws -> VerbsPoint {
         try client.bandwidth(bytes: bytes, warmup: warmup, iterations: iterations)

@@ -19,12 +19,12 @@ public struct VerbsJob {
     }
 
     /// Finds a device (exit 3 without one), then serves or measures `kernel`.
-    public func run<K: VerbsKernel>(_ kernel: K) throws {
+    public func run<Operation>(_ kernel: VerbsBaseline<Operation>) throws {
         let discovery = Discovery()
         let devices: [Device]
         do { devices = try discovery.devices() } catch { throw RunFailure(message: "no RDMA device: \(error)", code: .noDevice) }
         if let reason = discovery.absenceReason(devices) {
-            throw RunFailure(message: "no RDMA device: \(reason); \(K.name) needs an InfiniBand or RoCE port", code: .noDevice)
+            throw RunFailure(message: "no RDMA device: \(reason); \(Operation.name) needs an InfiniBand or RoCE port", code: .noDevice)
         }
         guard (1...65535).contains(port) else { throw RunFailure.badInput("--port \(port) is not a port (1-65535)") }
         guard settings.transport == .auto else {
@@ -34,7 +34,7 @@ public struct VerbsJob {
             try MemoryFit.check(kernel.memoryPerRank(ranks: 2), ranksOnNode: 1)
             try measure(kernel, server: server, devices: devices)
         } else {
-            try serve(K.name)
+            try serve(Operation.name)
         }
     }
 
@@ -48,7 +48,7 @@ public struct VerbsJob {
         FileHandle.standardError.write(Data("podgap: \(name) served \(served.points) point(s) on \(served.device) port \(served.port)\n".utf8))
     }
 
-    private func measure<K: VerbsKernel>(_ kernel: K, server: String, devices: [Device]) throws {
+    private func measure<Operation>(_ kernel: VerbsBaseline<Operation>, server: String, devices: [Device]) throws {
         // Open the output before connecting so that a bad --out fails before the server is bothered.
         let output = try settings.out.map { try OutputFile(path: $0) }
         do {
@@ -59,18 +59,18 @@ public struct VerbsJob {
         }
     }
 
-    private func measure<K: VerbsKernel>(_ kernel: K, server: String, devices: [Device], writer: RecordWriter?) throws {
+    private func measure<Operation>(_ kernel: VerbsBaseline<Operation>, server: String, devices: [Device], writer: RecordWriter?) throws {
         Watchdog.arm(seconds: settings.timeout, rank: 0, output: settings.out)
         let client = try mapped { try VerbsClient(server: server, port: port, capacity: kernel.sizes.max()!, timeout: settings.timeout) }
         var environment = verbsEnvironment(device: client.device, port: client.port, devices: devices)
         environment.probe = MachineState.measure()
         let run = settings.runID ?? Job.newRunID()
-        let table = VerbsTable(kernel: K.name)
+        let table = VerbsTable(kernel: Operation.name)
         if writer == nil { table.printHeader(environment: environment, ranks: 2) }
         var unverified: [String] = []
         try mapped {
             try kernel.measure(with: client, progress: ProgressLine()) { measurement in
-                let record = Record(run: run, kernel: K.name, descriptor: K.descriptor, ranks: 2, trial: settings.trial,
+                let record = Record(run: run, kernel: Operation.name, descriptor: Operation.descriptor, ranks: 2, trial: settings.trial,
                                     round: settings.round, position: settings.position, measurement: measurement,
                                     keepingSamples: settings.keepSamples, environment: environment)
                 if let writer { try writer.append(record) } else { table.printRow(record) }

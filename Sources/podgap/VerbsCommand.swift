@@ -13,7 +13,7 @@ struct VerbsPingPongCommand: ParsableCommand {
 
     func run() throws {
         let sweep = verbs.sweep.sweep(default: VerbsOptions.defaultSizes)
-        try verbs.job.run(VerbsPingPong(sizes: sweep.value, plan: verbs.sweep.plan))
+        try verbs.job.run(VerbsBaseline<VerbsPingPong>(sizes: sweep.value, plan: verbs.sweep.plan))
     }
 }
 
@@ -28,7 +28,7 @@ struct VerbsBandwidthCommand: ParsableCommand {
 
     func run() throws {
         let sweep = verbs.sweep.sweep(default: VerbsOptions.defaultSizes)
-        try verbs.job.run(VerbsBandwidth(sizes: sweep.value, plan: verbs.sweep.plan))
+        try verbs.job.run(VerbsBaseline<VerbsBandwidth>(sizes: sweep.value, plan: verbs.sweep.plan))
     }
 }
 

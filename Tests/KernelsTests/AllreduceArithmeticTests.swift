@@ -52,7 +52,8 @@ import Testing
     /// Each kernel's descriptor names metrics its records hold, and no two kernels share a place
     /// in the reading order.
     @Test func descriptorsDescribeWhatRecordsHold() {
-        let workloads: [any Workload.Type] = [Allreduce.self, PingPong.self, HaloExchange.self, TrainingStep.self, Startup.self]
+        let workloads: [any Workload.Type] = [Allreduce.self, PingPong.self, HaloExchange.self, TrainingStep.self, Startup.self,
+                                              VerbsBaseline<VerbsPingPong>.self, VerbsBaseline<VerbsBandwidth>.self]
         #expect(Set(workloads.map { $0.descriptor.order }).count == workloads.count)
         #expect(Set(workloads.map { $0.name }).count == workloads.count)
         for workload in workloads {
