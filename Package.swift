@@ -19,10 +19,14 @@ let package = Package(
         .systemLibrary(name: "CHwloc", pkgConfig: "hwloc", providers: [.apt(["libhwloc-dev"])]),
         .systemLibrary(name: "CBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
         .systemLibrary(name: "CVerbs", pkgConfig: "librdmacm", providers: [.apt(["libibverbs-dev", "librdmacm-dev"])]),
+        // No CUDA header or library at build time: one struct and a trampoline for NCCL's by-value id.
+        .systemLibrary(name: "CCUDA"),
 
         // Swift over C.
         .target(name: "MPI", dependencies: ["CMPI"]),
         .target(name: "RDMA", dependencies: ["CVerbs"]),
+        // CUDA driver, cuBLAS, NVRTC, NCCL and NVML, opened with dlopen where present.
+        .target(name: "CUDA", dependencies: ["CCUDA"]),
 
         // No C below this line but for Probes and Kernels: statistics, then the record schema.
         .target(name: "Statistics"),
@@ -31,11 +35,11 @@ let package = Package(
         .target(name: "Spawn"),
 
         // What a run records about where it runs, and the workloads it measures.
-        .target(name: "Probes", dependencies: ["Records", "MPI", "CHwloc", "RDMA"], plugins: ["BuildInfo"]),
+        .target(name: "Probes", dependencies: ["Records", "MPI", "CHwloc", "RDMA", "CUDA"], plugins: ["BuildInfo"]),
         // Writes the git commit into Probes at build time (scripts/build-info), for the records.
         .plugin(name: "BuildInfo", capability: .buildTool()),
         // The verbs baselines are kernels too, measured over a verbs connection instead of MPI.
-        .target(name: "Kernels", dependencies: ["Records", "Statistics", "MPI", "CBLAS", "RDMA"]),
+        .target(name: "Kernels", dependencies: ["Records", "Statistics", "MPI", "CBLAS", "RDMA", "CUDA"]),
         // The run loop: Job (memory fit, transport choice, watchdog, machine probe, records), verbs jobs.
         .target(name: "Runner", dependencies: ["Records", "Statistics", "Probes", "Kernels", "MPI", "RDMA"]),
 
@@ -47,7 +51,7 @@ let package = Package(
 
         // The CLI: parses options and calls the modules.
         .executableTarget(name: "podgap", dependencies: [
-            "MPI", "Records", "Statistics", "Probes", "Kernels", "Runner", "Pods", "Report", "Suite", "RDMA", "Model", "Spawn",
+            "MPI", "Records", "Statistics", "Probes", "Kernels", "Runner", "Pods", "Report", "Suite", "RDMA", "Model", "Spawn", "CUDA",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Yams", package: "Yams"),
         ]),
@@ -57,9 +61,10 @@ let package = Package(
 
         .testTarget(name: "MPITests", dependencies: ["MPI"]),
         .testTarget(name: "RecordsTests", dependencies: ["Records"]),
-        .testTarget(name: "ProbesTests", dependencies: ["Probes", "Records"]),
+        .testTarget(name: "ProbesTests", dependencies: ["Probes", "Records", "CUDA"]),
         .testTarget(name: "StatisticsTests", dependencies: ["Statistics", "Records"]),
         .testTarget(name: "KernelsTests", dependencies: ["Kernels", "Records"]),
+        .testTarget(name: "CUDATests", dependencies: ["CUDA", "Kernels", "Records"]),
         .testTarget(name: "PodsTests", dependencies: ["Pods", "Records", "RDMATestSupport", .product(name: "Yams", package: "Yams")]),
         .testTarget(name: "ReportTests", dependencies: ["Report", "Records"]),
         .testTarget(name: "SuiteTests", dependencies: ["Suite", "Records"]),
@@ -71,7 +76,7 @@ let package = Package(
         .target(name: "RDMATestSupport", dependencies: ["RDMA"], path: "Tests/RDMATestSupport"),
         .testTarget(name: "RDMATests", dependencies: ["RDMA", "RDMATestSupport", .product(name: "Yams", package: "Yams")]),
         .testTarget(name: "RunnerTests", dependencies: ["Runner", "Kernels", "Probes", "Records", "RDMA", "RDMATestSupport"]),
-        .testTarget(name: "podgapTests", dependencies: ["Records", "Pods", "ModelFixtures"]),
+        .testTarget(name: "podgapTests", dependencies: ["Records", "Pods", "ModelFixtures", "Kernels"]),
     ],
     swiftLanguageModes: [.v5]
 )

@@ -35,8 +35,15 @@ public struct TrainingStep: Kernel {
     /// Rank 0 writes its final weights here (raw little-endian float32), for equivalence tests.
     public var weightsPath: String?
     public var progress: ProgressLine?
+    /// Where the step computes: the host, or a GPU backend made (and its context current) before
+    /// MPI starts.
+    public var target: ComputeTarget = .cpu
     /// How the ranks sum their gradients (the CPU's `mpi` unless a GPU backend runs the step).
     public var reduction: GradientReduction = .mpi
+    /// The network the layer widths stand in for (`--proxy`), recorded with the point.
+    public var proxy: ProxyWorkload?
+    /// MLP rows per sample: 1, or a proxy's rows (its FLOPs per sample are the network's).
+    public var rowsPerSample = 1
 
     public init(widths: [Int], batch: Int, steps: Int = 20, warmup: Int = 3, bucketBytes: Int = 25 << 20,
                 overlap: Bool = true, learningRate: Float = 0.05, seed: UInt64 = 1, chunkFlops: Double = 32e6,
@@ -111,7 +118,10 @@ public struct TrainingStep: Kernel {
 
     public func measure(on communicator: Communicator, record: (MeasuredPoint) throws -> Void) throws {
         try validate()
-        try measure(with: CPUBackend(), on: communicator, record: record)
+        switch target {
+        case .cpu: try measure(with: CPUBackend(), on: communicator, record: record)
+        case .cuda(let backend): try measure(with: backend, on: communicator, record: record)
+        }
     }
 
     /// The step on `backend`: everything but the arithmetic and the reducer is the same on every device.
@@ -119,19 +129,30 @@ public struct TrainingStep: Kernel {
                                           record: (MeasuredPoint) throws -> Void) throws {
         let rank = communicator.rank, size = communicator.size
         let globalBatch = batch * size
-        let model = try Network(widths: widths, batch: batch, seed: seed, backend: backend)
+        // The MLP's batch: a proxy's sample is several rows (ProxyWorkload), a plain sample one.
+        let rows = batch * rowsPerSample, globalRows = rows * size
+        let model = try Network(widths: widths, batch: rows, seed: seed, backend: backend)
         let task = SyntheticTask(inputWidth: widths.first!, outputWidth: widths.last!, seed: seed &+ 1)
         // The samples are made in host memory and handed to the backend before each step's clock starts.
-        let inputs = UnsafeMutableBufferPointer<Float>.allocate(capacity: batch * widths.first!)
-        let targets = UnsafeMutableBufferPointer<Float>.allocate(capacity: batch * widths.last!)
+        let inputs = UnsafeMutableBufferPointer<Float>.allocate(capacity: rows * widths.first!)
+        let targets = UnsafeMutableBufferPointer<Float>.allocate(capacity: rows * widths.last!)
         defer { inputs.deallocate(); targets.deallocate() }
-        let deviceTargets = try backend.makeBuffer(count: batch * widths.last!)
+        let deviceTargets = try backend.makeBuffer(count: rows * widths.last!)
         defer { backend.release(deviceTargets) }
         let buckets = TrainingStep.buckets(widths: widths, capBytes: bucketBytes)
         let bucketRanges = buckets.map { model.parameterRange(of: $0) }
         let bucketClosing = Dictionary(uniqueKeysWithValues: buckets.enumerated().map { ($1.lowerBound, $0) })
-        let reducer = try backend.makeReducer(reduction, gradients: model.gradients, buckets: bucketRanges,
+        // A rank that could not set its reducer up (NCCL refused, say) must not leave the others
+        // waiting in the first reduction: all go on, or all stop.
+        let reducer: any GradientReducer
+        do {
+            reducer = try backend.makeReducer(reduction, gradients: model.gradients, buckets: bucketRanges,
                                               communicator: communicator)
+        } catch {
+            try TrainingStep.agree(on: communicator, failure: error)
+            throw error
+        }
+        try TrainingStep.agree(on: communicator)
 
         // How fast this rank sums gradients, as a reduce round does after its message arrives:
         // what a model costed on one-way (ping-pong) links must add for the arithmetic.
@@ -144,14 +165,14 @@ public struct TrainingStep: Kernel {
         for step in 0..<total {
             progress?.update("train", step: step + 1, of: total)
             task.fill(inputs: inputs.baseAddress!, targets: targets.baseAddress!,
-                      first: step * globalBatch + rank * batch, count: batch)
+                      first: step * globalRows + rank * rows, count: rows)
             try backend.upload(inputs.baseAddress!, count: inputs.count, to: backend.address(of: model.inputs))
             try backend.upload(targets.baseAddress!, count: targets.count, to: backend.address(of: deviceTargets))
             try backend.synchronize()
             var testing = 0.0
             let start = MPI.wallTime
             model.forward()
-            model.outputGradient(targets: backend.address(of: deviceTargets), divisor: globalBatch * widths.last!, slot: step)
+            model.outputGradient(targets: backend.address(of: deviceTargets), divisor: globalRows * widths.last!, slot: step)
             try model.backward(chunkFlops: overlap ? chunkFlops : .infinity, betweenChunks: {
                 let before = MPI.wallTime
                 try reducer.progress()
@@ -184,7 +205,7 @@ public struct TrainingStep: Kernel {
 
         // Loss over all ranks' samples, per step, reduced once at the end to keep the steps clean.
         let losses = try communicator.allreduce(try backend.lossSums(total), operation: .sum)
-            .map { $0 / Double(globalBatch * widths.last!) }
+            .map { $0 / Double(globalRows * widths.last!) }
         let checksums = try communicator.allgather([try model.weightsChecksum()])
         let identical = checksums.allSatisfy { $0 == checksums[0] }
         // Each step sees fresh samples, so single losses are noisy: compare the first quarter's
@@ -205,13 +226,35 @@ public struct TrainingStep: Kernel {
             : "weights differ across ranks: checksums \(checksums.map { String($0, radix: 16) }.joined(separator: " "))"
         verification += String(format: "; mean loss of the first %d steps %.6g, of the last %d %.6g", quarter, early, quarter, late)
         if !falls { verification += " (did not fall)" }
+        var parameters: [String: JSONValue] = [
+            "layers": .string(widths.map(String.init).joined(separator: ",")), "batch": .number(Double(batch)),
+            "global_batch": .number(Double(globalBatch)), "dtype": "float32",
+            "bucket_mb": .number(Double(bucketBytes) / Double(1 << 20)), "buckets": .number(Double(buckets.count)),
+            "overlap": .bool(overlap), "progress_mflop": .number(overlap && chunkFlops.isFinite ? chunkFlops / 1e6 : 0), "learning_rate": .number(Double("\(learningRate)") ?? Double(learningRate)),
+            "parameters": .number(Double(model.parameterCount)),
+            "gradient_bytes": .number(Double(model.parameterCount * MemoryLayout<Float>.size)),
+            "device": .string(backend.device.rawValue)]
+        switch target {
+        case .cpu:
+            parameters["blas_threads"] = .number(Double(Matrix.threads))
+        case .cuda(let cuda):
+            parameters["precision"] = .string(cuda.precision.rawValue)
+            parameters["reducer"] = .string(reduction.rawValue)
+            parameters["gpu"] = .string(cuda.context.properties.name)
+            // Ranks on one device show the same UUID: the launcher's device masks cannot hide it.
+            let names = try communicator.allgather(cuda.deviceName)
+            parameters["gpu_shared"] = .bool(Set(names).count < names.count)
+            if let nccl = reducer as? NCCLReducer { parameters["nccl"] = .string(nccl.version) }
+        }
+        if let proxy {
+            // Says the layers are a stand-in, and for what: compare it with the real network's step.
+            parameters["proxy"] = .string(proxy.rawValue)
+            parameters["proxy_of"] = .string(proxy.network.title)
+            parameters["rows_per_sample"] = .number(Double(rowsPerSample))
+            parameters["flops_per_sample"] = .number(model.flopsPerStep / Double(batch))
+        }
         return try record(MeasuredPoint(
-            parameters: ["layers": .string(widths.map(String.init).joined(separator: ",")), "batch": .number(Double(batch)),
-                         "global_batch": .number(Double(globalBatch)), "dtype": "float32",
-                         "bucket_mb": .number(Double(bucketBytes) / Double(1 << 20)), "buckets": .number(Double(buckets.count)),
-                         "overlap": .bool(overlap), "progress_mflop": .number(overlap ? chunkFlops / 1e6 : 0), "learning_rate": .number(Double("\(learningRate)") ?? Double(learningRate)),
-                         "blas_threads": .number(Double(Matrix.threads)), "parameters": .number(Double(model.parameterCount)),
-                         "gradient_bytes": .number(Double(model.parameterCount * MemoryLayout<Float>.size))],
+            parameters: parameters,
             warmup: warmup, iterations: steps, samples: slowestStep,
             throughput: ["samples_per_second": stepMedian > 0 ? Double(globalBatch) / stepMedian : 0,
                          "gemm_gflops": computeMedian > 0 ? model.flopsPerStep / computeMedian / 1e9 : 0,
@@ -219,6 +262,14 @@ public struct TrainingStep: Kernel {
                          "reduce_gbps": reduceSeconds > 0 ? Double(largestBucket * MemoryLayout<Float>.size) / reduceSeconds / 1e9 : 0],
             phases: ["compute": slowestCompute, "exposed_communication": slowestExposed],
             verified: identical && falls, verification: verification))
+    }
+
+    /// Every rank reports whether its set-up succeeded; when any failed, every rank stops with the
+    /// same words instead of waiting forever in a collective the failed rank never joins.
+    static func agree(on communicator: Communicator, failure: Error? = nil) throws {
+        let failed = try communicator.allreduce(Int32(failure == nil ? 0 : 1), operation: .sum)
+        if let failure { throw failure }
+        if failed > 0 { throw StepFailure("\(failed) rank(s) could not set the step up (the first rank that failed says why)") }
     }
 
     /// Seconds to add one float32 array of `count` into another, the median of five, every rank at

@@ -1,4 +1,5 @@
 import CMPI
+import Glibc
 
 extension MPI {
     /// Reads an MCA parameter as the library holds it, through the MPI tool interface (MPI_T),
@@ -41,5 +42,23 @@ extension MPI {
         let narrow = datatype == cmpi_int() || datatype == cmpi_unsigned() || datatype == cmpi_int32()
         let value = narrow ? Int64(Int32(truncatingIfNeeded: raw[0])) : raw[0]
         return String(value)
+    }
+}
+
+extension MPI {
+    /// Whether this MPI reads and writes CUDA device memory. After `initialize`, Open MPI's own
+    /// answer, MPIX_Query_cuda_support() from its mpi-ext.h (1: yes), found with dlsym so that
+    /// other MPIs still link; before, the MCA parameter that function returns (opal_cuda_support,
+    /// whose synonym is mpi_cuda_support) read through MPI_T. Nil when the library says neither.
+    public static func cudaSupport() -> Bool? {
+        typealias Query = @convention(c) () -> Int32
+        // RTLD_DEFAULT is the null handle on glibc: any library already loaded (libmpi is).
+        if isInitialized, let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "MPIX_Query_cuda_support") {
+            return unsafeBitCast(symbol, to: Query.self)() == 1
+        }
+        guard let value = controlVariable(named: "mpi_cuda_support") ?? controlVariable(named: "opal_cuda_support") else {
+            return nil
+        }
+        return value == "1" || value == "true"
     }
 }

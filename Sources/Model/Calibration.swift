@@ -75,7 +75,11 @@ public struct Calibration {
         for (environment, source) in intraNodeSources {
             guard byName[source] != nil else { throw ModelError("--intra-node \(environment)=\(source): no network records for '\(source)'") }
         }
-        let training = records.filter { $0.kernel == "train" }
+        let allTraining = records.filter { $0.kernel == "train" }
+        // A step measured on a GPU (`run train --device cuda`) supplies the compute where there is
+        // one: a GPU profile's compute is then measured on the device, not assumed from the CPU's.
+        let onGPU = allTraining.filter { $0.params["device"] == "cuda" }
+        let training = onGPU.isEmpty ? allTraining : onGPU
         // Compute per sample, per environment, median over its training records.
         var perSample: [String: [Double]] = [:]
         var workloads: [Record] = []
@@ -101,7 +105,8 @@ public struct Calibration {
                                         bucketSizes: Calibration.bucketSizes(first, capBytes: bucketBytes))
         // `podgap run train` reduces each bucket with an in-place MPI_Iallreduce: Open MPI's libnbc
         // always runs that as a binomial reduce + broadcast (nbc_iallreduce.c), whatever the size.
-        workload.allreduce = .binomial
+        // NCCL picks ring or tree itself: the projection's `auto` does as its tuner does.
+        workload.allreduce = first.params["reducer"] == "nccl" ? nil : .binomial
         let rates = workloads.compactMap { $0.throughput["reduce_gbps"] }.filter { $0 > 0 }
         if !rates.isEmpty { workload.reduceBytesPerSecond = Calibration.median(rates) * 1e9 }
 
@@ -130,8 +135,9 @@ public struct Calibration {
             if let samples = perSample[environment] {
                 let exposed = mine.compactMap { $0.phases["exposed_communication"]?.p50 }
                 let steps = mine.map(\.seconds.p50)
-                notes.append(String(format: "compute from %d training record(s); exposed communication %.1f%% of the step",
-                                    samples.count, steps.isEmpty ? 0 : Calibration.median(exposed) / Calibration.median(steps) * 100))
+                notes.append(String(format: "compute from %d training record(s)%@; exposed communication %.1f%% of the step",
+                                    samples.count, Calibration.deviceNote(mine) as NSString,
+                                    steps.isEmpty ? 0 : Calibration.median(exposed) / Calibration.median(steps) * 100))
             }
             var profiled = EnvironmentProfile(name: environment, intraNode: intra, interNode: fit.link, overlap: overlap,
                                               secondsPerSample: perSample[environment].map(Calibration.median), notes: notes)
@@ -145,6 +151,16 @@ public struct Calibration {
         let profile = Profile(name: name, baseline: baselineName, workload: workload, environments: environments)
         _ = try profile.environment(named: baselineName)
         return profile
+    }
+
+    /// " on NVIDIA H200 (tf32, nccl)" for records of GPU steps; "" for the CPU's.
+    static func deviceNote(_ records: [Record]) -> String {
+        guard let first = records.first, first.params["device"] == "cuda" else { return "" }
+        func text(_ key: String) -> String? { if case .string(let value)? = first.params[key] { return value }; return nil }
+        let detail = [text("precision"), text("reducer")].compactMap { $0 }.joined(separator: ", ")
+        var note = " on \(text("gpu") ?? "a GPU")" + (detail.isEmpty ? "" : " (\(detail))")
+        if let proxy = text("proxy_of") { note += ", a proxy of \(proxy)" }
+        return note
     }
 
     /// Share of the predicted allreduce time that did not show as exposed: 1 - exposed / predicted.

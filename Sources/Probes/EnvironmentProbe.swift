@@ -46,7 +46,7 @@ extension Environment {
                                   note: note.isEmpty ? nil : note)
         let container = detectContainer(variables)
         let network = variables["PODGAP_NETWORK"] ?? (names.count == 1 ? "loopback" : nil)
-        return Environment(
+        var environment = Environment(
             name: label ?? inferName(context: context, container: container, network: network, btl: btl, nodes: names.count),
             launcher: detectLauncher(context: context, variables: variables),
             container: container,
@@ -68,6 +68,9 @@ extension Environment {
             yieldWhenIdle: yieldOn,
             yieldSetBy: yieldOn ? (yieldSetBy ?? "launcher") : nil,
             rdma: rdmaDevices())
+        // hwloc's PCI listing only: asking NVML costs a driver round trip every launch would pay.
+        if !hardware.gpus.isEmpty { environment.gpus = hardware.gpus }
+        return environment
     }
 
     private static func describe(_ value: String?, default fallback: String) -> String {

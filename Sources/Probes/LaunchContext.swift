@@ -10,6 +10,9 @@ public struct LaunchContext: Sendable, Equatable {
     public var size: Int
     /// Ranks on this node.
     public var localSize: Int
+    /// This rank's index among the ranks on its node (OMPI_COMM_WORLD_LOCAL_RANK, SLURM_LOCALID):
+    /// what picks its GPU (0 where the launcher does not say: every launcher podgap knows does).
+    public var localRank: Int
     /// Cores on this node that the job may use: the count oversubscription is judged by. Under srun it
     /// is the job's allocation on the node (SLURM_CPUS_ON_NODE, capped by the cores online), not the
     /// rank's own binding: two ranks each bound to one core of a two-core node still fill the node.
@@ -23,21 +26,25 @@ public struct LaunchContext: Sendable, Equatable {
             self.rank = rank
             size = int("OMPI_COMM_WORLD_SIZE") ?? 1
             localSize = int("OMPI_COMM_WORLD_LOCAL_SIZE") ?? size
+            localRank = int("OMPI_COMM_WORLD_LOCAL_RANK") ?? 0
         } else if let rank = int("SLURM_PROCID"), environment["SLURM_STEP_ID"] != nil {
             launcher = "srun"
             self.rank = rank
             size = int("SLURM_NTASKS") ?? int("SLURM_NPROCS") ?? 1
             localSize = LaunchContext.slurmTasksOnThisNode(environment) ?? size
+            localRank = int("SLURM_LOCALID") ?? 0
         } else if let rank = int("PMIX_RANK") {
             launcher = "pmix"
             self.rank = rank
             size = int("PMIX_SIZE") ?? 1
             localSize = size
+            localRank = int("PMIX_LOCAL_RANK") ?? 0
         } else {
             launcher = "singleton"
             rank = 0
             size = 1
             localSize = 1
+            localRank = 0
         }
         nodeCores = LaunchContext.availableCores
         if launcher == "srun", let allocated = int("SLURM_CPUS_ON_NODE"), allocated > 0 {

@@ -152,9 +152,12 @@ public struct GPUDevice: Codable, Equatable, Sendable {
     public var numaNode: Int?
     public var driverVersion: String?
     public var cudaVersion: String?
+    /// The network device fewest PCI-tree hops away (the one GPUDirect RDMA would use).
+    public var nearestNIC: String?
     public init(index: Int, name: String, uuid: String? = nil, memoryBytes: Int64? = nil, busID: String? = nil,
-                numaNode: Int? = nil, driverVersion: String? = nil, cudaVersion: String? = nil) {
+                numaNode: Int? = nil, driverVersion: String? = nil, cudaVersion: String? = nil, nearestNIC: String? = nil) {
         self.index = index; self.name = name; self.uuid = uuid; self.memoryBytes = memoryBytes; self.busID = busID
         self.numaNode = numaNode; self.driverVersion = driverVersion; self.cudaVersion = cudaVersion
+        self.nearestNIC = nearestNIC
     }
 }

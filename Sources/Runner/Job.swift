@@ -20,14 +20,18 @@ public struct Job {
     /// Runs `kernel` on every rank of the launch. Throws `RunFailure`: exit 2 for input that cannot
     /// run (before any allocation or MPI traffic, and leaving no empty `--out` file), 3 for a
     /// missing device, 1 when a point failed verification.
-    public func run<K: Kernel>(_ kernel: K, table: (any ResultTable)?) throws {
+    ///
+    /// `amend` adds what only the kernel knows to the environment (the GPU each rank uses);
+    /// collective: every rank calls it once MPI has started.
+    public func run<K: Kernel>(_ kernel: K, table: (any ResultTable)?,
+                               amend: ((inout Environment, Communicator) throws -> Void)? = nil) throws {
         try MemoryFit.check(kernel.memoryPerRank(ranks: context.size), ranksOnNode: context.localSize)
         // MPI_Init reads the transport variables, so the choice is made (and checked) first.
         let transport = try TransportSelection.apply(settings.transport, context: context)
         // Rank 0 alone writes; it opens the file before MPI starts so that a bad path fails fast.
         let output = try context.rank == 0 ? settings.out.map { try OutputFile(path: $0) } : nil
         do {
-            try measure(kernel, table: table, transport: transport, writer: output?.writer)
+            try measure(kernel, table: table, transport: transport, writer: output?.writer, amend: amend)
         } catch {
             output?.removeIfUnused()
             throw error
@@ -35,7 +39,8 @@ public struct Job {
     }
 
     private func measure<K: Kernel>(_ kernel: K, table: (any ResultTable)?, transport: TransportDecision,
-                                    writer: RecordWriter?) throws {
+                                    writer: RecordWriter?,
+                                    amend: ((inout Environment, Communicator) throws -> Void)?) throws {
         let yieldSetBy = Job.enableYieldIfOversubscribed(context)
         Watchdog.arm(seconds: settings.timeout, rank: context.rank, output: settings.out)
 
@@ -49,6 +54,7 @@ public struct Job {
                                                  yieldSetBy: yieldSetBy)
         environment.transport.note = TransportSelection.note(transport, detected: environment.transport.note)
         environment.probe = try MachineState.probe(on: world)
+        try amend?(&environment, world)
         // Rank 0's id, so that a generated one is the same on every rank.
         let run = try world.broadcast(settings.runID ?? Job.newRunID(), from: 0)
 

@@ -23,7 +23,10 @@ struct EnvCommand: ParsableCommand {
 
     func run() throws {
         let hardware = Topology.Probe()
-        let environment = Environment.local(label: label, hardware: hardware)
+        var environment = Environment.local(label: label, hardware: hardware)
+        // NVML only here and in GPU runs: every launch paying for a driver round trip is not worth it.
+        let gpus = GPUSurvey.devices(pci: hardware.gpus)
+        environment.gpus = gpus.isEmpty ? nil : gpus
         if format == .nfd {
             print(NodeFeatures.local(environment: environment).text, terminator: "")
             return
@@ -61,8 +64,25 @@ struct EnvCommand: ParsableCommand {
                 lines.append(("pci \(device.kind)", "\(device.name) at \(device.busID)\(device.numaNode.map { ", NUMA node \($0)" } ?? "")"))
             }
         }
+        lines += EnvCommand.gpuLines(e.gpus ?? [])
         lines.append(("binding", hardware.binding))
         let width = lines.map(\.0.count).max() ?? 0
         for (key, value) in lines { print(key.padding(toLength: width + 2, withPad: " ", startingAt: 0) + value) }
+    }
+
+    /// One line per GPU: name, memory, where it sits (PCI address, NUMA node, nearest NIC), and
+    /// the driver's versions where NVML gave them.
+    static func gpuLines(_ gpus: [GPUDevice]) -> [(String, String)] {
+        guard !gpus.isEmpty else { return [("gpus", "none found (PCI class 0x0300/0x0302, NVML)")] }
+        return gpus.map { gpu in
+            var parts = [gpu.name + (gpu.memoryBytes.map { " (\($0 >> 30) GiB)" } ?? "")]
+            if let bus = gpu.busID { parts.append("at \(bus)") }
+            if let node = gpu.numaNode { parts.append("NUMA node \(node)") }
+            if let nic = gpu.nearestNIC { parts.append("nearest NIC \(nic)") }
+            if let uuid = gpu.uuid { parts.append(uuid) }
+            if let driver = gpu.driverVersion { parts.append("driver \(driver)") }
+            if let cuda = gpu.cudaVersion { parts.append("CUDA \(cuda)") }
+            return ("gpu \(gpu.index)", parts.joined(separator: ", "))
+        }
     }
 }

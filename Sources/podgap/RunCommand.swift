@@ -7,7 +7,7 @@ import Runner
 struct Run: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run a kernel on every rank (start it with mpirun, srun, or in pods).",
-        subcommands: [AllreduceCommand.self, PingPongCommand.self, HaloCommand.self, TrainCommand.self, VerbsPingPongCommand.self, VerbsBandwidthCommand.self, StartupCommand.self])
+        subcommands: [AllreduceCommand.self, PingPongCommand.self, HaloCommand.self, TrainCommand.self, GEMMCommand.self, VerbsPingPongCommand.self, VerbsBandwidthCommand.self, StartupCommand.self])
 }
 
 /// A `podgap run` command that measures one MPI kernel. Parsing builds the kernel and checks it

@@ -9,7 +9,7 @@ import Suite
 struct RunKernels: KernelRegistry {
     /// The kernels a suite launches. startup and the verbs baselines launch themselves (the suite
     /// times each launch itself, as kernel "launch").
-    static let commands: [any KernelCommand.Type] = [AllreduceCommand.self, PingPongCommand.self, HaloCommand.self, TrainCommand.self]
+    static let commands: [any KernelCommand.Type] = [AllreduceCommand.self, PingPongCommand.self, HaloCommand.self, TrainCommand.self, GEMMCommand.self]
 
     var names: [String] { Self.commands.map { $0.kernelName } }
 

@@ -37,6 +37,29 @@ import Testing
         #expect(profile.baseline == "native-2node")
     }
 
+    /// With a GPU step among the records (`run train --device cuda`), the compute is the GPU's:
+    /// the CPU's slower step in the same files is not averaged in, and the profile says which device.
+    @Test func computeComesFromTheGPUStepWhereThereIsOne() throws {
+        var gpu = SyntheticRecords.train("native-2node", alpha: 20e-6, bandwidth: 1e9, batch: 64, compute: 0.046, gradientBytes: 27_872_824)
+        gpu.params["device"] = "cuda"
+        gpu.params["gpu"] = "NVIDIA H200"
+        gpu.params["precision"] = "tf32"
+        gpu.params["reducer"] = "nccl"
+        let cpu = SyntheticRecords.train("native-2node", alpha: 20e-6, bandwidth: 1e9, batch: 64, compute: 9.0, gradientBytes: 4 << 20)
+        let records = SyntheticRecords.sweep("native-2node", alpha: 20e-6, bandwidth: 1e9) + [cpu, gpu]
+        let profile = try Calibration(records: records).profile(name: "h200")
+        #expect(abs(profile.workload.secondsPerSample - 0.046 / 64) < 1e-12)
+        #expect(profile.workload.gradientBytes == 27_872_824)
+        // NCCL chooses its own algorithm: the projection's auto, not the MPI step's binomial tree.
+        #expect(profile.workload.allreduce == nil)
+        let notes = try profile.environment(named: "native-2node").notes.joined(separator: " ")
+        #expect(notes.contains("compute from 1 training record(s) on NVIDIA H200 (tf32, nccl)"), "\(notes)")
+        // Without the GPU record, the CPU's step is the compute, reduced by MPI's binomial tree.
+        let cpuOnly = try Calibration(records: SyntheticRecords.sweep("native-2node", alpha: 20e-6, bandwidth: 1e9) + [cpu]).profile(name: "cpu")
+        #expect(abs(cpuOnly.workload.secondsPerSample - 9.0 / 64) < 1e-12)
+        #expect(cpuOnly.workload.allreduce == .binomial)
+    }
+
     /// Eager below 64 KiB, rendezvous above with a handshake's worth more latency: two regimes.
     @Test func splitsAtTheProtocolChange() throws {
         let points = stride(from: 2, through: 22, by: 1).map { power -> FitSample in

@@ -57,6 +57,33 @@ import Yams
         #expect(caps?.contains("IPC_LOCK") == true)
     }
 
+    /// GPUs the device-plugin way: an extended resource in limits only (a request must equal it),
+    /// a rank per GPU, the GPU nodes' taint tolerated, the launcher without a GPU, NCCL's /dev/shm.
+    @Test func gpuTrainingJobFollowsTheDevicePluginConventions() throws {
+        let job = try #require(try documents("mpijob-gpu.yaml").first)
+        let spec = try #require(job["spec"] as? [String: Any])
+        let replicas = try #require(spec["mpiReplicaSpecs"] as? [String: Any])
+        let workerReplica = try #require(replicas["Worker"] as? [String: Any])
+        let worker = try #require(containers(workerReplica).first)
+        let resources = try #require(worker["resources"] as? [String: [String: Any]])
+        let gpus = try #require(resources["limits"]?["nvidia.com/gpu"] as? Int)
+        #expect(resources["requests"]?["nvidia.com/gpu"] == nil)
+        #expect(spec["slotsPerWorker"] as? Int == gpus)
+        let podSpec = try #require((workerReplica["template"] as? [String: Any])?["spec"] as? [String: Any])
+        #expect(podSpec["runtimeClassName"] as? String == "nvidia")
+        let tolerations = (podSpec["tolerations"] as? [[String: Any]]) ?? []
+        #expect(tolerations.contains { $0["key"] as? String == "nvidia.com/gpu" && $0["effect"] as? String == "NoSchedule" })
+        #expect((podSpec["nodeSelector"] as? [String: Any])?["nvidia.com/gpu.present"] as? String == "true")
+        let mounts = (worker["volumeMounts"] as? [[String: Any]]) ?? []
+        #expect(mounts.contains { $0["mountPath"] as? String == "/dev/shm" })
+        let launcher = try #require(containers(replicas["Launcher"] as? [String: Any]).first)
+        #expect((launcher["resources"] as? [String: [String: Any]])?["limits"]?["nvidia.com/gpu"] == nil)
+        let args = try #require(launcher["args"] as? [String])
+        let ranks = try #require(args.firstIndex(of: "--np").flatMap { Int(args[$0 + 1]) })
+        #expect(ranks == gpus * (workerReplica["replicas"] as? Int ?? 0))
+        for expected in ["--device", "cuda", "--reducer", "nccl", "--proxy", "densenet121"] { #expect(args.contains(expected)) }
+    }
+
     @Test func indexedJobRunsOnePodPerIndexBehindAHeadlessService() throws {
         let documents = try documents("indexed-job.yaml")
         let service = try #require(documents.first { $0["kind"] as? String == "Service" })

@@ -26,6 +26,15 @@ import Testing
         #expect(first.localSize == 2)
     }
 
+    /// The local rank picks a rank's GPU: mpirun's and srun's own variables.
+    @Test func localRanksComeFromTheLauncher() {
+        #expect(LaunchContext(environment: ["OMPI_COMM_WORLD_RANK": "5", "OMPI_COMM_WORLD_SIZE": "8",
+                                            "OMPI_COMM_WORLD_LOCAL_RANK": "1", "OMPI_COMM_WORLD_LOCAL_SIZE": "4"]).localRank == 1)
+        #expect(LaunchContext(environment: ["SLURM_PROCID": "6", "SLURM_NTASKS": "8", "SLURM_STEP_ID": "0",
+                                            "SLURM_LOCALID": "2"]).localRank == 2)
+        #expect(LaunchContext(environment: [:]).localRank == 0)
+    }
+
     @Test func batchScriptWithoutStepIsNotARank() {
         // sbatch sets SLURM_PROCID=0 for the batch script itself; only srun steps are ranks.
         let context = LaunchContext(environment: ["SLURM_PROCID": "0", "SLURM_JOB_ID": "12"])
