@@ -37,12 +37,16 @@ import Testing
         #expect(!Topology.isGPU(classID: 0x0200, vendor: 0x15b3)) // a Mellanox NIC
     }
 
-    /// This machine: a VM with no GPU lists none, and records of CPU runs stay as they were.
-    @Test func aMachineWithoutGPUsListsNone() {
+    /// This machine's hwloc listing (none on a VM without a GPU): every GPU on the PCI bus, its
+    /// nearest NIC one of the network devices hwloc lists. (Environment.local is not called here:
+    /// it reads MPI_T, which the MPI tests' singleton has finalized in this process.)
+    @Test func hwlocListsGPUsWithTheirPlace() {
         let probe = Topology.Probe()
-        #expect(probe.gpus.allSatisfy { $0.busID != nil })
-        if probe.gpus.isEmpty {
-            #expect(Environment.local(label: nil, hardware: probe).gpus == nil)
+        let networks = Set((probe.topology?.pciDevices ?? []).filter { $0.kind == "network" || $0.kind == "openfabrics" }.map(\.name))
+        for gpu in probe.gpus {
+            #expect(gpu.busID.flatMap(PCIAddress.init) != nil, "\(gpu)")
+            if let nic = gpu.nearestNIC { #expect(networks.contains(nic), "\(nic) is not among \(networks)") }
         }
+        #expect(probe.gpus.map(\.index) == Array(probe.gpus.indices))
     }
 }
