@@ -105,9 +105,9 @@ struct TrainCommand: KernelCommand {
     func table(for kernel: TrainingStep) -> any ResultTable {
         let mode = noOverlap ? "no overlap" : "overlap"
         let what = proxy.map { "proxy \($0.rawValue)" } ?? "layers \(kernel.widths.map(String.init).joined(separator: ","))"
-        let gpu = device == .cuda ? " \(precision.rawValue) \(reduction.rawValue)" : ""
+        let gpu = device == .cuda ? "cuda \(precision.rawValue) \(reduction.rawValue), " : ""
         return KernelTable(
-            title: "train (\(what), batch \(kernel.batch) per rank, \(device.rawValue)\(gpu), \(mode), buckets \(bucketMb) MiB)",
+            title: "train (\(what), batch \(kernel.batch) per rank, \(gpu)\(mode), buckets \(bucketMb) MiB)",
             columns: [.milliseconds("step(ms)"), .milliseconds("compute(ms)", phase: "compute"),
                       .milliseconds("exposed(ms)", phase: "exposed_communication"),
                       .rate("samples/s", "samples_per_second", format: "%.1f"), .rate("GFLOP/s", "gemm_gflops"),

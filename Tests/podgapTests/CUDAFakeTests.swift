@@ -10,13 +10,12 @@ import Testing
 /// records — and the refusals. They cannot show a GPU's speed, overlap or races: on a GPU host
 /// `scripts/gpu-check` runs the same steps on the real libraries.
 @Suite(.serialized, .enabled(if: FakeCUDA.canBuild, "no C compiler (cc) or mpicc to build the CUDA stand-ins"))
-final class CUDAFakeTests {
+struct CUDAFakeTests {
     static let model = ["--layers", "16,48,32,8", "--steps", "12", "--warmup", "2", "--learning-rate", "0.1",
                         "--bucket-mb", "0.004"]
     let fake: FakeCUDA
 
-    init() throws { fake = try FakeCUDA() }
-    deinit { fake.remove() }
+    init() throws { fake = try FakeCUDA.shared.get() }
 
     /// Runs a training job on the stand-ins; returns its record (if any), rank 0's weights and how it ended.
     func train(ranks: Int, device: String = "cuda", batch: Int = 4, extra: [String] = [], devices: Int = 2,
@@ -38,7 +37,7 @@ final class CUDAFakeTests {
         return (records.first, data.withUnsafeBytes { Array($0.bindMemory(to: Float.self)) }, finished)
     }
 
-    @Test(arguments: ["mpi-staged", "nccl"], [true, false])
+    @Test(arguments: [("mpi-staged", true), ("mpi-staged", false), ("nccl", true)])
     func everyReducerLeavesIdenticalWeightsAndAFallingLoss(reducer: String, overlap: Bool) throws {
         let (record, weights, finished) = try train(ranks: 2, extra: ["--reducer", reducer] + (overlap ? [] : ["--no-overlap"]))
         #expect(finished.status == 0, "\(finished.stderr)")
@@ -147,8 +146,8 @@ final class CUDAFakeTests {
         defer { try? FileManager.default.removeItem(at: folder) }
         let out = folder.appendingPathComponent("p.jsonl").path
         // Four steps of one image (442 rows): enough for the loss to fall, a few seconds in a debug build.
-        let finished = try Shell.mpirun(ranks: 1, ["run", "train", "--proxy", "densenet121", "--batch", "1", "--steps", "3",
-                                                   "--warmup", "1", "--out", out], timeout: 120)
+        let finished = try Shell.run(Shell.podgap, ["run", "train", "--proxy", "densenet121", "--batch", "1", "--steps", "3",
+                                                    "--warmup", "1", "--out", out], timeout: 120)
         #expect(finished.status == 0, "\(finished.stderr)")
         let record = try #require(try RecordReader.read(out).first)
         let shape = ProxyWorkload.densenet121.shape
@@ -166,6 +165,17 @@ struct FakeCUDA {
     enum Libraries: Sendable { case all, withoutNCCL, withoutCUBLAS }
 
     let root: URL
+
+    /// Built once per test process (four compiles), removed when the process exits.
+    static let shared: Result<FakeCUDA, Error> = {
+        let built = Result { try FakeCUDA() }
+        if case .success(let fake) = built {
+            FakeCUDA.builtRoot = fake.root.path
+            atexit { if let root = FakeCUDA.builtRoot { try? FileManager.default.removeItem(atPath: root) } }
+        }
+        return built
+    }()
+    nonisolated(unsafe) static var builtRoot: String?
 
     static var canBuild: Bool {
         FileManager.default.isExecutableFile(atPath: "/usr/bin/cc") && FileManager.default.isExecutableFile(atPath: "/usr/bin/mpicc")
@@ -211,6 +221,4 @@ struct FakeCUDA {
         }
         return folder
     }
-
-    func remove() { try? FileManager.default.removeItem(at: root) }
 }

@@ -21,7 +21,7 @@ import Testing
         defer { try? FileManager.default.removeItem(at: folder) }
         let results = folder.appendingPathComponent("results").path
         let cases: [(String, String)] = [
-            ("environments: [native-shm]\nkernels:\n  - allreducez\n", ":3: kernels[0]: unknown kernel 'allreducez'; allowed: allreduce, halo, pingpong, train"),
+            ("environments: [native-shm]\nkernels:\n  - allreducez\n", ":3: kernels[0]: unknown kernel 'allreducez'; allowed: allreduce, gemm, halo, pingpong, train"),
             ("environments: [native-shm, pod-mystery]\nkernels: [allreduce]\n", ":1: environments[1]: unknown environment 'pod-mystery'; allowed: native-2node, native-rdma, native-shm, native-tcp, pod-bridge, pod-host, pod-overlay, pod-rdma, pod-routed"),
             ("environments: [native-shm]\nkernels: [allreduce]\ntrails: 3\n", ":3: trails: unknown field; allowed: baseline, description, environments, kernels, launcher, name, ranks, startup, timeout, trials"),
             ("environments: [native-shm]\nkernels:\n  - allreduce:\n      sizez: 4:8\n", ":4: kernels[0].allreduce.sizez: unknown parameter; allowed: algorithm, chunk, dtype, in-place, iterations, samples, sizes, table, warmup"),
