@@ -46,14 +46,15 @@ let package = Package(
         // Pods, suites, reports and the model: records in, records out.
         .target(name: "Pods", dependencies: ["Records", "RDMA", "Spawn", .product(name: "Yams", package: "Yams")]),
         .target(name: "Report", dependencies: ["Records", "Statistics"]),
-        .target(name: "Suite", dependencies: ["Records", "Report", "Spawn", .product(name: "Yams", package: "Yams")]),
-        .target(name: "Model", dependencies: ["Records", "Statistics", .product(name: "Yams", package: "Yams")]),
+        // One reader of YAML fields for suites and model profiles, errors at FILE:LINE.
+        .target(name: "Config", dependencies: [.product(name: "Yams", package: "Yams")]),
+        .target(name: "Suite", dependencies: ["Records", "Statistics", "Report", "Spawn", "Config"]),
+        .target(name: "Model", dependencies: ["Records", "Statistics", "Config"]),
 
         // The CLI: parses options and calls the modules.
         .executableTarget(name: "podgap", dependencies: [
             "MPI", "Records", "Statistics", "Probes", "Kernels", "Runner", "Pods", "Report", "Suite", "RDMA", "Model", "Spawn", "CUDA",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
-            .product(name: "Yams", package: "Yams"),
         ]),
 
         // Runs every MPI wrapper under mpirun and checks the arithmetic; driven by MPITests.
@@ -67,7 +68,7 @@ let package = Package(
         .testTarget(name: "CUDATests", dependencies: ["CUDA", "Kernels", "Records"]),
         .testTarget(name: "PodsTests", dependencies: ["Pods", "Records", "RDMATestSupport", .product(name: "Yams", package: "Yams")]),
         .testTarget(name: "ReportTests", dependencies: ["Report", "Records"]),
-        .testTarget(name: "SuiteTests", dependencies: ["Suite", "Records"]),
+        .testTarget(name: "SuiteTests", dependencies: ["Suite", "Records", "Config"]),
         // Synthetic records from known links, for the model's unit tests and the CLI's.
         .target(name: "ModelFixtures", dependencies: ["Model", "Records"], path: "Tests/ModelFixtures"),
         .testTarget(name: "ModelTests", dependencies: ["Model", "Records", "ModelFixtures"]),

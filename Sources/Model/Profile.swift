@@ -1,6 +1,5 @@
 import Foundation
-import Records
-import Yams
+import Config
 
 /// Everything a projection needs: what one step computes, how the gradients travel, per
 /// environment. Written as YAML a person can read and edit (see `ProfileWriter`).
@@ -108,191 +107,108 @@ public enum ProfileReader {
     }
 
     public static func parse(_ text: String, source: String = "profile") throws -> Profile {
-        if let problem = YAMLNesting.problem(in: text) { throw ModelError("\(source): \(problem); a profile nests a handful") }
-        let composed: Node?
-        do { composed = try Yams.compose(yaml: text) } catch {
-            throw ModelError("\(source): not YAML: \(String(describing: error).split(separator: "\n").first ?? "")")
+        do { return try read(text, source: source) } catch let error as ConfigError {
+            throw ModelError(error.description)
         }
-        guard let composed else { throw ModelError("\(source): not a YAML mapping") }
-        try checkShape(composed, source: source)
-        guard let root = composed.any as? [String: Any] else { throw ModelError("\(source): not a YAML mapping") }
-        let fields = Fields(root, at: source)
-        let schema = try fields.string("schema")
-        guard schema == Profile.schema else {
-            throw ModelError("\(source): schema '\(schema)' is not \(Profile.schema)")
+    }
+
+    private static func read(_ text: String, source: String) throws -> Profile {
+        guard let root = try ConfigValue.document(text, file: source), root.isMapping else {
+            throw ModelError("\(source): not a YAML mapping")
         }
-        let workload = try fields.mapping("workload")
-        let model = try workload.optionalString("model")
-        let gradientBytes = try workload.optionalCount("gradient_bytes")
-        if model == nil && gradientBytes == nil {
-            throw ModelError("\(source): workload needs 'model' or 'gradient_bytes'")
-        }
+        let schemaValue = try root.required("schema")
+        let schema = try schemaValue.string()
+        guard schema == Profile.schema else { throw schemaValue.problem("'\(schema)' is not \(Profile.schema)") }
+        let workload = try root.required("workload")
+        guard workload.isMapping else { throw workload.problem("must be a mapping") }
+        let model = try workload.present("model")?.string()
+        let gradientBytes = try workload.present("gradient_bytes").map { try count($0) }
+        if model == nil && gradientBytes == nil { throw workload.problem("needs 'model' or 'gradient_bytes'") }
         if let model { _ = try KnownModel.named(model) }
         var parsedWorkload = Profile.Workload(
             model: model, gradientBytes: gradientBytes,
-            batchPerGPU: try workload.count("batch_per_gpu"),
-            secondsPerSample: try workload.positive("seconds_per_sample"),
-            backwardFraction: try workload.fraction("backward_fraction", default: 2.0 / 3.0),
-            bucketBytes: try workload.optionalCount("bucket_bytes") ?? 64 << 20)
-        if let name = try workload.optionalString("allreduce"), name != "auto" {
-            guard let algorithm = AllreduceAlgorithm(rawValue: name) else {
-                throw ModelError("\(source): workload.allreduce '\(name)' is not one of auto, \(AllreduceAlgorithm.allCases.map(\.rawValue).joined(separator: ", "))")
+            batchPerGPU: try count(workload.required("batch_per_gpu")),
+            secondsPerSample: try workload.required("seconds_per_sample").positive(),
+            backwardFraction: try workload.present("backward_fraction")?.number(in: 0...1) ?? 2.0 / 3.0,
+            bucketBytes: try workload.present("bucket_bytes").map { try count($0) } ?? 64 << 20)
+        if let value = workload.present("allreduce") {
+            let name = try value.string()
+            if name != "auto" {
+                guard let algorithm = AllreduceAlgorithm(rawValue: name) else {
+                    throw value.problem("'\(name)' is not one of auto, \(AllreduceAlgorithm.allCases.map(\.rawValue).joined(separator: ", "))")
+                }
+                parsedWorkload.allreduce = algorithm
             }
-            parsedWorkload.allreduce = algorithm
         }
-        if let rate = try workload.optionalPositive("reduce_gbytes_per_s") { parsedWorkload.reduceBytesPerSecond = rate * 1e9 }
-        if let sizes = workload.values["bucket_sizes"] {
-            guard let list = sizes as? [Int], !list.isEmpty, list.allSatisfy({ $0 > 0 }) else {
-                throw ModelError("\(source): workload.bucket_sizes must be a list of positive byte counts")
+        if let rate = try workload.present("reduce_gbytes_per_s")?.positive() { parsedWorkload.reduceBytesPerSecond = rate * 1e9 }
+        if let sizes = workload.field("bucket_sizes") {
+            let list = (try? sizes.list()) ?? []
+            let counts = list.compactMap { $0.typed as? Int }
+            guard !list.isEmpty, counts.count == list.count, counts.allSatisfy({ $0 > 0 }) else {
+                throw sizes.problem("must be a list of positive byte counts")
             }
-            parsedWorkload.bucketSizes = list
+            parsedWorkload.bucketSizes = counts
         }
-        let list = try fields.list("environments")
-        guard !list.isEmpty else { throw ModelError("\(source): environments is empty") }
+        let list = try root.required("environments").list()
+        guard !list.isEmpty else { throw try root.required("environments").problem("is empty") }
         var environments: [EnvironmentProfile] = []
-        for (index, item) in list.enumerated() {
-            guard let mapping = item as? [String: Any] else { throw ModelError("\(source): environments[\(index)] is not a mapping") }
-            let entry = Fields(mapping, at: "\(source): environments[\(index)]")
-            let name = try entry.string("name")
-            let named = Fields(mapping, at: "\(source): environment '\(name)'")
-            let inter = try link(named.list("inter_node"), at: "\(source): environment '\(name)' inter_node")
-            let intra = mapping["intra_node"] == nil ? inter
-                : try link(named.list("intra_node"), at: "\(source): environment '\(name)' intra_node")
+        for item in list {
+            guard item.isMapping else { throw item.problem("is not a mapping") }
+            let name = try item.required("name").string()
+            let inter = try link(item.required("inter_node"))
             var environment = EnvironmentProfile(
-                name: name, intraNode: intra, interNode: inter,
-                overlap: try named.fraction("overlap", default: nil),
-                secondsPerSample: try named.optionalPositive("seconds_per_sample"))
-            func optionalLink(_ key: String) throws -> Link? {
-                mapping[key] == nil ? nil : try link(named.list(key), at: "\(source): environment '\(name)' \(key)")
-            }
-            environment.interNodeOneWay = try optionalLink("inter_node_one_way")
-            environment.intraNodeOneWay = try optionalLink("intra_node_one_way")
-            if let rate = try named.optionalPositive("reduce_gbytes_per_s") { environment.reduceBytesPerSecond = rate * 1e9 }
+                name: name, intraNode: try item.field("intra_node").map(link) ?? inter, interNode: inter,
+                overlap: try item.required("overlap").number(in: 0...1),
+                secondsPerSample: try item.present("seconds_per_sample")?.positive())
+            environment.interNodeOneWay = try item.field("inter_node_one_way").map(link)
+            environment.intraNodeOneWay = try item.field("intra_node_one_way").map(link)
+            if let rate = try item.present("reduce_gbytes_per_s")?.positive() { environment.reduceBytesPerSecond = rate * 1e9 }
             environments.append(environment)
         }
-        let baseline = try fields.optionalString("baseline") ?? environments[0].name
-        let profile = Profile(name: try fields.optionalString("name") ?? "profile", baseline: baseline,
+        let baseline = try root.present("baseline")?.string() ?? environments[0].name
+        let profile = Profile(name: try root.present("name")?.string() ?? "profile", baseline: baseline,
                               workload: parsedWorkload, environments: environments)
         _ = try profile.environment(named: baseline)
         return profile
     }
 
-    /// A profile is a few hundred nodes. Yams traps on a key that is a list or mapping (`? [a]: 1`)
-    /// and on base-60 integers too large (both found by benchmarks/fuzz), and aliases of aliases
-    /// ("billion laughs", found by hand beside them) unfold into more nodes than memory holds. All
-    /// are refused here, before Yams builds values.
-    static let maximumNodes = 100_000
-
-    private static func checkShape(_ root: Node, source: String) throws {
-        var pending = [root], visited = 0
-        while let node = pending.popLast() {
-            visited += 1
-            guard visited <= maximumNodes else {
-                throw ModelError("\(source): more than \(maximumNodes) YAML values (aliases of aliases?); a profile has a few hundred")
-            }
-            switch node {
-            case .scalar(let scalar):
-                // YAML 1.1's base-60 integers ("1:30") Yams reads with arithmetic that traps on
-                // overflow (found by benchmarks/fuzz); no profile writes one.
-                if node.tag.description == Tag.Name.int.rawValue && scalar.string.contains(":") {
-                    throw ModelError("\(source):\(node.mark.map { "\($0.line):" } ?? "") '\(scalar.string.prefix(40))' is a base-60 number, which podgap does not read; write it in decimal")
-                }
-            case .sequence(let items): pending += items
-            case .mapping(let pairs):
-                for (key, value) in pairs {
-                    guard key.scalar != nil else {
-                        throw ModelError("\(source):\(key.mark.map { "\($0.line):" } ?? "") a key must be a plain name, not a list or mapping")
-                    }
-                    pending.append(value)
-                }
-            }
-        }
+    /// A whole count (bytes, samples): at least 1 and at most 2^53, where doubles stop counting
+    /// by ones, so that converting it can never trap and sums of a few cannot overflow.
+    private static func count(_ value: ConfigValue) throws -> Int {
+        let number = try value.number()
+        guard number >= 1, number <= 0x1p53 else { throw value.problem("is \(number); it must be positive: a count from 1 to 2^53") }
+        return Int(number)
     }
 
-    private static func link(_ list: [Any], at place: String) throws -> Link {
-        guard !list.isEmpty else { throw ModelError("\(place): needs at least one regime") }
+    private static func link(_ value: ConfigValue) throws -> Link {
+        let list = try value.list()
+        guard !list.isEmpty else { throw value.problem("needs at least one regime") }
         var regimes: [Regime] = []
         for (index, item) in list.enumerated() {
-            guard let mapping = item as? [String: Any] else { throw ModelError("\(place)[\(index)] is not a mapping") }
-            let fields = Fields(mapping, at: "\(place)[\(index)]")
-            let alpha = try fields.number("latency_us")
-            guard alpha >= 0 else { throw ModelError("\(place)[\(index)].latency_us \(alpha) must not be negative") }
-            let bandwidth = try fields.number("bandwidth_gbytes_per_s")
-            guard bandwidth > 0, bandwidth.isFinite else {
-                throw ModelError("\(place)[\(index)].bandwidth_gbytes_per_s \(bandwidth) must be a positive number")
-            }
-            let upTo = try fields.optionalCount("up_to_bytes")
-            if upTo == nil && index != list.count - 1 { throw ModelError("\(place)[\(index)]: every regime but the last needs up_to_bytes") }
-            if let upTo, let previous = regimes.last?.upToBytes, upTo <= previous {
-                throw ModelError("\(place)[\(index)].up_to_bytes \(upTo) must be above the previous regime's \(previous)")
+            guard item.isMapping else { throw item.problem("is not a mapping") }
+            let alphaValue = try item.required("latency_us")
+            let alpha = try alphaValue.number()
+            guard alpha >= 0 else { throw alphaValue.problem("\(alpha) must not be negative") }
+            let bandwidthValue = try item.required("bandwidth_gbytes_per_s")
+            let bandwidth = try bandwidthValue.number()
+            guard bandwidth > 0 else { throw bandwidthValue.problem("\(bandwidth) must be a positive number") }
+            let upToValue = item.present("up_to_bytes")
+            let upTo = try upToValue.map { try count($0) }
+            if upTo == nil && index != list.count - 1 { throw item.problem("every regime but the last needs up_to_bytes") }
+            if let upTo, let upToValue, let previous = regimes.last?.upToBytes, upTo <= previous {
+                throw upToValue.problem("\(upTo) must be above the previous regime's \(previous)")
             }
             regimes.append(Regime(alpha: alpha * 1e-6, beta: 1 / (bandwidth * 1e9), upToBytes: upTo))
         }
         return Link(regimes: regimes)
     }
+}
 
-    /// Typed access to a YAML mapping with errors that name the field.
-    private struct Fields {
-        let values: [String: Any]
-        let place: String
-        init(_ values: [String: Any], at place: String) { self.values = values; self.place = place }
-
-        func string(_ key: String) throws -> String {
-            guard let value = try optionalString(key) else { throw ModelError("\(place): missing field '\(key)'") }
-            return value
-        }
-        func optionalString(_ key: String) throws -> String? {
-            guard let value = values[key], !(value is NSNull) else { return nil }
-            if let text = value as? String { return text }
-            throw ModelError("\(place): field '\(key)' is not text")
-        }
-        func number(_ key: String) throws -> Double {
-            guard let value = try optionalNumber(key) else { throw ModelError("\(place): missing field '\(key)'") }
-            return value
-        }
-        func optionalNumber(_ key: String) throws -> Double? {
-            guard let value = values[key], !(value is NSNull) else { return nil }
-            if let number = value as? Int { return Double(number) }
-            if let number = value as? Double, number.isFinite { return number }
-            throw ModelError("\(place): field '\(key)' is not a number")
-        }
-        func positive(_ key: String) throws -> Double {
-            guard let value = try optionalPositive(key) else { throw ModelError("\(place): missing field '\(key)'") }
-            return value
-        }
-        func optionalPositive(_ key: String) throws -> Double? {
-            guard let value = try optionalNumber(key) else { return nil }
-            guard value > 0 else { throw ModelError("\(place): field '\(key)' is \(value); it must be positive") }
-            return value
-        }
-        func count(_ key: String) throws -> Int {
-            guard let value = try optionalCount(key) else { throw ModelError("\(place): missing field '\(key)'") }
-            return value
-        }
-        /// A whole count (bytes, samples): at least 1 and at most 2^53, where doubles stop
-        /// counting by ones, so that converting it can never trap and sums of a few cannot overflow.
-        func optionalCount(_ key: String) throws -> Int? {
-            guard let value = try optionalNumber(key) else { return nil }
-            guard value >= 1, value <= 0x1p53 else {
-                throw ModelError("\(place): field '\(key)' is \(value); it must be positive: a count from 1 to 2^53")
-            }
-            return Int(value)
-        }
-        func fraction(_ key: String, default fallback: Double?) throws -> Double {
-            guard let value = try optionalNumber(key) ?? fallback else { throw ModelError("\(place): missing field '\(key)'") }
-            guard (0...1).contains(value) else { throw ModelError("\(place): field '\(key)' is \(value); it must be between 0 and 1") }
-            return value
-        }
-        func mapping(_ key: String) throws -> Fields {
-            guard let value = values[key] else { throw ModelError("\(place): missing field '\(key)'") }
-            guard let mapping = value as? [String: Any] else { throw ModelError("\(place): field '\(key)' is not a mapping") }
-            return Fields(mapping, at: "\(place) \(key)")
-        }
-        func list(_ key: String) throws -> [Any] {
-            guard let value = values[key] else { throw ModelError("\(place): missing field '\(key)'") }
-            guard let list = value as? [Any] else { throw ModelError("\(place): field '\(key)' is not a list") }
-            return list
-        }
+private extension ConfigValue {
+    /// An optional field: nil when absent or written without a value (`~`).
+    func present(_ name: String) -> ConfigValue? {
+        guard let value = field(name), !(value.typed is NSNull) else { return nil }
+        return value
     }
 }
 

@@ -25,13 +25,16 @@ enum ChildProcess {
         if leader > 0 { kill(-leader, SIGTERM) }
     }
 
-    /// Runs `arguments[0]` (a path) with the rest as its arguments; never throws for a failing
-    /// child, only when it cannot be started.
-    static func run(_ arguments: [String], environment: [String: String], log: String, timeout: Double,
+    /// Runs `arguments[0]` (a path) with the rest as its arguments, its output in `log` (its
+    /// standard output apart in `stdout` when given); never throws for a failing child, only when
+    /// it cannot be started.
+    static func run(_ arguments: [String], environment: [String: String], log: String, stdout: String? = nil, timeout: Double,
                     interrupted: () -> Bool) throws -> Outcome {
         _ = FileManager.default.createFile(atPath: log, contents: nil)
+        if let stdout { _ = FileManager.default.createFile(atPath: stdout, contents: nil) }
         let child: Session
-        do { child = try Session(arguments, environment: environment, output: .log(log)) } catch let error as SpawnError {
+        let output: Session.Output = stdout.map { .files(stdout: $0, stderr: log) } ?? .log(log)
+        do { child = try Session(arguments, environment: environment, output: output) } catch let error as SpawnError {
             throw SuiteError(error.description)
         }
         current.value = child.pid

@@ -66,7 +66,7 @@ import Testing
             (["project", "--profile", try profile(good.replacingOccurrences(of: ", seconds_per_sample: 0.004", with: ""))],
              "missing field 'seconds_per_sample'"),
             (["project", "--profile", try profile(good.replacingOccurrences(of: "bandwidth_gbytes_per_s: 12", with: "bandwidth_gbytes_per_s: -12"))],
-             "bandwidth_gbytes_per_s -12"),
+             "bandwidth_gbytes_per_s: -12"),
             (["project", "--profile", try profile(good), "--gpus", "0,8"], "--gpus 0"),
             (["sensitivity", "--profile", try profile(good), "--gpus", "0"], "--gpus 0"),
             // Once a trap on overflow (issue 16): the largest Int is no GPU count.

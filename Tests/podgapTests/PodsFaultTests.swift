@@ -6,15 +6,7 @@ import Testing
 struct PodsFaultTests {
     /// Starts `podgap ARGS` without waiting; stdout and stderr go to files in `folder`.
     func start(_ arguments: [String], in folder: URL) throws -> Process {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: Shell.podgap)
-        process.arguments = arguments
-        process.standardInput = FileHandle.nullDevice
-        FileManager.default.createFile(atPath: folder.appendingPathComponent("err").path, contents: nil)
-        process.standardError = try FileHandle(forWritingTo: folder.appendingPathComponent("err"))
-        process.standardOutput = FileHandle.nullDevice
-        try process.run()
-        return process
+        try Shell.start(Shell.podgap, arguments, errors: folder.appendingPathComponent("err"))
     }
 
     /// Waits until `path` holds at least one line, at most `seconds`.

@@ -39,6 +39,21 @@ enum Shell {
         return environment
     }
 
+    /// Starts `executable` with `arguments` without waiting (stdin empty, stdout discarded, stderr
+    /// into `errors`), for tests that signal or race a running command.
+    static func start(_ executable: String, _ arguments: [String], errors: URL) throws -> Process {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        process.environment = mpiEnvironment
+        process.standardInput = FileHandle.nullDevice
+        FileManager.default.createFile(atPath: errors.path, contents: nil)
+        process.standardError = try FileHandle(forWritingTo: errors)
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        return process
+    }
+
     /// Runs `executable` with `arguments`, killing its whole process group after `timeout` seconds.
     @discardableResult
     static func run(_ executable: String, _ arguments: [String], environment: [String: String]? = nil,

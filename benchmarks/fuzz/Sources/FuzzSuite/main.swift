@@ -24,19 +24,19 @@ private struct Kernels: KernelRegistry {
 private let kernels = Kernels()
 
 /// Besides not crashing or hanging: a suite that parses has environments and kernels, labels
-/// that differ, at least one trial and rank, a duration for its timeout, and a plan of launches
-/// (planned only while small: the plan is every trial times every environment).
+/// that differ, at least one round and rank, a duration for its timeout, and rounds of launches
+/// (each round every environment once per kernel slot, each in its place).
 func fuzzSuite(_ start: UnsafePointer<UInt8>?, _ count: Int) -> CInt {
     guard let suite = try? SuiteFile.parse(text(start, count), file: "fuzz.yaml", kernels: kernels) else { return 0 }
     expect(!suite.environments.isEmpty && !suite.kernels.isEmpty, "a suite without environments or kernels parsed")
     expect(Set(suite.environments.map(\.label)).count == suite.environments.count, "two environments share a label")
-    expect(suite.trials >= 1 && suite.ranks >= 1, "trials \(suite.trials) or ranks \(suite.ranks) below 1")
+    expect(suite.rounds >= 1 && suite.ranks >= 1, "rounds \(suite.rounds) or ranks \(suite.ranks) below 1")
     expect(DurationText.seconds(suite.timeout) != nil, "timeout '\(suite.timeout)' parsed but is not a duration")
-    let (launches, overflow) = suite.trials.multipliedReportingOverflow(by: suite.environments.count)
-    if !overflow && launches <= 10_000 {
-        let plan = Schedule.plan(suite)
-        expect(plan.count == suite.trials * suite.environments.count * (suite.kernels.count + (suite.startup ? 1 : 0)),
-                     "the plan has \(plan.count) launches")
+    if suite.environments.count * suite.kernels.count <= 10_000 {
+        let round = Schedule.round(min(suite.rounds, 3), of: suite, seed: suite.seed ?? 1)
+        let slots = suite.kernels.count + (suite.startup ? 1 : 0)
+        expect(round.count == suite.environments.count * slots, "a round has \(round.count) launches")
+        expect(round.allSatisfy { (1...suite.environments.count).contains($0.position) }, "a position outside the round")
     }
     return 0
 }

@@ -1,5 +1,5 @@
 import Foundation
-import Records
+import Config
 import Testing
 
 @Suite struct YAMLNestingTests {
