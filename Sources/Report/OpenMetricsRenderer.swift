@@ -6,9 +6,9 @@ import Records
 /// per launch labelled environment, kernel, bytes, ranks and round (the trial for records run
 /// outside rounds), plus `parameters` where a kernel has other parameters (algorithm, dtype ...).
 /// Time metrics are summaries with the launch's median and 99th percentile as quantiles 0.5 and
-/// 0.99; rates and OSU's average are gauges. Then the comparison with the baseline as three
-/// gauges: the gap, and its interval's lower and upper ends (ratios, + is slower). `# EOF` ends
-/// the exposition.
+/// 0.99; rates and OSU's average are gauges, in base units (bytes, not gigabytes). Then the
+/// comparison with the baseline as three gauges: the gap, and its interval's lower and upper ends
+/// (ratios, + is slower). `# EOF` ends the exposition.
 public struct OpenMetricsRenderer: Sendable {
     public init() {}
 
@@ -19,8 +19,9 @@ public struct OpenMetricsRenderer: Sendable {
         for kernel in kernels {
             let keys = analysis.sortedPoints.filter { $0.kernel == kernel }
             for metric in analysis.kernels.descriptor(of: kernel).metrics {
+                let (unit, scale) = Self.baseUnit(metric.unit)
                 var name = Self.name("podgap_\(kernel)_\(metric.label)")
-                if !name.hasSuffix("_" + metric.unit) { name += "_" + Self.name(metric.unit) }
+                if !name.hasSuffix("_" + unit) { name += "_" + Self.name(unit) }
                 // Two metrics with one label would collide: keep the first.
                 guard used.insert(name).inserted else { continue }
                 let summary = metric.key == "seconds"
@@ -34,14 +35,14 @@ public struct OpenMetricsRenderer: Sendable {
                                 samples += "\(name){\(labels),quantile=\"0.5\"} \(Self.number(launch.seconds))\n"
                                 samples += "\(name){\(labels),quantile=\"0.99\"} \(Self.number(launch.p99))\n"
                             } else if let value = metric.key == "osu.avg" ? launch.osu?.avg : launch.throughput[metric.key] {
-                                samples += "\(name){\(labels)} \(Self.number(value))\n"
+                                samples += "\(name){\(labels)} \(Self.number(value * scale))\n"
                             }
                         }
                     }
                 }
                 guard !samples.isEmpty else { continue }
                 out += "# TYPE \(name) \(summary ? "summary" : "gauge")\n"
-                out += "# UNIT \(name) \(Self.name(metric.unit))\n"
+                out += "# UNIT \(name) \(Self.name(unit))\n"
                 out += "# HELP \(name) \(Self.help("\(kernel): \(metric.label) per launch (\(metric.direction == .lowerIsBetter ? "lower" : "higher") is better)"))\n"
                 out += samples
             }
@@ -72,6 +73,16 @@ public struct OpenMetricsRenderer: Sendable {
         labels += ",ranks=\"\(key.ranks)\",round=\"\(launch.round ?? launch.trial)\""
         if !key.series.isEmpty { labels += ",parameters=\"\(escape(key.series))\"" }
         return labels
+    }
+
+    /// Prometheus names carry base units (promtool's lint says "use base unit bytes instead of
+    /// gigabytes"), so a descriptor's decimal-prefixed bytes become bytes and the values are
+    /// scaled to match: 1.5 GB/s is exported as 1.5e9 bytes per second.
+    static func baseUnit(_ unit: String) -> (unit: String, scale: Double) {
+        for (prefix, scale) in [("kilo", 1e3), ("mega", 1e6), ("giga", 1e9), ("tera", 1e12)] where unit.hasPrefix(prefix + "bytes") {
+            return (String(unit.dropFirst(prefix.count)), scale)
+        }
+        return (unit, 1)
     }
 
     /// A metric name: lower case letters, digits and underscores, runs of anything else one underscore.

@@ -18,11 +18,7 @@ struct ReportCommand: ParsableCommand {
         (.jsonl) or suite folders. Exit code 2 on bad input (a bad line is reported as FILE:LINE).
         """)
 
-    @Argument(help: "Results files (.jsonl) or folders written by podgap suite.")
-    var files: [String] = []
-
-    @Option(help: "Environment every other is compared against (default: the environment catalog's choice among those present, the same one podgap model picks).")
-    var baseline: String?
+    @OptionGroup var inputs: ReportInputs
 
     @Option(help: "How to print it: the terminal table, Markdown, CSV, one HTML page, OSU's or nccl-tests' layout, or OpenMetrics text.")
     var format: ReportFormat = .table
@@ -30,31 +26,10 @@ struct ReportCommand: ParsableCommand {
     @Option(help: "Write the report to this file instead of stdout.")
     var out: String?
 
-    @Flag(help: "Report bad lines on stderr and go on without them.")
-    var skipBad = false
-
-    @Option(help: "Seed of the bootstrap's random generator (the same seed gives the same intervals).")
-    var seed: UInt64 = 1
-
-    @Option(help: "Bootstrap resamples per interval.")
-    var resamples = 2000
-
-    @Option(help: "E in percent: a point is \"equivalent within ±E%\" when its whole 95% interval lies inside ±E.")
-    var equivalence = 5.0
-
-    @Flag(help: "Leave out rounds whose environment and baseline ran in different machine modes (their probes more than 1.5x apart).")
-    var excludeMixed = false
-
     func run() throws {
-        guard !files.isEmpty else { throw Failure.badInput("name at least one results file or suite folder") }
-        guard resamples >= 100 else { throw Failure.badInput("--resamples \(resamples) is too few for a 95% interval; use at least 100") }
-        guard equivalence.isFinite, equivalence > 0, equivalence < 100 else {
-            throw Failure.badInput("--equivalence \(String(format: "%g", equivalence)) is not a margin: give a percentage above 0 and below 100, e.g. 5")
-        }
-        let options = Analysis.Options(baseline: baseline, bootstrap: Bootstrap(resamples: resamples, seed: seed),
-                                       equivalence: equivalence / 100, excludeMixed: excludeMixed)
+        let options = try inputs.analysisOptions()
         if let out { try ReportCommand.checkWritable(out) }
-        let text = try ReportCommand.render(files: files, format: format, skipBad: skipBad, options: options,
+        let text = try ReportCommand.render(files: inputs.files, format: format, skipBad: inputs.skipBad, options: options,
                                             colour: out == nil && isatty(STDOUT_FILENO) != 0)
         if let out {
             try ReportCommand.write(text, to: out)
@@ -109,5 +84,41 @@ struct ReportCommand: ParsableCommand {
         } catch let error as AnalysisError {
             throw Failure.badInput(error.description)
         }
+    }
+}
+
+/// What a report reads and how it compares: `podgap report`'s inputs, shared with `podgap export`
+/// so that both analyse the same records the same way.
+struct ReportInputs: ParsableArguments {
+    @Argument(help: "Results files (.jsonl) or folders written by podgap suite.")
+    var files: [String] = []
+
+    @Option(help: "Environment every other is compared against (default: the environment catalog's choice among those present, the same one podgap model picks).")
+    var baseline: String?
+
+    @Flag(help: "Report bad lines on stderr and go on without them.")
+    var skipBad = false
+
+    @Option(help: "Seed of the bootstrap's random generator (the same seed gives the same intervals).")
+    var seed: UInt64 = 1
+
+    @Option(help: "Bootstrap resamples per interval.")
+    var resamples = 2000
+
+    @Option(help: "E in percent: a point is \"equivalent within ±E%\" when its whole 95% interval lies inside ±E.")
+    var equivalence = 5.0
+
+    @Flag(help: "Leave out rounds whose environment and baseline ran in different machine modes (their probes more than 1.5x apart).")
+    var excludeMixed = false
+
+    /// The analysis settings, after checking the values in one line each.
+    func analysisOptions() throws -> Analysis.Options {
+        guard !files.isEmpty else { throw Failure.badInput("name at least one results file or suite folder") }
+        guard resamples >= 100 else { throw Failure.badInput("--resamples \(resamples) is too few for a 95% interval; use at least 100") }
+        guard equivalence.isFinite, equivalence > 0, equivalence < 100 else {
+            throw Failure.badInput("--equivalence \(String(format: "%g", equivalence)) is not a margin: give a percentage above 0 and below 100, e.g. 5")
+        }
+        return Analysis.Options(baseline: baseline, bootstrap: Bootstrap(resamples: resamples, seed: seed),
+                                equivalence: equivalence / 100, excludeMixed: excludeMixed)
     }
 }
