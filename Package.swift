@@ -48,7 +48,7 @@ let package = Package(
         .target(name: "Report", dependencies: ["Records", "Statistics"]),
         // One reader of YAML fields for suites and model profiles, errors at FILE:LINE.
         .target(name: "Config", dependencies: [.product(name: "Yams", package: "Yams")]),
-        .target(name: "Suite", dependencies: ["Records", "Statistics", "Report", "Spawn", "Config"]),
+        .target(name: "Suite", dependencies: ["Records", "Statistics", "Spawn", "Config"]),
         .target(name: "Model", dependencies: ["Records", "Statistics", "Config"]),
 
         // The CLI: parses options and calls the modules.

@@ -87,10 +87,9 @@ extension Environment {
     }
 
     static func inferName(context: LaunchContext, container: Container?, network: String?, btl: String?, nodes: Int) -> String {
-        if context.launcher == "pod" { return "pod-\(network ?? "unknown")" }
-        if nodes > 1 { return "native-\(nodes)node" }
-        if let btl, !btl.isEmpty, !btl.hasPrefix("^"), !btl.contains("vader") { return "native-tcp" }
-        return context.size > 1 ? "native-shm" : "native-singleton"
+        let tcpOnly = btl.map { !$0.isEmpty && !$0.hasPrefix("^") && !$0.contains("vader") } ?? false
+        return EnvironmentCatalog.inferredName(inPod: context.launcher == "pod", network: network, nodes: nodes,
+                                               tcpOnly: tcpOnly, ranks: context.size)
     }
 
     static func detectLauncher(context: LaunchContext, variables: [String: String]) -> Launcher {

@@ -98,6 +98,16 @@ public enum EnvironmentCatalog {
         return sorted(present).first
     }
 
+    /// The name a run takes when no `--label` gives one, from how it was started: pods by their
+    /// network (`pod-bridge`), ranks on several nodes (`native-2node`), TCP only or shared memory
+    /// on one host, and a lone rank.
+    public static func inferredName(inPod: Bool, network: String?, nodes: Int, tcpOnly: Bool, ranks: Int) -> String {
+        if inPod { return "pod-\(network ?? "unknown")" }
+        if nodes > 1 { return nodes == 2 ? nativeTwoNode.name : "native-\(nodes)node" }
+        if tcpOnly { return nativeTCP.name }
+        return ranks > 1 ? nativeShm.name : "native-singleton"
+    }
+
     /// The colour of `name` in charts of `names`: its own, or a spare one for a custom label
     /// (stable for the same set of names).
     public static func colour(of name: String, among names: [String]) -> String {

@@ -2,13 +2,6 @@ import Records
 import Statistics
 import Foundation
 
-/// An environment the suite could not run here, and why; shown in every report format.
-public struct SkippedEnvironment: Codable, Equatable, Sendable {
-    public var environment: String
-    public var reason: String
-    public init(environment: String, reason: String) { self.environment = environment; self.reason = reason }
-}
-
 public enum AnalysisError: Error, CustomStringConvertible, Equatable {
     case noRecords
     case baselineAbsent(baseline: String, present: [String])

@@ -12,8 +12,6 @@ public struct Inputs: Sendable {
     /// Bad lines passed over (only with `skippingBad`).
     public var problems: [RecordError]
 
-    public static let skippedFile = "skipped.json"
-
     /// `details` keeps each record's throughput too, for the exporters' formats.
     public static func load(_ paths: [String], skippingBad: Bool = false, details: Bool = false) throws -> Inputs {
         let (files, skipped) = try files(paths)
@@ -35,7 +33,7 @@ public struct Inputs: Sendable {
             let folder = URL(fileURLWithPath: path)
             let names = (try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []
             let results = names.filter { $0.hasSuffix(".jsonl") && !$0.hasPrefix(".") && $0 != "launches.jsonl" }.sorted()
-            skipped += try readSkipped(folder.appendingPathComponent(skippedFile).path)
+            skipped += try SkippedEnvironment.read(folder.appendingPathComponent(SkippedEnvironment.file).path)
             if results.isEmpty && skipped.isEmpty {
                 throw RecordError.malformed(file: path, line: 0, reason: "folder holds no .jsonl results files")
             }
@@ -83,17 +81,5 @@ public struct Inputs: Sendable {
             analysis.warnings.insert("\(problems.count) bad line(s) skipped (--skip-bad), first: \(first.description)", at: 0)
         }
         return (analysis, problems)
-    }
-
-    public static func readSkipped(_ path: String) throws -> [SkippedEnvironment] {
-        guard let data = FileManager.default.contents(atPath: path) else { return [] }
-        do { return try JSONDecoder().decode([SkippedEnvironment].self, from: data) }
-        catch { throw RecordError.malformed(file: path, line: 1, reason: "not a list of {environment, reason} objects") }
-    }
-
-    public static func writeSkipped(_ skipped: [SkippedEnvironment], to path: String) throws {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        try encoder.encode(skipped).write(to: URL(fileURLWithPath: path))
     }
 }

@@ -1,6 +1,5 @@
 import Foundation
 import Records
-import Report
 import Spawn
 
 /// Runs a suite into a results folder, round after round: every environment once per kernel per
@@ -182,7 +181,7 @@ public final class SuiteRunner {
         progress.finish()
         tearDownAll()
         let skippedList = suite.environments.compactMap { entry in skipped[entry.label].map { SkippedEnvironment(environment: entry.label, reason: $0) } }
-        try Inputs.writeSkipped(skippedList, to: folder.appendingPathComponent(Inputs.skippedFile).path)
+        try SkippedEnvironment.write(skippedList, to: folder.appendingPathComponent(SkippedEnvironment.file).path)
         if interrupted.value {
             if !underWay.isEmpty {
                 var event = Journal.Event(.interrupted)
@@ -377,6 +376,14 @@ public final class SuiteRunner {
         folder.appendingPathComponent(SuiteRunner.launchOutput).appendingPathComponent(name).path
     }
 
+    /// The suite's own measurement: the wall time of a tiny launch, from the launch command to
+    /// its exit (pods: container create and start included), one record per environment and round.
+    public static let launchKernel = "launch"
+    public static let launchDescriptor = KernelDescriptor(
+        metrics: [.init(key: "seconds", label: "launch time (start to exit)", unit: "seconds", direction: .lowerIsBetter)],
+        headlines: [.init(label: "launch time (start to exit)", point: .heaviest, asRate: false)],
+        order: 5)
+
     /// Reads what the launch wrote and appends its records, marked with the round and the
     /// position, to the environment's records file; the startup probe becomes one "launch"
     /// record of its wall time. Returns how many records were kept.
@@ -411,10 +418,9 @@ public final class SuiteRunner {
             let point = MeasuredPoint(parameters: ["probe": "allreduce-4B-x1"], warmup: 0, iterations: 1,
                                       samples: [seconds], verified: probe.verified,
                                       verification: "wall time from launch to exit, measured by podgap suite")
-            var record = Record(run: launch.id, kernel: "launch", ranks: probe.ranks, trial: launch.round,
+            let record = Record(run: launch.id, kernel: SuiteRunner.launchKernel, descriptor: SuiteRunner.launchDescriptor,
+                                ranks: probe.ranks, trial: launch.round, round: launch.round, position: launch.position,
                                 measurement: point, keepingSamples: false, environment: probe.environment)
-            record.round = launch.round
-            record.position = launch.position
             try writer.append(record)
             return 1
         }

@@ -147,7 +147,7 @@ import Testing
     @Test func foldersReadTheirResultsAndSkippedEnvironments() throws {
         let file = try Fixtures.temporaryFile("native-shm.jsonl", try Fixtures.jsonLine(Fixtures.record("native-shm", bytes: 8, trial: 1, seconds: 2e-6)) + "\n")
         let folder = (file as NSString).deletingLastPathComponent
-        try Inputs.writeSkipped([SkippedEnvironment(environment: "pod-rdma", reason: "no RDMA devices")], to: folder + "/skipped.json")
+        try SkippedEnvironment.write([SkippedEnvironment(environment: "pod-rdma", reason: "no RDMA devices")], to: folder + "/skipped.json")
         let inputs = try Inputs.load([folder])
         #expect(inputs.facts.count == 1)
         #expect(inputs.skipped == [SkippedEnvironment(environment: "pod-rdma", reason: "no RDMA devices")])

@@ -120,6 +120,8 @@ import Testing
             let records = try RecordReader.read(results.appendingPathComponent("\(label).jsonl").path)
             #expect(records.filter { $0.kernel == "allreduce" }.count == 12)
             #expect(records.filter { $0.kernel == "launch" }.count == 4)
+            // The suite's own measurement describes itself, as kernels do.
+            #expect(records.filter { $0.kernel == "launch" }.allSatisfy { $0.descriptor?.headlines.first?.label == "launch time (start to exit)" })
             for record in records {
                 let round = try #require(record.round)
                 #expect(record.trial == round && record.environment.name == label)
@@ -130,6 +132,10 @@ import Testing
         #expect(skipped.contains("native-rdma") && skipped.contains("/dev/infiniband"))
         let report = try String(contentsOf: results.appendingPathComponent("report.txt"), encoding: .utf8)
         #expect(report.hasPrefix("suite: 4 round(s); stopped because all 4 rounds ran"))
+        // Paired by round: native-shm against the baseline (native-tcp) on the 4 rounds, not trial
+        // against trial.
+        #expect(report.split(separator: "\n").contains { $0.contains("native-shm") && $0.contains("small-message latency") && $0.contains("4 rounds") },
+                "\(report)")
         #expect(report.contains("native-rdma: no RDMA devices"))
 
         // Round 4 did not finish: its "finished" line is gone. Resume sets its records aside and
