@@ -45,7 +45,7 @@ extension Environment {
         let transport = Transport(pml: describe(pml, default: "ob1 (auto)"), btl: describe(btl, default: "all available"),
                                   note: note.isEmpty ? nil : note)
         let container = detectContainer(variables)
-        let network = variables["PODGAP_NETWORK"] ?? (names.count == 1 ? "loopback" : nil)
+        let network = variables["PODGAP_NETWORK"] ?? (names.count == 1 ? NetworkMode.loopback.rawValue : nil)
         var environment = Environment(
             name: label ?? inferName(context: context, container: container, network: network, btl: btl, nodes: names.count),
             launcher: detectLauncher(context: context, variables: variables),
