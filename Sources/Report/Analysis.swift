@@ -104,17 +104,23 @@ public struct Analysis: Sendable {
     }
 
     /// The widest 95% interval among the headlines (upper minus lower end, on the scale each is
-    /// read on, as a fraction): the precision a run reached, for a suite that runs rounds until
-    /// it is narrow enough. Nil while any headline has no interval yet.
-    public var widestHeadlineInterval: Double? {
-        let all = headlines.values.flatMap { $0 }
-        guard !all.isEmpty else { return nil }
-        var widest = 0.0
-        for headline in all {
-            guard let interval = headline.interval else { return nil }
-            widest = max(widest, interval.upperBound - interval.lowerBound)
+    /// read on, as a fraction) and which headline it is: the precision a run reached, for a suite
+    /// that runs rounds until it is narrow enough. A headline without an interval yet counts as
+    /// infinitely wide. Nil when there is no headline.
+    public var widestHeadline: (environment: String, headline: Headline, width: Double)? {
+        var widest: (environment: String, headline: Headline, width: Double)?
+        for (environment, list) in headlines {
+            for headline in list {
+                let width = headline.interval.map { $0.upperBound - $0.lowerBound } ?? .infinity
+                if widest == nil || width > widest!.width { widest = (environment, headline, width) }
+            }
         }
         return widest
+    }
+
+    /// The same width, nil while any headline has no interval yet.
+    public var widestHeadlineInterval: Double? {
+        widestHeadline.flatMap { $0.width.isFinite ? $0.width : nil }
     }
 
     public static func build(_ facts: [RecordFacts], skipped: [SkippedEnvironment] = [],

@@ -12,6 +12,10 @@ public struct Job {
     public let settings: RunSettings
     public let context: LaunchContext
 
+    /// What only the kernel's device knows, added to the environment on every rank once MPI runs
+    /// (the GPU each rank uses); collective.
+    public typealias EnvironmentAmendment = (inout Environment, Communicator) throws -> Void
+
     public init(settings: RunSettings, context: LaunchContext = LaunchContext()) {
         self.settings = settings
         self.context = context
@@ -23,8 +27,7 @@ public struct Job {
     ///
     /// `amend` adds what only the kernel knows to the environment (the GPU each rank uses);
     /// collective: every rank calls it once MPI has started.
-    public func run<K: Kernel>(_ kernel: K, table: (any ResultTable)?,
-                               amend: ((inout Environment, Communicator) throws -> Void)? = nil) throws {
+    public func run<K: Kernel>(_ kernel: K, table: (any ResultTable)?, amend: EnvironmentAmendment? = nil) throws {
         try MemoryFit.check(kernel.memoryPerRank(ranks: context.size), ranksOnNode: context.localSize)
         // MPI_Init reads the transport variables, so the choice is made (and checked) first.
         let transport = try TransportSelection.apply(settings.transport, context: context)
@@ -40,7 +43,7 @@ public struct Job {
 
     private func measure<K: Kernel>(_ kernel: K, table: (any ResultTable)?, transport: TransportDecision,
                                     writer: RecordWriter?,
-                                    amend: ((inout Environment, Communicator) throws -> Void)?) throws {
+                                    amend: EnvironmentAmendment?) throws {
         let yieldSetBy = Job.enableYieldIfOversubscribed(context)
         Watchdog.arm(seconds: settings.timeout, rank: context.rank, output: settings.out)
 

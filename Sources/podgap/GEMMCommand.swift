@@ -72,18 +72,10 @@ struct GEMMCommand: KernelCommand {
                       }])
     }
 
-    /// The KernelCommand run, with the GPU set up before MPI starts on cuda.
-    func run() throws {
-        let context = LaunchContext()
-        var kernel: GEMMCheck
-        do { kernel = try self.kernel(progress: nil) } catch let error as InvalidParameters {
-            throw Failure.badInput(error.description)
-        }
-        if device == .cuda {
-            let setup = try TrainCommand.prepareCUDA(precision: precision, reduction: .mpiStaged, context: context)
-            kernel.target = .cuda(setup.backend)
-        }
-        let table = table(for: kernel)
-        try TrainCommand.mappingCUDAErrors { try Job(settings: options.settings, context: context).run(kernel, table: table) }
+    /// On cuda: the GPU, cuBLAS and its kernels, before MPI starts.
+    func prepareDevice(for kernel: inout GEMMCheck, context: LaunchContext) throws -> Job.EnvironmentAmendment? {
+        guard device == .cuda else { return nil }
+        kernel.target = .cuda(try TrainCommand.prepareCUDA(precision: precision, reduction: .mpiStaged, context: context).backend)
+        return nil
     }
 }

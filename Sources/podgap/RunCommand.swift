@@ -3,6 +3,7 @@ import ArgumentParser
 import Records
 import Kernels
 import Runner
+import CUDA
 
 struct Run: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -24,6 +25,10 @@ protocol KernelCommand: ParsableCommand {
     /// Checks of the launch itself (its ranks), and settings that depend on it, made before MPI
     /// starts; the suite, which parses the same arguments outside any launch, checks its ranks itself.
     func prepareLaunch(_ context: LaunchContext) throws
+    /// The device the kernel computes on, set up before MPI starts (a GPU, its libraries and
+    /// kernels); returns what only that device knows for the records, added once MPI runs. Nil
+    /// for the CPU.
+    func prepareDevice(for kernel: inout Measured, context: LaunchContext) throws -> Job.EnvironmentAmendment?
 }
 
 extension KernelCommand {
@@ -36,13 +41,23 @@ extension KernelCommand {
 
     func prepareLaunch(_ context: LaunchContext) throws {}
 
+    func prepareDevice(for kernel: inout Measured, context: LaunchContext) throws -> Job.EnvironmentAmendment? { nil }
+
     func run() throws {
         let context = LaunchContext()
-        let kernel = try checked {
+        var kernel = try checked {
             try prepareLaunch(context)
             return try self.kernel(progress: context.rank == 0 ? ProgressLine() : nil)
         }
-        try Job(settings: options.settings, context: context).run(kernel, table: table(for: kernel))
+        let amend = try prepareDevice(for: &kernel, context: context)
+        let table = table(for: kernel)
+        // A CUDA error found once MPI runs (ranks sharing a GPU under NCCL, a device fault): one
+        // line, exit 3 where hardware or a library is missing.
+        do {
+            try Job(settings: options.settings, context: context).run(kernel, table: table, amend: amend)
+        } catch let error as CUDAError {
+            throw Failure(message: error.description, code: error.isMissing ? .noDevice : .unverified)
+        }
     }
 
     private func checkedKernel(progress: ProgressLine?) throws -> Measured {

@@ -167,16 +167,9 @@ struct SuiteCommand: ParsableCommand {
     static func precision(of folder: URL, baseline: String?) -> SuiteRunner.Precision? {
         guard let inputs = try? Inputs.load([folder.path]),
               let analysis = try? Analysis.build(inputs.facts, skipped: inputs.skipped, options: Analysis.Options(baseline: baseline)) else { return nil }
-        var widest: SuiteRunner.Precision?
-        for (environment, headlines) in analysis.headlines where environment != analysis.baseline {
-            for headline in headlines {
-                let width = headline.interval.map { ($0.upperBound - $0.lowerBound) * 100 } ?? .infinity
-                if widest == nil || width > widest!.widest {
-                    widest = SuiteRunner.Precision(widest: width, headline: "\(environment) \(headline.kernel) \(headline.metric)")
-                }
-            }
+        return analysis.widestHeadline.map {
+            SuiteRunner.Precision(widest: $0.width * 100, headline: "\($0.environment) \($0.headline.kernel) \($0.headline.metric)")
         }
-        return widest
     }
 
     /// This binary, which every launch runs (`/proc/self/exe` on Linux).

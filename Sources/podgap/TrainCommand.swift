@@ -114,34 +114,13 @@ struct TrainCommand: KernelCommand {
                       .rate("loss first", "loss_first", format: "%.5f"), .rate("loss last", "loss_last", format: "%.5f")])
     }
 
-    /// The KernelCommand run, with the GPU set up before MPI starts on cuda.
-    func run() throws {
-        let context = LaunchContext()
-        var kernel: TrainingStep
-        do {
-            try prepareLaunch(context)
-            kernel = try self.kernel(progress: context.rank == 0 ? ProgressLine() : nil)
-        } catch let error as InvalidParameters {
-            throw Failure.badInput(error.description)
-        }
-        var amend: ((inout Environment, Communicator) throws -> Void)?
-        if device == .cuda {
-            let setup = try TrainCommand.prepareCUDA(precision: precision, reduction: reduction, context: context)
-            kernel.target = .cuda(setup.backend)
-            amend = { environment, world in try TrainCommand.describe(setup, in: &environment, world: world) }
-        }
-        let table = table(for: kernel)
-        try TrainCommand.mappingCUDAErrors {
-            try Job(settings: options.settings, context: context).run(kernel, table: table, amend: amend)
-        }
-    }
-
-    /// A CUDA error found once MPI runs (ranks sharing a GPU under NCCL, a device fault) as one
-    /// line and its exit code: 3 where hardware or a library is missing.
-    static func mappingCUDAErrors(_ body: () throws -> Void) throws {
-        do { try body() } catch let error as CUDAError {
-            throw Failure(message: error.description, code: error.isMissing ? .noDevice : .unverified)
-        }
+    /// On cuda: the GPU, its libraries and kernels, before MPI starts; the records then name the
+    /// GPU each rank used.
+    func prepareDevice(for kernel: inout TrainingStep, context: LaunchContext) throws -> Job.EnvironmentAmendment? {
+        guard device == .cuda else { return nil }
+        let setup = try TrainCommand.prepareCUDA(precision: precision, reduction: reduction, context: context)
+        kernel.target = .cuda(setup.backend)
+        return { environment, world in try TrainCommand.describe(setup, in: &environment, world: world) }
     }
 
     /// Combinations that cannot run, refused before anything starts (exit 2).
