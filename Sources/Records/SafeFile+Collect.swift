@@ -6,10 +6,6 @@ extension SafeFile {
     /// writes in its own results folder join the host's files this way.
     public static func collect(_ podFile: String, into file: String, limit: Int) throws {
         guard let data = try read(podFile, limit: limit), !data.isEmpty else { return }
-        if !FileManager.default.fileExists(atPath: file) { FileManager.default.createFile(atPath: file, contents: nil) }
-        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: file))
-        defer { try? handle.close() }
-        try handle.seekToEnd()
-        try handle.write(contentsOf: data)
+        try AppendingFile(file, followingLinks: false).write(data)
     }
 }
