@@ -19,7 +19,9 @@ struct PodsFaultTests {
         return false
     }
 
-    /// Waits for `process` to end, judged from /proc (gone or a zombie), at most `seconds`.
+    /// Waits for `process` to end, judged from /proc (gone or a zombie), at most `seconds`. Foundation's
+    /// `isRunning` is not the test: it turns false only when every process that inherited the launcher's
+    /// status pipe has exited, and a crashed launcher's mpirun lives on by design until `pods down`.
     func waitForExit(_ process: Process, seconds: Double) -> Bool {
         let deadline = Date().addingTimeInterval(seconds)
         func ended() -> Bool {
@@ -60,6 +62,11 @@ struct PodsFaultTests {
         try Shell.run("/usr/sbin/runc", ["kill", "\(job)-p1", "KILL"])
         try #require(waitForExit(launch, seconds: 20), "launch still running 20 s after the pod died")
         #expect(Date().timeIntervalSince(killedAt) < 20)
+        // Reading terminationStatus before Foundation has reaped the zombie traps; nothing of the job
+        // is left to hold the status pipe open, so the reap follows within moments.
+        let reapDeadline = Date().addingTimeInterval(10)
+        while launch.isRunning && Date() < reapDeadline { usleep(50_000) }
+        try #require(!launch.isRunning, "launch ended but was not reaped within 10 s: something of the job holds its pipe")
         // A lost pod is a failed pod job, whatever mpirun returned on its way out (it segfaults: 139).
         #expect(launch.terminationStatus == 1)
         // Nothing of the job outlives launch: not mpirun's session, not the orted and rank in the surviving pod.
