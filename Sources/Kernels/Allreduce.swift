@@ -6,6 +6,8 @@ import MPI
 /// written in Swift.
 public struct Allreduce: Kernel {
     public static let name = "allreduce"
+    /// Only the main thread runs while it measures: OSU's level (Kernel.threadLevel).
+    public static let threadLevel = MPI.ThreadLevel.single
 
     /// nccl-tests' allreduce: bandwidth from the median time, the bus bandwidth 2(n-1)/n of it;
     /// OSU's Avg beside the slowest-rank time per call.

@@ -7,6 +7,8 @@ import MPI
 /// exchange is in flight, the boundary after. The result is checked against a serial run.
 public struct HaloExchange: Kernel {
     public static let name = "halo"
+    /// Only the main thread runs while it measures: OSU's level (Kernel.threadLevel).
+    public static let threadLevel = MPI.ThreadLevel.single
 
     /// The iteration (exchange plus update) is what a stencil code waits for.
     public static let descriptor = KernelDescriptor(

@@ -18,6 +18,17 @@ public protocol Kernel: Workload {
     /// The buffers one rank allocates for the heaviest point (rank 0's, where it holds more), for
     /// the check made before anything is allocated or any MPI traffic starts.
     func memoryPerRank(ranks: Int) -> MemoryNeed
+
+    /// The thread level the kernel asks MPI_Init_thread for. Open MPI's small-message path is
+    /// measurably slower at FUNNELED than at SINGLE (benchmarks/README), so a kernel during whose
+    /// measurement no other thread works asks for SINGLE, as OSU's benchmarks (MPI_Init) do; one
+    /// whose compute threads (OpenBLAS) run beside its MPI calls asks for FUNNELED, as the
+    /// standard requires. The level granted goes in every record.
+    static var threadLevel: MPI.ThreadLevel { get }
+}
+
+extension Kernel {
+    public static var threadLevel: MPI.ThreadLevel { .funneled }
 }
 
 /// Bytes a kernel will allocate per rank, and the option that sets them, to name in a refusal.

@@ -8,6 +8,8 @@ import MPI
 /// both ways at once, cannot give where a link or a CPU is not full duplex.
 public struct PingPong: Kernel {
     public static let name = "pingpong"
+    /// Only the main thread runs while it measures: OSU's level (Kernel.threadLevel).
+    public static let threadLevel = MPI.ThreadLevel.single
 
     /// osu_latency: one-way time (half the round trip), and the bandwidth one message in flight reaches.
     public static let descriptor = KernelDescriptor(

@@ -14,6 +14,9 @@ public enum MPI {
             }
         }
 
+        /// The level as records and tables name it: "single", "funneled" ...
+        public var name: String { String(describing: self) }
+
         init(raw: Int32) {
             switch raw {
             case Int32(MPI_THREAD_MULTIPLE): self = .multiple

@@ -36,6 +36,9 @@ public struct Environment: Codable, Equatable, Sendable {
     /// The GPU each rank used, indexed by rank (its index on its node, or its UUID).
     public var gpuBindings: [String]?
     public var ncclVersion: String?
+    /// The thread level MPI granted (single, funneled ...): Open MPI's small-message latency differs
+    /// between them, so two records compare only at the same level. Nil on records written before.
+    public var mpiThreadLevel: String?
 
     public init(name: String, launcher: Launcher, container: Container?, network: String?, transport: Transport,
                 hostname: String, hostnames: [String], cores: Int, cpuset: String, cgroup: CgroupLimits,

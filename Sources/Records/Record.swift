@@ -81,6 +81,7 @@ extension Record: Codable {
         "name", "launcher", "container", "network", "transport", "hostname", "hostnames", "cores", "cpuset",
         "cgroup", "kernel", "mpiLibrary", "podgapVersion", "gitCommit", "topology", "bindings", "ranksPerNode",
         "oversubscribed", "yieldWhenIdle", "yieldSetBy", "rdma", "probe", "gpus", "gpuBindings", "ncclVersion",
+        "mpiThreadLevel",
     ]
 
     public init(from decoder: Decoder) throws {

@@ -47,8 +47,9 @@ public struct Job {
         let yieldSetBy = Job.enableYieldIfOversubscribed(context)
         Watchdog.arm(seconds: settings.timeout, rank: context.rank, output: settings.out)
 
+        let threadLevel: MPI.ThreadLevel
         do {
-            try MPI.initialize(threadLevel: .funneled)
+            threadLevel = try MPI.initialize(threadLevel: K.threadLevel)
         } catch {
             throw RunFailure(message: "cannot start MPI: \(error)", code: .badInput, everyRank: true)
         }
@@ -56,6 +57,7 @@ public struct Job {
         var environment = try Environment.detect(label: settings.label, communicator: world, context: context,
                                                  yieldSetBy: yieldSetBy)
         environment.transport.note = TransportSelection.note(transport, detected: environment.transport.note)
+        environment.mpiThreadLevel = threadLevel.name
         environment.probe = try MachineState.probe(on: world)
         try amend?(&environment, world)
         // Rank 0's id, so that a generated one is the same on every rank.

@@ -36,4 +36,10 @@ public protocol ResultTable {
 
 extension ResultTable {
     public func finish() {}
+
+    /// The line under every table's title: what the numbers depend on beyond the kernel's options.
+    public func provenanceLine(environment: Environment, ranks: Int) -> String {
+        "# \(ranks) ranks, environment \(environment.name), \(environment.mpiLibrary)"
+            + (environment.mpiThreadLevel.map { ", thread level \($0)" } ?? "")
+    }
 }

@@ -20,7 +20,7 @@ struct KernelTable: ResultTable {
 
     func printHeader(environment: Environment, ranks: Int) {
         print("# podgap \(title)")
-        print("# \(ranks) ranks, environment \(environment.name), \(environment.mpiLibrary)")
+        print(provenanceLine(environment: environment, ranks: ranks))
         print(table.line(table.headings, widths: widths))
         fflush(stdout)
     }

@@ -20,7 +20,7 @@ final class NCCLTable: ResultTable {
 
     func printHeader(environment: Environment, ranks: Int) {
         print("# podgap \(title), nccl-tests' columns")
-        print("# \(ranks) ranks, environment \(environment.name), \(environment.mpiLibrary)")
+        print(provenanceLine(environment: environment, ranks: ranks))
         NCCLTestsTable.headerLines().forEach { print($0) }
         fflush(stdout)
     }

@@ -20,7 +20,7 @@ struct OSUTable: ResultTable {
 
     func printHeader(environment: Environment, ranks: Int) {
         print("# podgap \(title)")
-        print("# \(ranks) ranks, environment \(environment.name), \(environment.mpiLibrary)")
+        print(provenanceLine(environment: environment, ranks: ranks))
         switch layout {
         case .collective: print(OSULayout.collectiveHeader(extra: [("busbw(GB/s)", 14)]))
         case .latency: print(OSULayout.latencyHeader())

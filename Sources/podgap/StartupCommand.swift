@@ -116,11 +116,12 @@ struct StartupCommand: ParsableCommand {
     private func probe(start: Double) throws {
         let context = LaunchContext()
         let writer = try context.rank == 0 ? options.out.map { try RecordWriter(appendingTo: $0) } : nil
-        _ = try MPI.initialize(threadLevel: .funneled)
+        let threadLevel = try MPI.initialize(threadLevel: .single)
         let finished = Date().timeIntervalSince1970
         let world = Communicator.world
         let slowest = try world.allreduce(finished, operation: .max)
-        let environment = try Environment.detect(label: options.label, communicator: world, context: context, yieldSetBy: nil)
+        var environment = try Environment.detect(label: options.label, communicator: world, context: context, yieldSetBy: nil)
+        environment.mpiThreadLevel = threadLevel.name
         if let writer {
             let seconds = slowest - start
             let includes = probeLaunch != "pods" ? "mpirun + MPI_Init"

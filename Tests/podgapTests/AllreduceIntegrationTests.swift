@@ -39,6 +39,8 @@ import Testing
             #expect(record.seconds.min <= record.seconds.p50 && record.seconds.p50 <= record.seconds.max)
             #expect(record.seconds.p50 > 0)
             #expect(record.environment.name == environment)
+            // OSU's thread level (MPI_Init), which Open MPI granted and the record names.
+            #expect(record.environment.mpiThreadLevel == "single")
             // Two ranks on two cores: podgap must have turned yield-when-idle on and said so.
             if record.environment.cores <= 2 {
                 #expect(record.environment.oversubscribed && record.environment.yieldWhenIdle)
@@ -75,6 +77,7 @@ import Testing
         #expect(finished.status == 0, "\(finished.stderr)")
         let lines = finished.stdout.split(separator: "\n")
         #expect(lines.contains { $0.hasPrefix("# Size") && $0.contains("Avg Latency(us)") && $0.contains("busbw(GB/s)") })
+        #expect(lines.contains { $0.hasPrefix("# 2 ranks") && $0.hasSuffix(", thread level single") }, "\(lines.prefix(3))")
         let rows = lines.filter { !$0.hasPrefix("#") }
         #expect(rows.map { $0.split(separator: " ").first.map(String.init) } == ["4", "8", "16"])
         for row in rows {

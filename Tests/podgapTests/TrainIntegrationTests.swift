@@ -40,6 +40,8 @@ import Testing
         #expect(record.params["buckets"] == .number(3))
         #expect(record.throughput["loss_last"]! < record.throughput["loss_first"]!)
         #expect(Set(record.phases.keys) == ["compute", "exposed_communication"])
+        // OpenBLAS's threads compute beside the gradient allreduce: FUNNELED, as the standard asks.
+        #expect(record.environment.mpiThreadLevel == "funneled")
         let samples = Double(8 * ranks) / record.seconds.p50
         #expect(abs(record.throughput["samples_per_second"]! - samples) <= 1e-9 * samples)
         #expect(record.throughput["gemm_gflops"]! > 0)

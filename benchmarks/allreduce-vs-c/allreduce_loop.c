@@ -7,12 +7,12 @@
  *   barrier after it, outside the timed region;
  * - each rank's latency is the sum of its timed calls divided by the calls; Avg is the sum of the
  *   latencies over ranks divided by the ranks, Min and Max their extremes (MPI_Reduce to rank 0).
- * Differences from osu_allreduce, on purpose: MPI_FLOAT (osu_allreduce -T mpi_float; its default is
- * MPI_CHAR), and MPI_Init_thread(FUNNELED), the thread level podgap asks for (OpenBLAS and its
- * watchdog are threads, only main calls MPI); osu_allreduce calls MPI_Init, as this loop does with
- * a third argument "single".
+ * One difference from osu_allreduce, on purpose: MPI_FLOAT (osu_allreduce -T mpi_float; its default
+ * is MPI_CHAR). Like osu_allreduce it calls MPI_Init (thread level single), as podgap's allreduce
+ * asks for; a third argument "funneled" runs it at MPI_THREAD_FUNNELED instead, which Open MPI 4.1
+ * makes 0.3-0.5 us slower at small sizes over shared memory (benchmarks/README).
  * Prints "bytes avg_us min_us max_us" per size, as osu_allreduce -f prints them.
- * Usage: allreduce_loop [LOW [HIGH [single]]]   (default 4 1048576) */
+ * Usage: allreduce_loop [LOW [HIGH [funneled]]]   (default 4 1048576) */
 #include <mpi.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,8 +21,8 @@
 
 int main(int argc, char **argv) {
     int provided, rank, ranks;
-    if (argc > 3 && strcmp(argv[3], "single") == 0) MPI_Init(&argc, &argv);
-    else MPI_Init_thread(&argc, &argv, MPI_THREAD_FUNNELED, &provided);
+    if (argc > 3 && strcmp(argv[3], "funneled") == 0) MPI_Init_thread(&argc, &argv, MPI_THREAD_FUNNELED, &provided);
+    else MPI_Init(&argc, &argv);
     MPI_Comm_rank(MPI_COMM_WORLD, &rank);
     MPI_Comm_size(MPI_COMM_WORLD, &ranks);
     long low = argc > 1 ? atol(argv[1]) : 4, high = argc > 2 ? atol(argv[2]) : 1 << 20;
