@@ -52,7 +52,7 @@ public struct PingPong: Kernel {
     public func measure(on communicator: Communicator, record: (MeasuredPoint) throws -> Void) throws {
         try PingPong.check(ranks: communicator.size)
         // One pair of page-aligned buffers of the largest size for the whole sweep, as osu_latency
-        // allocates them: fresh buffers per size measured 5-20% slower from 4 KiB up (benchmarks/README).
+        // allocates them: fresh buffers per size measured slower from 4 KiB up (benchmarks/README).
         let largest = sizes.max() ?? 0
         let outgoing = Allreduce.pageAligned(UInt8.self, count: largest)
         let incoming = Allreduce.pageAligned(UInt8.self, count: largest)

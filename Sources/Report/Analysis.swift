@@ -118,11 +118,6 @@ public struct Analysis: Sendable {
         return widest
     }
 
-    /// The same width, nil while any headline has no interval yet.
-    public var widestHeadlineInterval: Double? {
-        widestHeadline.flatMap { $0.width.isFinite ? $0.width : nil }
-    }
-
     public static func build(_ facts: [RecordFacts], skipped: [SkippedEnvironment] = [],
                              options: Options = Options()) throws -> Analysis {
         try build(partitions: [facts], skipped: skipped, options: options)

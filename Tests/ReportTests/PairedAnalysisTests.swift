@@ -92,7 +92,7 @@ struct TwoModeMachine {
         let interval = try #require(comparison.interval)
         #expect(interval.lowerBound >= 0.08 - 1e-12 && interval.upperBound <= 0.3 + 1e-12)
         #expect(comparison.verdict == .slower)
-        #expect(analysis.widestHeadlineInterval == interval.upperBound - interval.lowerBound)
+        #expect(analysis.widestHeadline?.width == interval.upperBound - interval.lowerBound)
         // Unpaired, the machine's 16x drift swamps the 10%: no verdict.
         let unpaired = Self.rounds(baseline, candidate).map { fact -> RecordFacts in
             var plain = fact

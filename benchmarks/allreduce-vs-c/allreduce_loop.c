@@ -10,7 +10,7 @@
  * One difference from osu_allreduce, on purpose: MPI_FLOAT (osu_allreduce -T mpi_float; its default
  * is MPI_CHAR). Like osu_allreduce it calls MPI_Init (thread level single), as podgap's allreduce
  * asks for; a third argument "funneled" runs it at MPI_THREAD_FUNNELED instead, which Open MPI 4.1
- * makes 0.3-0.5 us slower at small sizes over shared memory (benchmarks/README).
+ * makes about 0.3 us slower at 4 B over shared memory (benchmarks/README).
  * Prints "bytes avg_us min_us max_us" per size, as osu_allreduce -f prints them.
  * Usage: allreduce_loop [LOW [HIGH [funneled]]]   (default 4 1048576) */
 #include <mpi.h>
