@@ -1,4 +1,5 @@
 import Dispatch
+import Glibc
 import Kernels
 import MPI
 import Records
@@ -20,7 +21,7 @@ public enum MachineState {
     /// rates and its time. Collective.
     public static func probe(on communicator: Communicator) throws -> MachineProbe {
         try communicator.barrier()
-        let mine = measure()
+        let mine = try measure()
         let rates = try communicator.allreduce([mine.sumGBps, mine.gemmGflops], operation: .min)
         let seconds = try communicator.allreduce(mine.seconds, operation: .max)
         return MachineProbe(sumGBps: rates[0], gemmGflops: rates[1], seconds: seconds)
@@ -28,15 +29,18 @@ public enum MachineState {
 
     /// This process alone: the median pass of each part. OpenBLAS runs one thread meanwhile, so
     /// ranks sharing cores measure the same work whatever thread count the kernel set.
-    public static func measure() -> MachineProbe {
+    public static func measure() throws -> MachineProbe {
         let threads = Matrix.threads
         Matrix.threads = 1
         defer { Matrix.threads = threads }
         let start = now()
 
-        let x = UnsafeMutableBufferPointer<Float>.allocate(capacity: sumElements)
-        let y = UnsafeMutableBufferPointer<Float>.allocate(capacity: sumElements)
-        defer { x.deallocate(); y.deallocate() }
+        // Mapped directly, not through malloc: freeing 8 MiB that malloc had mapped raises glibc's
+        // dynamic mmap threshold, after which the kernel's buffers and Open MPI's temporaries come
+        // from the heap at other page offsets. That made the 16 KiB allreduce after the probe a third
+        // slower than osu_allreduce's, whose process never frees such a block (benchmarks/README).
+        let x = try ProbeArray(count: sumElements), y = try ProbeArray(count: sumElements)
+        defer { x.release(); y.release() }
         x.initialize(repeating: 0.5)
         y.initialize(repeating: 1)
         let sumTimes = (0..<sumPasses).map { _ in
@@ -46,10 +50,8 @@ public enum MachineState {
         let sumBytes = Double(3 * sumElements * MemoryLayout<Float>.size)
 
         let side = gemmSide
-        let a = UnsafeMutableBufferPointer<Float>.allocate(capacity: side * side)
-        let b = UnsafeMutableBufferPointer<Float>.allocate(capacity: side * side)
-        let c = UnsafeMutableBufferPointer<Float>.allocate(capacity: side * side)
-        defer { a.deallocate(); b.deallocate(); c.deallocate() }
+        let a = try ProbeArray(count: side * side), b = try ProbeArray(count: side * side), c = try ProbeArray(count: side * side)
+        defer { a.release(); b.release(); c.release() }
         a.initialize(repeating: 0.25)
         b.initialize(repeating: 0.5)
         c.initialize(repeating: 0)
@@ -72,4 +74,24 @@ public enum MachineState {
         body()
         return now() - start
     }
+}
+
+/// Float32 scratch for the probe in its own anonymous mapping, returned with munmap, so that the
+/// probe leaves malloc's state (its dynamic mmap threshold) as it found it.
+struct ProbeArray {
+    let buffer: UnsafeMutableBufferPointer<Float>
+
+    init(count: Int) throws {
+        let bytes = count * MemoryLayout<Float>.stride
+        guard let start = mmap(nil, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0),
+              start != MAP_FAILED else {
+            throw RunFailure(message: "cannot map \(ByteCount.format(bytes)) for the machine-state probe (\(String(cString: strerror(errno)))); free memory or run fewer ranks per node",
+                             code: .badInput, everyRank: true)
+        }
+        buffer = UnsafeMutableBufferPointer(start: start.bindMemory(to: Float.self, capacity: count), count: count)
+    }
+
+    func initialize(repeating value: Float) { buffer.initialize(repeating: value) }
+    var baseAddress: UnsafeMutablePointer<Float>? { buffer.baseAddress }
+    func release() { munmap(buffer.baseAddress, buffer.count * MemoryLayout<Float>.stride) }
 }

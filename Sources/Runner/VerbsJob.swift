@@ -63,7 +63,7 @@ public struct VerbsJob {
         Watchdog.arm(seconds: settings.timeout, rank: 0, output: settings.out)
         let client = try mapped { try VerbsClient(server: server, port: port, capacity: kernel.sizes.max()!, timeout: settings.timeout) }
         var environment = verbsEnvironment(device: client.device, port: client.port, devices: devices)
-        environment.probe = MachineState.measure()
+        environment.probe = try MachineState.measure()
         let run = settings.runID ?? Job.newRunID()
         let table = VerbsTable(kernel: Operation.name)
         if writer == nil { table.printHeader(environment: environment, ranks: 2) }
