@@ -2,7 +2,8 @@ import CLibFuzzer
 import Foundation
 
 /// A file of this fuzzing process's own, rewritten for every input: the readers under test take
-/// paths. In /dev/shm where there is one, so that a million inputs never reach a disk.
+/// paths. In /dev/shm where there is one, so that a million inputs never reach a disk. Named by the
+/// pid so that `run` removes it: libFuzzer ends the process with exit(), before any deinit.
 public final class FuzzFile {
     public let path: String
 
