@@ -97,11 +97,11 @@ public struct Allreduce: Kernel {
                                            record: (MeasuredPoint) throws -> Void) throws {
         let points = effectiveSizes
         // One pair of buffers of the largest size for the whole sweep, page-aligned, as OSU
-        // allocates them: alignment changes shared-memory copy speed.
+        // allocates them: alignment changes shared-memory copy speed. Mapped (PageBuffer).
         let largest = (points.max() ?? 0) / elementType.byteCount
-        let source = Allreduce.pageAligned(T.self, count: largest)
-        let result = Allreduce.pageAligned(T.self, count: largest)
-        defer { source.deallocate(); result.deallocate() }
+        let sourceMapping = try PageBuffer<T>(count: largest), resultMapping = try PageBuffer<T>(count: largest)
+        defer { sourceMapping.release(); resultMapping.release() }
+        let source = sourceMapping.buffer, result = resultMapping.buffer
         for (index, bytes) in points.enumerated() {
             progress?.update("allreduce \(ByteCount.format(bytes))", step: index + 1, of: points.count)
             let count = bytes / elementType.byteCount
@@ -182,10 +182,5 @@ public struct Allreduce: Kernel {
             verification: firstProblem.map { wrong > 1 ? "\($0) (\(wrong) elements wrong)" : $0 }
                 ?? "every element equals the exact sum over \(size) ranks",
             osu: osu, wrong: Int(wrong))
-    }
-
-    static func pageAligned<T>(_ type: T.Type, count: Int) -> UnsafeMutableBufferPointer<T> {
-        let raw = UnsafeMutableRawPointer.allocate(byteCount: max(count, 1) * MemoryLayout<T>.stride, alignment: 4096)
-        return UnsafeMutableBufferPointer(start: raw.bindMemory(to: T.self, capacity: max(count, 1)), count: count)
     }
 }

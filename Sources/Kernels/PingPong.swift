@@ -54,9 +54,9 @@ public struct PingPong: Kernel {
         // One pair of page-aligned buffers of the largest size for the whole sweep, as osu_latency
         // allocates them: fresh buffers per size measured slower from 4 KiB up (benchmarks/README).
         let largest = sizes.max() ?? 0
-        let outgoing = Allreduce.pageAligned(UInt8.self, count: largest)
-        let incoming = Allreduce.pageAligned(UInt8.self, count: largest)
-        defer { outgoing.deallocate(); incoming.deallocate() }
+        let outgoingMapping = try PageBuffer<UInt8>(count: largest), incomingMapping = try PageBuffer<UInt8>(count: largest)
+        defer { outgoingMapping.release(); incomingMapping.release() }
+        let outgoing = outgoingMapping.buffer, incoming = incomingMapping.buffer
         for (index, bytes) in sizes.enumerated() {
             progress?.update("pingpong \(ByteCount.format(bytes))", step: index + 1, of: sizes.count)
             try record(try measurePoint(bytes: bytes, outgoing: UnsafeMutableBufferPointer(rebasing: outgoing[..<bytes]),

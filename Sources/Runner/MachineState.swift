@@ -1,5 +1,4 @@
 import Dispatch
-import Glibc
 import Kernels
 import MPI
 import Records
@@ -36,11 +35,12 @@ public enum MachineState {
         let start = now()
 
         // Mapped directly, not through malloc: freeing 8 MiB that malloc had mapped raises glibc's
-        // dynamic mmap threshold, after which the kernel's buffers and Open MPI's temporaries come
-        // from the heap at other page offsets. That made the 16 KiB allreduce after the probe a third
-        // slower than osu_allreduce's, whose process never frees such a block (benchmarks/README).
-        let x = try ProbeArray(count: sumElements), y = try ProbeArray(count: sumElements)
-        defer { x.release(); y.release() }
+        // dynamic mmap threshold, after which Open MPI's temporaries come from the heap at other
+        // page offsets. That made the 16 KiB allreduce after the probe a third slower than
+        // osu_allreduce's, whose process never frees such a block (benchmarks/README).
+        let xMapping = try PageBuffer<Float>(count: sumElements), yMapping = try PageBuffer<Float>(count: sumElements)
+        defer { xMapping.release(); yMapping.release() }
+        let x = xMapping.buffer, y = yMapping.buffer
         x.initialize(repeating: 0.5)
         y.initialize(repeating: 1)
         let sumTimes = (0..<sumPasses).map { _ in
@@ -50,8 +50,10 @@ public enum MachineState {
         let sumBytes = Double(3 * sumElements * MemoryLayout<Float>.size)
 
         let side = gemmSide
-        let a = try ProbeArray(count: side * side), b = try ProbeArray(count: side * side), c = try ProbeArray(count: side * side)
-        defer { a.release(); b.release(); c.release() }
+        let aMapping = try PageBuffer<Float>(count: side * side), bMapping = try PageBuffer<Float>(count: side * side),
+            cMapping = try PageBuffer<Float>(count: side * side)
+        defer { aMapping.release(); bMapping.release(); cMapping.release() }
+        let a = aMapping.buffer, b = bMapping.buffer, c = cMapping.buffer
         a.initialize(repeating: 0.25)
         b.initialize(repeating: 0.5)
         c.initialize(repeating: 0)
@@ -76,22 +78,3 @@ public enum MachineState {
     }
 }
 
-/// Float32 scratch for the probe in its own anonymous mapping, returned with munmap, so that the
-/// probe leaves malloc's state (its dynamic mmap threshold) as it found it.
-struct ProbeArray {
-    let buffer: UnsafeMutableBufferPointer<Float>
-
-    init(count: Int) throws {
-        let bytes = count * MemoryLayout<Float>.stride
-        guard let start = mmap(nil, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0),
-              start != MAP_FAILED else {
-            throw RunFailure(message: "cannot map \(ByteCount.format(bytes)) for the machine-state probe (\(String(cString: strerror(errno)))); free memory or run fewer ranks per node",
-                             code: .badInput, everyRank: true)
-        }
-        buffer = UnsafeMutableBufferPointer(start: start.bindMemory(to: Float.self, capacity: count), count: count)
-    }
-
-    func initialize(repeating value: Float) { buffer.initialize(repeating: value) }
-    var baseAddress: UnsafeMutablePointer<Float>? { buffer.baseAddress }
-    func release() { munmap(buffer.baseAddress, buffer.count * MemoryLayout<Float>.stride) }
-}
