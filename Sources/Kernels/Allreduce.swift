@@ -99,8 +99,10 @@ public struct Allreduce: Kernel {
         // One pair of buffers of the largest size for the whole sweep, page-aligned, as OSU
         // allocates them: alignment changes shared-memory copy speed. Mapped (PageBuffer).
         let largest = (points.max() ?? 0) / elementType.byteCount
-        let sourceMapping = try PageBuffer<T>(count: largest), resultMapping = try PageBuffer<T>(count: largest)
-        defer { sourceMapping.release(); resultMapping.release() }
+        let sourceMapping = try PageBuffer<T>(count: largest)
+        defer { sourceMapping.release() }
+        let resultMapping = try PageBuffer<T>(count: largest)
+        defer { resultMapping.release() }
         let source = sourceMapping.buffer, result = resultMapping.buffer
         for (index, bytes) in points.enumerated() {
             progress?.update("allreduce \(ByteCount.format(bytes))", step: index + 1, of: points.count)

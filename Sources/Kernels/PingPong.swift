@@ -54,8 +54,10 @@ public struct PingPong: Kernel {
         // One pair of page-aligned buffers of the largest size for the whole sweep, as osu_latency
         // allocates them: fresh buffers per size measured slower from 4 KiB up (benchmarks/README).
         let largest = sizes.max() ?? 0
-        let outgoingMapping = try PageBuffer<UInt8>(count: largest), incomingMapping = try PageBuffer<UInt8>(count: largest)
-        defer { outgoingMapping.release(); incomingMapping.release() }
+        let outgoingMapping = try PageBuffer<UInt8>(count: largest)
+        defer { outgoingMapping.release() }
+        let incomingMapping = try PageBuffer<UInt8>(count: largest)
+        defer { incomingMapping.release() }
         let outgoing = outgoingMapping.buffer, incoming = incomingMapping.buffer
         for (index, bytes) in sizes.enumerated() {
             progress?.update("pingpong \(ByteCount.format(bytes))", step: index + 1, of: sizes.count)

@@ -276,8 +276,10 @@ public struct TrainingStep: Kernel {
     /// once (as they sum during a step) and the slowest rank's.
     static func timeLocalSum(count: Int, on communicator: Communicator) throws -> Double {
         guard count > 0 else { return 0 }
-        let sumMapping = try PageBuffer<Float>(count: count), addendMapping = try PageBuffer<Float>(count: count)
-        defer { sumMapping.release(); addendMapping.release() }
+        let sumMapping = try PageBuffer<Float>(count: count)
+        defer { sumMapping.release() }
+        let addendMapping = try PageBuffer<Float>(count: count)
+        defer { addendMapping.release() }
         let sum = sumMapping.buffer, addend = addendMapping.buffer
         sum.initialize(repeating: 1)
         addend.initialize(repeating: 0.5)

@@ -38,8 +38,10 @@ public enum MachineState {
         // dynamic mmap threshold, after which Open MPI's temporaries come from the heap at other
         // page offsets. That made the 16 KiB allreduce after the probe a third slower than
         // osu_allreduce's, whose process never frees such a block (benchmarks/README).
-        let xMapping = try PageBuffer<Float>(count: sumElements), yMapping = try PageBuffer<Float>(count: sumElements)
-        defer { xMapping.release(); yMapping.release() }
+        let xMapping = try PageBuffer<Float>(count: sumElements)
+        defer { xMapping.release() }
+        let yMapping = try PageBuffer<Float>(count: sumElements)
+        defer { yMapping.release() }
         let x = xMapping.buffer, y = yMapping.buffer
         x.initialize(repeating: 0.5)
         y.initialize(repeating: 1)
@@ -50,9 +52,12 @@ public enum MachineState {
         let sumBytes = Double(3 * sumElements * MemoryLayout<Float>.size)
 
         let side = gemmSide
-        let aMapping = try PageBuffer<Float>(count: side * side), bMapping = try PageBuffer<Float>(count: side * side),
-            cMapping = try PageBuffer<Float>(count: side * side)
-        defer { aMapping.release(); bMapping.release(); cMapping.release() }
+        let aMapping = try PageBuffer<Float>(count: side * side)
+        defer { aMapping.release() }
+        let bMapping = try PageBuffer<Float>(count: side * side)
+        defer { bMapping.release() }
+        let cMapping = try PageBuffer<Float>(count: side * side)
+        defer { cMapping.release() }
         let a = aMapping.buffer, b = bMapping.buffer, c = cMapping.buffer
         a.initialize(repeating: 0.25)
         b.initialize(repeating: 0.5)
