@@ -97,7 +97,8 @@ public struct Allreduce: Kernel {
                                            record: (MeasuredPoint) throws -> Void) throws {
         let points = effectiveSizes
         // One pair of buffers of the largest size for the whole sweep, page-aligned, as OSU
-        // allocates them: alignment changes shared-memory copy speed. Mapped (PageBuffer).
+        // allocates them: alignment changes shared-memory copy speed. Each is a mapping of its own
+        // (PageBuffer), outside the heap where Open MPI's temporaries land.
         let largest = (points.max() ?? 0) / elementType.byteCount
         let sourceMapping = try PageBuffer<T>(count: largest)
         defer { sourceMapping.release() }

@@ -18,7 +18,7 @@ public struct PageBuffer<Element> {
         byteCount = max(count, 1) * MemoryLayout<Element>.stride
         guard let start = mmap(nil, byteCount, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0),
               start != MAP_FAILED else {
-            throw StepFailure("cannot map \(byteCount) bytes for message buffers (\(String(cString: strerror(errno)))); free memory or ask for smaller sizes")
+            throw StepFailure("cannot map \(byteCount) bytes (\(String(cString: strerror(errno)))); free memory, or ask for smaller sizes")
         }
         buffer = UnsafeMutableBufferPointer(start: start.bindMemory(to: Element.self, capacity: max(count, 1)), count: count)
     }

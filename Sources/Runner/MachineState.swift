@@ -82,4 +82,3 @@ public enum MachineState {
         return now() - start
     }
 }
-
