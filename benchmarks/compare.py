@@ -56,6 +56,9 @@ def main():
     work, pairs = sys.argv[1], [tuple(pair.split("/")) for pair in sys.argv[2:]]
     programs = list(dict.fromkeys(name for pair in pairs for name in pair))
     transports = sorted({name.rsplit("-", 1)[1][:-4] for name in os.listdir(work) if name.endswith(".txt")})
+    missing = [f"{p}-{t}.txt" for p in programs for t in transports if not os.path.exists(os.path.join(work, f"{p}-{t}.txt"))]
+    if not transports or missing:
+        sys.exit(f"compare.py: no numbers to compare in {work} (missing: {', '.join(missing) or 'every <program>-<transport>.txt'})")
     head = "| transport | bytes | " + " | ".join(f"{p} (us)" for p in programs)
     head += " | " + " | ".join(f"{a} / {b} | paired [95%]" for a, b in pairs) + " |"
     print(head)
