@@ -34,10 +34,11 @@ def load(work, program, transport):
 
 
 def median_interval(samples, level=0.95):
-    """Distribution-free interval for a median: the order statistics whose binomial coverage reaches level."""
+    """Distribution-free interval for a median: the order statistics whose binomial coverage reaches level.
+    Below 6 samples even [min, max] covers less than 95%, so the interval is unbounded: nothing resolved."""
     ordered, n = sorted(samples), len(samples)
     if n < 6:
-        return ordered[0], ordered[-1]
+        return 0.0, math.inf
     # largest k with P(Binomial(n, 1/2) < k) <= (1 - level) / 2; the interval is [x_(k), x_(n-k+1)]
     tail, k, cumulative = (1 - level) / 2, 0, 0.0
     while True:
