@@ -24,11 +24,13 @@ let package = Package(
 
         // Swift over C.
         .target(name: "MPI", dependencies: ["CMPI"]),
-        .target(name: "RDMA", dependencies: ["CVerbs"]),
+        // RDMA devices as data (no C): what discovery reports and pods pass through.
+        .target(name: "RDMADevices"),
+        .target(name: "RDMA", dependencies: ["CVerbs", "RDMADevices"]),
         // CUDA driver, cuBLAS, NVRTC, NCCL and NVML, opened with dlopen where present.
         .target(name: "CUDA", dependencies: ["CCUDA"]),
 
-        // No C below this line but for Probes and Kernels: statistics, then the record schema.
+        // No C below this line but through Probes, Compute and RDMA: statistics, then the record schema.
         .target(name: "Statistics"),
         .target(name: "Records", dependencies: ["Statistics"]),
         // Children in sessions of their own, ended together: pods launches, suite steps, tests.
@@ -38,13 +40,18 @@ let package = Package(
         .target(name: "Probes", dependencies: ["Records", "MPI", "CHwloc", "RDMA", "CUDA"], plugins: ["BuildInfo"]),
         // Writes the git commit into Probes at build time (scripts/build-info), for the records.
         .plugin(name: "BuildInfo", capability: .buildTool()),
+        // Where the training step computes: the backend protocol, the CPU (OpenBLAS) and CUDA
+        // backends and their reducers, registered in one place (ComputePlatforms).
+        .target(name: "Compute", dependencies: ["Records", "MPI", "CBLAS", "CUDA"]),
+        // The MPI kernels; BLAS and CUDA only through Compute.
+        .target(name: "Kernels", dependencies: ["Compute", "Records", "Statistics", "MPI"]),
         // The verbs baselines are kernels too, measured over a verbs connection instead of MPI.
-        .target(name: "Kernels", dependencies: ["Records", "Statistics", "MPI", "CBLAS", "RDMA", "CUDA"]),
+        .target(name: "VerbsKernels", dependencies: ["Kernels", "Records", "RDMA"]),
         // The run loop: Job (memory fit, transport choice, watchdog, machine probe, records), verbs jobs.
-        .target(name: "Runner", dependencies: ["Records", "Statistics", "Probes", "Kernels", "MPI", "RDMA"]),
+        .target(name: "Runner", dependencies: ["Records", "Statistics", "Probes", "Compute", "Kernels", "VerbsKernels", "MPI", "RDMA"]),
 
         // Pods, suites, reports and the model: records in, records out.
-        .target(name: "Pods", dependencies: ["Records", "RDMA", "Spawn", .product(name: "Yams", package: "Yams")]),
+        .target(name: "Pods", dependencies: ["Records", "RDMADevices", "Spawn", .product(name: "Yams", package: "Yams")]),
         .target(name: "Report", dependencies: ["Records", "Statistics"]),
         // One reader of YAML fields for suites and model profiles, errors at FILE:LINE.
         .target(name: "Config", dependencies: [.product(name: "Yams", package: "Yams")]),
@@ -53,7 +60,7 @@ let package = Package(
 
         // The CLI: parses options and calls the modules.
         .executableTarget(name: "podgap", dependencies: [
-            "MPI", "Records", "Statistics", "Probes", "Kernels", "Runner", "Pods", "Report", "Suite", "RDMA", "Model", "Spawn", "CUDA",
+            "MPI", "Records", "Statistics", "Probes", "Compute", "Kernels", "VerbsKernels", "Runner", "Pods", "Report", "Suite", "RDMA", "Model", "Spawn", "CUDA",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
@@ -64,9 +71,9 @@ let package = Package(
         .testTarget(name: "RecordsTests", dependencies: ["Records"]),
         .testTarget(name: "ProbesTests", dependencies: ["Probes", "Records", "CUDA"]),
         .testTarget(name: "StatisticsTests", dependencies: ["Statistics", "Records"]),
-        .testTarget(name: "KernelsTests", dependencies: ["Kernels", "Records"]),
-        .testTarget(name: "CUDATests", dependencies: ["CUDA", "Kernels", "Records"]),
-        .testTarget(name: "PodsTests", dependencies: ["Pods", "Records", "RDMATestSupport", .product(name: "Yams", package: "Yams")]),
+        .testTarget(name: "KernelsTests", dependencies: ["Kernels", "Compute", "VerbsKernels", "Records"]),
+        .testTarget(name: "CUDATests", dependencies: ["CUDA", "Compute", "Kernels", "Records"]),
+        .testTarget(name: "PodsTests", dependencies: ["Pods", "Records", "RDMADevices", "RDMATestSupport", .product(name: "Yams", package: "Yams")]),
         .testTarget(name: "ReportTests", dependencies: ["Report", "Records"]),
         .testTarget(name: "SuiteTests", dependencies: ["Suite", "Records", "Config"]),
         // Synthetic records from known links, for the model's unit tests and the CLI's.
@@ -74,10 +81,10 @@ let package = Package(
         .testTarget(name: "ModelTests", dependencies: ["Model", "Records", "ModelFixtures"]),
         .testTarget(name: "SpawnTests", dependencies: ["Spawn"]),
         // RDMA devices as data, for the tests of RDMA and of the transport choice.
-        .target(name: "RDMATestSupport", dependencies: ["RDMA"], path: "Tests/RDMATestSupport"),
+        .target(name: "RDMATestSupport", dependencies: ["RDMADevices"], path: "Tests/RDMATestSupport"),
         .testTarget(name: "RDMATests", dependencies: ["RDMA", "RDMATestSupport", .product(name: "Yams", package: "Yams")]),
         .testTarget(name: "RunnerTests", dependencies: ["Runner", "Kernels", "Probes", "Records", "RDMA", "RDMATestSupport"]),
-        .testTarget(name: "podgapTests", dependencies: ["Records", "Pods", "ModelFixtures", "Kernels"]),
+        .testTarget(name: "podgapTests", dependencies: ["Records", "Pods", "ModelFixtures", "Compute", "Kernels"]),
     ],
     swiftLanguageModes: [.v5]
 )

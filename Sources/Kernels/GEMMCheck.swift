@@ -1,6 +1,7 @@
 import Records
 import Statistics
 import MPI
+import Compute
 
 /// The training step's GEMMs timed alone, shape by shape, on the step's device and precision,
 /// each result checked against float64 dot products: what the step's GEMM time would be with
@@ -34,7 +35,8 @@ public struct GEMMCheck: Kernel {
     }
 
     public var shapes: [Shape]
-    public var target: ComputeTarget = .cpu
+    /// Where the GEMMs run: the host's backend, or one its platform made before MPI starts.
+    public var backend: any ComputeBackend = CPUBackend()
     /// Calls per timed trial, and trials (the median trial counts).
     public var calls = 10
     public var trials = 5
@@ -83,10 +85,7 @@ public struct GEMMCheck: Kernel {
     }
 
     public func measure(on communicator: Communicator, record: (MeasuredPoint) throws -> Void) throws {
-        switch target {
-        case .cpu: try measure(with: CPUBackend(), cuda: nil, on: communicator, record: record)
-        case .cuda(let backend): try measure(with: backend, cuda: backend, on: communicator, record: record)
-        }
+        try measure(with: backend, on: communicator, record: record)
     }
 
     /// Relative error allowed in the sampled dot products: fp32 accumulates in a different order;
@@ -99,7 +98,7 @@ public struct GEMMCheck: Kernel {
         }
     }
 
-    func measure<Backend: ComputeBackend>(with backend: Backend, cuda: CUDABackend?, on communicator: Communicator,
+    func measure<Backend: ComputeBackend>(with backend: Backend, on communicator: Communicator,
                                           record: (MeasuredPoint) throws -> Void) throws {
         var stepSeconds = 0.0, stepFLOPs = 0.0, allVerified = true
         for shape in shapes {
@@ -139,15 +138,14 @@ public struct GEMMCheck: Kernel {
             let verified = worst <= GEMMCheck.tolerance(backend.precision)
             allVerified = allVerified && verified
             var throughput = ["tflops": seconds > 0 ? shape.flops / seconds / 1e12 : 0]
-            if let cuda, backend.precision == .fp32 {
+            if backend.hasReferenceMultiply, backend.precision == .fp32 {
                 var failure: Error?
                 let reference = try time(backend, communicator) {
                     guard failure == nil else { return }
                     do {
-                        try cuda.blas.sgemm((addressA as! DeviceElement).address, (addressB as! DeviceElement).address,
-                                            into: (addressC as! DeviceElement).address, m: shape.m, n: shape.n, k: shape.k,
-                                            transposeA: shape.transposeA, transposeB: shape.transposeB,
-                                            lda: columnsA, ldb: columnsB, ldc: shape.n)
+                        try backend.referenceMultiply(addressA, addressB, into: addressC, m: shape.m, n: shape.n, k: shape.k,
+                                                      transposeA: shape.transposeA, transposeB: shape.transposeB,
+                                                      lda: columnsA, ldb: columnsB, ldc: shape.n)
                     } catch { failure = error }
                 }
                 if let failure { throw failure }

@@ -1,3 +1,4 @@
+import Compute
 import Statistics
 import Records
 

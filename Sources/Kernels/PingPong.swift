@@ -1,3 +1,4 @@
+import Compute
 import Records
 import MPI
 

@@ -1,3 +1,4 @@
+import Compute
 import Statistics
 import Records
 /// A regression task anyone can regenerate from a seed: inputs uniform in [-1, 1), targets a fixed

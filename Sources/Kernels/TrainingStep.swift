@@ -2,6 +2,7 @@ import Records
 import struct Foundation.Data
 import struct Foundation.URL
 import MPI
+import Compute
 
 /// A data-parallel training step of an MLP, as PyTorch DDP runs it: every rank computes forward
 /// and backward on its own batch (GEMMs through OpenBLAS), gradients are summed in buckets with
@@ -35,9 +36,9 @@ public struct TrainingStep: Kernel {
     /// Rank 0 writes its final weights here (raw little-endian float32), for equivalence tests.
     public var weightsPath: String?
     public var progress: ProgressLine?
-    /// Where the step computes: the host, or a GPU backend made (and its context current) before
-    /// MPI starts.
-    public var target: ComputeTarget = .cpu
+    /// Where the step computes: the host's, or a backend its platform made (a GPU's context
+    /// current, its kernels compiled) before MPI starts.
+    public var backend: any ComputeBackend = CPUBackend()
     /// How the ranks sum their gradients (the CPU's `mpi` unless a GPU backend runs the step).
     public var reduction: GradientReduction = .mpi
     /// The network the layer widths stand in for (`--proxy`), recorded with the point.
@@ -118,10 +119,7 @@ public struct TrainingStep: Kernel {
 
     public func measure(on communicator: Communicator, record: (MeasuredPoint) throws -> Void) throws {
         try validate()
-        switch target {
-        case .cpu: try measure(with: CPUBackend(), on: communicator, record: record)
-        case .cuda(let backend): try measure(with: backend, on: communicator, record: record)
-        }
+        try measure(with: backend, on: communicator, record: record)
     }
 
     /// The step on `backend`: everything but the arithmetic and the reducer is the same on every device.
@@ -234,18 +232,7 @@ public struct TrainingStep: Kernel {
             "parameters": .number(Double(model.parameterCount)),
             "gradient_bytes": .number(Double(model.parameterCount * MemoryLayout<Float>.size)),
             "device": .string(backend.device.rawValue)]
-        switch target {
-        case .cpu:
-            parameters["blas_threads"] = .number(Double(Matrix.threads))
-        case .cuda(let cuda):
-            parameters["precision"] = .string(cuda.precision.rawValue)
-            parameters["reducer"] = .string(reduction.rawValue)
-            parameters["gpu"] = .string(cuda.context.properties.name)
-            // Ranks on one device show the same UUID: the launcher's device masks cannot hide it.
-            let names = try communicator.allgather(cuda.deviceName)
-            parameters["gpu_shared"] = .bool(Set(names).count < names.count)
-            if let nccl = reducer as? NCCLReducer { parameters["nccl"] = .string(nccl.version) }
-        }
+        parameters.merge(try backend.recordParameters(reduction: reduction, reducer: reducer, communicator: communicator)) { _, new in new }
         if let proxy {
             // Says the layers are a stand-in, and for what: compare it with the real network's step.
             parameters["proxy"] = .string(proxy.rawValue)

@@ -1,5 +1,4 @@
 import Foundation
-import RDMA
 
 /// One pod's runc config.json, generated from the image bundle's own config.json (which umoci
 /// made from the image's configuration): what Kubernetes' kubelet and containerd would ask for.

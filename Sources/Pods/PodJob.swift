@@ -1,5 +1,4 @@
 import Foundation
-import RDMA
 import Spawn
 
 /// Brings a job's emulated nodes, networks and pods up, lists jobs, and takes them down.

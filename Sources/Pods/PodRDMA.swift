@@ -1,5 +1,5 @@
 import Foundation
-import RDMA
+import RDMADevices
 
 /// What an OCI runtime config (runc's config.json) needs so that a container can use the host's
 /// RDMA devices, as the Kubernetes RDMA shared device plugin arranges it: the uverbs and rdma_cm
@@ -36,13 +36,13 @@ public struct PodRDMA: Codable, Equatable, Sendable {
         }
     }
 
-    /// What this host's devices need, for `pods up --rdma`: discovers, refuses (RDMAError.noDevice,
-    /// "no RDMA device: /dev/infiniband is absent; pods up --rdma needs ...") before anything is
-    /// created, and builds the additions with the host's provider folders mounted.
-    public static func host(_ discovery: Discovery = Discovery()) throws -> PodRDMA {
-        let devices = try discovery.devices()
-        let connectionManager = discovery.connectionManagerNode()
-        try requireDevices(devices, connectionManager: connectionManager, deviceFolder: discovery.deviceFolder)
+    /// What this host's devices need, for `pods up --rdma`, from what RDMA's discovery found (the
+    /// caller discovers, so Pods links no verbs): refuses (RDMAError.noDevice, "no RDMA device:
+    /// /dev/infiniband is absent; pods up --rdma needs ...") before anything is created, and builds
+    /// the additions with the host's provider folders mounted.
+    public static func host(devices: [Device], connectionManager: DeviceNode?,
+                            deviceFolder: String = "/dev/infiniband") throws -> PodRDMA {
+        try requireDevices(devices, connectionManager: connectionManager, deviceFolder: deviceFolder)
         return try PodRDMA(devices: devices, connectionManager: connectionManager!, providerFolders: hostProviderFolders())
     }
 

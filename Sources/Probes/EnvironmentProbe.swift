@@ -69,7 +69,8 @@ extension Environment {
             yieldSetBy: yieldOn ? (yieldSetBy ?? "launcher") : nil,
             rdma: rdmaDevices())
         // hwloc's PCI listing only: asking NVML costs a driver round trip every launch would pay.
-        if !hardware.gpus.isEmpty { environment.gpus = hardware.gpus }
+        // Probed and none found is [], as `rdma` says it; nil only where hwloc could not look.
+        if hardware.topology != nil { environment.gpus = hardware.gpus }
         return environment
     }
 

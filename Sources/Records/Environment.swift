@@ -31,7 +31,8 @@ public struct Environment: Codable, Equatable, Sendable {
     public var rdma: [JSONValue]
     /// The machine-state probe every launch runs before its kernel (which mode the machine was in).
     public var probe: MachineProbe?
-    /// GPUs this node has, where any were found; nil on records written without GPU detection.
+    /// GPUs this node has: [] where they were looked for and none found (as `rdma`); nil only
+    /// where nothing looked (hwloc failed, or records written before this was probed).
     public var gpus: [GPUDevice]?
     /// The GPU each rank used, indexed by rank (its index on its node, or its UUID).
     public var gpuBindings: [String]?

@@ -1,4 +1,5 @@
 import Dispatch
+import Compute
 import Kernels
 import MPI
 import Records

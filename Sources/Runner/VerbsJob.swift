@@ -2,6 +2,7 @@ import Foundation
 import Kernels
 import Probes
 import RDMA
+import VerbsKernels
 import Records
 
 /// One verbs baseline process (`podgap run verbs-pingpong|verbs-bw`), server or client. The device

@@ -26,7 +26,8 @@ struct EnvCommand: ParsableCommand {
         var environment = Environment.local(label: label, hardware: hardware)
         // NVML only here and in GPU runs: every launch paying for a driver round trip is not worth it.
         let gpus = GPUSurvey.devices(pci: hardware.gpus)
-        environment.gpus = gpus.isEmpty ? nil : gpus
+        // Probed and none found is [], as `rdma` says it; nil only where neither hwloc nor NVML could look.
+        environment.gpus = hardware.topology == nil && gpus.isEmpty ? nil : gpus
         if format == .nfd {
             print(NodeFeatures.local(environment: environment).text, terminator: "")
             return

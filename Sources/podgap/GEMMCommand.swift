@@ -3,6 +3,7 @@ import ArgumentParser
 import Records
 import Kernels
 import Runner
+import Compute
 
 struct GEMMCommand: KernelCommand {
     static let configuration = CommandConfiguration(
@@ -36,7 +37,7 @@ struct GEMMCommand: KernelCommand {
     @OptionGroup var options: RunOptions
 
     func kernel(progress: ProgressLine?) throws -> GEMMCheck {
-        try TrainCommand.check(device: device, precision: precision, reduction: GradientReduction.available(on: device)[0])
+        try device.platform.check(precision: precision, reduction: device.platform.defaultReduction)
         guard calls >= 1, trials >= 1 else { throw InvalidParameters(description: "--calls and --trials must be at least 1") }
         if proxy != nil, layers != nil { throw InvalidParameters(description: "--proxy and --layers both give the layer widths: use one") }
         var kernel: GEMMCheck
@@ -72,10 +73,11 @@ struct GEMMCommand: KernelCommand {
                       }])
     }
 
-    /// On cuda: the GPU, cuBLAS and its kernels, before MPI starts.
+    /// The backend, made before MPI starts (on cuda: the GPU, cuBLAS and its kernels).
     func prepareDevice(for kernel: inout GEMMCheck, context: LaunchContext) throws -> Job.EnvironmentAmendment? {
-        guard device == .cuda else { return nil }
-        kernel.target = .cuda(try TrainCommand.prepareCUDA(precision: precision, reduction: .mpiStaged, context: context).backend)
-        return nil
+        let setup = try BackendSetup(device: device, precision: precision, reduction: device.platform.defaultReduction,
+                                     context: context)
+        kernel.backend = setup.backend
+        return setup.amendment
     }
 }

@@ -2,6 +2,7 @@ import Probes
 import ArgumentParser
 import Records
 import Kernels
+import Compute
 import Runner
 
 struct HaloCommand: KernelCommand {

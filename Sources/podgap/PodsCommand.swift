@@ -79,7 +79,11 @@ struct PodsUp: ParsableCommand {
         var devices: PodRDMA?
         if rdma {
             if !spec.containers { throw Failure.badInput("--rdma passes devices into pods; --no-containers makes none") }
-            do { devices = try PodRDMA.host() } catch let error as RDMAError {
+            do {
+                let discovery = Discovery()
+                devices = try PodRDMA.host(devices: try discovery.devices(), connectionManager: discovery.connectionManagerNode(),
+                                           deviceFolder: discovery.deviceFolder)
+            } catch let error as RDMAError {
                 throw Failure(message: error.description, code: .noDevice)
             }
         }

@@ -3,8 +3,7 @@ import ArgumentParser
 import Records
 import Kernels
 import Runner
-import CUDA
-import MPI
+import Compute
 
 extension ComputeDevice: ExpressibleByArgument {}
 extension Precision: ExpressibleByArgument {}
@@ -66,7 +65,7 @@ struct TrainCommand: KernelCommand {
     static let defaultLayers = "1024,4096,4096,1024"
     static let defaultBatch = 64
 
-    var reduction: GradientReduction { reducer ?? GradientReduction.available(on: device)[0] }
+    var reduction: GradientReduction { reducer ?? device.platform.defaultReduction }
 
     func kernel(progress: ProgressLine?) throws -> TrainingStep {
         guard dtype == .float32 else {
@@ -78,7 +77,7 @@ struct TrainCommand: KernelCommand {
         guard progressMflop > 0, progressMflop.isFinite else {
             throw InvalidParameters(description: "--progress-mflop \(progressMflop) must be a positive number")
         }
-        try TrainCommand.check(device: device, precision: precision, reduction: reduction)
+        try device.platform.check(precision: precision, reduction: reduction)
         if proxy != nil, layers != nil {
             throw InvalidParameters(description: "--proxy and --layers both give the layer widths: use one")
         }
@@ -88,7 +87,7 @@ struct TrainCommand: KernelCommand {
                                   steps: steps, warmup: warmup, bucketBytes: Int(bucketMb * 1048576), overlap: !noOverlap,
                                   learningRate: learningRate, seed: seed,
                                   // A GPU queues each GEMM whole; pieces only help MPI progress on the CPU.
-                                  chunkFlops: device == .cpu ? progressMflop * 1e6 : .infinity,
+                                  chunkFlops: device.platform.computesOnHost ? progressMflop * 1e6 : .infinity,
                                   weightsPath: dumpWeights, progress: progress)
         kernel.reduction = reduction
         kernel.proxy = proxy
@@ -97,15 +96,10 @@ struct TrainCommand: KernelCommand {
         return kernel
     }
 
-    /// OpenBLAS starts a thread per core; ranks that share the cores would fight over them.
-    func prepareLaunch(_ context: LaunchContext) throws {
-        if device == .cpu { Matrix.threads = max(1, LaunchContext.availableCores / max(context.localSize, 1)) }
-    }
-
     func table(for kernel: TrainingStep) -> any ResultTable {
         let mode = noOverlap ? "no overlap" : "overlap"
         let what = proxy.map { "proxy \($0.rawValue)" } ?? "layers \(kernel.widths.map(String.init).joined(separator: ","))"
-        let gpu = device == .cuda ? "cuda \(precision.rawValue) \(reduction.rawValue), " : ""
+        let gpu = device == .cpu ? "" : "\(device) \(precision.rawValue) \(reduction.rawValue), "
         return KernelTable(
             title: "train (\(what), batch \(kernel.batch) per rank, \(gpu)\(mode), buckets \(bucketMb) MiB)",
             columns: [.milliseconds("step(ms)"), .milliseconds("compute(ms)", phase: "compute"),
@@ -114,57 +108,11 @@ struct TrainCommand: KernelCommand {
                       .rate("loss first", "loss_first", format: "%.5f"), .rate("loss last", "loss_last", format: "%.5f")])
     }
 
-    /// On cuda: the GPU, its libraries and kernels, before MPI starts; the records then name the
-    /// GPU each rank used.
+    /// The backend, made before MPI starts (on cuda: the GPU, its libraries and kernels); the
+    /// records then name the device each rank used.
     func prepareDevice(for kernel: inout TrainingStep, context: LaunchContext) throws -> Job.EnvironmentAmendment? {
-        guard device == .cuda else { return nil }
-        let setup = try TrainCommand.prepareCUDA(precision: precision, reduction: reduction, context: context)
-        kernel.target = .cuda(setup.backend)
-        return { environment, world in try TrainCommand.describe(setup, in: &environment, world: world) }
-    }
-
-    /// Combinations that cannot run, refused before anything starts (exit 2).
-    static func check(device: ComputeDevice, precision: Precision, reduction: GradientReduction) throws {
-        if device == .cpu, precision != .fp32 {
-            throw InvalidParameters(description: "--precision \(precision.rawValue) needs --device cuda: the CPU step multiplies in fp32 (OpenBLAS sgemm) only")
-        }
-        let usable = GradientReduction.available(on: device)
-        guard usable.contains(reduction) else {
-            throw InvalidParameters(description: "--reducer \(reduction.rawValue) does not run with --device \(device.rawValue): use \(usable.map(\.rawValue).joined(separator: " or "))")
-        }
-    }
-
-    /// The GPU, its libraries and kernels, before MPI starts: a missing device or library is one
-    /// line and exit 3 (rank 0 speaks); a fault on one rank's own device is said by that rank.
-    static func prepareCUDA(precision: Precision, reduction: GradientReduction, context: LaunchContext) throws -> CUDASetup {
-        do {
-            return try CUDASetup.prepare(precision: precision, reduction: reduction,
-                                         localRank: context.localRank, localSize: context.localSize)
-        } catch let error as CUDAError {
-            if error.isMissing { throw Failure(message: error.description, code: .noDevice) }
-            throw Failure(message: "rank \(context.rank): \(error.description)", code: .noDevice, everyRank: true)
-        } catch let error as LibraryError {
-            throw Failure(message: error.description, code: .noDevice)
-        }
-    }
-
-    /// The node's GPUs (NVML where present, else the driver's view) and the one each rank uses.
-    static func describe(_ setup: CUDASetup, in environment: inout Environment, world: Communicator) throws {
-        environment.gpuBindings = try world.allgather(setup.binding)
-        environment.ncclVersion = setup.ncclVersion
-        guard world.rank == 0 else { return }
-        let surveyed = GPUSurvey.devices(pci: environment.gpus ?? [])
-        // NVML answered (it knows UUIDs): its list. Else the driver's devices, placed by hwloc.
-        if surveyed.contains(where: { $0.uuid != nil }) {
-            environment.gpus = surveyed
-            return
-        }
-        environment.gpus = setup.devices.map { device in
-            let address = device.busID.flatMap(PCIAddress.init)
-            let placed = surveyed.first { $0.busID.flatMap(PCIAddress.init) == address }
-            return GPUDevice(index: device.ordinal, name: device.name, uuid: device.uuid, memoryBytes: device.memoryBytes,
-                             busID: address?.text ?? device.busID, numaNode: placed?.numaNode,
-                             cudaVersion: setup.driverVersion, nearestNIC: placed?.nearestNIC)
-        }
+        let setup = try BackendSetup(device: device, precision: precision, reduction: reduction, context: context)
+        kernel.backend = setup.backend
+        return setup.amendment
     }
 }

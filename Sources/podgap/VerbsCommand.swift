@@ -1,5 +1,6 @@
 import ArgumentParser
 import Kernels
+import VerbsKernels
 import Runner
 
 /// `podgap run verbs-pingpong`: the fabric's own latency without MPI, like perftest's ib_send_lat.

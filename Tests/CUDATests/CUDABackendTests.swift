@@ -1,6 +1,7 @@
 import Foundation
 import CUDA
 import Kernels
+import Compute
 import Statistics
 import Testing
 

@@ -1,5 +1,7 @@
 import Records
 import Kernels
+import Compute
+import VerbsKernels
 import Testing
 
 @Suite struct ByteCountTests {

@@ -1,4 +1,5 @@
 import Kernels
+import Compute
 import Testing
 
 @Suite struct GridLayoutTests {

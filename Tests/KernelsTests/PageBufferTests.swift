@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import Kernels
+import Compute
 
 /// Message buffers (and the machine-state probe's scratch) live in mappings of their own, outside
 /// malloc's heap, so that neither moves where Open MPI's temporaries land (benchmarks/README).

@@ -1,4 +1,4 @@
-@testable import Kernels
+@testable import Compute
 import Statistics
 import Testing
 

@@ -1,6 +1,7 @@
 import Statistics
 import Records
 import Kernels
+import Compute
 import Testing
 
 @Suite struct MatrixTests {

@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 @testable import Pods
-import RDMA
+import RDMADevices
 
 @Suite struct PodConfigTests {
     /// The shape umoci writes into a bundle's config.json (trimmed).

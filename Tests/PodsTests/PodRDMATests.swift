@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 @testable import Pods
-import RDMA
+import RDMADevices
 import RDMATestSupport
 
 /// What `pods up --rdma` adds to a runc config, inspected as the JSON runc would read.
@@ -89,8 +89,8 @@ import RDMATestSupport
         // On this machine the real check refuses exactly when /dev/infiniband is missing.
         if !FileManager.default.fileExists(atPath: "/dev/infiniband") {
             do {
-                _ = try PodRDMA.host()
-                Issue.record("PodRDMA.host() found devices without /dev/infiniband")
+                _ = try PodRDMA.host(devices: [], connectionManager: nil)
+                Issue.record("PodRDMA.host found devices without /dev/infiniband")
             } catch let error as RDMAError {
                 #expect(error.description == "no RDMA device: /dev/infiniband is absent; \(PodRDMA.podsNeed)")
             }

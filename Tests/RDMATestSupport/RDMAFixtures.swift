@@ -1,4 +1,4 @@
-import RDMA
+import RDMADevices
 
 /// RDMA devices and ports as data: what Discovery would report on a host with adapters.
 public enum RDMAFixtures {

@@ -51,6 +51,26 @@ func sampleRecord(bytes: Int = 1024, verified: Bool = true) -> Record {
         try? FileManager.default.removeItem(at: folder)
     }
 
+    /// "Probed, none found" is an empty list, as for RDMA; a record from before GPUs were probed
+    /// (no key) still reads, as nil: not probed.
+    @Test func noGPUsFoundIsAnEmptyListAndOldRecordsStillRead() throws {
+        var record = sampleRecord()
+        record.environment.gpus = []
+        let path = file("gpus.jsonl")
+        try RecordWriter(appendingTo: path).append(record)
+        let line = try String(contentsOfFile: path, encoding: .utf8)
+        let environment = try #require((try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])?["environment"] as? [String: Any])
+        #expect((environment["gpus"] as? [Any])?.isEmpty == true, "\(line)")
+        #expect((environment["rdma"] as? [Any])?.isEmpty == true, "\(line)")
+        #expect(try RecordReader.read(path).first?.environment.gpus == [])
+
+        let old = file("old.jsonl", line.replacingOccurrences(of: #""gpus":[],"#, with: ""))
+        #expect(try String(contentsOfFile: old, encoding: .utf8).contains(#""gpus""#) == false)
+        let read = try #require(try RecordReader.read(old).first)
+        #expect(read.environment.gpus == nil)
+        try? FileManager.default.removeItem(at: folder)
+    }
+
     @Test func writerAppendsAcrossOpenings() throws {
         let path = file("append.jsonl")
         try RecordWriter(appendingTo: path).append(sampleRecord(bytes: 4))

@@ -1,5 +1,6 @@
 import Records
 import Kernels
+import Compute
 import Foundation
 import Testing
 

@@ -1,4 +1,5 @@
 import Foundation
+import Records
 import Testing
 
 /// `podgap env --format nfd` as NFD's local feature source reads it: `name=value` lines whose
@@ -30,6 +31,18 @@ import Testing
         #expect(labels["podgap.io/cpu.cores"] == String(ProcessInfo.processInfo.activeProcessorCount))
         #expect(["true", "false"].contains(labels["podgap.io/rdma"] ?? "") && ["true", "false"].contains(labels["podgap.io/container"] ?? ""))
         #expect(Int(labels["podgap.io/gpu.count"] ?? "") != nil && Int(labels["podgap.io/numa.nodes"] ?? "") ?? 0 >= 1)
+    }
+
+    /// `env --json` says GPUs and RDMA devices the same way: a list, empty where they were looked
+    /// for and none found, so a reader can tell "none" from "not probed"; it reads back as records do.
+    @Test func envJSONListsGPUsAndRDMAEvenWhenNone() throws {
+        let finished = try Shell.run(Shell.podgap, ["env", "--json"], timeout: 60)
+        #expect(finished.status == 0, "\(finished.stderr)")
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(finished.stdout.utf8)) as? [String: Any])
+        let gpus = try #require(object["gpus"] as? [[String: Any]], "gpus is missing or not a list: \(object["gpus"] ?? "absent")")
+        #expect(object["rdma"] is [Any])
+        let environment = try JSONDecoder().decode(Environment.self, from: Data(finished.stdout.utf8))
+        #expect(environment.gpus?.count == gpus.count)
     }
 
     @Test func unknownFormatListsTheValidOnes() throws {

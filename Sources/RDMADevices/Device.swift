@@ -1,3 +1,5 @@
+import Foundation
+
 /// One RDMA adapter as libibverbs reports it: what records carry and what transport selection and
 /// `pods up --rdma` decide from.
 public struct Device: Codable, Equatable, Sendable {

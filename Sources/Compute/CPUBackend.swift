@@ -1,4 +1,25 @@
 import MPI
+import Records
+
+extension ComputeDevice {
+    public static let cpu = ComputeDevice(name: "cpu")
+}
+
+/// The host's cores through OpenBLAS: fp32, gradients summed by MPI in host memory.
+struct CPUPlatform: ComputePlatform {
+    var device: ComputeDevice { .cpu }
+    var summary: String { "OpenBLAS" }
+    var precisions: [Precision] { [.fp32] }
+    var reductions: [GradientReduction] { [.mpi] }
+    var computesOnHost: Bool { true }
+
+    /// OpenBLAS starts a thread per core; ranks that share the cores would fight over them.
+    func prepareLaunch(ranksOnNode: Int, cores: Int) {
+        Matrix.threads = max(1, cores / max(ranksOnNode, 1))
+    }
+
+    func makeBackend(_ request: BackendRequest) throws -> any ComputeBackend { CPUBackend() }
+}
 
 /// The training step on the host: GEMMs through OpenBLAS, elementwise loops in Swift, gradients
 /// summed by MPI_Iallreduce in place. Everything runs at once, so nothing is ever pending.
@@ -77,6 +98,11 @@ public final class CPUBackend: ComputeBackend {
             throw InvalidParameters(description: "--reducer \(reduction.rawValue) needs --device cuda; the CPU reduces with mpi")
         }
         return HostReducer(gradients: gradients, buckets: buckets, communicator: communicator)
+    }
+
+    public func recordParameters(reduction: GradientReduction, reducer: any GradientReducer,
+                                 communicator: Communicator) -> [String: JSONValue] {
+        ["blas_threads": .number(Double(Matrix.threads))]
     }
 }
 

@@ -1,4 +1,5 @@
 import MPI
+import Records
 
 /// Where the training step's numbers live and where its arithmetic runs: the buffers, the GEMMs,
 /// the elementwise work (ReLU and its gradient, the loss gradient, the SGD update) and the gradient
@@ -54,6 +55,36 @@ public protocol ComputeBackend: AnyObject {
     /// The reducer that sums `buckets` (element ranges of `gradients`) over every rank.
     func makeReducer(_ reduction: GradientReduction, gradients: Buffer, buckets: [Range<Int>],
                      communicator: Communicator) throws -> any GradientReducer
+
+    /// What a training step's record says of where it ran, beyond `device` (the BLAS threads; the
+    /// GPU, its precision and reducer, whether ranks shared it); collective over `communicator`.
+    func recordParameters(reduction: GradientReduction, reducer: any GradientReducer,
+                          communicator: Communicator) throws -> [String: JSONValue]
+
+    /// Adds what only this backend knows to the environment of every record (the GPU each rank
+    /// uses, the node's GPUs), once MPI runs; collective over `world`. `survey` lists the node's
+    /// GPUs (NVML's account, placed by hwloc) from hwloc's PCI listing. Nothing, by default.
+    func describe(_ environment: inout Environment, world: Communicator,
+                  survey: ([GPUDevice]) -> [GPUDevice]) throws
+
+    /// True where the device's library offers a plain fp32 GEMM beside the path `multiply` takes
+    /// (cuBLAS's cublasSgemm beside cublasGemmEx): `run gemm` times both. False by default.
+    var hasReferenceMultiply: Bool { get }
+    /// That plain GEMM, with `multiply`'s arguments; `multiply` itself by default.
+    func referenceMultiply(_ a: Address, _ b: Address, into c: Address, m: Int, n: Int, k: Int,
+                           transposeA: Bool, transposeB: Bool, lda: Int, ldb: Int, ldc: Int) throws
+}
+
+extension ComputeBackend {
+    public func describe(_ environment: inout Environment, world: Communicator,
+                         survey: ([GPUDevice]) -> [GPUDevice]) throws {}
+
+    public var hasReferenceMultiply: Bool { false }
+
+    public func referenceMultiply(_ a: Address, _ b: Address, into c: Address, m: Int, n: Int, k: Int,
+                                  transposeA: Bool, transposeB: Bool, lda: Int, ldb: Int, ldc: Int) throws {
+        multiply(a, b, into: c, m: m, n: n, k: k, transposeA: transposeA, transposeB: transposeB, lda: lda, ldb: ldb, ldc: ldc)
+    }
 }
 
 /// A float32 element's place, which can be offset by a number of elements.
@@ -62,11 +93,6 @@ public protocol DeviceAddress {
 }
 
 extension UnsafeMutablePointer: DeviceAddress where Pointee == Float {}
-
-/// Where the training step computes.
-public enum ComputeDevice: String, CaseIterable, Sendable {
-    case cpu, cuda
-}
 
 /// How the GEMMs multiply: storage and accumulation stay float32; tf32 and bf16 let tensor cores
 /// round the inputs (cuBLAS's CUBLAS_COMPUTE_32F_FAST_TF32 / _FAST_16BF), as PyTorch's
@@ -86,14 +112,6 @@ public enum GradientReduction: String, CaseIterable, Sendable {
     case mpiCUDA = "mpi-cuda"
     /// NCCL's ncclAllReduce on a CUDA stream, as PyTorch DDP and Horovod do on GPUs.
     case nccl
-
-    /// The reductions a device can use, its default first.
-    public static func available(on device: ComputeDevice) -> [GradientReduction] {
-        switch device {
-        case .cpu: return [.mpi]
-        case .cuda: return [.mpiStaged, .mpiCUDA, .nccl]
-        }
-    }
 }
 
 /// Sums the gradients over every rank, bucket by bucket, in place.
@@ -109,7 +127,7 @@ public protocol GradientReducer: AnyObject {
 extension ComputeBackend {
     /// `multiply` with the leading dimensions of whole row-major matrices unless given, as
     /// `Matrix.multiply` defaults them.
-    func multiply(_ a: Address, _ b: Address, into c: Address, m: Int, n: Int, k: Int,
+    public func multiply(_ a: Address, _ b: Address, into c: Address, m: Int, n: Int, k: Int,
                   transposeA: Bool = false, transposeB: Bool = false,
                   lda: Int? = nil, ldb: Int? = nil, ldc: Int? = nil) {
         multiply(a, b, into: c, m: m, n: n, k: k, transposeA: transposeA, transposeB: transposeB,

@@ -1,5 +1,6 @@
 import CUDA
 import MPI
+import Records
 
 /// A float32 element in device memory: a device address that offsets by elements.
 public struct DeviceElement: DeviceAddress, Sendable, Equatable {
@@ -53,6 +54,9 @@ public final class CUDABackend: ComputeBackend {
     private var lossSlots: DevicePointer = 0
     private var lossCapacity = 0
     private var pendingError: Error?
+    /// What `CUDASetup.prepare` found (the node's devices, the driver, NCCL); nil for a backend
+    /// made straight from a context.
+    public internal(set) var setup: CUDASetup?
 
     public var device: ComputeDevice { .cuda }
 
@@ -219,5 +223,25 @@ public final class CUDABackend: ComputeBackend {
         case .nccl:
             return try NCCLReducer(backend: self, gradients: gradients, buckets: buckets, communicator: communicator)
         }
+    }
+
+    public func recordParameters(reduction: GradientReduction, reducer: any GradientReducer,
+                                 communicator: Communicator) throws -> [String: JSONValue] {
+        var parameters: [String: JSONValue] = ["precision": .string(precision.rawValue), "reducer": .string(reduction.rawValue),
+                                               "gpu": .string(context.properties.name)]
+        // Ranks on one device show the same UUID: the launcher's device masks cannot hide it.
+        let names = try communicator.allgather(deviceName)
+        parameters["gpu_shared"] = .bool(Set(names).count < names.count)
+        if let nccl = reducer as? NCCLReducer { parameters["nccl"] = .string(nccl.version) }
+        return parameters
+    }
+
+    /// cublasSgemm, the plain fp32 GEMM cuBLAS itself offers, beside `multiply`'s cublasGemmEx.
+    public var hasReferenceMultiply: Bool { true }
+
+    public func referenceMultiply(_ a: Address, _ b: Address, into c: Address, m: Int, n: Int, k: Int,
+                                  transposeA: Bool, transposeB: Bool, lda: Int, ldb: Int, ldc: Int) throws {
+        try blas.sgemm(a.address, b.address, into: c.address, m: m, n: n, k: k,
+                       transposeA: transposeA, transposeB: transposeB, lda: lda, ldb: ldb, ldc: ldc)
     }
 }

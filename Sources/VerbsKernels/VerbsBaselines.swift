@@ -1,5 +1,6 @@
 import RDMA
 import Records
+import Kernels
 
 /// The fabric's own numbers without MPI, as perftest measures them: one RC queue pair between a
 /// client and a server (`VerbsServer`); the client drives every point and records it. Kernel-like:
