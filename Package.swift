@@ -71,6 +71,7 @@ let package = Package(
         .testTarget(name: "RecordsTests", dependencies: ["Records"]),
         .testTarget(name: "ProbesTests", dependencies: ["Probes", "Records", "CUDA"]),
         .testTarget(name: "StatisticsTests", dependencies: ["Statistics", "Records"]),
+        .testTarget(name: "ComputeTests", dependencies: ["Compute", "Statistics", "Records"]),
         .testTarget(name: "KernelsTests", dependencies: ["Kernels", "Compute", "VerbsKernels", "Records"]),
         .testTarget(name: "CUDATests", dependencies: ["CUDA", "Compute", "Kernels", "Records"]),
         .testTarget(name: "PodsTests", dependencies: ["Pods", "Records", "RDMADevices", "RDMATestSupport", .product(name: "Yams", package: "Yams")]),

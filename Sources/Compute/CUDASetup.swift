@@ -48,7 +48,7 @@ public struct CUDASetup {
     public static func prepare(precision: Precision, reduction: GradientReduction,
                                localRank: Int, localSize: Int,
                                environment: [String: String] = ProcessInfo.processInfo.environment) throws -> CUDABackend {
-        let driver = try Driver.load()
+        let driver = try Driver.load(environment: environment)
         let count = try driver.deviceCount()
         guard count > 0 else { throw CUDAError.noDevice("the driver (CUDA \(try driver.version())) sees no GPU") }
         var ncclVersion: String?

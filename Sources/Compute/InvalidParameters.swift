@@ -1,5 +1,5 @@
 /// Parameters a kernel cannot run with, found before any MPI traffic; the message names the option.
-public struct InvalidParameters: Error, CustomStringConvertible {
+public struct InvalidParameters: Error, CustomStringConvertible, Equatable {
     public let description: String
 
     public init(description: String) { self.description = description }

@@ -122,6 +122,37 @@ struct CUDAFakeTests {
         let lines = finished.stderr.split(separator: "\n").filter { $0.hasPrefix("podgap:") }
         #expect(lines.count == 1 && lines[0].contains(expected), "\(finished.stderr)", sourceLocation: sourceLocation)
     }
+
+    /// `run gemm` on both registered devices through the one backend set-up: every shape checked
+    /// against float64; on cuda the fp32 shapes also timed through plain cublasSgemm (the backend's
+    /// reference GEMM, where GEMMCheck once cast to the CUDA backend), and the records name the GPU.
+    @Test(arguments: ["cpu", "cuda"])
+    func gemmRunsOnEveryDeviceAndCUDAAddsTheSgemmReference(device: String) throws {
+        let folder = try Shell.temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let out = folder.appendingPathComponent("g.jsonl").path
+        var environment = Shell.mpiEnvironment
+        environment["PODGAP_CUDA_LIBRARY_PATH"] = try fake.folder(with: .all).path
+        environment["FAKE_CUDA_DEVICES"] = "1"
+        let finished = try Shell.run(Shell.podgap, ["run", "gemm", "--device", device, "--shape", "48x40x24", "--shape", "16x8x64",
+                                                    "--calls", "2", "--trials", "2", "--out", out],
+                                     environment: environment, timeout: 120)
+        #expect(finished.status == 0, "\(finished.stderr)")
+        let records = try RecordReader.read(out)
+        // Two shapes and the step's total.
+        try #require(records.count == 3, "\(records.count) records")
+        #expect(records.allSatisfy { $0.verified && $0.params["device"] == .string(device) }, "\(records.map(\.verification))")
+        let shapes = records.prefix(2)
+        #expect(shapes.map { $0.params["shape"] } == ["48x40x24", "16x8x64"])
+        if device == "cuda" {
+            #expect(shapes.allSatisfy { ($0.throughput["sgemm_tflops"] ?? 0) > 0 && ($0.throughput["of_sgemm"] ?? 0) > 0 })
+            #expect(records[0].environment.gpuBindings?.count == 1)
+            #expect(records[0].environment.gpus?.count == 1)
+        } else {
+            #expect(shapes.allSatisfy { $0.throughput["sgemm_tflops"] == nil })
+            #expect(records[0].environment.gpuBindings == nil)
+        }
+    }
 }
 
 /// Bad combinations on the CPU, refused before MPI starts (exit 2); no stand-ins needed.

@@ -1,6 +1,5 @@
 import Foundation
 import Statistics
-import Kernels
 import Compute
 import Testing
 
