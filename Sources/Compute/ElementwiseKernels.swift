@@ -7,7 +7,7 @@
 /// `hostPrelude` defines the CUDA built-ins, which is how the tests run it on a machine with no GPU.
 public enum ElementwiseKernels {
     public static let source = #"""
-    // podgap's elementwise kernels (see Sources/Kernels/ElementwiseKernels.swift).
+    // podgap's elementwise kernels (see Sources/Compute/ElementwiseKernels.swift).
     #ifndef PODGAP_HOST
     #define PODGAP_KERNEL extern "C" __global__ void
     #endif
