@@ -13,6 +13,7 @@ struct RunKernels: KernelRegistry {
     /// parameters are its iteration counts (`RepeatingKernel`) needs no command of its own.
     static let commands: [any KernelCommand.Type] = [
         AllreduceCommand.self, PingPongCommand.self, HaloCommand.self, TrainCommand.self, GEMMCommand.self,
+        RepeatingKernelCommand<Barrier>.self,
     ]
 
     var names: [String] { Self.commands.map { $0.kernelName } }

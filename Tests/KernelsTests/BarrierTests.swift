@@ -1,0 +1,26 @@
+import Testing
+import Records
+@testable import Kernels
+
+/// The barrier kernel's parameters and what its records declare; its MPI loop runs under mpirun
+/// in podgapTests.BarrierIntegrationTests.
+@Suite struct BarrierTests {
+    @Test func countsBelowTheirFloorAreRefusedNamingTheOption() throws {
+        let iterations = #expect(throws: InvalidParameters.self) { try Barrier(iterations: 0, warmup: 0) }
+        #expect(iterations?.description == "--iterations 0 must be at least 1")
+        let warmup = #expect(throws: InvalidParameters.self) { try Barrier(iterations: 1, warmup: -1) }
+        #expect(warmup?.description == "--warmup -1 must not be negative")
+        let kernel = try Barrier(iterations: 1, warmup: 0)
+        #expect(kernel.iterations == 1 && kernel.warmup == 0)
+    }
+
+    @Test func defaultsAreOSUBarriersAndTheDescriptorNamesItsHeadline() {
+        #expect(Barrier.defaultPlan == .collective)
+        #expect(Barrier.descriptor.metrics.map(\.key) == ["seconds", "osu.avg"])
+        #expect(Barrier.descriptor.headlines == [.init(label: "barrier latency", point: .heaviest, asRate: false)])
+        // Nothing the model fits from: no bytes move.
+        #expect(Barrier.descriptor.role == nil)
+        // Its order sits after every kernel that was there before it.
+        #expect(Barrier.descriptor.order > [Allreduce.descriptor, PingPong.descriptor, HaloExchange.descriptor, TrainingStep.descriptor].map(\.order).max()!)
+    }
+}
