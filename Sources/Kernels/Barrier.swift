@@ -61,9 +61,7 @@ public struct Barrier: RepeatingKernel {
     /// other rank must have waited for it). Collective.
     static func check(passed: Int, expected: Int, on communicator: Communicator) throws -> String? {
         let counts = try communicator.allgather([Int64(passed)])
-        if let rank = counts.firstIndex(where: { $0 != Int64(expected) }) {
-            return "rank \(rank) passed \(counts[rank]) barriers, expected \(expected)"
-        }
+        if let problem = countProblem(counts, expected: expected) { return problem }
         guard communicator.size > 1 else { return nil }
         let late = communicator.size - 1
         var shortest = 0.0
@@ -74,9 +72,21 @@ public struct Barrier: RepeatingKernel {
             // The late rank's own time is its sleep; only the others' waits tell.
             let waited = communicator.rank == late ? Double.infinity : MPI.wallTime - start
             shortest = try communicator.allreduce(waited, operation: .min)
-            if shortest >= holdBack.least { return nil }
+            if holdBackProblem(shortestWait: shortest, late: late) == nil { return nil }
         }
+        return holdBackProblem(shortestWait: shortest, late: late)
+    }
+
+    /// The first rank whose count of barriers passed is not `expected`, said; nil when none.
+    static func countProblem(_ counts: [Int64], expected: Int) -> String? {
+        counts.firstIndex { $0 != Int64(expected) }.map { "rank \($0) passed \(counts[$0]) barriers, expected \(expected)" }
+    }
+
+    /// A barrier that let a rank go sooner than the late rank's delay allows, said; nil when the
+    /// shortest wait shows every rank was held.
+    static func holdBackProblem(shortestWait: Double, late: Int) -> String? {
+        guard shortestWait < holdBack.least else { return nil }
         return String(format: "a barrier released a rank after %.3f ms while rank %d was still %.0f ms away",
-                      shortest * 1e3, late, holdBack.delay * 1e3)
+                      shortestWait * 1e3, late, holdBack.delay * 1e3)
     }
 }

@@ -24,3 +24,16 @@ import Records
         #expect(Barrier.descriptor.order > [Allreduce.descriptor, PingPong.descriptor, HaloExchange.descriptor, TrainingStep.descriptor].map(\.order).max()!)
     }
 }
+
+/// How the barrier kernel judges what its ranks report (the MPI side runs in podgapTests).
+@Suite struct BarrierVerificationTests {
+    @Test func aRankThatMissedABarrierIsNamed() {
+        #expect(Barrier.countProblem([307, 307, 307], expected: 307) == nil)
+        #expect(Barrier.countProblem([307, 306, 305], expected: 307) == "rank 1 passed 306 barriers, expected 307")
+    }
+
+    @Test func aBarrierThatDidNotHoldTheOthersIsSaid() {
+        #expect(Barrier.holdBackProblem(shortestWait: 0.019, late: 3) == nil)
+        #expect(Barrier.holdBackProblem(shortestWait: 0.0004, late: 3) == "a barrier released a rank after 0.400 ms while rank 3 was still 20 ms away")
+    }
+}
