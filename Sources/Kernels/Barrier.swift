@@ -51,7 +51,9 @@ public struct Barrier: RepeatingKernel {
         try record(MeasuredPoint(
             parameters: ["operation": "MPI_Barrier"], warmup: warmup, iterations: iterations, samples: timed,
             throughput: [:], verified: problem == nil,
-            verification: problem ?? "all \(communicator.size) ranks passed all \(warmup + iterations) barriers; each was held until the last rank arrived",
+            verification: problem ?? (communicator.size > 1
+                ? "all \(communicator.size) ranks passed all \(warmup + iterations) barriers; each was held until the last rank arrived"
+                : "the one rank passed all \(warmup + iterations) barriers, with no other to wait for"),
             osu: try Timing.osu(samples, over: communicator)))
         progress?.finish()
     }
