@@ -4,8 +4,10 @@ import ArgumentParser
 /// `ParsableArguments` has `init()`) reflected with `Mirror`, each `@Option` or `@Flag` named as
 /// ArgumentParser names it by default (the property in kebab case), `@OptionGroup`s followed into.
 /// Groups of test-only knobs (`TestKnobs`) are left out, as their options are hidden from help.
-/// Options given a custom name (`name: .customLong`) would be misnamed: kernel commands use none,
-/// and SuiteCommandTests hold each kernel's list against what `podgap run` accepts.
+/// ArgumentParser finds the same properties the same way (a `Mirror` of `init()`), so this reads
+/// what parsing will accept without its underscored `_dumpHelp`. Custom names (`name:`) and
+/// enum flags (`EnumerableFlag`) would be misread: kernel commands use neither, and
+/// SuiteCommandTests hold each kernel's list against what `podgap run` accepts.
 enum DeclaredOptions {
     /// Long names without the dashes, each with whether it is a flag (takes no value).
     static func of(_ type: ParsableArguments.Type) -> [String: Bool] {
