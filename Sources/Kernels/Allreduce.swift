@@ -21,7 +21,7 @@ public struct Allreduce: Kernel {
         ],
         headlines: [.init(label: "small-message latency", point: .smallest, asRate: false),
                     .init(label: "large-message bandwidth", point: .largest, asRate: true)],
-        busFactor: .allreduce, order: 0)
+        busFactor: .allreduce, order: 0, role: .allreduce)
 
     /// osu_allreduce's default sweep: MIN_MESSAGE_SIZE to MAX_MSG_SIZE_COLL; sizes below one
     /// element are skipped, as OSU skips them.

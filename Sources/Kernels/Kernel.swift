@@ -116,3 +116,17 @@ public enum Timing {
     }
 }
 
+
+/// A kernel whose only parameters are how often it repeats: `podgap run` builds its command, its
+/// options and its table from this alone, so such a kernel is its own file plus one line in the
+/// CLI's kernel list (`RunKernels.commands`).
+public protocol RepeatingKernel: Kernel {
+    /// One line for `podgap run --help`.
+    static var abstract: String { get }
+    /// Timed and warm-up iterations when the options leave them out.
+    static var defaultPlan: IterationPlan.Defaults { get }
+    var iterations: Int { get }
+    var warmup: Int { get }
+    /// The kernel for these counts, checked: `InvalidParameters` names the option.
+    init(iterations: Int, warmup: Int, progress: ProgressLine?) throws
+}

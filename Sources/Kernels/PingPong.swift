@@ -21,7 +21,7 @@ public struct PingPong: Kernel {
         ],
         headlines: [.init(label: "small-message one-way latency", point: .smallest, asRate: false),
                     .init(label: "large-message one-way bandwidth", point: .largest, asRate: true)],
-        order: 1)
+        order: 1, role: .pointToPoint)
 
     /// osu_latency's default sweep: 1 B (size 0 moves no element and OSU 7 skips it) to
     /// MAX_MESSAGE_SIZE, 4 MiB.

@@ -19,7 +19,7 @@ public struct TrainingStep: Kernel {
             .init(key: "gemm_gflops", label: "GEMM rate", unit: "gigaflops", direction: .higherIsBetter),
         ],
         headlines: [.init(label: "training step (samples/s)", point: .heaviest, asRate: true)],
-        order: 3)
+        order: 3, role: .trainingStep)
 
     public var widths: [Int]
     /// Samples per rank per step.

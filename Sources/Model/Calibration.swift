@@ -5,9 +5,6 @@ import Foundation
 /// Builds a profile from measured records: a Hockney fit per environment from its allreduce and
 /// point-to-point records, compute and overlap from its training-step records.
 public struct Calibration {
-    /// Kernels whose records time one message one way (half a ping-pong round trip).
-    public static let pointToPointKernels: Set<String> = ["pingpong", "latency", "verbs-pingpong", "osu-latency"]
-
     public var records: [Record]
     /// Environments whose intra-node link is another environment's fit (a two-node environment
     /// borrowing a one-node one's shared-memory fit).
@@ -37,8 +34,9 @@ public struct Calibration {
             // An unverified point (a wrong sum) timed something else: it does not calibrate anything.
             guard record.verified, let bytes = record.params["bytes"]?.doubleValue, bytes > 0,
                   record.seconds.p50 > 0 else { continue }
-            let collective = record.kernel == "allreduce"
-            guard collective ? record.ranks >= 2 : Calibration.pointToPointKernels.contains(record.kernel) else { continue }
+            // Each record says what it measured (its descriptor's role), not its kernel's name.
+            let collective = record.role == .allreduce
+            guard collective ? record.ranks >= 2 : record.role == .pointToPoint else { continue }
             let name = record.environment.name
             if observations[name] == nil { order.append(name) }
             if collective {
@@ -75,7 +73,7 @@ public struct Calibration {
         for (environment, source) in intraNodeSources {
             guard byName[source] != nil else { throw ModelError("--intra-node \(environment)=\(source): no network records for '\(source)'") }
         }
-        let allTraining = records.filter { $0.kernel == "train" }
+        let allTraining = records.filter { $0.role == .trainingStep }
         // A step measured on a GPU (`run train --device cuda`) supplies the compute where there is
         // one: a GPU profile's compute is then measured on the device, not assumed from the CPU's.
         let onGPU = allTraining.filter { $0.params["device"] == "cuda" }

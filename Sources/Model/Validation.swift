@@ -42,7 +42,7 @@ public enum Validation {
         // Each trial's median step per (environment, ranks); a trial run twice counts its median.
         var measured: [String: [Int: [Double]]] = [:]
         var keys: [(String, Int)] = []
-        for record in records where record.kernel == "train" {
+        for record in records where record.role == .trainingStep {
             let key = "\(record.environment.name)\t\(record.ranks)"
             if measured[key] == nil { keys.append((record.environment.name, record.ranks)) }
             measured[key, default: [:]][record.trial, default: []].append(record.seconds.p50)

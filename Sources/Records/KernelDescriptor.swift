@@ -59,14 +59,40 @@ public struct KernelDescriptor: Codable, Equatable, Sendable {
         }
     }
 
+    /// What the model (podgap model) may calibrate from a kernel's records: the kernel says which
+    /// cost it measures, so the model needs no list of kernel names.
+    public enum Role: String, Codable, Sendable {
+        /// An allreduce over a sweep of message sizes (`params.bytes`): the collective link's fit.
+        case allreduce
+        /// One message one way over a sweep of sizes (half a ping-pong round trip): the one-way fit.
+        case pointToPoint = "point-to-point"
+        /// A data-parallel training step (`params.batch`, `phases.compute`): compute and overlap.
+        case trainingStep = "training-step"
+
+        /// The roles of the kernels recorded before descriptors carried one (their records keep
+        /// calibrating): names as those podgaps and the OSU imports wrote them, frozen; a kernel
+        /// added since declares its role in its descriptor instead.
+        public init?(legacyKernel kernel: String) {
+            switch kernel {
+            case "allreduce": self = .allreduce
+            case "pingpong", "latency", "verbs-pingpong", "osu-latency": self = .pointToPoint
+            case "train": self = .trainingStep
+            default: return nil
+            }
+        }
+    }
+
     public var metrics: [Metric]
     public var headlines: [Headline]
     public var busFactor: BusFactor?
     /// Reading order among kernels in reports (lower first).
     public var order: Int
+    /// What the model calibrates from these records; nil for a kernel it does not read (and in
+    /// records written before roles: `Record.role` then falls back to the kernel's name).
+    public var role: Role?
 
-    public init(metrics: [Metric], headlines: [Headline], busFactor: BusFactor? = nil, order: Int) {
-        self.metrics = metrics; self.headlines = headlines; self.busFactor = busFactor; self.order = order
+    public init(metrics: [Metric], headlines: [Headline], busFactor: BusFactor? = nil, order: Int, role: Role? = nil) {
+        self.metrics = metrics; self.headlines = headlines; self.busFactor = busFactor; self.order = order; self.role = role
     }
 
     /// For records that carry no descriptor (schema 1, hand-made files): time per iteration,

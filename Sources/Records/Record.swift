@@ -167,3 +167,12 @@ public enum RecordError: Error, CustomStringConvertible, Equatable {
         }
     }
 }
+
+extension Record {
+    /// What the model may calibrate from this record: its descriptor's role; for a record written
+    /// before descriptors carried roles (no descriptor, or one without `role`), the role its
+    /// kernel's name had then (`KernelDescriptor.Role(legacyKernel:)`).
+    public var role: KernelDescriptor.Role? {
+        descriptor?.role ?? KernelDescriptor.Role(legacyKernel: kernel)
+    }
+}

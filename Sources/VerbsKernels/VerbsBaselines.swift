@@ -62,7 +62,7 @@ public enum VerbsPingPong: VerbsOperation {
     public static let descriptor = KernelDescriptor(
         metrics: [.init(key: "seconds", label: "one-way time", unit: "seconds", direction: .lowerIsBetter)],
         headlines: [.init(label: "small-message one-way latency", point: .smallest, asRate: false)],
-        order: 10)
+        order: 10, role: .pointToPoint)
 
     public static func measure(_ client: VerbsClient, bytes: Int, warmup: Int, iterations: Int) throws -> VerbsPoint {
         try client.pingPong(bytes: bytes, warmup: warmup, iterations: iterations)

@@ -10,23 +10,10 @@ struct GEMMCommand: KernelCommand {
         commandName: GEMMCheck.name,
         abstract: "The training step's GEMMs timed alone (cuBLAS or OpenBLAS), each checked against float64; on cuda, fp32 shapes also through plain cublasSgemm.")
 
-    @Option(help: "Layer widths of the step whose GEMMs to time (default 1024,4096,4096,1024).")
-    var layers: String?
-
-    @Option(help: "Samples per rank (default 64, or the --proxy network's reference batch).")
-    var batch: Int?
-
-    @Option(help: "The step of a proxy network's stand-in (see run train --proxy).")
-    var proxy: ProxyWorkload?
+    @OptionGroup var step: StepOptions
 
     @Option(help: "Time this product instead, MxNxK (row-major, no transposes); repeatable, e.g. 4096x4096x4096.")
     var shape: [String] = []
-
-    @Option(help: "cpu (OpenBLAS) or cuda (cuBLAS).")
-    var device: ComputeDevice = .cpu
-
-    @Option(help: "fp32, tf32 or bf16 (cuda).")
-    var precision: Precision = .fp32
 
     @Option(help: "Calls per timed trial.")
     var calls = 10
@@ -36,10 +23,13 @@ struct GEMMCommand: KernelCommand {
 
     @OptionGroup var options: RunOptions
 
+    var device: ComputeDevice { step.device }
+    var precision: Precision { step.precision }
+
     func kernel(progress: ProgressLine?) throws -> GEMMCheck {
         try device.platform.check(precision: precision, reduction: device.platform.defaultReduction)
         guard calls >= 1, trials >= 1 else { throw InvalidParameters(description: "--calls and --trials must be at least 1") }
-        if proxy != nil, layers != nil { throw InvalidParameters(description: "--proxy and --layers both give the layer widths: use one") }
+        try step.checkWidthsGivenOnce()
         var kernel: GEMMCheck
         if !shape.isEmpty {
             let shapes = try shape.map { text -> GEMMCheck.Shape in
@@ -51,12 +41,11 @@ struct GEMMCommand: KernelCommand {
             }
             kernel = GEMMCheck(shapes: shapes, label: "given shapes")
         } else {
-            let widths = try proxy?.shape.widths ?? TrainingStep.parseWidths(layers ?? TrainCommand.defaultLayers)
-            let samples = batch ?? proxy?.network.referenceBatch ?? TrainCommand.defaultBatch
+            let widths = try step.widths(), samples = step.samples
             guard samples >= 1 else { throw InvalidParameters(description: "--batch \(samples) must be at least 1") }
-            let rows = samples * (proxy?.shape.rows ?? 1)
+            let rows = samples * step.rowsPerSample
             kernel = GEMMCheck(shapes: GEMMCheck.step(widths: widths, rows: rows),
-                               label: proxy.map { "the \($0.rawValue) proxy's step, batch \(samples)" }
+                               label: step.proxy.map { "the \($0.rawValue) proxy's step, batch \(samples)" }
                                    ?? "the step of layers \(widths.map(String.init).joined(separator: ",")), batch \(samples)")
         }
         kernel.calls = calls

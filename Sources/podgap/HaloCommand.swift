@@ -31,8 +31,7 @@ struct HaloCommand: KernelCommand {
     @Flag(help: "Compute the interior while the exchange is in flight, then the boundary.")
     var overlap = false
 
-    @Option(help: .hidden)
-    var corruptRank: Int?
+    @OptionGroup var faults: FaultInjection
 
     @OptionGroup var options: RunOptions
 
@@ -40,7 +39,7 @@ struct HaloCommand: KernelCommand {
         guard dims == 2 || dims == 3 else { throw InvalidParameters(description: "--dims \(dims) must be 2 or 3") }
         let extents = try HaloExchange.parseExtents(local ?? (dims == 3 ? "128x128x128" : "512x512"))
         let kernel = HaloExchange(axes: dims, local: extents, haloWidth: haloWidth, iterations: iterations, warmup: warmup,
-                                  periodic: periodic, overlap: overlap, corruptRank: corruptRank, progress: progress)
+                                  periodic: periodic, overlap: overlap, corruptRank: faults.corruptRank, progress: progress)
         try kernel.validate()
         return kernel
     }

@@ -11,14 +11,13 @@ struct PingPongCommand: KernelCommand {
         abstract: "One-way message time between 2 ranks over a sweep of sizes (osu_latency): half of each round trip.")
 
     @OptionGroup var sweep: SweepOptions
-    @Option(help: .hidden)
-    var corruptRank: Int?
+    @OptionGroup var faults: FaultInjection
 
     @OptionGroup var options: RunOptions
 
     func kernel(progress: ProgressLine?) throws -> PingPong {
         let sweep = self.sweep.sweep(default: PingPong.defaultSizes)
-        let kernel = PingPong(sizes: sweep.value, plan: self.sweep.plan, corruptRank: corruptRank, progress: progress)
+        let kernel = PingPong(sizes: sweep.value, plan: self.sweep.plan, corruptRank: faults.corruptRank, progress: progress)
         try kernel.validate(sizesText: sweep.text)
         return kernel
     }

@@ -9,7 +9,9 @@ import CUDA
 struct Run: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run a kernel on every rank (start it with mpirun, srun, or in pods).",
-        subcommands: [AllreduceCommand.self, PingPongCommand.self, HaloCommand.self, TrainCommand.self, GEMMCommand.self, VerbsPingPongCommand.self, VerbsBandwidthCommand.self, StartupCommand.self])
+        // The MPI kernels (the one list), then the workloads that launch themselves.
+        subcommands: RunKernels.commands.map { $0 as ParsableCommand.Type }
+            + [VerbsPingPongCommand.self, VerbsBandwidthCommand.self, StartupCommand.self])
 }
 
 /// A `podgap run` command that measures one MPI kernel. Parsing builds the kernel and checks it
@@ -95,8 +97,7 @@ struct AllreduceCommand: KernelCommand {
     @Option(help: "Ring chunk size (pipelining), K/M suffixes (default: 1M).", transform: Typed.bytes)
     var chunk = Typed(value: 1 << 20, text: "1M")
 
-    @Option(help: .hidden)
-    var corruptRank: Int?
+    @OptionGroup var faults: FaultInjection
 
     @OptionGroup var options: RunOptions
 
@@ -104,7 +105,7 @@ struct AllreduceCommand: KernelCommand {
         let sweep = self.sweep.sweep(default: Allreduce.defaultSizes)
         let placements: [Allreduce.Placement] = inPlace ? [.inPlace] : table == .nccl ? [.outOfPlace, .inPlace] : [.outOfPlace]
         let kernel = Allreduce(sizes: sweep.value, elementType: dtype, algorithm: algorithm, placements: placements,
-                               plan: self.sweep.plan, chunkBytes: chunk.value, corruptRank: corruptRank, progress: progress)
+                               plan: self.sweep.plan, chunkBytes: chunk.value, corruptRank: faults.corruptRank, progress: progress)
         try kernel.validate(sizesText: sweep.text)
         return kernel
     }
@@ -116,6 +117,12 @@ struct AllreduceCommand: KernelCommand {
         case .nccl: return NCCLTable(title: title, placements: kernel.placements)
         }
     }
+}
+
+/// Fault injection for tests: this rank spoils what it received before the check.
+struct FaultInjection: TestKnobs {
+    @Option(help: .hidden)
+    var corruptRank: Int?
 }
 
 /// The tables `run allreduce` prints without `--out`.

@@ -1,30 +1,25 @@
 import ArgumentParser
 import Foundation
+import Kernels
 import Suite
 
 /// The suite's view of `podgap run`, in-process: the kernel commands themselves. `validate` parses
 /// the arguments with the very command type `podgap run KERNEL` parses them with, and its
 /// `validate()` builds the kernel and runs the same checks (values, memory fit), without MPI; the
-/// options come from the command's own help dump (ArgumentParser's `_dumpHelp`), not a child.
+/// options are the ones the command declares (`DeclaredOptions`), not a child's help.
 struct RunKernels: KernelRegistry {
-    /// The kernels a suite launches. startup and the verbs baselines launch themselves (the suite
-    /// times each launch itself, as kernel "launch").
-    static let commands: [any KernelCommand.Type] = [AllreduceCommand.self, PingPongCommand.self, HaloCommand.self, TrainCommand.self, GEMMCommand.self]
+    /// Every kernel `podgap run` measures over MPI and a suite may name: the one list, which
+    /// `podgap run`'s subcommands are made from too. A new kernel is one line here; one whose only
+    /// parameters are its iteration counts (`RepeatingKernel`) needs no command of its own.
+    static let commands: [any KernelCommand.Type] = [
+        AllreduceCommand.self, PingPongCommand.self, HaloCommand.self, TrainCommand.self, GEMMCommand.self,
+        RepeatingKernelCommand<Barrier>.self,
+    ]
 
     var names: [String] { Self.commands.map { $0.kernelName } }
 
     func options(of kernel: String) -> [String: Bool] {
-        guard let command = Self.command(kernel),
-              let root = try? JSONSerialization.jsonObject(with: Data(command._dumpHelp().utf8)) as? [String: Any],
-              let arguments = (root["command"] as? [String: Any])?["arguments"] as? [[String: Any]] else { return [:] }
-        var options: [String: Bool] = [:]
-        for argument in arguments where (argument["shouldDisplay"] as? Bool) != false {
-            guard let names = argument["names"] as? [[String: Any]],
-                  let long = names.first(where: { $0["kind"] as? String == "long" })?["name"] as? String,
-                  long != "help" else { continue }
-            options[long] = (argument["kind"] as? String) == "flag"
-        }
-        return options
+        Self.command(kernel).map { DeclaredOptions.of($0) } ?? [:]
     }
 
     func validate(kernel: String, arguments: [String]) throws {

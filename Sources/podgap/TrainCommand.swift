@@ -5,30 +5,20 @@ import Kernels
 import Runner
 import Compute
 
-extension ComputeDevice: ExpressibleByArgument {}
-extension Precision: ExpressibleByArgument {}
 extension GradientReduction: ExpressibleByArgument {}
-extension ProxyWorkload: ExpressibleByArgument {}
+
+/// Test-only: the weights after training, for the tests that compare ranks and runs.
+struct WeightsDump: TestKnobs {
+    @Option(help: .hidden)
+    var dumpWeights: String?
+}
 
 struct TrainCommand: KernelCommand {
     static let configuration = CommandConfiguration(
         commandName: TrainingStep.name,
         abstract: "Data-parallel MLP training step: GEMMs (OpenBLAS, or cuBLAS on a GPU), bucketed gradient allreduce overlapped with the backward pass, SGD.")
 
-    @Option(help: "Layer widths, input first, e.g. 1024,4096,4096,1024 (the default). Not with --proxy.")
-    var layers: String?
-
-    @Option(parsing: .unconditional, help: "Samples per rank per step (default 64, or the --proxy network's reference batch).")
-    var batch: Int?
-
-    @Option(help: "Stand in for a published network: layer widths and rows per sample chosen so that the step's gradient bytes and FLOPs per sample match its own.")
-    var proxy: ProxyWorkload?
-
-    @Option(help: "Where the step computes: cpu (OpenBLAS) or cuda (one GPU per rank, chosen by local rank).")
-    var device: ComputeDevice = .cpu
-
-    @Option(help: "GEMM precision on cuda: fp32, or tensor cores rounding inputs to tf32 or bf16 (storage and accumulation stay fp32).")
-    var precision: Precision = .fp32
+    @OptionGroup var step: StepOptions
 
     @Option(help: "How gradients are summed: mpi (cpu); mpi-staged (default on cuda: pinned host buffers), mpi-cuda (device pointers to a CUDA-aware MPI) or nccl.")
     var reducer: GradientReduction?
@@ -57,13 +47,12 @@ struct TrainCommand: KernelCommand {
     @Option(help: "Seed of the weights and the synthetic data.")
     var seed: UInt64 = 1
 
-    @Option(help: .hidden)
-    var dumpWeights: String?
+    @OptionGroup var dump: WeightsDump
 
     @OptionGroup var options: RunOptions
 
-    static let defaultLayers = "1024,4096,4096,1024"
-    static let defaultBatch = 64
+    var device: ComputeDevice { step.device }
+    var precision: Precision { step.precision }
 
     var reduction: GradientReduction { reducer ?? device.platform.defaultReduction }
 
@@ -78,27 +67,22 @@ struct TrainCommand: KernelCommand {
             throw InvalidParameters(description: "--progress-mflop \(progressMflop) must be a positive number")
         }
         try device.platform.check(precision: precision, reduction: reduction)
-        if proxy != nil, layers != nil {
-            throw InvalidParameters(description: "--proxy and --layers both give the layer widths: use one")
-        }
-        let shape = proxy?.shape
-        var kernel = TrainingStep(widths: try shape.map(\.widths) ?? TrainingStep.parseWidths(layers ?? TrainCommand.defaultLayers),
-                                  batch: batch ?? proxy?.network.referenceBatch ?? TrainCommand.defaultBatch,
+        var kernel = TrainingStep(widths: try step.widths(), batch: step.samples,
                                   steps: steps, warmup: warmup, bucketBytes: Int(bucketMb * 1048576), overlap: !noOverlap,
                                   learningRate: learningRate, seed: seed,
                                   // A GPU queues each GEMM whole; pieces only help MPI progress on the CPU.
                                   chunkFlops: device.platform.computesOnHost ? progressMflop * 1e6 : .infinity,
-                                  weightsPath: dumpWeights, progress: progress)
+                                  weightsPath: dump.dumpWeights, progress: progress)
         kernel.reduction = reduction
-        kernel.proxy = proxy
-        kernel.rowsPerSample = shape?.rows ?? 1
+        kernel.proxy = step.proxy
+        kernel.rowsPerSample = step.rowsPerSample
         try kernel.validate()
         return kernel
     }
 
     func table(for kernel: TrainingStep) -> any ResultTable {
         let mode = noOverlap ? "no overlap" : "overlap"
-        let what = proxy.map { "proxy \($0.rawValue)" } ?? "layers \(kernel.widths.map(String.init).joined(separator: ","))"
+        let what = step.proxy.map { "proxy \($0.rawValue)" } ?? "layers \(kernel.widths.map(String.init).joined(separator: ","))"
         let gpu = device == .cpu ? "" : "\(device) \(precision.rawValue) \(reduction.rawValue), "
         return KernelTable(
             title: "train (\(what), batch \(kernel.batch) per rank, \(gpu)\(mode), buckets \(bucketMb) MiB)",

@@ -140,3 +140,44 @@ import Testing
         #expect(try Projection(profile: profile, gpusPerNode: 1).buckets == [16 << 20, 64 << 20, 16 << 20].map(Double.init))
     }
 }
+
+/// The model reads what each record says it measured (its descriptor's role), not kernel names.
+@Suite struct CalibrationRoleTests {
+    static func describing(_ records: [Record], as kernel: String, role: KernelDescriptor.Role?) -> [Record] {
+        records.map { record in
+            var record = record
+            record.kernel = kernel
+            record.descriptor = KernelDescriptor(metrics: [], headlines: [], order: 0, role: role)
+            return record
+        }
+    }
+
+    @Test func aKernelOfAnyNameCalibratesThroughItsRole() throws {
+        let sweep = SyntheticRecords.sweep("native-2node", alpha: 20e-6, bandwidth: 1e9)
+        let step = [SyntheticRecords.train("native-2node", alpha: 20e-6, bandwidth: 1e9, batch: 8, compute: 0.05, gradientBytes: 4 << 20)]
+        // Old records (no descriptor, the fixtures' own) against the same records renamed, their
+        // descriptors carrying the roles.
+        let byName = try Calibration(records: sweep + step).profile(name: "p")
+        let byRole = try Calibration(records: Self.describing(sweep, as: "allreduce-ring", role: .allreduce)
+                                     + Self.describing(step, as: "step", role: .trainingStep)).profile(name: "p")
+        #expect(byRole == byName)
+        // One-way records of a new name fit the one-way link.
+        let oneWay = Self.describing(SyntheticRecords.sweep("native-2node", alpha: 10e-6, bandwidth: 2e9), as: "pingpong-v2", role: .pointToPoint)
+        let fits = try Calibration(records: sweep + oneWay + step).fits()
+        #expect(fits.count == 1 && fits[0].oneWay != nil && fits[0].collective != nil)
+    }
+
+    @Test func aKernelWithoutARoleIsLeftOut() throws {
+        let sweep = SyntheticRecords.sweep("native-2node", alpha: 20e-6, bandwidth: 1e9)
+        let step = [SyntheticRecords.train("native-2node", alpha: 20e-6, bandwidth: 1e9, batch: 8, compute: 0.05, gradientBytes: 4 << 20)]
+        // A kernel that declares no role (a barrier), even with bytes in its parameters, is not
+        // fitted: not as a second link, and not as the only one.
+        let noise = Self.describing(SyntheticRecords.sweep("native-2node", alpha: 90e-6, bandwidth: 1e8), as: "barrier", role: nil)
+        let fits = try Calibration(records: sweep + noise + step).fits()
+        #expect(fits[0].oneWay == nil)
+        #expect(try Calibration(records: sweep + noise + step).profile(name: "p") == Calibration(records: sweep + step).profile(name: "p"))
+        #expect(throws: ModelError.self) {
+            try Calibration(records: Self.describing(sweep, as: "barrier", role: nil) + step).profile(name: "p")
+        }
+    }
+}

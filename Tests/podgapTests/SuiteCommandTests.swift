@@ -29,10 +29,17 @@ import Testing
         defer { try? FileManager.default.removeItem(at: folder) }
         let results = folder.appendingPathComponent("results").path
         let cases: [(String, String)] = [
-            ("environments: [native-shm]\nkernels:\n  - allreducez\n", ":3: kernels[0]: unknown kernel 'allreducez'; allowed: allreduce, gemm, halo, pingpong, train"),
+            ("environments: [native-shm]\nkernels:\n  - allreducez\n", ":3: kernels[0]: unknown kernel 'allreducez'; allowed: allreduce, barrier, gemm, halo, pingpong, train"),
             ("environments: [native-shm, pod-mystery]\nkernels: [allreduce]\n", ":1: environments[1]: unknown environment 'pod-mystery'; allowed: native-2node, native-rdma, native-shm, native-tcp, pod-bridge, pod-host, pod-overlay, pod-rdma, pod-routed"),
             ("environments: [native-shm]\nkernels: [allreduce]\nrunds: 3\n", ":3: runds: unknown field; allowed: baseline, description, environments, kernels, launcher, name, ranks, rounds, seed, startup, timeout"),
             ("environments: [native-shm]\nkernels:\n  - allreduce:\n      sizez: 4:8\n", ":4: kernels[0].allreduce.sizez: unknown parameter; allowed: algorithm, chunk, dtype, in-place, iterations, samples, sizes, table, warmup"),
+            // Each kernel's options as its command declares them (option groups followed, test-only
+            // knobs left out, names in ArgumentParser's kebab case).
+            ("environments: [native-shm]\nkernels:\n  - train:\n      sizes: 4\n", ":4: kernels[0].train.sizes: unknown parameter; allowed: batch, bucket-mb, device, dtype, layers, learning-rate, no-overlap, precision, progress-mflop, proxy, reducer, samples, seed, steps, warmup"),
+            ("environments: [native-shm]\nkernels:\n  - gemm:\n      steps: 4\n", ":4: kernels[0].gemm.steps: unknown parameter; allowed: batch, calls, device, layers, precision, proxy, samples, shape, trials"),
+            ("environments: [native-shm]\nkernels:\n  - barrier:\n      sizes: 4\n", ":4: kernels[0].barrier.sizes: unknown parameter; allowed: iterations, samples, warmup"),
+            ("environments: [native-shm]\nkernels:\n  - halo:\n      corrupt-rank: 1\n", ":4: kernels[0].halo.corrupt-rank: unknown parameter; allowed: dims, halo-width, iterations, local, overlap, periodic, samples, warmup"),
+            ("environments: [native-shm]\nkernels:\n  - barrier:\n      iterations: 0\n", ":4: kernels[0].barrier.iterations: '0': --iterations 0 must be at least 1"),
             ("environments: [native-shm]\nkernels:\n  - allreduce:\n      out: x.jsonl\n", ":4: kernels[0].allreduce.out: is set by the suite itself; allowed:"),
             // Values, checked in-process by the same command `podgap run` parses them with.
             ("environments: [native-shm]\nkernels:\n  - allreduce:\n      sizes: 4:0\n", ":4: kernels[0].allreduce.sizes: '4:0': "),
