@@ -68,6 +68,9 @@ extension Environment {
             yieldWhenIdle: yieldOn,
             yieldSetBy: yieldOn ? (yieldSetBy ?? "launcher") : nil,
             rdma: rdmaDevices())
+        // The launch plan tells its ranks which binding it chose and why (PODGAP_BINDING), as it
+        // tells them their network (PODGAP_NETWORK).
+        environment.bindingPolicy = BindingPolicy(variables: variables) ?? .unplanned(launcher: context.launcher)
         // hwloc's PCI listing only: asking NVML costs a driver round trip every launch would pay.
         if !hardware.gpus.isEmpty { environment.gpus = hardware.gpus }
         return environment
