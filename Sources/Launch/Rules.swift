@@ -13,7 +13,7 @@ enum Rules {
                                  reason: "\(ranks) rank(s) per node on \(cores) cores: each rank on a core of its own, with cores left for mpirun and the kernel")
         }
         return BindingPolicy(policy: "none",
-                             reason: "\(ranks) ranks per node on \(cores) cores: the ranks fill the cores, so pinning would stack them with mpirun and the kernel's softirqs; they float")
+                             reason: "\(ranks) ranks per node on \(cores) cores: the ranks fill the cores, so pinning would stack them with mpirun and kernel softirqs; they float")
     }
 
     /// Pods and emulated nodes all run on this machine. Their cpusets and CPU limits place their
