@@ -71,7 +71,7 @@ public struct LaunchPlan: Sendable, Equatable {
             throw LaunchError("\(environment!.name) starts its ranks in pods or emulated nodes: use `podgap pods launch`, not a native launch")
         }
         let perNode = (ranks + nodes - 1) / nodes
-        let binding = Rules.nativeBinding(ranksPerNode: perNode, cores: machine.cores)
+        let binding = nodes > 1 ? Rules.slurmNodesBinding() : Rules.nativeBinding(ranksPerNode: perNode, cores: machine.cores)
         let (yield, yieldReason) = Rules.yield(ranksOnMachine: perNode, cores: machine.cores)
         return LaunchPlan(starter: starter == .srun ? .srun(nodes: nodes) : .mpirun, ranks: ranks, machine: machine,
                           ranksPerNode: perNode, binding: binding, yieldWhenIdle: yield, yieldReason: yieldReason,
@@ -142,8 +142,12 @@ public struct LaunchPlan: Sendable, Equatable {
         if case .srun(let nodes) = starter {
             // srun takes no MCA flags and hands its environment to the tasks (`environment`);
             // yield-when-idle is left to each rank's run loop, which applies the same rule.
-            return ["--mpi=pmix", "-n", String(ranks), "-N", String(nodes),
-                    "--cpu-bind=" + (binding.policy == "core" ? "cores" : "none")]
+            let arguments = ["--mpi=pmix", "-n", String(ranks), "-N", String(nodes)]
+            switch binding.policy {
+            case "core": return arguments + ["--cpu-bind=cores"]
+            case "none": return arguments + ["--cpu-bind=none"]
+            default: return arguments
+            }
         }
         var arguments = ["--np", String(ranks)]
         if case .pods(let containers, _, _, let agent) = starter {

@@ -16,6 +16,14 @@ enum Rules {
                              reason: "\(ranks) ranks per node on \(cores) cores: the ranks fill the cores, so pinning would stack them with mpirun and kernel softirqs; they float")
     }
 
+    /// Several Slurm nodes: the site's task plugin binds as it is configured to (the record's
+    /// `launcher.cpuBinding` says what it applied). A forced binding would stack ranks where
+    /// Slurm's nodes share one machine (scripts/slurm-local), and a real site has chosen its own.
+    static func slurmNodesBinding() -> BindingPolicy {
+        BindingPolicy(policy: "slurm",
+                      reason: "Slurm's nodes: the site's task plugin binds as configured (see launcher.cpuBinding); forcing a binding would stack ranks where Slurm's nodes share one machine")
+    }
+
     /// Pods and emulated nodes all run on this machine. Their cpusets and CPU limits place their
     /// ranks, as the kubelet's CPU manager does in a cluster; Open MPI binding inside each one
     /// would pin every pod's (node's) first rank to the same core and stack them.

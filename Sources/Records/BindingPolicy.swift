@@ -3,7 +3,8 @@
 /// record as `environment.bindingPolicy`. `environment.bindings` says where each rank really ran.
 public struct BindingPolicy: Codable, Equatable, Sendable {
     /// `core` (each rank on a core of its own), `none` (ranks float over the CPUs they may use),
-    /// a user's own `--bind-to` value, or `unplanned` (started without a podgap launch plan).
+    /// `slurm` (Slurm's nodes, bound as the site configured), a user's own `--bind-to` value, or
+    /// `unplanned` (started without a podgap launch plan).
     public var policy: String
     /// Why, in words a reader of the record can check against the machine.
     public var reason: String

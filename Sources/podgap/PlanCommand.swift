@@ -20,7 +20,7 @@ struct PlanCommand: ParsableCommand {
         case json
     }
 
-    @Option(help: "A native environment of the catalog (\(EnvironmentCatalog.all.filter { if case .native = $0.launch { return true }; return false }.map(\.name).joined(separator: ", "))); without it Open MPI picks the transports.")
+    @Option(help: "A native environment of the catalog (\(EnvironmentCatalog.all.filter { if case .native = $0.launch { return true }; return false }.map(\.name).joined(separator: ", ")), or with --starter srun \(EnvironmentCatalog.nativeTwoNode.name) on Slurm's nodes); without it Open MPI picks the transports.")
     var environment: String?
 
     @Option(help: "Ranks.")
