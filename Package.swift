@@ -35,6 +35,8 @@ let package = Package(
         .target(name: "Records", dependencies: ["Statistics"]),
         // Children in sessions of their own, ended together: pods launches, suite steps, tests.
         .target(name: "Spawn"),
+        // One launch plan: how N ranks of a command start (mpirun, srun, pods), binding, yield, transports.
+        .target(name: "Launch", dependencies: ["Records", "Spawn"]),
 
         // What a run records about where it runs, and the workloads it measures.
         .target(name: "Probes", dependencies: ["Records", "MPI", "CHwloc", "RDMA", "CUDA"], plugins: ["BuildInfo"]),
@@ -48,20 +50,20 @@ let package = Package(
         // The verbs baselines are kernels too, measured over a verbs connection instead of MPI.
         .target(name: "VerbsKernels", dependencies: ["Kernels", "Records", "RDMA"]),
         // The run loop: Job (memory fit, transport choice, watchdog, machine probe, records), verbs jobs.
-        .target(name: "Runner", dependencies: ["Records", "Statistics", "Probes", "Compute", "Kernels", "VerbsKernels", "MPI", "RDMA"]),
+        .target(name: "Runner", dependencies: ["Records", "Statistics", "Probes", "Compute", "Kernels", "VerbsKernels", "MPI", "RDMA", "Launch", "Pods", "Spawn"]),
 
         // Pods, suites, reports and the model: records in, records out.
-        .target(name: "Pods", dependencies: ["Records", "RDMADevices", "Spawn", .product(name: "Yams", package: "Yams")]),
+        .target(name: "Pods", dependencies: ["Records", "RDMADevices", "Spawn", "Launch", .product(name: "Yams", package: "Yams")]),
         .target(name: "Report", dependencies: ["Records", "Statistics"]),
         // One reader of YAML fields for suites and model profiles, errors at FILE:LINE.
         .target(name: "Config", dependencies: [.product(name: "Yams", package: "Yams")]),
         // Suites write their reports themselves (SuiteSession): Report is C-free too.
-        .target(name: "Suite", dependencies: ["Records", "Statistics", "Spawn", "Config", "Report"]),
+        .target(name: "Suite", dependencies: ["Records", "Statistics", "Spawn", "Config", "Report", "Launch"]),
         .target(name: "Model", dependencies: ["Records", "Statistics", "Config"]),
 
         // The CLI: parses options and calls the modules.
         .executableTarget(name: "podgap", dependencies: [
-            "MPI", "Records", "Statistics", "Probes", "Compute", "Kernels", "VerbsKernels", "Runner", "Pods", "Report", "Suite", "RDMA", "Model", "Spawn", "CUDA",
+            "MPI", "Records", "Statistics", "Probes", "Compute", "Kernels", "VerbsKernels", "Runner", "Pods", "Report", "Suite", "RDMA", "Model", "Spawn", "CUDA", "Launch",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
@@ -82,11 +84,12 @@ let package = Package(
         .target(name: "ModelFixtures", dependencies: ["Model", "Records"], path: "Tests/ModelFixtures"),
         .testTarget(name: "ModelTests", dependencies: ["Model", "Records", "ModelFixtures"]),
         .testTarget(name: "SpawnTests", dependencies: ["Spawn"]),
+        .testTarget(name: "LaunchTests", dependencies: ["Launch", "Records"]),
         // RDMA devices as data, for the tests of RDMA and of the transport choice.
         .target(name: "RDMATestSupport", dependencies: ["RDMADevices"], path: "Tests/RDMATestSupport"),
         .testTarget(name: "RDMATests", dependencies: ["RDMA", "RDMATestSupport", .product(name: "Yams", package: "Yams")]),
         .testTarget(name: "RunnerTests", dependencies: ["Runner", "Kernels", "Probes", "Records", "RDMA", "RDMATestSupport"]),
-        .testTarget(name: "podgapTests", dependencies: ["Records", "Pods", "ModelFixtures", "Compute", "Kernels"]),
+        .testTarget(name: "podgapTests", dependencies: ["Records", "Pods", "ModelFixtures", "Compute", "Kernels", "Launch", "Suite", "Runner"]),
     ],
     swiftLanguageModes: [.v5]
 )

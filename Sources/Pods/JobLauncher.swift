@@ -1,5 +1,6 @@
 import Records
 import Foundation
+import Launch
 import Spawn
 
 /// The MPI Operator's launch, with runc where the operator has kubectl: a hostfile at
@@ -88,41 +89,30 @@ public enum JobLauncher {
         }
     }
 
-    /// mpirun's arguments for `ranks` ranks of `application` over the job's hosts.
-    public static func mpirunArguments(ranks: Int, containers: Bool, slots: Int, hosts: Int, cores: Int,
-                                       application: [String]) -> [String] {
-        var arguments = ["--np", String(ranks),
-                         "--mca", "plm_rsh_agent", agentPath,
-                         // orteds cannot start further orteds: the agent exists only where runc does.
-                         "--mca", "plm_rsh_no_tree_spawn", "1",
-                         // mpirun's cwd does not exist in the pods.
-                         "--wdir", "/",
-                         // Pods carry their own CPU limits; Open MPI binding every pod's rank 0 to core 0 would stack them.
-                         "--bind-to", "none"]
-        if containers {
-            // Pods do not share memory: keep Open MPI off vader, and say so in every record's transport.
-            arguments += ["--mca", "btl", "tcp,self"]
-        } else {
-            arguments += ["-x", "PODGAP_NETWORK", "-x", "PODGAP_JOB"]
+    /// How `ranks` ranks start over the job's hosts: the launch plan's rules for pods (or emulated
+    /// nodes without containers), with this launcher's hostfile slots and rsh agent.
+    public static func plan(ranks: Int, containers: Bool, slots: Int, hosts: Int, machine: Machine = .current) throws -> LaunchPlan {
+        do {
+            return try LaunchPlan.pods(containers: containers, ranks: ranks, hosts: hosts, slots: slots, agent: agentPath, machine: machine)
+        } catch let error as LaunchError {
+            throw PodsError.badInput(error.description)
         }
-        if ranks > slots * hosts { arguments.append("--oversubscribe") }
-        // All ranks share this machine's cores: busy-polling ranks starve the softirq that moves
-        // veth and VXLAN packets (4 ms instead of 20 us per message on 2 cores).
-        if ranks >= cores { arguments += ["--mca", "mpi_yield_when_idle", "1"] }
-        return arguments + application
     }
 }
 
 /// One `pods launch`: mpirun over the job's pods, watched until it ends, a pod dies, or time runs out.
-public struct Launch {
+public struct PodLaunch {
     public var state: JobState
     public var store: Store
     public var ranks: Int
     public var timeout: Double
     public var command: [String]
+    /// The machine the plan's rules judge (cores): this one, or a test's.
+    public var machine: Machine
 
-    public init(state: JobState, store: Store = Store(), ranks: Int, timeout: Double, command: [String]) {
+    public init(state: JobState, store: Store = Store(), ranks: Int, timeout: Double, command: [String], machine: Machine = .current) {
         self.state = state; self.store = store; self.ranks = ranks; self.timeout = timeout; self.command = command
+        self.machine = machine
     }
 
     public struct Outcome: Sendable {
@@ -147,7 +137,7 @@ public struct Launch {
         try JobLauncher.hostfile(hosts: hosts, slots: slots).write(toFile: folder + "/etc/mpi/hostfile", atomically: false, encoding: .utf8)
 
         let application = JobLauncher.application(command, containers: containers, hostBinary: Image.runningBinary(), results: state.results)
-        let cores = max(Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))), 1)
+        let plan = try JobLauncher.plan(ranks: ranks, containers: containers, slots: slots, hosts: hosts.count, machine: machine)
         let mpirun = try Subprocess.require("mpirun", package: "openmpi-bin")
         let nsenter = try Subprocess.require("nsenter", package: "util-linux")
         let unshare = try Subprocess.require("unshare", package: "util-linux")
@@ -156,10 +146,8 @@ public struct Launch {
         // mount namespace of its own; the host's /etc is untouched. nsenter keeps /sys/fs/cgroup
         // visible, which runc exec needs (ip netns exec would hide it).
         let argv = [nsenter, "--net=\(Network.path(state.launcherNetns))", unshare, "--mount", "--propagation", "private",
-                    "/bin/sh", "-c", setup, "launcher", mpirun]
-            + JobLauncher.mpirunArguments(ranks: ranks, containers: containers, slots: slots, hosts: hosts.count, cores: cores,
-                                       application: application)
-        var environment = MPIRunEnvironment.current
+                    "/bin/sh", "-c", setup, "launcher", mpirun] + plan.arguments + application
+        var environment = MPIRunEnvironment.current.merging(plan.environment) { $1 }
         environment["OMPI_MCA_orte_default_hostfile"] = JobLauncher.hostfilePath
         // Ranks without containers inherit this environment through nsenter; only pods have MPI Operator roles.
         if containers { environment["K_MPI_JOB_ROLE"] = "launcher" } else { environment.removeValue(forKey: "K_MPI_JOB_ROLE") }
@@ -215,10 +203,10 @@ public struct Launch {
     /// its way out (Open MPI 4.1 segfaults in PMIx_Finalize after losing an orted: 139); so is
     /// any status podgap does not document, which `report` names.
     func outcome(status: Int32, deadPod: String?, report: (String) -> Void) -> Outcome {
-        if deadPod == nil, !Launch.documentedStatuses.contains(status) {
+        if deadPod == nil, !PodLaunch.documentedStatuses.contains(status) {
             report("mpirun ended with status \(status); the launch failed")
         }
-        let mapped = deadPod != nil || !Launch.documentedStatuses.contains(status) ? 1 : status
+        let mapped = deadPod != nil || !PodLaunch.documentedStatuses.contains(status) ? 1 : status
         return Outcome(status: mapped, deadPod: deadPod, timedOut: false)
     }
 

@@ -68,6 +68,9 @@ extension Environment {
             yieldWhenIdle: yieldOn,
             yieldSetBy: yieldOn ? (yieldSetBy ?? "launcher") : nil,
             rdma: rdmaDevices())
+        // The launch plan tells its ranks which binding it chose and why (PODGAP_BINDING), as it
+        // tells them their network (PODGAP_NETWORK).
+        environment.bindingPolicy = BindingPolicy(variables: variables) ?? .unplanned(launcher: context.launcher)
         // hwloc's PCI listing only: asking NVML costs a driver round trip every launch would pay.
         // Probed and none found is [], as `rdma` says it; nil only where hwloc could not look.
         if hardware.topology != nil { environment.gpus = hardware.gpus }

@@ -21,6 +21,9 @@ public struct Environment: Codable, Equatable, Sendable {
     public var topology: Topology?
     /// Each rank's CPU binding as hwloc reads it, indexed by rank.
     public var bindings: [String]?
+    /// The binding rule the launch applied and why (podgap's launch plan, or the user's own).
+    /// Nil on records written before it was kept.
+    public var bindingPolicy: BindingPolicy?
     public var ranksPerNode: Int
     /// True when ranks on a node are at least its cores: the case where busy-polling starves the kernel.
     public var oversubscribed: Bool

@@ -79,7 +79,7 @@ extension Record: Codable {
     ]
     private static let knownEnvironmentFields: Set<String> = [
         "name", "launcher", "container", "network", "transport", "hostname", "hostnames", "cores", "cpuset",
-        "cgroup", "kernel", "mpiLibrary", "podgapVersion", "gitCommit", "topology", "bindings", "ranksPerNode",
+        "cgroup", "kernel", "mpiLibrary", "podgapVersion", "gitCommit", "topology", "bindings", "bindingPolicy", "ranksPerNode",
         "oversubscribed", "yieldWhenIdle", "yieldSetBy", "rdma", "probe", "gpus", "gpuBindings", "ncclVersion",
         "mpiThreadLevel",
     ]

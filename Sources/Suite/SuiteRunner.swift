@@ -1,4 +1,5 @@
 import Foundation
+import Launch
 import Records
 import Spawn
 
@@ -348,21 +349,18 @@ public final class SuiteRunner {
         return nil
     }
 
-    /// The full command line for one launch of `podgap run ...` in an environment.
-    func command(for entry: SuiteFile.EnvironmentEntry, run: [String], outName: String) -> [String] {
+    /// The full command line for one launch of `podgap run ...` in an environment. Native
+    /// launches start as the launch plan says (the same flags as `podgap-mpirun` and `run startup`).
+    func command(for entry: SuiteFile.EnvironmentEntry, run: [String], outName: String, machine: Machine = .current) -> [String] {
         switch method(entry) {
-        case .native(let btl, let pml):
+        case .native:
             let tail = [podgap, "run"] + run + ["--out", hostOutput(outName)]
-            if suite.launcher == .srun {
-                var nodes = ["-N", "1"]
-                if case .nodes(let count, _, false) = entry.kind.launch { nodes = ["-N", "\(count)"] }
-                return [Executable.find("srun") ?? "/usr/bin/srun", "--mpi=pmix", "-n", "\(suite.ranks)"] + nodes + tail
+            let starter = LaunchPlan.NativeStarter(rawValue: suite.launcher.rawValue) ?? .mpirun
+            // Every catalog kind that reaches here is native, or nodes without containers under srun.
+            guard let plan = try? LaunchPlan.native(environment: entry.kind, ranks: suite.ranks, starter: starter, machine: machine) else {
+                preconditionFailure("\(entry.kind.name) is not a native environment")
             }
-            var mpirun = [Executable.find("mpirun") ?? "/usr/bin/mpirun", "-np", "\(suite.ranks)", "--bind-to", "none"]
-            if suite.ranks > ProcessInfo.processInfo.activeProcessorCount { mpirun.append("--oversubscribe") }
-            mpirun += ["--mca", "btl", btl]
-            if let pml { mpirun += ["--mca", "pml", pml] }
-            return mpirun + tail
+            return plan.command + tail
         case .nodes(_, _, let containers):
             // Pods write in their own /results; ranks without containers are host processes.
             let out = containers ? "/results/\(outName)" : hostOutput(outName)

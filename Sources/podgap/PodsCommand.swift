@@ -133,7 +133,7 @@ struct PodsLaunch: ParsableCommand {
         let outcome = try PodsFailure.map {
             guard geteuid() == 0 else { throw PodsError.badInput("pods need root: run podgap as root, e.g. with sudo") }
             let state = try JobState.load(Store(), job: name)
-            return try Launch(state: state, ranks: np, timeout: seconds, command: arguments)
+            return try PodLaunch(state: state, ranks: np, timeout: seconds, command: arguments)
                 .run(report: PodsFailure.report)
         }
         if outcome.status != 0 { Foundation.exit(outcome.status) }

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import Pods
+import Launch
 
 @Suite struct LauncherTests {
     @Test func writesTheOperatorHostfile() {
@@ -24,18 +25,19 @@ import Testing
             == ["/bin/true", "/resultsx"])
     }
 
-    @Test func keepsPodsOffSharedMemoryAndUsesTheAgent() {
-        let pods = JobLauncher.mpirunArguments(ranks: 2, containers: true, slots: 1, hosts: 2, cores: 2, application: ["app"])
+    @Test func keepsPodsOffSharedMemoryAndUsesTheAgent() throws {
+        let pods = try JobLauncher.plan(ranks: 2, containers: true, slots: 1, hosts: 2, machine: Machine(cores: 2)).arguments
         #expect(pods.joined(separator: " ").contains("--mca btl tcp,self"))
-        #expect(pods.joined(separator: " ").contains("--mca plm_rsh_agent /etc/mpi/kubexec.sh"))
+        #expect(pods.joined(separator: " ").contains("--mca plm rsh --mca plm_rsh_agent /etc/mpi/kubexec.sh"))
         #expect(pods.joined(separator: " ").contains("--mca plm_rsh_no_tree_spawn 1"))
         #expect(pods.joined(separator: " ").contains("--mca mpi_yield_when_idle 1"))
         #expect(!pods.contains("--oversubscribe"))
-        #expect(pods.last == "app")
-        let hostProcesses = JobLauncher.mpirunArguments(ranks: 4, containers: false, slots: 1, hosts: 2, cores: 8, application: ["app"])
+        let hostProcesses = try JobLauncher.plan(ranks: 4, containers: false, slots: 1, hosts: 2, machine: Machine(cores: 8)).arguments
         #expect(!hostProcesses.joined(separator: " ").contains("btl"))
+        #expect(hostProcesses.joined(separator: " ").contains("--mca plm rsh"))
         #expect(hostProcesses.contains("--oversubscribe"))
         #expect(!hostProcesses.contains("mpi_yield_when_idle"))
+        #expect(throws: PodsError.self) { try JobLauncher.plan(ranks: 0, containers: true, slots: 1, hosts: 2) }
     }
 
     @Test func agentExecsIntoThePod() {

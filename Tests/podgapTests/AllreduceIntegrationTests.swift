@@ -261,6 +261,9 @@ import Testing
         #expect(record.environment.yieldWhenIdle)
         #expect(record.environment.yieldSetBy == "launcher")
         #expect(record.environment.bindings == Array(repeating: "unbound", count: ranks))
+        // The launch plan's rule and its reason reached the ranks and the record.
+        #expect(record.environment.bindingPolicy?.policy == "none")
+        #expect(record.environment.bindingPolicy?.reason.hasPrefix("\(ranks) ranks per node on \(ranks) cores") == true)
     }
 }
 

@@ -1,0 +1,125 @@
+import Foundation
+import Records
+import Testing
+@testable import Launch
+
+/// The launch plan's rules, on injected machines: what every native, srun and pods launch gets.
+@Suite struct LaunchPlanTests {
+    static let two = Machine(cores: 2, isRoot: false)
+    static let sixteen = Machine(cores: 16, isRoot: false)
+
+    /// The value following `flag` in `arguments`, or nil.
+    func value(_ flag: String, _ arguments: [String], after name: String? = nil) -> String? {
+        for index in arguments.indices.dropLast() where arguments[index] == flag {
+            if let name {
+                if arguments[index + 1] == name, index + 2 < arguments.count { return arguments[index + 2] }
+            } else {
+                return arguments[index + 1]
+            }
+        }
+        return nil
+    }
+
+    @Test func fewerRanksThanCoresBindToACoreEachAndBusyPoll() throws {
+        let plan = try LaunchPlan.native(environment: EnvironmentCatalog.nativeShm, ranks: 2, machine: Self.sixteen)
+        #expect(plan.binding.policy == "core")
+        #expect(plan.binding.reason.contains("2 rank(s) per node on 16 cores"))
+        #expect(!plan.yieldWhenIdle && !plan.oversubscribe)
+        #expect(plan.arguments.prefix(4) == ["--np", "2", "--bind-to", "core"])
+        #expect(value("--mca", plan.arguments, after: "btl") == "self,vader")
+        #expect(value("--mca", plan.arguments, after: "mpi_yield_when_idle") == nil)
+        #expect(!plan.arguments.contains("--oversubscribe"))
+        // Not on a local launch: Open MPI's rsh launcher there needs ssh.
+        #expect(value("--mca", plan.arguments, after: "plm") == nil)
+        #expect(plan.arguments.contains("PODGAP_BINDING=core"))
+        #expect(plan.arguments.contains { $0.hasPrefix("PODGAP_BINDING_REASON=2 rank(s)") })
+    }
+
+    @Test func ranksThatFillTheCoresFloatAndYield() throws {
+        let full = try LaunchPlan.native(environment: EnvironmentCatalog.nativeTCP, ranks: 2, machine: Self.two)
+        #expect(full.binding.policy == "none" && full.yieldWhenIdle && !full.oversubscribe)
+        #expect(value("--bind-to", full.arguments) == "none")
+        #expect(value("--mca", full.arguments, after: "mpi_yield_when_idle") == "1")
+        #expect(value("--mca", full.arguments, after: "btl") == "tcp,self")
+        let over = try LaunchPlan.native(environment: EnvironmentCatalog.nativeShm, ranks: 3, machine: Self.two)
+        #expect(over.oversubscribe && over.arguments.contains("--oversubscribe") && over.binding.policy == "none")
+        // 15 ranks on 16 cores still leave a core: bound, no yield.
+        let almost = try LaunchPlan.native(environment: nil, ranks: 15, machine: Self.sixteen)
+        #expect(almost.binding.policy == "core" && !almost.yieldWhenIdle)
+        #expect(value("--mca", almost.arguments, after: "btl") == nil, "no environment: Open MPI picks the transports")
+        let sixteen = try LaunchPlan.native(environment: nil, ranks: 16, machine: Self.sixteen)
+        #expect(sixteen.binding.policy == "none" && sixteen.yieldWhenIdle && !sixteen.oversubscribe)
+    }
+
+    @Test func transportsComeFromTheCatalog() throws {
+        for kind in EnvironmentCatalog.all {
+            guard case .native(let btl, let pml) = kind.launch else {
+                #expect(throws: LaunchError.self) { try LaunchPlan.native(environment: kind, ranks: 2, machine: Self.two) }
+                continue
+            }
+            let plan = try LaunchPlan.native(environment: kind, ranks: 2, machine: Self.two)
+            #expect(value("--mca", plan.arguments, after: "btl") == btl)
+            #expect(value("--mca", plan.arguments, after: "pml") == pml)
+        }
+        #expect(throws: LaunchError.self) { try LaunchPlan.native(environment: nil, ranks: 0, machine: Self.two) }
+    }
+
+    @Test func srunDirectLaunchesWithPMIxAndBindsByTheSameRule() throws {
+        let one = try LaunchPlan.native(environment: EnvironmentCatalog.nativeShm, ranks: 2, starter: .srun, machine: Self.sixteen)
+        #expect(one.starter == .srun(nodes: 1))
+        #expect(one.arguments == ["--mpi=pmix", "-n", "2", "-N", "1", "--cpu-bind=cores"])
+        #expect(one.environment["PODGAP_BINDING"] == "core", "srun hands its environment to the tasks")
+        // Emulated nodes without containers are Slurm's own nodes there, over TCP.
+        let nodes = try LaunchPlan.native(environment: EnvironmentCatalog.nativeTwoNode, ranks: 2, starter: .srun, machine: Self.two)
+        #expect(nodes.arguments == ["--mpi=pmix", "-n", "2", "-N", "2"], "Slurm's nodes bind as the site says")
+        #expect(nodes.binding.policy == "slurm" && nodes.environment["PODGAP_BINDING"] == "slurm")
+        #expect(nodes.btl == "tcp,self")
+        let full = try LaunchPlan.native(environment: nil, ranks: 4, starter: .srun, machine: Self.two)
+        #expect(full.arguments.last == "--cpu-bind=none" && full.yieldWhenIdle)
+        #expect(throws: LaunchError.self) { try LaunchPlan.native(environment: EnvironmentCatalog.nativeTwoNode, ranks: 2, machine: Self.two) }
+    }
+
+    @Test func podsForceTheRshLauncherAndLeavePlacementToTheirCpusets() throws {
+        let pods = try LaunchPlan.pods(containers: true, ranks: 2, hosts: 2, slots: 1, agent: "/etc/mpi/kubexec.sh", machine: Self.two)
+        #expect(value("--mca", pods.arguments, after: "plm") == "rsh", "no ssh client: Open MPI would pick its local-only launcher")
+        #expect(value("--mca", pods.arguments, after: "plm_rsh_agent") == "/etc/mpi/kubexec.sh")
+        #expect(value("--mca", pods.arguments, after: "plm_rsh_no_tree_spawn") == "1")
+        #expect(value("--wdir", pods.arguments) == "/")
+        #expect(value("--mca", pods.arguments, after: "btl") == "tcp,self", "pods share no memory")
+        #expect(value("--bind-to", pods.arguments) == "none" && pods.binding.reason.contains("cpuset"))
+        #expect(value("--mca", pods.arguments, after: "mpi_yield_when_idle") == "1")
+        #expect(!pods.arguments.contains("--oversubscribe") && !pods.arguments.contains("PODGAP_NETWORK"))
+        // Without containers: host processes, Open MPI's own transports, the job's variables passed on.
+        let nodes = try LaunchPlan.pods(containers: false, ranks: 4, hosts: 2, slots: 1, agent: "/a", machine: Self.sixteen)
+        #expect(value("--mca", nodes.arguments, after: "plm") == "rsh")
+        #expect(nodes.btl == nil && nodes.oversubscribe && !nodes.yieldWhenIdle)
+        #expect(value("-x", nodes.arguments) == "PODGAP_NETWORK" && nodes.arguments.contains("PODGAP_JOB"))
+        #expect(nodes.starterName == "nodes" && pods.starterName == "pods")
+        #expect(throws: LaunchError.self) { try LaunchPlan.pods(containers: true, ranks: 2, hosts: 0, slots: 1, agent: "/a") }
+    }
+
+    @Test func aUsersOwnFlagsWinAndTheRecordsSaySo() throws {
+        let plan = try LaunchPlan.native(environment: EnvironmentCatalog.nativeShm, ranks: 2, machine: Self.two)
+            .deferring(to: ["--bind-to", "socket", "--mca", "mpi_yield_when_idle", "0", "--mca", "btl", "self,tcp"])
+        #expect(value("--bind-to", plan.arguments) == nil && value("--mca", plan.arguments, after: "btl") == nil)
+        #expect(value("--mca", plan.arguments, after: "mpi_yield_when_idle") == nil)
+        #expect(plan.binding == BindingPolicy(policy: "socket", reason: "--bind-to socket given on the command line"))
+        #expect(plan.arguments.contains("PODGAP_BINDING=socket"))
+        #expect(!plan.yieldWhenIdle)
+        // Flags it does not know change nothing.
+        let plain = try LaunchPlan.native(environment: nil, ranks: 2, machine: Self.two)
+        #expect(plain.deferring(to: ["--mca", "btl_tcp_if_include", "lo", "--tag-output"]).arguments == plain.arguments)
+    }
+
+    @Test func rootNeedsOpenMPIsConsentAndTheShellLineQuotes() throws {
+        let root = try LaunchPlan.native(environment: nil, ranks: 2, machine: Machine(cores: 4, isRoot: true))
+        #expect(root.environment == ["OMPI_ALLOW_RUN_AS_ROOT": "1", "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM": "1"])
+        #expect(try LaunchPlan.native(environment: nil, ranks: 2, machine: Self.two).environment.isEmpty)
+        #expect(root.shellLine.hasPrefix("OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 /"))
+        #expect(root.shellLine.contains(" 'PODGAP_BINDING_REASON=2 rank(s) per node on 4 cores: "))
+        #expect(LaunchPlan.quoted("it's") == "'it'\\''s'")
+        let json = try #require(try JSONSerialization.jsonObject(with: Data(root.json.utf8)) as? [String: Any])
+        #expect(json["starter"] as? String == "mpirun" && json["cores"] as? Int == 4)
+        #expect((json["binding"] as? [String: Any])?["policy"] as? String == "core")
+    }
+}
