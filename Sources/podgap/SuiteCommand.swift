@@ -114,8 +114,10 @@ struct SuiteCommand: ParsableCommand {
         say("\(suite.name): \(howMany) of \(perRound) launches (\(suite.environments.count) environments x \(suite.kernels.count + (suite.startup ? 1 : 0))), seed \(settings.seed), into \(target.path)")
 
         let baseline = suite.baseline
-        let runner = SuiteRunner(suite: suite, folder: target, podgap: SuiteCommand.executable, settings: settings,
+        let runner = SuiteRunner(suite: suite, folder: target, settings: settings,
                                  passesRound: (suite.kernels.map(\.name) + [SuiteRunner.probe[0]]).allSatisfy { registry.options(of: $0)["round"] == false },
+                                 launcher: SuiteLaunchers(suite: suite, folder: target, podgap: SuiteCommand.executable),
+                                 availability: HostAvailability(),
                                  precision: { SuiteCommand.precision(of: $0, baseline: baseline) })
         let outcome: SuiteRunner.Outcome
         do { outcome = try runner.run() } catch let error as SuiteError {
