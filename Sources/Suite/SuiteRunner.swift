@@ -214,7 +214,7 @@ public final class SuiteRunner {
         }
         for entry in suite.environments {
             if entry.kind.needsRDMA, let reason = ask("rdma", availability.rdmaUnavailable) {
-                skipped[entry.label] = "no RDMA adapter usable on this machine: \(reason)"
+                skipped[entry.label] = "no RDMA devices on this machine: \(reason)"
                 continue
             }
             switch suite.launch(of: entry) {

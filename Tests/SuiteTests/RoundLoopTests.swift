@@ -206,7 +206,7 @@ struct FakeAvailability: EnvironmentAvailability {
                                  availability: availability).run()
         let skipped = try SkippedEnvironment.read(folder.appendingPathComponent(SkippedEnvironment.file).path)
         #expect(skipped == [SkippedEnvironment(environment: "native-rdma",
-                                               reason: "no RDMA adapter usable on this machine: libibverbs lists no device (is the rdma-core provider for the adapter installed?)")])
+                                               reason: "no RDMA devices on this machine: libibverbs lists no device (is the rdma-core provider for the adapter installed?)")])
         #expect(outcome.launches == 1)
         #expect(!launcher.calls.contains { $0.contains("native-rdma") })
     }
