@@ -47,7 +47,7 @@ final class PodsLauncher: EnvironmentLauncher {
                                    results: folder.podResults(entry.label), splitCPUs: entry.splitCPUs)
             state = try PodJob.up(spec, store: store, progress: log.write)
         } catch {
-            let reason = "pods up failed: \(PodsLauncher.describe(error))"
+            let reason = "pods up failed: \(error)"
             log.write(reason)
             return .failed(reason + " [log: logs/\(logName).log]")
         }
@@ -80,7 +80,7 @@ final class PodsLauncher: EnvironmentLauncher {
         } catch {
             // Refused before mpirun started (a pod not running, mpirun missing): a failed launch,
             // never the kernel refusing its parameters.
-            let reason = PodsLauncher.describe(error)
+            let reason = "\(error)"
             log.write(reason)
             outcome = ChildOutcome(status: 1, seconds: Date().timeIntervalSince(started), lastLine: reason)
         }
@@ -95,8 +95,6 @@ final class PodsLauncher: EnvironmentLauncher {
         jobs.removeAll()
     }
 
-    /// A Pods error is its message; anything else as Swift writes it.
-    static func describe(_ error: Error) -> String { String(describing: error) }
 }
 
 /// Lines appended to a log file of the suite's own (never through a link).

@@ -205,25 +205,19 @@ public final class SuiteRunner {
     /// Marks what cannot run here, with the reason the report will show, each question asked
     /// once of the module that knows.
     private func checkEnvironments() {
-        var answers: [String: String?] = [:]
-        func ask(_ question: String, _ answer: () -> String?) -> String? {
-            if let known = answers[question] { return known }
-            let reason = answer()
-            answers[question] = reason
-            return reason
-        }
+        lazy var rdma = availability.rdmaUnavailable()
+        lazy var pods = availability.podsUnavailable()
+        lazy var slurm = availability.slurmUnavailable()
         for entry in suite.environments {
-            if entry.kind.needsRDMA, let reason = ask("rdma", availability.rdmaUnavailable) {
+            if entry.kind.needsRDMA, let reason = rdma {
                 skipped[entry.label] = "no RDMA devices on this machine: \(reason)"
                 continue
             }
             switch suite.launch(of: entry) {
             case .nodes:
-                if let reason = ask("pods", availability.podsUnavailable) { skipped[entry.label] = "pods cannot run here: \(reason)" }
+                if let reason = pods { skipped[entry.label] = "pods cannot run here: \(reason)" }
             case .native:
-                if suite.launcher == .srun, let reason = ask("slurm", availability.slurmUnavailable) {
-                    skipped[entry.label] = "no Slurm cluster: \(reason)"
-                }
+                if suite.launcher == .srun, let reason = slurm { skipped[entry.label] = "no Slurm cluster: \(reason)" }
             }
         }
         for (label, reason) in skipped.sorted(by: { $0.key < $1.key }) { log("skipping \(label): \(reason)") }
