@@ -31,7 +31,8 @@ let package = Package(
         // No C below this line but for Probes and Kernels: statistics, then the record schema.
         .target(name: "Statistics"),
         .target(name: "Records", dependencies: ["Statistics"]),
-        // Children in sessions of their own, ended together: pods launches, suite steps, tests.
+        // The one process runner: children in sessions of their own, ended together, with time
+        // limits and logs (Pods' tools and launches, suite launches, tests).
         .target(name: "Spawn"),
 
         // What a run records about where it runs, and the workloads it measures.
