@@ -33,7 +33,8 @@ let package = Package(
         // No C below this line but through Probes, Compute and RDMA: statistics, then the record schema.
         .target(name: "Statistics"),
         .target(name: "Records", dependencies: ["Statistics"]),
-        // Children in sessions of their own, ended together: pods launches, suite steps, tests.
+        // The one process runner: children in sessions of their own, ended together, with time
+        // limits and logs (Pods' tools and launches, suite launches, tests).
         .target(name: "Spawn"),
         // One launch plan: how N ranks of a command start (mpirun, srun, pods), binding, yield, transports.
         .target(name: "Launch", dependencies: ["Records", "Spawn"]),
@@ -57,8 +58,9 @@ let package = Package(
         .target(name: "Report", dependencies: ["Records", "Statistics"]),
         // One reader of YAML fields for suites and model profiles, errors at FILE:LINE.
         .target(name: "Config", dependencies: [.product(name: "Yams", package: "Yams")]),
-        // Suites write their reports themselves (SuiteSession): Report is C-free too.
-        .target(name: "Suite", dependencies: ["Records", "Statistics", "Spawn", "Config", "Report", "Launch"]),
+        // Suites write their reports themselves (SuiteSession), and bring pods up and launch on them
+        // through Pods' library calls: Report and Pods are C-free too.
+        .target(name: "Suite", dependencies: ["Records", "Statistics", "Spawn", "Config", "Report", "Launch", "Pods"]),
         .target(name: "Model", dependencies: ["Records", "Statistics", "Config"]),
 
         // The CLI: parses options and calls the modules.
@@ -79,7 +81,7 @@ let package = Package(
         .testTarget(name: "CUDATests", dependencies: ["CUDA", "Compute", "Kernels", "Records"]),
         .testTarget(name: "PodsTests", dependencies: ["Pods", "Records", "RDMADevices", "RDMATestSupport", .product(name: "Yams", package: "Yams")]),
         .testTarget(name: "ReportTests", dependencies: ["Report", "Records"]),
-        .testTarget(name: "SuiteTests", dependencies: ["Suite", "Records", "Config"]),
+        .testTarget(name: "SuiteTests", dependencies: ["Suite", "Records", "Config", "Spawn", "Launch"]),
         // Synthetic records from known links, for the model's unit tests and the CLI's.
         .target(name: "ModelFixtures", dependencies: ["Model", "Records"], path: "Tests/ModelFixtures"),
         .testTarget(name: "ModelTests", dependencies: ["Model", "Records", "ModelFixtures"]),

@@ -121,9 +121,14 @@ public struct PodLaunch {
         /// A pod found stopped during the launch.
         public var deadPod: String?
         public var timedOut: Bool
+        /// Ended because the caller's `interrupted` said so (Ctrl-C in a suite).
+        public var interrupted = false
     }
 
-    public func run(report: (String) -> Void) throws -> Outcome {
+    /// Runs the launch to its end: mpirun's output goes to `output`, and once `interrupted()`
+    /// is true the launch is ended as a timeout would end it.
+    public func run(output: Session.Output = .inherited, interrupted: () -> Bool = { false },
+                    report: (String) -> Void) throws -> Outcome {
         guard ranks >= 1 else { throw PodsError.badInput("--np \(ranks) must be at least 1") }
         guard !command.isEmpty else { throw PodsError.badInput("nothing to launch: add `-- podgap run allreduce ...`") }
         let runtime = try Runtime()
@@ -159,7 +164,7 @@ public struct PodLaunch {
         // that may run there after it.
         let podsBefore = containers ? podProcesses() : [:]
         let session: Session
-        do { session = try Session(argv, environment: environment) } catch let error as SpawnError {
+        do { session = try Session(argv, environment: environment, output: output) } catch let error as SpawnError {
             throw PodsError.failed(error.description)
         }
         var saved = state
@@ -179,6 +184,10 @@ public struct PodLaunch {
                 let dead = status == 0 || !containers ? nil : stoppedPod(runtime)
                 if let dead { report("pod \(dead) stopped during the launch; mpirun exited with \(status)") }
                 return outcome(status: status, deadPod: dead, report: report)
+            }
+            if interrupted() {
+                report("launch of \(state.spec.name) interrupted; ending mpirun and its agents")
+                return Outcome(status: session.end(), deadPod: nil, timedOut: false, interrupted: true)
             }
             if Date() > deadline {
                 report("launch of \(state.spec.name) timed out after \(Int(timeout))s; ending mpirun and its agents")

@@ -1,4 +1,5 @@
 import Foundation
+import Spawn
 
 /// runc, driven the way a CRI runtime drives it: `run -d` from a bundle, `exec`, `state`, `delete`.
 public struct Runtime: Sendable {
@@ -24,22 +25,17 @@ public struct Runtime: Sendable {
         return words.count >= 3 ? String(words[2]) : "unknown"
     }
 
-    /// Starts the container detached; its stdout and stderr go to `log`.
+    /// Starts the container detached; its stdout and stderr (and so the pod's) go to `log`.
     public func run(id: String, bundle: String, log: String) throws {
-        _ = FileManager.default.createFile(atPath: log, contents: nil)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: path)
-        process.arguments = ["run", "--detach", "--bundle", bundle, id]
-        process.standardInput = FileHandle.nullDevice
-        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
-        process.standardOutput = handle
-        process.standardError = handle
-        try process.run()
-        process.waitUntilExit()
-        try? handle.close()
-        guard process.terminationStatus == 0 else {
-            let text = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
-            let line = text.split(separator: "\n").last.map(String.init) ?? "no output"
+        let outcome: ChildOutcome
+        do {
+            outcome = try Child.run([path, "run", "--detach", "--bundle", bundle, id], environment: ProcessInfo.processInfo.environment,
+                                    output: .log(log), timeout: Subprocess.timeout, endingSurvivors: false)
+        } catch let error as SpawnError {
+            throw PodsError.failed(error.description)
+        }
+        guard outcome.status == 0 else {
+            let line = outcome.timedOut ? "did not finish in \(Int(Subprocess.timeout)) s" : outcome.lastLine.isEmpty ? "no output" : outcome.lastLine
             throw PodsError.failed("runc run \(id) failed: \(line)")
         }
     }

@@ -19,3 +19,20 @@ public enum Executable {
         return nil
     }
 }
+
+extension Executable {
+    /// `name` found as `find` finds it; its absence is a `MissingExecutable` that names the
+    /// package to install.
+    public static func require(_ name: String, package: String) throws -> String {
+        guard let path = find(name) else { throw MissingExecutable(name: name, package: package) }
+        return path
+    }
+}
+
+/// A program podgap needs is not installed.
+public struct MissingExecutable: Error, CustomStringConvertible, Sendable {
+    public var name: String
+    public var package: String
+    public init(name: String, package: String) { self.name = name; self.package = package }
+    public var description: String { "\(name) is not installed: run scripts/setup (or apt-get install \(package))" }
+}

@@ -24,11 +24,11 @@ public struct Session: Sendable {
     public let pid: pid_t
     public let started: Date
 
-    /// Starts `argv` (argv[0] a path) with exactly `environment`, in `directory` when given. The
-    /// child gets SIGINT, SIGTERM and SIGPIPE at their defaults and no blocked signals, whatever
-    /// the caller set up for itself.
+    /// Starts `argv` (argv[0] a path) with exactly `environment`, in `directory` when given, its
+    /// stdin read from `input` (a file). The child gets SIGINT, SIGTERM and SIGPIPE at their
+    /// defaults and no blocked signals, whatever the caller set up for itself.
     public init(_ argv: [String], environment: [String: String], output: Output = .inherited,
-                directory: String? = nil) throws {
+                directory: String? = nil, input: String = "/dev/null") throws {
         guard !argv.isEmpty else { throw SpawnError(description: "nothing to start") }
         // Swift does not import posix_spawn_file_actions_addchdir_np: a shell changes folder, then execs.
         let argv = directory.map { ["/bin/sh", "-c", "cd \"$0\" && exec \"$@\"", $0] + argv } ?? argv
@@ -36,7 +36,7 @@ public struct Session: Sendable {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 0, input, O_RDONLY, 0)
         switch output {
         case .inherited: break
         case .log(let path):

@@ -125,8 +125,10 @@ public struct SuiteSession {
 
     /// Runs the suite into `folder` (from `prepareFolder`), saying progress through `say`, then
     /// writes the reports. `podgap` is the binary every launch runs; `passesRound`, whether every
-    /// kernel takes `--round`/`--position`. Throws the runner's `SuiteError` (interrupted or not).
-    public func run(into folder: URL, podgap: String, passesRound: Bool, say: (String) -> Void) throws -> Finished {
+    /// kernel takes `--round`/`--position`; `availability` says which environments this machine
+    /// cannot run. Throws the runner's `SuiteError` (interrupted or not).
+    public func run(into folder: URL, podgap: String, passesRound: Bool, availability: any EnvironmentAvailability,
+                    say: (String) -> Void) throws -> Finished {
         let launchesPerEnvironment = suite.kernels.count + (suite.startup ? 1 : 0)
         var howMany = "\(settings.rounds ?? suite.rounds) rounds"
         if let budget = settings.budget, let target = settings.targetCI {
@@ -135,7 +137,8 @@ public struct SuiteSession {
         say("\(suite.name): \(howMany) of \(suite.environments.count * launchesPerEnvironment) launches (\(suite.environments.count) environments x \(launchesPerEnvironment)), seed \(settings.seed), into \(folder.path)")
 
         let baseline = suite.baseline
-        let runner = SuiteRunner(suite: suite, folder: folder, podgap: podgap, settings: settings, passesRound: passesRound,
+        let runner = SuiteRunner(suite: suite, folder: folder, settings: settings, passesRound: passesRound,
+                                 launcher: SuiteLaunchers(suite: suite, folder: folder, podgap: podgap), availability: availability,
                                  precision: { SuiteSession.precision(of: $0, baseline: baseline) })
         let outcome = try runner.run()
         for skip in outcome.skipped { say("skipped \(skip.environment): \(skip.reason)") }

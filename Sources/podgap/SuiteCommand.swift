@@ -52,6 +52,7 @@ struct SuiteCommand: ParsableCommand {
             let kernels = session.suite.kernels.map(\.name) + [SuiteRunner.probe[0]]
             let finished = try session.run(into: folder, podgap: SuiteCommand.executable,
                                            passesRound: kernels.allSatisfy { registry.options(of: $0)["round"] == false },
+                                           availability: HostAvailability(),
                                            say: { FileHandle.standardError.write(Data("podgap suite: \($0)\n".utf8)) })
             print(finished.folder.path)
             if let failure = finished.reportFailure {

@@ -32,6 +32,17 @@ import RDMATestSupport
         #expect(discovery.absenceReason([down, up]) == nil)
     }
 
+    /// A GPU host's /dev/infiniband can hold only rdma_cm: a folder, but no adapter. Absence is
+    /// then what libibverbs lists, not the folder.
+    @Test func aDeviceFolderWithoutAdapterIsAbsence() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("podgap-rdma-cm-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        FileManager.default.createFile(atPath: folder.appendingPathComponent("rdma_cm").path, contents: nil)
+        let discovery = Discovery(sysfs: folder.path + "/sys", deviceFolder: folder.path)
+        #expect(discovery.absenceReason([]) == "libibverbs lists no device (is the rdma-core provider for the adapter installed?)")
+    }
+
     /// stat's device numbers decoded by hand (glibc's major/minor are macros Swift cannot see):
     /// nodes made by coreutils' mknod, read back, including a minor above 255 that glibc splits.
     @Test(.enabled(if: geteuid() == 0, "creating device nodes needs root (CAP_MKNOD)"))

@@ -22,9 +22,9 @@ import Testing
     func suiteFlags(_ environment: String, ranks: Int, machine: Machine) throws -> [String] {
         let suite = try SuiteFile.parse("ranks: \(ranks)\nenvironments: [\(environment)]\nkernels: [allreduce]\n",
                                         file: "s.yaml", kernels: OneKernel())
-        let runner = SuiteRunner(suite: suite, folder: URL(fileURLWithPath: "/tmp/podgap-equal"), podgap: Self.binary,
-                                 settings: .init(rounds: 1, seed: 1), passesRound: true, log: { _ in })
-        let command = runner.command(for: try #require(suite.environments.first), run: ["allreduce"], outName: "o.jsonl", machine: machine)
+        let native = NativeLauncher(suite: suite, folder: SuiteFolder(URL(fileURLWithPath: "/tmp/podgap-equal")), podgap: Self.binary,
+                                    machine: machine)
+        let command = try native.command(for: try #require(suite.environments.first), application: [Self.binary, "run", "allreduce"]).argv
         let end = try #require(command.firstIndex(of: Self.binary))
         return Array(command[1..<end])
     }

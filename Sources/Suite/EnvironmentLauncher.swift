@@ -1,0 +1,109 @@
+import Foundation
+import Records
+import Spawn
+
+/// One launch as the round loop asks for it: `podgap run` with `run` in an environment, its
+/// ranks writing their records to a file named `outName`.
+public struct LaunchRequest {
+    public var environment: SuiteFile.EnvironmentEntry
+    /// What follows `podgap run` (the kernel, its parameters, label, run id ...), without `--out`.
+    public var run: [String]
+    /// The records file's name, new for every attempt: pods keep their files (the host never
+    /// deletes in their folders), so a name is never used twice.
+    public var outName: String
+    /// Where the launch's own output goes.
+    public var log: String
+    /// Wall seconds after which the launch is ended.
+    public var timeout: Double
+    /// True once Ctrl-C asked the suite to stop: the launch is ended at once.
+    public var interrupted: () -> Bool
+
+    public init(environment: SuiteFile.EnvironmentEntry, run: [String], outName: String, log: String, timeout: Double,
+                interrupted: @escaping () -> Bool) {
+        self.environment = environment; self.run = run; self.outName = outName; self.log = log
+        self.timeout = timeout; self.interrupted = interrupted
+    }
+}
+
+/// How a launch ended and where its records are.
+public struct LaunchResult {
+    public var outcome: ChildOutcome
+    /// The files the ranks wrote `outName` to.
+    public var records: [String]
+    /// True when those files are in folders pods can write: read through `SafeFile` only, never
+    /// removed. False: a file in the suite's own folder, removed once read.
+    public var podWritten: Bool
+
+    public init(outcome: ChildOutcome, records: [String], podWritten: Bool) {
+        self.outcome = outcome; self.records = records; self.podWritten = podWritten
+    }
+}
+
+/// What readying an environment before the first round came to.
+public enum SetUpResult: Equatable {
+    case ready
+    /// It cannot run: skipped, for this reason.
+    case failed(String)
+    /// Ctrl-C came during the set-up: nothing of it is left, and it runs on `--resume`.
+    case interrupted
+}
+
+/// The seam between the round loop and whatever starts ranks: native mpirun or srun, or pods.
+/// The loop decides what runs when; a launcher only brings environments up, runs launches and
+/// takes everything down.
+public protocol EnvironmentLauncher: AnyObject {
+    /// Readies `environment` before the first round (pods come up; native needs nothing).
+    func setUp(_ environment: SuiteFile.EnvironmentEntry, interrupted: () -> Bool) -> SetUpResult
+    /// Runs one launch to its end. Throws only when it cannot be started at all.
+    func launch(_ request: LaunchRequest) throws -> LaunchResult
+    /// Takes down whatever `setUp` made; called once, however the suite ends.
+    func tearDown()
+}
+
+/// Whether this machine can run an environment, asked of the module that knows (RDMA discovery,
+/// Slurm, pods support). The CLI hands one in: Suite links no C library, so it cannot ask
+/// libibverbs itself.
+public protocol EnvironmentAvailability {
+    /// Why environments that need an RDMA adapter cannot run here; nil when one is usable.
+    func rdmaUnavailable() -> String?
+    /// Why `launcher: srun` cannot start ranks here; nil when a Slurm cluster answers.
+    func slurmUnavailable() -> String?
+    /// Why pods cannot be made here (not root, no runc ...); nil when they can.
+    func podsUnavailable() -> String?
+}
+
+/// The suite's folder and the places in it launches and logs use.
+public struct SuiteFolder: Sendable {
+    public let url: URL
+    public init(_ url: URL) { self.url = url }
+
+    static let launchOutput = "launch-output"
+    static let pods = "pods"
+
+    /// Where a launch of host processes writes: a folder of the suite's own.
+    func hostOutput(_ name: String) -> String {
+        url.appendingPathComponent(SuiteFolder.launchOutput).appendingPathComponent(name).path
+    }
+
+    /// Where a pods environment's pods write: the only part of the suite's folder pods see.
+    func podResults(_ label: String) -> String {
+        url.appendingPathComponent(SuiteFolder.pods).appendingPathComponent(label).path
+    }
+
+    func records(_ label: String) -> String { url.appendingPathComponent("\(label).jsonl").path }
+
+    func log(_ name: String) -> String {
+        let logs = url.appendingPathComponent("logs")
+        try? FileManager.default.createDirectory(at: logs, withIntermediateDirectories: true)
+        return logs.appendingPathComponent("\(name).log").path
+    }
+}
+
+extension SuiteFile {
+    /// How `entry` starts its ranks in this suite. Under Slurm native nodes are Slurm's own nodes
+    /// (srun -N), not node namespaces.
+    func launch(of entry: EnvironmentEntry) -> EnvironmentKind.Launch {
+        if launcher == .srun, case .nodes(_, _, false) = entry.kind.launch { return .native(btl: "tcp,self", pml: nil) }
+        return entry.kind.launch
+    }
+}

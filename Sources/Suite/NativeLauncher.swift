@@ -1,0 +1,56 @@
+import Foundation
+import Records
+import Spawn
+import Launch
+
+/// Native environments: `mpirun ... podgap run KERNEL` (or `srun`) as a child in a session of its
+/// own, its ranks host processes writing in the suite's own folder.
+final class NativeLauncher: EnvironmentLauncher {
+    let suite: SuiteFile
+    let folder: SuiteFolder
+    /// The podgap binary the ranks run (this one).
+    let podgap: String
+    /// The machine the plan's rules read (cores, root); injected by tests.
+    let machine: Machine
+
+    init(suite: SuiteFile, folder: SuiteFolder, podgap: String, machine: Machine = .current) {
+        self.suite = suite; self.folder = folder; self.podgap = podgap; self.machine = machine
+    }
+
+    func setUp(_ environment: SuiteFile.EnvironmentEntry, interrupted: () -> Bool) -> SetUpResult { .ready }
+
+    func launch(_ request: LaunchRequest) throws -> LaunchResult {
+        let out = folder.hostOutput(request.outName)
+        let (argv, variables) = try command(for: request.environment, application: [podgap, "run"] + request.run + ["--out", out])
+        let outcome: ChildOutcome
+        do {
+            outcome = try Child.run(argv, environment: MPIRunEnvironment.current.merging(variables) { $1 }, output: .log(request.log),
+                                    timeout: request.timeout, interrupted: request.interrupted)
+        } catch let error as SpawnError {
+            throw SuiteError(error.description)
+        }
+        return LaunchResult(outcome: outcome, records: [out], podWritten: false)
+    }
+
+    func tearDown() {}
+
+    // MARK: the native command line
+
+    /// The launch plan for the suite's ranks in `entry`: the same rules, flags and variables as
+    /// `scripts/podgap-mpirun` (through `podgap plan`) and `podgap run startup`.
+    func plan(for entry: SuiteFile.EnvironmentEntry) throws -> LaunchPlan {
+        guard case .native = suite.launch(of: entry) else {
+            throw SuiteError("\(entry.label) starts its ranks in pods or emulated nodes, not natively")
+        }
+        let starter: LaunchPlan.NativeStarter = suite.launcher == .srun ? .srun : .mpirun
+        do { return try LaunchPlan.native(environment: entry.kind, ranks: suite.ranks, starter: starter, machine: machine) } catch let error as LaunchError {
+            throw SuiteError("\(entry.label): \(error.description)")
+        }
+    }
+
+    /// mpirun (or srun) starting the suite's ranks of `application` in `entry`, and the variables it needs.
+    func command(for entry: SuiteFile.EnvironmentEntry, application: [String]) throws -> (argv: [String], environment: [String: String]) {
+        let plan = try plan(for: entry)
+        return (plan.command + application, plan.environment)
+    }
+}

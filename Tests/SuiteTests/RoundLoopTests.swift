@@ -1,0 +1,221 @@
+import Foundation
+import Records
+import Spawn
+import Testing
+@testable import Suite
+
+/// A launcher that starts nothing: it logs every call and writes, for each launch, the record a
+/// kernel would write, where the ranks would write it, so that record intake reads real files.
+final class RecordingLauncher: EnvironmentLauncher {
+    let folder: URL
+    /// Everything asked of it, in order: "setUp LABEL", "launch OUTNAME", "tearDown".
+    private(set) var calls: [String] = []
+    /// Failed launches still to give, by run id (mpirun exits 255 when MPI does not start).
+    var failures: [String: Int] = [:]
+    /// Set-ups that fail, by label, with the reason.
+    var refusedSetUps: [String: String] = [:]
+    /// Seconds each launch takes.
+    var seconds = 0.0
+    /// Called at the start of every launch with its run id (to stop the suite mid-round).
+    var onLaunch: (String) -> Void = { _ in }
+
+    init(folder: URL) { self.folder = folder }
+
+    func setUp(_ environment: SuiteFile.EnvironmentEntry, interrupted: () -> Bool) -> SetUpResult {
+        calls.append("setUp \(environment.label)")
+        return refusedSetUps[environment.label].map(SetUpResult.failed) ?? .ready
+    }
+
+    func launch(_ request: LaunchRequest) throws -> LaunchResult {
+        calls.append("launch \(request.outName)")
+        func value(_ option: String) -> String { request.run[request.run.firstIndex(of: option)! + 1] }
+        let runID = value("--run-id")
+        onLaunch(runID)
+        if seconds > 0 { usleep(UInt32(seconds * 1e6)) }
+        let output = folder.appendingPathComponent("launch-output")
+        try FileManager.default.createDirectory(at: output, withIntermediateDirectories: true)
+        let out = output.appendingPathComponent(request.outName).path
+        if request.interrupted() {
+            return LaunchResult(outcome: ChildOutcome(status: 143, seconds: 0.01, interrupted: true), records: [out], podWritten: false)
+        }
+        if let left = failures[runID], left > 0 {
+            failures[runID] = left - 1
+            return LaunchResult(outcome: ChildOutcome(status: 255, seconds: 0.01, lastLine: "MPI did not start"), records: [out], podWritten: false)
+        }
+        let point = MeasuredPoint(parameters: ["bytes": 4], warmup: 0, iterations: 1, samples: [1e-6], verified: true, verification: "sum")
+        let environment = Environment(name: value("--label"), launcher: .init(kind: "mpirun"), container: nil, network: "loopback",
+                                      transport: .init(pml: "ob1", btl: "vader,self"), hostname: "n1", hostnames: ["n1"], cores: 2,
+                                      cpuset: "0-1", cgroup: .init(), kernel: "Linux", mpiLibrary: "Open MPI", podgapVersion: "0",
+                                      gitCommit: nil, topology: nil, bindings: nil, ranksPerNode: 2, oversubscribed: false,
+                                      yieldWhenIdle: false, yieldSetBy: nil)
+        let record = Record(run: runID, kernel: request.run[0], ranks: 2, trial: Int(value("--trial"))!, measurement: point,
+                            keepingSamples: false, environment: environment)
+        try RecordWriter(appendingTo: out).append(record)
+        return LaunchResult(outcome: ChildOutcome(status: 0, seconds: 0.05), records: [out], podWritten: false)
+    }
+
+    func tearDown() { calls.append("tearDown") }
+}
+
+/// What the machine lacks, as the CLI's modules would answer.
+struct FakeAvailability: EnvironmentAvailability {
+    var rdma: String?
+    var slurm: String?
+    var pods: String?
+    func rdmaUnavailable() -> String? { rdma }
+    func slurmUnavailable() -> String? { slurm }
+    func podsUnavailable() -> String? { pods }
+}
+
+/// The round loop, driven through a recording launcher: retry, skip, interrupt, resume, budget
+/// and target, each read back from the journal and the records files.
+@Suite struct RoundLoopTests {
+    let folder: URL
+
+    init() throws {
+        folder = FileManager.default.temporaryDirectory.appendingPathComponent("podgap-rounds-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+    }
+
+    static func suite(_ environments: [String] = ["native-shm", "native-tcp"]) throws -> SuiteFile {
+        try SuiteFile.parse("""
+            name: t
+            ranks: 2
+            timeout: 1m
+            startup: false
+            environments: [\(environments.joined(separator: ", "))]
+            kernels:
+              - allreduce:
+                  sizes: 4:8
+            """, file: "t.yaml", kernels: FakeKernels())
+    }
+
+    func runner(_ suite: SuiteFile, _ launcher: RecordingLauncher, settings: SuiteRunner.Settings,
+                availability: FakeAvailability = FakeAvailability(),
+                precision: ((URL) -> SuiteRunner.Precision?)? = nil) -> SuiteRunner {
+        SuiteRunner(suite: suite, folder: folder, settings: settings, passesRound: false, launcher: launcher,
+                    availability: availability, precision: precision, handlesSignals: false, log: { _ in })
+    }
+
+    /// Each records file parsed back: (run id, round) per record.
+    func records(_ label: String, in folder: URL? = nil) throws -> [(run: String, round: Int?)] {
+        let path = (folder ?? self.folder).appendingPathComponent("\(label).jsonl").path
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return [] }
+        return try text.split(separator: "\n").enumerated().map {
+            let record = try RecordReader.decode(Substring($1), file: path, line: $0 + 1)
+            return (record.run, record.round)
+        }
+    }
+
+    var journal: [Journal.Event] { Journal(path: folder.appendingPathComponent(SuiteRunner.journalFile).path).events() }
+
+    @Test func aFailedLaunchIsTriedOnceMoreAndCountedOnce() throws {
+        let launcher = RecordingLauncher(folder: folder)
+        launcher.failures["native-shm-k0-allreduce-r1"] = 1
+        let outcome = try runner(try Self.suite(), launcher, settings: .init(rounds: 2, seed: 7)).run()
+        #expect(outcome.rounds == 2 && outcome.launches == 4 && outcome.skipped.isEmpty)
+        #expect(launcher.calls.filter { $0.hasPrefix("launch native-shm-k0-allreduce-r1.") }
+                == ["launch native-shm-k0-allreduce-r1.s1-1.jsonl", "launch native-shm-k0-allreduce-r1.s1-2.jsonl"])
+        let kept = try records("native-shm")
+        #expect(kept.map(\.run) == ["native-shm-k0-allreduce-r1", "native-shm-k0-allreduce-r2"])
+        #expect(kept.map(\.round) == [1, 2])
+        #expect(journal.filter { $0.event == .launch }.count == 4)
+        #expect(journal.last?.event == .stopped && journal.last?.reason == "all 2 rounds ran")
+        #expect(launcher.calls.last == "tearDown")
+    }
+
+    @Test func anEnvironmentFailingTwiceIsSkippedForTheRestOfTheSuite() throws {
+        let launcher = RecordingLauncher(folder: folder)
+        launcher.failures["native-tcp-k0-allreduce-r1"] = 2
+        let outcome = try runner(try Self.suite(), launcher, settings: .init(rounds: 3, seed: 7)).run()
+        #expect(outcome.rounds == 3 && outcome.launches == 3)
+        #expect(launcher.calls.filter { $0.hasPrefix("launch native-tcp") }.count == 2, "two tries, then no later round")
+        let skipped = try SkippedEnvironment.read(folder.appendingPathComponent(SkippedEnvironment.file).path)
+        #expect(skipped.map(\.environment) == ["native-tcp"])
+        #expect(skipped.first?.reason == "round 1, allreduce: failed (exit 255): MPI did not start [log: logs/native-tcp-k0-allreduce-r1.log]; later rounds not run")
+        #expect(try records("native-tcp").isEmpty)
+        #expect(try records("native-shm").map(\.round) == [1, 2, 3])
+        #expect(journal.filter { $0.event == .launch }.compactMap(\.environment) == ["native-shm", "native-shm", "native-shm"])
+    }
+
+    /// Ctrl-C mid-round: the journal says what was under way, the error says how to go on, and
+    /// a resume sets the unfinished round's records aside and runs that round again whole.
+    @Test func anInterruptedSuiteResumesAtTheUnfinishedRound() throws {
+        let suite = try Self.suite()
+        let launcher = RecordingLauncher(folder: folder)
+        let first = runner(suite, launcher, settings: .init(rounds: 3, seed: 7))
+        let order = Schedule.round(2, of: suite, seed: 7).map(\.id)
+        launcher.onLaunch = { if $0 == order[1] { first.interrupt() } }
+        #expect {
+            _ = try first.run()
+        } throws: { error in
+            guard let error = error as? SuiteError else { return false }
+            return error.interrupted && error.description.contains("podgap suite --resume \(folder.path)")
+        }
+        let stopped = try #require(journal.last)
+        #expect(stopped.event == .interrupted && stopped.during == "round 2, \(order[1])" && stopped.round == 2)
+        #expect(Journal(path: folder.appendingPathComponent(SuiteRunner.journalFile).path).state().finished == [1])
+        #expect(launcher.calls.last == "tearDown")
+        let unfinished = order[0].hasPrefix("native-shm") ? "native-shm" : "native-tcp"
+        #expect(try records(unfinished).map(\.round) == [1, 2], "round 2's first launch was kept before Ctrl-C")
+
+        let again = RecordingLauncher(folder: folder)
+        let outcome = try runner(suite, again, settings: .init(rounds: 3, seed: 7)).run()
+        #expect(outcome.rounds == 3)
+        #expect(again.calls.filter { $0.hasPrefix("launch") }.count == 4, "rounds 2 and 3, two environments each")
+        #expect(again.calls.contains("launch \(order[0]).s2-1.jsonl"), "the second run's files are named apart from the first's")
+        for label in ["native-shm", "native-tcp"] {
+            #expect(try records(label).map(\.round) == [1, 2, 3], "\(label): one record per finished round")
+        }
+        #expect(try records(unfinished, in: folder.appendingPathComponent("interrupted")).map(\.run) == [order[0]])
+        #expect(journal.contains { $0.event == .resumed })
+    }
+
+    @Test func aBudgetStopsBeforeARoundThatWouldNotFit() throws {
+        let launcher = RecordingLauncher(folder: folder)
+        launcher.seconds = 0.15
+        let outcome = try runner(try Self.suite(), launcher, settings: .init(rounds: nil, seed: 7, budget: 1)).run()
+        #expect(outcome.stop == "the time budget (1 s) was spent")
+        let rounds = journal.filter { $0.event == .finished }.compactMap(\.seconds)
+        #expect((2...3).contains(rounds.count), "rounds of ~0.3 s in a 1 s budget: \(rounds)")
+        #expect(rounds.reduce(0, +) <= 1, "no round started that would not fit")
+        #expect(try records("native-shm").count == rounds.count)
+    }
+
+    /// Intervals narrowing with every round: the suite stops at the first round (from the third)
+    /// whose widest interval is within the target.
+    @Test func aBudgetRunStopsOnceTheTargetIsReached() throws {
+        let launcher = RecordingLauncher(folder: folder)
+        let precision: (URL) -> SuiteRunner.Precision? = { folder in
+            let rounds = (try? self.records("native-shm", in: folder).count) ?? 0
+            return SuiteRunner.Precision(widest: 20 / Double(max(rounds, 1)), headline: "native-tcp allreduce")
+        }
+        let outcome = try runner(try Self.suite(), launcher, settings: .init(rounds: 10, seed: 7, budget: 600, targetCI: 5),
+                                 precision: precision).run()
+        #expect(outcome.rounds == 4)
+        #expect(outcome.stop == "the target was reached: every headline interval at most 5.0 points wide")
+        #expect(journal.last?.event == .stopped && journal.last?.widest == 5)
+    }
+
+    /// /dev/infiniband with only rdma_cm is no adapter: the module that knows says so, and the
+    /// RDMA environment is skipped with its words, never launched.
+    @Test func environmentsThisMachineCannotRunAreSkippedWithTheModulesReason() throws {
+        let launcher = RecordingLauncher(folder: folder)
+        let availability = FakeAvailability(rdma: "libibverbs lists no device (is the rdma-core provider for the adapter installed?)")
+        let outcome = try runner(try Self.suite(["native-shm", "native-rdma"]), launcher, settings: .init(rounds: 1, seed: 7),
+                                 availability: availability).run()
+        let skipped = try SkippedEnvironment.read(folder.appendingPathComponent(SkippedEnvironment.file).path)
+        #expect(skipped == [SkippedEnvironment(environment: "native-rdma",
+                                               reason: "no RDMA devices on this machine: libibverbs lists no device (is the rdma-core provider for the adapter installed?)")])
+        #expect(outcome.launches == 1)
+        #expect(!launcher.calls.contains { $0.contains("native-rdma") })
+    }
+
+    @Test func aSetUpThatFailsSkipsItsEnvironment() throws {
+        let launcher = RecordingLauncher(folder: folder)
+        launcher.refusedSetUps["native-tcp"] = "pods up failed: runc is not installed"
+        let outcome = try runner(try Self.suite(), launcher, settings: .init(rounds: 1, seed: 7)).run()
+        #expect(outcome.skipped == [SkippedEnvironment(environment: "native-tcp", reason: "pods up failed: runc is not installed")])
+        #expect(try records("native-tcp").isEmpty && (try records("native-shm")).count == 1)
+    }
+}
