@@ -7,7 +7,8 @@ import Runner
 struct GEMMCommand: KernelCommand {
     static let configuration = CommandConfiguration(
         commandName: GEMMCheck.name,
-        abstract: "The training step's GEMMs timed alone (cuBLAS or OpenBLAS), each checked against float64; on cuda, fp32 shapes also through plain cublasSgemm.")
+        abstract: "The training step's GEMMs timed alone (cuBLAS or OpenBLAS), each checked against float64; on cuda, fp32 shapes also through plain cublasSgemm.",
+        discussion: "See docs/gpus.md.")
 
     @Option(help: "Layer widths of the step whose GEMMs to time (default 1024,4096,4096,1024).")
     var layers: String?

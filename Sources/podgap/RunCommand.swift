@@ -8,6 +8,7 @@ import CUDA
 struct Run: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run a kernel on every rank (start it with mpirun, srun, or in pods).",
+        discussion: "See docs/running.md (the kernels on GPUs: docs/gpus.md; the verbs baselines: docs/rdma.md).",
         subcommands: [AllreduceCommand.self, PingPongCommand.self, HaloCommand.self, TrainCommand.self, GEMMCommand.self, VerbsPingPongCommand.self, VerbsBandwidthCommand.self, StartupCommand.self])
 }
 

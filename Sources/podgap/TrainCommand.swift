@@ -14,7 +14,8 @@ extension ProxyWorkload: ExpressibleByArgument {}
 struct TrainCommand: KernelCommand {
     static let configuration = CommandConfiguration(
         commandName: TrainingStep.name,
-        abstract: "Data-parallel MLP training step: GEMMs (OpenBLAS, or cuBLAS on a GPU), bucketed gradient allreduce overlapped with the backward pass, SGD.")
+        abstract: "Data-parallel MLP training step: GEMMs (OpenBLAS, or cuBLAS on a GPU), bucketed gradient allreduce overlapped with the backward pass, SGD.",
+        discussion: "See docs/running.md, and docs/gpus.md for --device cuda.")
 
     @Option(help: "Layer widths, input first, e.g. 1024,4096,4096,1024 (the default). Not with --proxy.")
     var layers: String?
