@@ -1,4 +1,4 @@
-/// Exit codes users and scripts can rely on (README "Exit codes"); new ones only with the README.
+/// Exit codes users and scripts can rely on (docs/exit-codes.md); new ones only with that page.
 public enum ExitStatus: Int32, Sendable {
     case unverified = 1
     case badInput = 2

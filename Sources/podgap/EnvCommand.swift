@@ -6,7 +6,8 @@ import Foundation
 struct EnvCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "env",
-        abstract: "Show what a run records as its environment: launcher, limits, MPI, topology.")
+        abstract: "Show what a run records as its environment: launcher, limits, MPI, topology.",
+        discussion: "See docs/env.md.")
 
     enum Format: String, ExpressibleByArgument, CaseIterable {
         case text, json, nfd

@@ -10,7 +10,7 @@ struct ExportCommand: ParsableCommand {
         Reads and compares FILES exactly as podgap report does, then PUTs the text into the \
         gateway's group for --job (replacing what that group held). Exit code 2 on bad input, \
         including a URL that does not parse and a gateway that does not answer 2xx within --timeout; \
-        the records are only read.
+        the records are only read. See docs/suite-and-report.md.
         """)
 
     @Option(help: "The Pushgateway's address: http://HOST:PORT, e.g. http://127.0.0.1:9091.")

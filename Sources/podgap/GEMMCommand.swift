@@ -8,7 +8,8 @@ import Compute
 struct GEMMCommand: KernelCommand {
     static let configuration = CommandConfiguration(
         commandName: GEMMCheck.name,
-        abstract: "The training step's GEMMs timed alone (cuBLAS or OpenBLAS), each checked against float64; on cuda, fp32 shapes also through plain cublasSgemm.")
+        abstract: "The training step's GEMMs timed alone (cuBLAS or OpenBLAS), each checked against float64; on cuda, fp32 shapes also through plain cublasSgemm.",
+        discussion: "See docs/gpus.md.")
 
     @OptionGroup var step: StepOptions
 

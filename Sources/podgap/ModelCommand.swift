@@ -8,6 +8,7 @@ struct ModelCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "model",
         abstract: "Calibrate a performance model from records and project the bare-metal/pod gap to N GPUs.",
+        discussion: "See docs/model.md.",
         subcommands: [ModelCalibrate.self, ModelProject.self, ModelSensitivity.self, ModelValidate.self])
 
     /// Model errors are the user's input (a profile, a record file, a flag): exit 2, one line.

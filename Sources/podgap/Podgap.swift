@@ -9,6 +9,7 @@ struct Podgap: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "podgap",
         abstract: "Measures what running MPI and AI workloads in pods costs against bare metal.",
+        discussion: "Start with README.md; each command's --help names its page in docs/.",
         version: Environment.podgapBuild,
         subcommands: [Run.self, EnvCommand.self, PodsCommand.self, ImageCommand.self, ReportCommand.self, ExportCommand.self, SuiteCommand.self, ModelCommand.self, PlanCommand.self])
 

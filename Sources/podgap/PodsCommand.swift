@@ -9,6 +9,7 @@ struct PodsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "pods",
         abstract: "Emulated nodes and runc pods wired like a Kubernetes cluster; MPI Operator-style launch.",
+        discussion: "See docs/pods.md.",
         subcommands: [PodsUp.self, PodsLaunch.self, PodsList.self, PodsProbe.self, PodsDown.self])
 }
 

@@ -15,7 +15,8 @@ struct ReportCommand: ParsableCommand {
         discussion: """
         Pairs records by kernel, parameters and ranks across environments, and within a suite round \
         where the records carry one (else unpaired, and the line says so). FILES are results files \
-        (.jsonl) or suite folders. Exit code 2 on bad input (a bad line is reported as FILE:LINE).
+        (.jsonl) or suite folders. Exit code 2 on bad input (a bad line is reported as FILE:LINE). \
+        See docs/suite-and-report.md.
         """)
 
     @OptionGroup var inputs: ReportInputs

@@ -9,6 +9,7 @@ import CUDA
 struct Run: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run a kernel on every rank (start it with mpirun, srun, or in pods).",
+        discussion: "See docs/running.md (the kernels on GPUs: docs/gpus.md; the verbs baselines: docs/rdma.md).",
         // The MPI kernels (the one list), then the workloads that launch themselves.
         subcommands: RunKernels.commands.map { $0 as ParsableCommand.Type }
             + [VerbsPingPongCommand.self, VerbsBandwidthCommand.self, StartupCommand.self])

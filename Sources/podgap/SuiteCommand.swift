@@ -11,7 +11,8 @@ struct SuiteCommand: ParsableCommand {
         discussion: """
         Writes results/<suite>-<time>/: one JSONL per environment, suite.yaml as run, environment.json, \
         launches.jsonl (the journal --resume reads), skipped.json, logs/, pods/ (the only folder pods \
-        see) and report.{txt,md,csv,html}. Prints the folder's path on stdout.
+        see) and report.{txt,md,csv,html}. Prints the folder's path on stdout. \
+        See docs/suite-and-report.md.
         """)
 
     @Argument(help: "Suite file (YAML), e.g. benchmarks/suites/quick.yaml. Optional with --resume.")

@@ -16,7 +16,8 @@ struct WeightsDump: TestKnobs {
 struct TrainCommand: KernelCommand {
     static let configuration = CommandConfiguration(
         commandName: TrainingStep.name,
-        abstract: "Data-parallel MLP training step: GEMMs (OpenBLAS, or cuBLAS on a GPU), bucketed gradient allreduce overlapped with the backward pass, SGD.")
+        abstract: "Data-parallel MLP training step: GEMMs (OpenBLAS, or cuBLAS on a GPU), bucketed gradient allreduce overlapped with the backward pass, SGD.",
+        discussion: "See docs/running.md, and docs/gpus.md for --device cuda.")
 
     @OptionGroup var step: StepOptions
 

@@ -37,7 +37,8 @@ struct VerbsBandwidthCommand: ParsableCommand {
 struct VerbsOptions: ParsableArguments {
     static let discussion = """
         Start the server first (no --connect), then the client with --connect SERVER on another \
-        node or pod. The client measures and writes the records. Exits 3 where no RDMA device exists.
+        node or pod. The client measures and writes the records. Exits 3 where no RDMA device exists. \
+        See docs/rdma.md.
         """
     static let defaultSizes = "4:1M"
 
