@@ -3,7 +3,7 @@ import Statistics
 import Records
 
 /// The MLP on the host (OpenBLAS), as the tests and the CPU training step use it.
-public typealias Perceptron = Network<CPUBackend>
+public typealias Perceptron = MultilayerPerceptron<CPUBackend>
 
 /// A multilayer perceptron without biases: `widths[0]` inputs, ReLU after every hidden layer, a
 /// linear output, trained on mean squared error. Layer l's weights are a widths[l+1] x widths[l]
@@ -12,7 +12,7 @@ public typealias Perceptron = Network<CPUBackend>
 /// once here; `Backend` holds the buffers and does the arithmetic (OpenBLAS, or cuBLAS and NVRTC
 /// kernels on a GPU).
 /// A class because it owns large buffers that must not be copied.
-public final class Network<Backend: ComputeBackend> {
+public final class MultilayerPerceptron<Backend: ComputeBackend> {
     public let backend: Backend
     public let widths: [Int]
     public let batch: Int
@@ -98,7 +98,7 @@ public final class Network<Backend: ComputeBackend> {
             let input = address(activations[layer]), g = address(delta)
             let layerWeights = address(weights) + offsets[layer], layerGradient = address(gradients) + offsets[layer]
             // dW (fanOut x fanIn) = G^T (fanOut x batch) * input (batch x fanIn), a block of rows at a time.
-            let rows = Network.piece(of: fanOut, flopsPerUnit: Matrix.flops(m: 1, n: fanIn, k: batch), chunkFlops: chunkFlops)
+            let rows = MultilayerPerceptron.piece(of: fanOut, flopsPerUnit: Matrix.flops(m: 1, n: fanIn, k: batch), chunkFlops: chunkFlops)
             for first in stride(from: 0, to: fanOut, by: rows) {
                 let count = min(rows, fanOut - first)
                 backend.multiply(g + first, input, into: layerGradient + first * fanIn,
@@ -109,7 +109,7 @@ public final class Network<Backend: ComputeBackend> {
             guard layer > 0 else { break }
             // dInput (batch x fanIn) = G (batch x fanOut) * W (fanOut x fanIn), a block of columns at a time.
             let next = address(deltaNext)
-            let columns = Network.piece(of: fanIn, flopsPerUnit: Matrix.flops(m: batch, n: 1, k: fanOut), chunkFlops: chunkFlops)
+            let columns = MultilayerPerceptron.piece(of: fanIn, flopsPerUnit: Matrix.flops(m: batch, n: 1, k: fanOut), chunkFlops: chunkFlops)
             for first in stride(from: 0, to: fanIn, by: columns) {
                 let count = min(columns, fanIn - first)
                 backend.multiply(g, layerWeights + first, into: next + first,
@@ -144,7 +144,7 @@ public final class Network<Backend: ComputeBackend> {
     /// FNV-1a over the weights' bit patterns: equal exactly when every weight is bit-identical
     /// (up to the hash's collisions).
     public func weightsChecksum() throws -> UInt64 {
-        try backend.withHostCopy(of: address(weights), count: parameterCount) { Network.fnv1a($0) }
+        try backend.withHostCopy(of: address(weights), count: parameterCount) { MultilayerPerceptron.fnv1a($0) }
     }
 
     /// The weights in host memory.
@@ -166,7 +166,7 @@ public final class Network<Backend: ComputeBackend> {
     }
 }
 
-extension Network where Backend == CPUBackend {
+extension MultilayerPerceptron where Backend == CPUBackend {
     /// An MLP in host memory on a backend of its own.
     public convenience init(widths: [Int], batch: Int, seed: UInt64) {
         // The CPU backend's allocations cannot fail short of the process running out of memory.
@@ -180,5 +180,5 @@ extension Network where Backend == CPUBackend {
     }
 
     /// FNV-1a over the weights' bit patterns.
-    public var checksum: UInt64 { Network.fnv1a(UnsafeBufferPointer(weights)) }
+    public var checksum: UInt64 { MultilayerPerceptron.fnv1a(UnsafeBufferPointer(weights)) }
 }

@@ -129,7 +129,7 @@ public struct TrainingStep: Kernel {
         let globalBatch = batch * size
         // The MLP's batch: a proxy's sample is several rows (ProxyWorkload), a plain sample one.
         let rows = batch * rowsPerSample, globalRows = rows * size
-        let model = try Network(widths: widths, batch: rows, seed: seed, backend: backend)
+        let model = try MultilayerPerceptron(widths: widths, batch: rows, seed: seed, backend: backend)
         let task = SyntheticTask(inputWidth: widths.first!, outputWidth: widths.last!, seed: seed &+ 1)
         // The samples are made in host memory and handed to the backend before each step's clock starts.
         let inputs = UnsafeMutableBufferPointer<Float>.allocate(capacity: rows * widths.first!)

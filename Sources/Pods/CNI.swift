@@ -21,8 +21,8 @@ struct CNI {
     /// turns on forwarding in the node's namespace only; the MTU is the network's.
     static func bridgeConfig(job: String, network: PodNetwork, node index: Int, dataDir: String) -> [String: Any] {
         let spansNodes = network.spansNodes
-        var range: [String: Any] = ["subnet": Network.podSubnet(index)]
-        if spansNodes { range["gateway"] = Network.podGateway(index) }
+        var range: [String: Any] = ["subnet": LinkCommands.podSubnet(index)]
+        if spansNodes { range["gateway"] = LinkCommands.podGateway(index) }
         var ipam: [String: Any] = ["type": "host-local", "dataDir": dataDir, "ranges": [[range]]]
         if spansNodes { ipam["routes"] = [["dst": "0.0.0.0/0"]] }
         return [
@@ -65,11 +65,11 @@ struct CNI {
         var environment = ProcessInfo.processInfo.environment
         environment["CNI_COMMAND"] = command
         environment["CNI_CONTAINERID"] = container
-        environment["CNI_NETNS"] = Network.path(netns)
+        environment["CNI_NETNS"] = LinkCommands.path(netns)
         environment["CNI_IFNAME"] = ifname
         environment["CNI_PATH"] = folder
         let input = String(decoding: try JSONSerialization.data(withJSONObject: config), as: UTF8.self)
-        let output = try Subprocess.run(nsenter, ["--net=\(Network.path(node))", "\(folder)/\(plugin)"],
+        let output = try Subprocess.run(nsenter, ["--net=\(LinkCommands.path(node))", "\(folder)/\(plugin)"],
                                         environment: environment, input: input, check: false)
         guard output.status == 0 else {
             // CNI reports errors as JSON on stdout: {"code":..,"msg":..}

@@ -67,7 +67,7 @@ public enum JobLauncher {
         case "$node" in
         \(cases)    *) echo "kubexec.sh: unknown node $node" >&2; exit 1 ;;
         esac
-        exec \(pin)\(nsenter) --net=\(Network.netnsFolder)/"$netns" unshare --uts /bin/sh -c 'hostname "$0" && exec /bin/sh -c "$1"' "$node" "$*"
+        exec \(pin)\(nsenter) --net=\(LinkCommands.netnsFolder)/"$netns" unshare --uts /bin/sh -c 'hostname "$0" && exec /bin/sh -c "$1"' "$node" "$*"
 
         """
     }
@@ -150,7 +150,7 @@ public struct PodLaunch {
         // The launcher sees the job's /etc/hosts and /etc/mpi through an overlay on /etc in a
         // mount namespace of its own; the host's /etc is untouched. nsenter keeps /sys/fs/cgroup
         // visible, which runc exec needs (ip netns exec would hide it).
-        let argv = [nsenter, "--net=\(Network.path(state.launcherNetns))", unshare, "--mount", "--propagation", "private",
+        let argv = [nsenter, "--net=\(LinkCommands.path(state.launcherNetns))", unshare, "--mount", "--propagation", "private",
                     "/bin/sh", "-c", setup, "launcher", mpirun] + plan.arguments + application
         var environment = MPIRunEnvironment.current.merging(plan.environment) { $1 }
         environment["OMPI_MCA_orte_default_hostfile"] = JobLauncher.hostfilePath

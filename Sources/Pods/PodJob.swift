@@ -6,7 +6,7 @@ public enum PodJob {
     /// The host's tools for a job, found (or refused) before anything is created.
     struct Tools {
         var runtime: Runtime
-        var network: Network
+        var network: LinkCommands
         var cni: CNI?
         /// The runc bundle the pods run from, and the seccomp profile it carries; nil without containers.
         var bundle: String?
@@ -17,7 +17,7 @@ public enum PodJob {
                 throw PodsError.badInput("pods need root (namespaces, runc, cgroups): run podgap as root, e.g. with sudo")
             }
             runtime = try Runtime()
-            network = try Network()
+            network = try LinkCommands()
             cni = spec.network.usesCNI ? try CNI() : nil
             if spec.userNamespace { try Tools.requireUserNamespaces() }
             if spec.containers {
@@ -89,7 +89,7 @@ public enum PodJob {
         try network.wire(names, nodes: spec.nodes, network: spec.network)
 
         var pods: [JobState.Pod] = []
-        var launcherAddress = Network.launcherUnderlayAddress
+        var launcherAddress = LinkCommands.launcherUnderlayAddress
         if let cni = tools.cni {
             try fileManager.createDirectory(atPath: folder + "/cni", withIntermediateDirectories: true)
             var configs: [[String: Any]] = []
@@ -113,14 +113,14 @@ public enum PodJob {
         } else {
             // Pods in their nodes' namespaces answer on the nodes' underlay addresses.
             pods = placement.map {
-                .init(name: $0.pod, node: $0.node, address: Network.nodeAddress($0.node), netns: nodeNetns[$0.node],
+                .init(name: $0.pod, node: $0.node, address: LinkCommands.nodeAddress($0.node), netns: nodeNetns[$0.node],
                       results: "\(results)/\($0.pod)")
             }
         }
 
         // The hosts mpirun starts orted on: the pods, or without containers the nodes themselves.
         var entries = spec.containers ? pods.map { (name: $0.name, address: $0.address) }
-            : (0..<spec.nodes).map { (name: names.node($0), address: Network.nodeAddress($0)) }
+            : (0..<spec.nodes).map { (name: names.node($0), address: LinkCommands.nodeAddress($0)) }
         let hosts = entries.map(\.name)
         entries.append((name: "\(spec.name)-launcher", address: launcherAddress))
         try JobLauncher.hostsFile(entries).write(toFile: folder + "/etc/hosts", atomically: true, encoding: .utf8)
@@ -155,7 +155,7 @@ public enum PodJob {
             _ = try concurrently(pods.count) { index in
                 let pod = pods[index]
                 let podFolder = "\(folder)/pods/\(pod.name)"
-                var config = PodConfig(pod: pod.name, job: spec.name, network: spec.network, netnsPath: Network.path(pod.netns),
+                var config = PodConfig(pod: pod.name, job: spec.name, network: spec.network, netnsPath: LinkCommands.path(pod.netns),
                                        rootfs: bundle + "/rootfs", results: pod.results, hosts: folder + "/etc/hosts",
                                        mpiFolder: folder + "/etc/mpi", cpus: spec.cpus,
                                        cpuset: spec.nodeCPUs?[pod.node] ?? spec.cpuset,
@@ -202,7 +202,7 @@ public enum PodJob {
     /// Everything of `job` that still exists: containers, namespaces, cgroups, the job folder.
     public static func leftovers(_ names: JobNames, runtime: Runtime?, store: Store = Store()) -> [String] {
         var found = (runtime?.list() ?? []).filter(names.ownsPod).map { "container \($0)" }
-        found += Network.namespaces(where: names.ownsNamespace).map { "netns \($0)" }
+        found += LinkCommands.namespaces(where: names.ownsNamespace).map { "netns \($0)" }
         found += cgroupFolders(names).map { "cgroup \($0)" }
         if FileManager.default.fileExists(atPath: store.jobFolder(names.job)) { found.append("folder \(store.jobFolder(names.job))") }
         return found
@@ -226,9 +226,9 @@ public enum PodJob {
             runtime?.delete(id)
             removed.append("container \(id)")
         }
-        if let network = try? Network() {
+        if let network = try? LinkCommands() {
             // Pods and the launcher first, then nodes, then the underlay that joins them.
-            let namespaces = Network.namespaces(where: names.ownsNamespace).sorted { rank($0, names) < rank($1, names) }
+            let namespaces = LinkCommands.namespaces(where: names.ownsNamespace).sorted { rank($0, names) < rank($1, names) }
             for netns in namespaces {
                 network.deleteNamespace(netns)
                 removed.append("netns \(netns)")

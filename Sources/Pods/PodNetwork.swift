@@ -48,22 +48,22 @@ public struct PodNetwork: Sendable, Hashable {
     /// other node's pod subnet through that node; for overlay `flannel.1` with, per remote node, a
     /// route and a permanent ARP entry, as flanneld programs them from the node annotations.
     public func nodeCommands(_ index: Int, nodes: Int) -> [String] {
-        var lines = ["link set lo up", "addr add \(Network.nodeAddress(index))/24 dev eth0", "link set eth0 up"]
+        var lines = ["link set lo up", "addr add \(LinkCommands.nodeAddress(index))/24 dev eth0", "link set eth0 up"]
         let others = (0..<nodes).filter { $0 != index }
         switch crossing {
         case .none:
             break
         case .routes:
-            lines += others.map { "route add \(Network.podSubnet($0)) via \(Network.nodeAddress($0)) dev eth0" }
+            lines += others.map { "route add \(LinkCommands.podSubnet($0)) via \(LinkCommands.nodeAddress($0)) dev eth0" }
         case .vxlan:
             lines += [
-                "link add \(Network.vtep) address \(Network.vtepMAC(index)) type vxlan id 1 dstport 8472 local \(Network.nodeAddress(index)) dev eth0 nolearning",
-                "link set \(Network.vtep) mtu \(mtu) up",
-                "addr add \(Network.vtepAddress(index))/32 dev \(Network.vtep)",
+                "link add \(LinkCommands.vtep) address \(LinkCommands.vtepMAC(index)) type vxlan id 1 dstport 8472 local \(LinkCommands.nodeAddress(index)) dev eth0 nolearning",
+                "link set \(LinkCommands.vtep) mtu \(mtu) up",
+                "addr add \(LinkCommands.vtepAddress(index))/32 dev \(LinkCommands.vtep)",
             ]
             for other in others {
-                lines.append("route add \(Network.podSubnet(other)) via \(Network.vtepAddress(other)) dev \(Network.vtep) onlink")
-                lines.append("neigh add \(Network.vtepAddress(other)) lladdr \(Network.vtepMAC(other)) dev \(Network.vtep) nud permanent")
+                lines.append("route add \(LinkCommands.podSubnet(other)) via \(LinkCommands.vtepAddress(other)) dev \(LinkCommands.vtep) onlink")
+                lines.append("neigh add \(LinkCommands.vtepAddress(other)) lladdr \(LinkCommands.vtepMAC(other)) dev \(LinkCommands.vtep) nud permanent")
             }
         }
         return lines
@@ -73,7 +73,7 @@ public struct PodNetwork: Sendable, Hashable {
     /// node's underlay address; nothing otherwise.
     public func forwardingCommands(_ index: Int, nodes: Int) -> [String] {
         guard crossing == .vxlan else { return [] }
-        return (0..<nodes).filter { $0 != index }.map { "fdb append \(Network.vtepMAC($0)) dev \(Network.vtep) dst \(Network.nodeAddress($0))" }
+        return (0..<nodes).filter { $0 != index }.map { "fdb append \(LinkCommands.vtepMAC($0)) dev \(LinkCommands.vtep) dst \(LinkCommands.nodeAddress($0))" }
     }
 }
 

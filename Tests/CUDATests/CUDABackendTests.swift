@@ -92,7 +92,7 @@ struct CUDABackendTests {
     func cpuAndCUDABackendsTrainToTheSameWeights(precision: Precision, tolerance: Float) throws {
         let widths = [64, 256, 128, 10], batch = 32
         let cpu = Perceptron(widths: widths, batch: batch, seed: 7)
-        let gpu = try Network(widths: widths, batch: batch, seed: 7, backend: try CUDABackend(context: RealCUDA.context!, precision: precision))
+        let gpu = try MultilayerPerceptron(widths: widths, batch: batch, seed: 7, backend: try CUDABackend(context: RealCUDA.context!, precision: precision))
         let task = SyntheticTask(inputWidth: widths[0], outputWidth: widths.last!, seed: 8)
         let targets = try gpu.backend.makeBuffer(count: batch * widths.last!)
         defer { gpu.backend.release(targets) }

@@ -32,12 +32,12 @@ import Testing
     @Test func addressesStayInsideTheBenchmarkingRange() {
         // 198.18.0.0/15 is 198.18.0.0 - 198.19.255.255.
         for index in [0, 1, 98] {
-            for address in [Network.nodeAddress(index), Network.podGateway(index), Network.vtepAddress(index)] {
+            for address in [LinkCommands.nodeAddress(index), LinkCommands.podGateway(index), LinkCommands.vtepAddress(index)] {
                 let octets = address.split(separator: ".").compactMap { Int($0) }
                 #expect(octets.count == 4 && octets[0] == 198 && (octets[1] == 18 || octets[1] == 19), "\(address)")
             }
         }
-        #expect(Network.vtepMAC(0) == "0e:70:67:00:00:01")
-        #expect(Network.vtepMAC(1) != Network.vtepMAC(0))
+        #expect(LinkCommands.vtepMAC(0) == "0e:70:67:00:00:01")
+        #expect(LinkCommands.vtepMAC(1) != LinkCommands.vtepMAC(0))
     }
 }

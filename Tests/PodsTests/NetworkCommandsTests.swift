@@ -34,12 +34,12 @@ import Testing
     @Test func underlayJoinsEveryNodeAndTheLauncherToOneBridge() throws {
         let names = try JobNames("j")
         let stem = names.stem
-        let lines = Network.underlayCommands(names, nodes: 2, launcher: true)
+        let lines = LinkCommands.underlayCommands(names, nodes: 2, launcher: true)
         #expect(lines.contains("link add \(stem)-br type bridge"))
         #expect(lines.contains("link add \(stem)-u0 type veth peer name eth0 netns \(stem)-n0"))
         #expect(lines.contains("link add \(stem)-u1 type veth peer name eth0 netns \(stem)-n1"))
         #expect(lines.contains("link add \(stem)-ul0 type veth peer name eth0 netns \(stem)-l"))
         #expect(lines.filter { $0.hasSuffix("master \(stem)-br up") }.count == 3)
-        #expect(!Network.underlayCommands(names, nodes: 2, launcher: false).contains { $0.contains("\(stem)-ul0") })
+        #expect(!LinkCommands.underlayCommands(names, nodes: 2, launcher: false).contains { $0.contains("\(stem)-ul0") })
     }
 }

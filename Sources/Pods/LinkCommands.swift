@@ -5,7 +5,7 @@ import Foundation
 /// Because every device lives inside a job's own namespaces, two jobs may use the same addresses.
 /// Commands go to `ip -batch` (one process per namespace): spawning one `ip` per link was most
 /// of `pods up`'s time.
-struct Network {
+struct LinkCommands {
     let ip: String
     let bridge: String
     let nsenter: String
@@ -55,13 +55,13 @@ struct Network {
     /// every node, and to the launcher where pods share their nodes' namespaces), then per node
     /// its address and the network's own crossing between nodes. Namespaces must exist.
     func wire(_ names: JobNames, nodes: Int, network: PodNetwork) throws {
-        try batch(names.underlay, Network.underlayCommands(names, nodes: nodes, launcher: !network.usesCNI))
+        try batch(names.underlay, LinkCommands.underlayCommands(names, nodes: nodes, launcher: !network.usesCNI))
         for index in 0..<nodes {
             try batch(names.nodeNetns(index), network.nodeCommands(index, nodes: nodes))
             try batch(names.nodeNetns(index), network.forwardingCommands(index, nodes: nodes), tool: bridge)
         }
         if !network.usesCNI {
-            try batch(names.launcher, ["link set lo up", "addr add \(Network.launcherUnderlayAddress)/24 dev eth0",
+            try batch(names.launcher, ["link set lo up", "addr add \(LinkCommands.launcherUnderlayAddress)/24 dev eth0",
                                        "link set eth0 up"])
         }
     }
