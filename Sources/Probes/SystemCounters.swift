@@ -229,3 +229,20 @@ public final class HardwareCounters {
         return value
     }
 }
+
+extension SystemCounters {
+    /// What `podgap env` says about counters here: the families that read, and the counters that
+    /// do not, those sharing a reason joined ("hw.cycles, hw.instructions: no PMU ...").
+    public func availability() -> (readable: [String], unavailable: [(names: [String], reason: String)]) {
+        let snapshot = snapshot()
+        let families = Set(snapshot.samples.keys.map { name -> String in
+            let parts = name.split(separator: ".")
+            // net.eth0.rx_bytes reads as "net eth0".
+            return parts.count > 2 ? "\(parts[0]) \(parts[1])" : String(parts[0])
+        })
+        let byReason = Dictionary(grouping: snapshot.unavailable, by: \.value)
+        let unavailable = byReason.map { reason, entries in (names: entries.map(\.key).sorted(), reason: reason) }
+            .sorted { $0.names[0] < $1.names[0] }
+        return (families.sorted(), unavailable)
+    }
+}

@@ -10,7 +10,7 @@ struct Podgap: ParsableCommand {
         commandName: "podgap",
         abstract: "Measures what running MPI and AI workloads in pods costs against bare metal.",
         version: Environment.podgapBuild,
-        subcommands: [Run.self, EnvCommand.self, PodsCommand.self, ImageCommand.self, ReportCommand.self, ExportCommand.self, SuiteCommand.self, ModelCommand.self])
+        subcommands: [Run.self, EnvCommand.self, PodsCommand.self, ImageCommand.self, ReportCommand.self, ExplainCommand.self, ExportCommand.self, SuiteCommand.self, ModelCommand.self])
 
     /// Exit codes users and scripts can rely on (Runner's, which the run loop leaves with too).
     typealias ExitCode = ExitStatus
