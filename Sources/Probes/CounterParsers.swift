@@ -20,17 +20,25 @@ public enum CounterParsers {
             lhs.v1?.controllers == rhs.v1?.controllers && lhs.v1?.path == rhs.v1?.path && lhs.v2 == rhs.v2
         }
 
-        /// cpu.stat's candidate paths under `root` (/sys/fs/cgroup), most specific first.
+        /// cpu.stat's candidate paths under `root` (/sys/fs/cgroup), most specific first. Inside a
+        /// container without a cgroup namespace, /proc/self/cgroup names the host's path while the
+        /// container's own cgroup is mounted at the hierarchy's root: the roots come last.
         public func cpuStatPaths(root: String = "/sys/fs/cgroup") -> [String] {
-            var paths: [String] = []
+            var paths: [String] = [], roots: [String] = []
             if let (controllers, path) = v1 {
-                let path = path == "/" ? "" : path
-                paths.append("\(root)/\(controllers)\(path)/cpu.stat")
-                if controllers != "cpu" { paths.append("\(root)/cpu\(path)/cpu.stat") }
+                let folders = controllers == "cpu" ? ["cpu"] : [controllers, "cpu"]
+                for folder in folders where path != "/" { paths.append("\(root)/\(folder)\(path)/cpu.stat") }
+                roots += folders.map { "\(root)/\($0)/cpu.stat" }
             }
-            if let v2 { paths.append("\(root)\(v2 == "/" ? "" : v2)/cpu.stat") }
-            return paths
+            if let v2 {
+                if v2 != "/" { paths.append("\(root)\(v2)/cpu.stat") }
+                roots.append("\(root)/cpu.stat")
+            }
+            return paths + roots
         }
+
+        /// What tells the rank's cgroup apart from others: its path as /proc/self/cgroup gives it.
+        public var identity: String { v1.map { "\($0.controllers):\($0.path)" } ?? "0::\(v2 ?? "")" }
     }
 
     /// `ID:CONTROLLERS:PATH` lines; v2's is `0::PATH`.

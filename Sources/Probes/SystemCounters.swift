@@ -45,8 +45,9 @@ public final class SystemCounters {
             guard let path = paths.first(where: { read($0) != nil }) else {
                 return .failure(CounterParseError("none of \(paths.joined(separator: ", ")) is readable"))
             }
-            // Two pods' cgroups both read "/" inside their own cgroup namespaces.
-            return .success((path, "cgroup:\(boot):\(path)@\(link("/proc/self/ns/cgroup") ?? "")"))
+            // The path /proc/self/cgroup names, not the file read: two pods both read their own
+            // cgroup at the mount's root. With cgroup namespaces both may name "/": the namespace too.
+            return .success((path, "cgroup:\(boot):\(location.identity)@\(link("/proc/self/ns/cgroup") ?? "")"))
         } catch let error as CounterParseError {
             return .failure(error)
         } catch {

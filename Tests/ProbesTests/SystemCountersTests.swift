@@ -24,9 +24,12 @@ import Records
         let location = try CounterParsers.cgroupLocation(hybrid)
         #expect(location.v1?.controllers == "cpu,cpuacct" && location.v1?.path == "/kubepods/pod1" && location.v2 == "/user.slice")
         #expect(location.cpuStatPaths(root: "/r") == ["/r/cpu,cpuacct/kubepods/pod1/cpu.stat", "/r/cpu/kubepods/pod1/cpu.stat",
-                                                      "/r/user.slice/cpu.stat"])
+                                                      "/r/user.slice/cpu.stat",
+                                                      // A container's own cgroup, mounted at the root.
+                                                      "/r/cpu,cpuacct/cpu.stat", "/r/cpu/cpu.stat", "/r/cpu.stat"])
         let v2 = try CounterParsers.cgroupLocation("0::/\n")
         #expect(v2.v1 == nil && v2.cpuStatPaths(root: "/r") == ["/r/cpu.stat"])
+        #expect(location.identity == "cpu,cpuacct:/kubepods/pod1")
         #expect(throws: CounterParseError.self) { try CounterParsers.cgroupLocation("garbage\n") }
     }
 
@@ -101,6 +104,16 @@ import Records
         #expect(snapshot.samples["tcp.out_segs"]?.value == 6)
         #expect(snapshot.samples["node.net_rx_softirqs"]?.value == 7)
         #expect(snapshot.samples["rusage.minor_faults"] != nil)
+    }
+
+    @Test func aContainerReadsItsCgroupAtTheMountRoot() {
+        // runc without a cgroup namespace: /proc/self/cgroup names the host path, which the pod's
+        // /sys/fs/cgroup does not hold; its own cgroup is the mount's root.
+        var files = SystemCountersTests.files(cpuStat: nil)
+        files["/sys/fs/cgroup/cpu/cpu.stat"] = "nr_periods 81\nnr_throttled 68\nthrottled_time 5000\n"
+        let snapshot = SystemCounters(read: { files[$0] }, cpus: [0]).snapshot()
+        #expect(snapshot.samples["cgroup.nr_throttled"]?.value == 68)
+        #expect(snapshot.samples["cgroup.nr_throttled"]?.scope.contains("cpu:/pod@") == true)
     }
 
     @Test func missingFilesAreUnavailableWithTheirPath() {

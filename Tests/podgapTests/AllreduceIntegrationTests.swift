@@ -50,6 +50,18 @@ import Testing
             let algbw = bytes / record.seconds.p50 / 1e9
             #expect(abs(record.throughput["algbw_gbps"]! - algbw) <= algbw * 1e-9)
             #expect(record.throughput["busbw_gbps"] == record.throughput["algbw_gbps"]) // 2(n-1)/n = 1 at n = 2
+            // Counters over the point, per rank, reduced: each rank's own getrusage counted once.
+            let counters = try #require(record.counters)
+            #expect(counters.values["rusage.user_usec"]?.count == 2)
+            #expect((counters.values["region.wall_usec"]?.max ?? 0) > 0)
+            #expect(counters.values["tcp.out_segs"]?.count == 1, "both ranks share one namespace: counted once")
+            if btl.hasPrefix("tcp") {
+                // Every allreduce over TCP sends segments; 22 calls at least 22.
+                #expect((counters.values["tcp.out_segs"]?.sum ?? 0) >= 22)
+            }
+            for name in ["hw.cycles", "hw.instructions", "hw.cache_misses"] {
+                #expect((counters.values[name] == nil) != (counters.unavailable[name] == nil), "\(name): a value or a reason, never both")
+            }
         }
     }
 
