@@ -6,9 +6,13 @@ import Records
 /// The system counters of one launch, read per point: every rank reads them once before the first
 /// point and again as each point's record is made, outside the kernel's clock (the kernel hands the
 /// point over only after its timed loop), so a record's region is its own point. The deltas are
-/// gathered to every rank and reduced (`CounterSnapshot.reduce`); the gather's own traffic falls
-/// before the next reading and so into the next point's region, a few packets among thousands.
+/// gathered to every rank and reduced (`CounterSnapshot.reduce`); the region restarts after the
+/// gather, so its own messages are counted in no point.
 final class CounterRegion {
+    /// `PODGAP_COUNTERS=off` leaves them out: only to measure what reading them costs (an A/A of
+    /// launches with and without, benchmarks/README.md "Counters").
+    static var enabled: Bool { ProcessInfo.processInfo.environment["PODGAP_COUNTERS"] != "off" }
+
     private let reader: SystemCounters
     private var last: CounterSnapshot
 
@@ -26,8 +30,7 @@ final class CounterRegion {
             (try? JSONDecoder().decode(CounterSnapshot.self, from: Data(text.utf8)))
                 ?? CounterSnapshot(unavailable: ["counters": "a rank's counters did not decode"])
         }
-        // Read after the gather, so that its messages are not the next point's either... but
-        // they are past now: restart the region here.
+        // Restart the region after the gather, so that its messages fall in neither point.
         last = reader.snapshot()
         return CounterSnapshot.reduce(ranks)
     }

@@ -65,9 +65,9 @@ public struct Job {
 
         if world.rank == 0, writer == nil { table?.printHeader(environment: environment, ranks: world.size) }
         var unverified: [String] = []
-        let counters = CounterRegion()
+        let counters = CounterRegion.enabled ? CounterRegion() : nil
         try kernel.measure(on: world) { measurement in
-            let pointCounters = try counters.close(over: world)
+            let pointCounters = try counters?.close(over: world)
             guard world.rank == 0 else { return }
             var record = Record(run: run, kernel: K.name, descriptor: K.descriptor, ranks: world.size,
                                 trial: settings.trial, round: settings.round, position: settings.position,
