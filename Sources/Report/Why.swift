@@ -210,7 +210,9 @@ extension Why {
     /// A figure as the WHY lines write it: "+1.0 packets/message [+1.0, +1.0]".
     public static func text(_ m: Movement) -> String {
         var text = "\(signed(m.difference)) \(m.figure)"
-        if let interval = m.interval { text += " [\(signed(interval.lowerBound)), \(signed(interval.upperBound))]" }
+        if let interval = m.interval {
+            text += " [\(signed(interval.lowerBound, like: m.difference)), \(signed(interval.upperBound, like: m.difference))]"
+        }
         else { text += m.paired ? " (\(m.rounds) round, no interval)" : " (unpaired, no interval)" }
         return text
     }
@@ -236,6 +238,14 @@ extension Why {
     }
 
     static func signed(_ value: Double) -> String { (value >= 0 ? "+" : "") + number(value) }
+
+    /// An interval's end with the same decimals as the estimate it surrounds ("+4.0 [+4.0, +4.0]").
+    static func signed(_ value: Double, like estimate: Double) -> String {
+        let text = signed(estimate)
+        guard let dot = text.firstIndex(of: "."), !text.contains("e") else { return signed(value) }
+        let decimals = text.distance(from: dot, to: text.endIndex) - 1
+        return (value >= 0 ? "+" : "") + String(format: "%.\(decimals)f", value)
+    }
 
     static func number(_ value: Double) -> String {
         if value == 0 || (value.rounded() == value && abs(value) < 1e15) { return String(format: "%.0f", value) }

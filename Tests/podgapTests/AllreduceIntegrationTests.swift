@@ -256,6 +256,14 @@ import Testing
         #expect(raw?["rdma"] as? [Any] != nil)
         let text = try Shell.run(Shell.podgap, ["env"])
         #expect(text.stdout.contains("topology") && text.stdout.contains("btl"))
+        // The counters that read here, and each that does not with its reason.
+        let lines = text.stdout.split(separator: "\n")
+        let counters = try #require(lines.first { $0.hasPrefix("counters ") })
+        #expect(counters.contains("rusage") && counters.contains("net lo"))
+        let pmu = ((try? FileManager.default.contentsOfDirectory(atPath: "/sys/bus/event_source/devices")) ?? []).contains { $0.hasPrefix("cpu") }
+        if !pmu {
+            #expect(lines.contains { $0.hasPrefix("unavailable ") && $0.contains("hw.cache_misses, hw.cycles, hw.instructions: no PMU") })
+        }
     }
 
     @Test func mpirunWrapperTurnsOnYieldWhenOversubscribed() throws {
