@@ -162,19 +162,13 @@ public struct Why: Sendable {
             let fromMedian = Median.of(a.map(\.value)) ?? 0, toMedian = Median.of(b.map(\.value)) ?? 0
             var movement = Movement(figure: name, unit: figure.unit, from: fromMedian, to: toMedian,
                                     difference: toMedian - fromMedian, interval: nil, rounds: common.count, paired: !common.isEmpty)
-            var moved: Bool
             if !common.isEmpty {
                 let differences = common.map { roundsB[$0]! - roundsA[$0]! }
                 movement.difference = Median.of(differences) ?? 0
                 movement.interval = bootstrap.pairedMedianInterval(differences)
-                if let interval = movement.interval {
-                    moved = interval.lowerBound > 0 || interval.upperBound < 0
-                } else {
-                    moved = relativeChange(fromMedian, toMedian) > unpairedThreshold
-                }
-            } else {
-                moved = relativeChange(fromMedian, toMedian) > unpairedThreshold
             }
+            var moved = movement.interval.map { $0.lowerBound > 0 || $0.upperBound < 0 }
+                ?? (relativeChange(fromMedian, toMedian) > unpairedThreshold)
             // A difference of nothing never moved, whatever its interval says.
             if movement.difference == 0 { moved = false }
             if moved { result.moved.append(movement) } else { result.ruledOut.append(movement) }
