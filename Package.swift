@@ -21,6 +21,8 @@ let package = Package(
         .systemLibrary(name: "CVerbs", pkgConfig: "librdmacm", providers: [.apt(["libibverbs-dev", "librdmacm-dev"])]),
         // No CUDA header or library at build time: one struct and a trampoline for NCCL's by-value id.
         .systemLibrary(name: "CCUDA"),
+        // perf_event_open through one inline function (syscall(2) is variadic).
+        .systemLibrary(name: "CPerf"),
 
         // Swift over C.
         .target(name: "MPI", dependencies: ["CMPI"]),
@@ -40,7 +42,7 @@ let package = Package(
         .target(name: "Launch", dependencies: ["Records", "Spawn"]),
 
         // What a run records about where it runs, and the workloads it measures.
-        .target(name: "Probes", dependencies: ["Records", "MPI", "CHwloc", "RDMA", "CUDA"], plugins: ["BuildInfo"]),
+        .target(name: "Probes", dependencies: ["Records", "MPI", "CHwloc", "RDMA", "CUDA", "CPerf"], plugins: ["BuildInfo"]),
         // Writes the git commit into Probes at build time (scripts/build-info), for the records.
         .plugin(name: "BuildInfo", capability: .buildTool()),
         // Where the training step computes: the backend protocol, the CPU (OpenBLAS) and CUDA

@@ -33,6 +33,8 @@ public struct Record: Equatable, Sendable {
     /// Elements that failed verification (nccl-tests' #wrong), where the kernel counts them.
     public var wrong: Int?
     public var environment: Environment
+    /// System counters over the point, reduced over ranks; nil in records written without them.
+    public var counters: Counters?
     /// Fields this version does not know, kept so a rewrite loses nothing.
     public var extra: [String: JSONValue]
     /// Fields inside `environment` this version does not know.
@@ -61,6 +63,7 @@ public struct Record: Equatable, Sendable {
         self.verification = measurement.verification
         self.wrong = measurement.wrong
         self.environment = environment
+        self.counters = nil
         self.extra = [:]
         self.environmentExtra = [:]
     }
@@ -76,6 +79,7 @@ extension Record: Codable {
     private static let knownFields: Set<String> = [
         "schema", "run", "time", "kernel", "params", "ranks", "warmup", "iterations", "trial", "round", "position",
         "descriptor", "seconds", "osu", "phases", "throughput", "verified", "verification", "wrong", "environment",
+        "counters",
     ]
     private static let knownEnvironmentFields: Set<String> = [
         "name", "launcher", "container", "network", "transport", "hostname", "hostnames", "cores", "cpuset",
@@ -110,6 +114,7 @@ extension Record: Codable {
         verification = try container.decodeIfPresent(String.self, forKey: key("verification")) ?? ""
         wrong = try container.decodeIfPresent(Int.self, forKey: key("wrong"))
         environment = try container.decode(Environment.self, forKey: key("environment"))
+        counters = try container.decodeIfPresent(Counters.self, forKey: key("counters"))
         let rawEnvironment = try container.decode([String: JSONValue].self, forKey: key("environment"))
         environmentExtra = rawEnvironment.filter { !Record.knownEnvironmentFields.contains($0.key) }
         extra = try container.unknownFields(excluding: Record.knownFields)
@@ -144,6 +149,7 @@ extension Record: Codable {
             let known = try JSONDecoder().decode([String: JSONValue].self, from: JSONEncoder().encode(environment))
             try container.encode(known.merging(environmentExtra) { current, _ in current }, forKey: key("environment"))
         }
+        try container.encodeIfPresent(counters, forKey: key("counters"))
         for (name, value) in extra { try container.encode(value, forKey: key(name)) }
     }
 }

@@ -90,6 +90,8 @@ public struct Analysis: Sendable {
     public var excludedMixedRounds: Int
     /// Short names of the points for tables (see `PointKey.labels`).
     public var labels: [PointKey: String] = [:]
+    /// What the counters say about each gap (`Why`); nil until `Inputs.analyse` reads them.
+    public var why: Why? = nil
 
     public func label(_ point: PointKey) -> String { labels[point] ?? point.label }
 

@@ -21,6 +21,8 @@ public struct HTMLRenderer: Sendable {
             body += attributionChart(analysis)
             body += table(Rows.attributionHeader, Rows.attribution(analysis), verdictColumn: nil)
         }
+        // Beside the ladder: what moved on each rung.
+        if let why = analysis.why { body += whyFigure(why) }
         if let note = Rows.unrankedNote(analysis) { body += "<p class=\"note\">\(escapeXML(note))</p>\n" }
         if !analysis.machineStates.isEmpty {
             body += "<h2>Machine state</h2>\n<p class=\"note\">\(escapeXML(Rows.machineNote))</p>\n"
@@ -47,6 +49,25 @@ public struct HTMLRenderer: Sendable {
         \(body)</body></html>
 
         """
+    }
+
+    /// The WHY section as a figure: per rung and per environment against the baseline, the
+    /// counters that moved (with intervals) and those ruled out.
+    func whyFigure(_ why: Why) -> String {
+        var out = "<h2>Why</h2>\n<figure class=\"why\"><figcaption class=\"note\">Counters per unit of work, paired by round like the gaps; moved figures in bold, the rest ruled out.</figcaption><ul>\n"
+        if why.entries.isEmpty { out += "<li>No pair of environments has counters at a headline point.</li>\n" }
+        for e in why.entries {
+            out += "<li><b>\(escapeXML(Why.heading(e)))</b>: "
+                + (e.moved.isEmpty ? "no counter moved" : e.moved.map { "<b class=\"slower\">\(escapeXML(Why.text($0)))</b>" }.joined(separator: ", "))
+            if !e.ruledOut.isEmpty { out += "; <span class=\"note\">ruled out: \(escapeXML(e.ruledOut.map(Why.ruledOutText).joined(separator: ", ")))</span>" }
+            out += "</li>\n"
+        }
+        out += "</ul>"
+        if !why.lacking.isEmpty { out += "<p class=\"note\">Runs lacking counters: \(escapeXML(why.lacking.joined(separator: "; ")))</p>" }
+        if !why.unavailable.isEmpty {
+            out += "<p class=\"note\">Unavailable: \(escapeXML(why.unavailable.keys.sorted().map { "\($0) (\(why.unavailable[$0]!))" }.joined(separator: "; ")))</p>"
+        }
+        return out + "</figure>\n"
     }
 
     private func table(_ header: [String], _ rows: [[String]], verdictColumn: Int?) -> String {

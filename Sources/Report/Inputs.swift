@@ -77,6 +77,7 @@ public struct Inputs: Sendable {
         }
         let problems = parts.flatMap(\.problems)
         var analysis = try Analysis.build(groupings: parts.map(\.grouping), skipped: skipped + extra, options: options)
+        analysis.why = Why.build(analysis, counters: CounterFacts.read(files))
         if let first = problems.first {
             analysis.warnings.insert("\(problems.count) bad line(s) skipped (--skip-bad), first: \(first.description)", at: 0)
         }

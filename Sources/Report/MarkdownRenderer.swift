@@ -16,6 +16,7 @@ public struct MarkdownRenderer: Sendable {
             out += "\n## Machine state\n\n\(Rows.machineNote)\n\n" + table(Rows.machineHeader, Rows.machine(analysis))
         }
         out += "\n## All points\n\n" + table(Rows.comparisonHeader, analysis.comparisons.map { Rows.comparison($0, in: analysis) })
+        if let why = analysis.why { out += "\n" + markdown(why) }
         if !analysis.skipped.isEmpty {
             out += "\n## Skipped environments\n\n" + analysis.skipped.map { "- **\($0.environment)**: \(escape($0.reason))\n" }.joined()
         }
@@ -27,6 +28,22 @@ public struct MarkdownRenderer: Sendable {
 
     private func table(_ header: [String], _ rows: [[String]]) -> String {
         TextTable(headings: header, rows: rows, alignments: header.map { _ in .left }).render(.markdown)
+    }
+
+    /// `## Why`: one bullet per pair and point, the moved figures in bold.
+    public func markdown(_ why: Why) -> String {
+        var out = "## Why\n\nCounters per unit of work, each rung and each environment against the baseline, paired by round.\n\n"
+        if why.entries.isEmpty { out += "No pair of environments has counters at a headline point.\n" }
+        for e in why.entries {
+            out += "- **\(escape(Why.heading(e)))**: " + (e.moved.isEmpty ? "no counter moved" : e.moved.map { "**\(escape(Why.text($0)))**" }.joined(separator: ", "))
+            if !e.ruledOut.isEmpty { out += "; ruled out: " + escape(e.ruledOut.map(Why.ruledOutText).joined(separator: ", ")) }
+            out += "\n"
+        }
+        if !why.lacking.isEmpty { out += "\nRuns lacking counters: " + escape(why.lacking.joined(separator: "; ")) + "\n" }
+        if !why.unavailable.isEmpty {
+            out += "\nUnavailable: " + escape(why.unavailable.keys.sorted().map { "\($0) (\(why.unavailable[$0]!))" }.joined(separator: "; ")) + "\n"
+        }
+        return out
     }
 
     private func escape(_ text: String) -> String { text.replacingOccurrences(of: "|", with: "\\|") }

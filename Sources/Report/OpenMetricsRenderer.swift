@@ -64,7 +64,34 @@ public struct OpenMetricsRenderer: Sendable {
             guard !samples.isEmpty else { continue }
             out += "# TYPE \(name) gauge\n# UNIT \(name) ratio\n# HELP \(name) \(Self.help(help))\n" + samples.joined()
         }
-        return out + "# EOF\n"
+        return out + why(analysis) + "# EOF\n"
+    }
+
+    /// The WHY section: each counter figure's paired difference per rung and environment, with its
+    /// interval, and whether it moved (1) or is ruled out (0).
+    func why(_ analysis: Analysis) -> String {
+        let gauges: [(String, String, (Why.Movement, Bool) -> Double?)] = [
+            ("podgap_why_difference", "counter figure per unit of work, to minus from, median over rounds", { m, _ in m.difference }),
+            ("podgap_why_lower", "lower end of that difference's 95% interval", { m, _ in m.interval?.lowerBound }),
+            ("podgap_why_upper", "upper end of that difference's 95% interval", { m, _ in m.interval?.upperBound }),
+            ("podgap_why_moved", "1 when the figure moved (interval clear of 0), 0 when ruled out", { _, moved in moved ? 1 : 0 }),
+        ]
+        var out = ""
+        for (name, help, value) in gauges {
+            var samples = ""
+            for e in analysis.why?.entries ?? [] {
+                for (m, moved) in e.moved.map({ ($0, true) }) + e.ruledOut.map({ ($0, false) }) {
+                    guard let v = value(m, moved), v.isFinite else { continue }
+                    var labels = "from=\"\(Self.escape(e.from))\",to=\"\(Self.escape(e.to))\",kernel=\"\(Self.escape(e.point.kernel))\""
+                    if let bytes = e.point.bytes { labels += ",bytes=\"\(String(format: "%.0f", bytes))\"" }
+                    labels += ",ranks=\"\(e.point.ranks)\",figure=\"\(Self.escape(m.figure))\""
+                    samples += "\(name){\(labels)} \(Self.number(v))\n"
+                }
+            }
+            guard !samples.isEmpty else { continue }
+            out += "# TYPE \(name) gauge\n# HELP \(name) \(Self.help(help))\n" + samples
+        }
+        return out
     }
 
     static func labels(environment: String, key: PointKey, launch: EnvironmentPoint.Launch) -> String {

@@ -65,11 +65,14 @@ public struct Job {
 
         if world.rank == 0, writer == nil { table?.printHeader(environment: environment, ranks: world.size) }
         var unverified: [String] = []
+        let counters = CounterRegion.enabled ? CounterRegion() : nil
         try kernel.measure(on: world) { measurement in
+            let pointCounters = try counters?.close(over: world)
             guard world.rank == 0 else { return }
-            let record = Record(run: run, kernel: K.name, descriptor: K.descriptor, ranks: world.size,
+            var record = Record(run: run, kernel: K.name, descriptor: K.descriptor, ranks: world.size,
                                 trial: settings.trial, round: settings.round, position: settings.position,
                                 measurement: measurement, keepingSamples: settings.keepSamples, environment: environment)
+            record.counters = pointCounters
             if let writer { try writer.append(record) } else { table?.printRow(record) }
             if !record.verified { unverified.append(record.verification) }
         }

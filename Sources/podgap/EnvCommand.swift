@@ -68,6 +68,11 @@ struct EnvCommand: ParsableCommand {
         }
         lines += EnvCommand.gpuLines(e.gpus ?? [])
         lines.append(("binding", hardware.binding))
+        let counters = SystemCounters().availability()
+        lines.append(("counters", counters.readable.joined(separator: ", ")))
+        for entry in counters.unavailable {
+            lines.append(("unavailable", "\(entry.names.joined(separator: ", ")): \(entry.reason)"))
+        }
         let width = lines.map(\.0.count).max() ?? 0
         for (key, value) in lines { print(key.padding(toLength: width + 2, withPad: " ", startingAt: 0) + value) }
     }

@@ -27,11 +27,17 @@ struct ReportCommand: ParsableCommand {
     @Option(help: "Write the report to this file instead of stdout.")
     var out: String?
 
+    @Flag(help: "Only the WHY section (what the system counters say about each gap): with --format csv one row per pair, point and figure; table or markdown otherwise.")
+    var why = false
+
     func run() throws {
         let options = try inputs.analysisOptions()
         if let out { try ReportCommand.checkWritable(out) }
+        if why && ![.table, .markdown, .csv].contains(format) {
+            throw Failure.badInput("--why prints the WHY section as table, markdown or csv, not \(format.rawValue); the full \(format.rawValue) report has it already")
+        }
         let text = try ReportCommand.render(files: inputs.files, format: format, skipBad: inputs.skipBad, options: options,
-                                            colour: out == nil && isatty(STDOUT_FILENO) != 0)
+                                            colour: out == nil && isatty(STDOUT_FILENO) != 0, whyOnly: why)
         if let out {
             try ReportCommand.write(text, to: out)
         } else {
@@ -72,14 +78,19 @@ struct ReportCommand: ParsableCommand {
 
     /// Loads, analyses and renders; every input problem becomes one `Failure.badInput` line.
     static func render(files: [String], format: ReportFormat, skipBad: Bool, options: Analysis.Options,
-                       colour: Bool = false, skipped extraSkipped: [SkippedEnvironment] = []) throws -> String {
+                       colour: Bool = false, skipped extraSkipped: [SkippedEnvironment] = [], whyOnly: Bool = false) throws -> String {
         do {
             let (analysis, problems) = try Inputs.analyse(files, skippingBad: skipBad, details: format.needsDetails,
                                                           options: options, skipped: extraSkipped)
             for problem in problems {
                 FileHandle.standardError.write(Data("podgap: skipped \(problem.description)\n".utf8))
             }
-            return format.render(analysis, colour: colour)
+            guard whyOnly else { return format.render(analysis, colour: colour) }
+            switch format {
+            case .csv: return WhyCSVRenderer().render(analysis)
+            case .markdown: return MarkdownRenderer().markdown(analysis.why ?? Why.build(analysis, counters: []))
+            default: return (analysis.why ?? Why.build(analysis, counters: [])).section()
+            }
         } catch let error as RecordError {
             throw Failure.badInput(error.description)
         } catch let error as AnalysisError {

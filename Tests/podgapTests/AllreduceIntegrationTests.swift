@@ -50,6 +50,18 @@ import Testing
             let algbw = bytes / record.seconds.p50 / 1e9
             #expect(abs(record.throughput["algbw_gbps"]! - algbw) <= algbw * 1e-9)
             #expect(record.throughput["busbw_gbps"] == record.throughput["algbw_gbps"]) // 2(n-1)/n = 1 at n = 2
+            // Counters over the point, per rank, reduced: each rank's own getrusage counted once.
+            let counters = try #require(record.counters)
+            #expect(counters.values["rusage.user_usec"]?.count == 2)
+            #expect((counters.values["region.wall_usec"]?.max ?? 0) > 0)
+            #expect(counters.values["tcp.out_segs"]?.count == 1, "both ranks share one namespace: counted once")
+            if btl.hasPrefix("tcp") {
+                // Every allreduce over TCP sends segments; 22 calls at least 22.
+                #expect((counters.values["tcp.out_segs"]?.sum ?? 0) >= 22)
+            }
+            for name in ["hw.cycles", "hw.instructions", "hw.cache_misses"] {
+                #expect((counters.values[name] == nil) != (counters.unavailable[name] == nil), "\(name): a value or a reason, never both")
+            }
         }
     }
 
@@ -244,6 +256,14 @@ import Testing
         #expect(raw?["rdma"] as? [Any] != nil)
         let text = try Shell.run(Shell.podgap, ["env"])
         #expect(text.stdout.contains("topology") && text.stdout.contains("btl"))
+        // The counters that read here, and each that does not with its reason.
+        let lines = text.stdout.split(separator: "\n")
+        let counters = try #require(lines.first { $0.hasPrefix("counters ") })
+        #expect(counters.contains("rusage") && counters.contains("net lo"))
+        let pmu = ((try? FileManager.default.contentsOfDirectory(atPath: "/sys/bus/event_source/devices")) ?? []).contains { $0.hasPrefix("cpu") }
+        if !pmu {
+            #expect(lines.contains { $0.hasPrefix("unavailable ") && $0.contains("hw.cache_misses, hw.cycles, hw.instructions: no PMU") })
+        }
     }
 
     @Test func mpirunWrapperTurnsOnYieldWhenOversubscribed() throws {

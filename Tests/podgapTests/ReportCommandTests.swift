@@ -41,6 +41,22 @@ import Testing
         try Shell.run(Shell.podgap, ["report"] + arguments, timeout: 60)
     }
 
+    @Test func explainPrintsTheWhySectionAndNamesRunsWithoutCounters() throws {
+        let (folder, _, _) = try Self.twoEnvironments(shm: "native-shm.jsonl", tcp: "native-tcp.jsonl", tcpFactor: 4)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let explained = try Shell.run(Shell.podgap, ["explain", folder.path], timeout: 60)
+        #expect(explained.status == 0 && explained.stderr.isEmpty)
+        #expect(explained.stdout.hasPrefix("WHY ("))
+        #expect(explained.stdout.contains("runs lacking counters: native-shm: 3 of 3 launches; native-tcp: 3 of 3 launches"))
+        #expect(!explained.stdout.contains("HEADLINES"))
+        let csv = try Self.report([folder.path, "--format", "csv", "--why"])
+        #expect(csv.status == 0 && csv.stdout.hasPrefix("section,from,to,"))
+        let refused = try Self.report([folder.path, "--format", "html", "--why"])
+        #expect(refused.status == 2 && refused.stderr.split(separator: "\n").count == 1)
+        let missing = try Shell.run(Shell.podgap, ["explain", folder.appendingPathComponent("absent").path], timeout: 60)
+        #expect(missing.status == 2 && missing.stderr.contains("no such file or folder"))
+    }
+
     @Test func everyFormatFromTwoEnvironments() throws {
         let (folder, shm, tcp) = try Self.twoEnvironments(shm: "native-shm.jsonl", tcp: "native-tcp.jsonl", tcpFactor: 4)
         defer { try? FileManager.default.removeItem(at: folder) }
