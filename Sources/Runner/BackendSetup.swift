@@ -7,7 +7,7 @@ import Records
 public struct BackendSetup {
     public let backend: any ComputeBackend
     /// The devices the backend used, added to the environment of every record (collective).
-    public let amendment: Job.EnvironmentAmendment
+    public let amendment: KernelRun.EnvironmentAmendment
 
     /// The platform's launch settings, then this rank's backend. A device or library that is
     /// absent is one line and exit 3 (rank 0 speaks); a fault on one rank's own device is said by

@@ -42,7 +42,7 @@ public struct StartupRun {
         let path = URL(fileURLWithPath: out, relativeTo: URL(fileURLWithPath: FileManager.default.currentDirectoryPath))
             .standardizedFileURL
         try FileManager.default.createDirectory(at: path.deletingLastPathComponent(), withIntermediateDirectories: true)
-        let runID = settings.runID ?? Job.newRunID()
+        let runID = settings.runID ?? KernelRun.newRunID()
         let podNetwork = PodNetwork(network)
         // Emulated nodes check the rest (--no-containers wants the host network) in JobSpec.
         if !containers && podNetwork == nil {
@@ -144,7 +144,7 @@ public struct StartupRun {
                 warmup: 0, iterations: 1, samples: [seconds],
                 verified: seconds > 0, verification: seconds > 0 ? "every rank finished MPI_Init after the launch began"
                                                                  : "clock went backwards: \(seconds) s")
-            try writer.append(Record(run: settings.runID ?? Job.newRunID(), kernel: Startup.name, descriptor: Startup.descriptor,
+            try writer.append(Record(run: settings.runID ?? KernelRun.newRunID(), kernel: Startup.name, descriptor: Startup.descriptor,
                                      ranks: world.size, trial: settings.trial, round: settings.round, position: settings.position,
                                      measurement: measurement, keepingSamples: false, environment: environment))
         }

@@ -64,7 +64,7 @@ struct GEMMCommand: KernelCommand {
     }
 
     /// The backend, made before MPI starts (on cuda: the GPU, cuBLAS and its kernels).
-    func prepareDevice(for kernel: inout GEMMCheck, context: LaunchContext) throws -> Job.EnvironmentAmendment? {
+    func prepareDevice(for kernel: inout GEMMCheck, context: LaunchContext) throws -> KernelRun.EnvironmentAmendment? {
         let setup = try BackendSetup(device: device, precision: precision, reduction: device.platform.defaultReduction,
                                      context: context)
         kernel.backend = setup.backend

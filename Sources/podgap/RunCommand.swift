@@ -32,7 +32,7 @@ protocol KernelCommand: ParsableCommand {
     /// The device the kernel computes on, set up before MPI starts (a GPU, its libraries and
     /// kernels); returns what only that device knows for the records, added once MPI runs. Nil
     /// for the CPU.
-    func prepareDevice(for kernel: inout Measured, context: LaunchContext) throws -> Job.EnvironmentAmendment?
+    func prepareDevice(for kernel: inout Measured, context: LaunchContext) throws -> KernelRun.EnvironmentAmendment?
 }
 
 extension KernelCommand {
@@ -45,7 +45,7 @@ extension KernelCommand {
 
     func prepareLaunch(_ context: LaunchContext) throws {}
 
-    func prepareDevice(for kernel: inout Measured, context: LaunchContext) throws -> Job.EnvironmentAmendment? { nil }
+    func prepareDevice(for kernel: inout Measured, context: LaunchContext) throws -> KernelRun.EnvironmentAmendment? { nil }
 
     func run() throws {
         let context = LaunchContext()
@@ -58,7 +58,7 @@ extension KernelCommand {
         // A CUDA error found once MPI runs (ranks sharing a GPU under NCCL, a device fault): one
         // line, exit 3 where hardware or a library is missing.
         do {
-            try Job(settings: options.settings, context: context).run(kernel, table: table, amend: amend)
+            try KernelRun(settings: options.settings, context: context).run(kernel, table: table, amend: amend)
         } catch let error as CUDAError {
             throw Failure(message: error.description, code: error.isMissing ? .noDevice : .unverified)
         }

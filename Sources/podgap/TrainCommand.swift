@@ -95,7 +95,7 @@ struct TrainCommand: KernelCommand {
 
     /// The backend, made before MPI starts (on cuda: the GPU, its libraries and kernels); the
     /// records then name the device each rank used.
-    func prepareDevice(for kernel: inout TrainingStep, context: LaunchContext) throws -> Job.EnvironmentAmendment? {
+    func prepareDevice(for kernel: inout TrainingStep, context: LaunchContext) throws -> KernelRun.EnvironmentAmendment? {
         let setup = try BackendSetup(device: device, precision: precision, reduction: reduction, context: context)
         kernel.backend = setup.backend
         return setup.amendment

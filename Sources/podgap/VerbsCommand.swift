@@ -55,5 +55,5 @@ struct VerbsOptions: ParsableArguments {
 
     @OptionGroup var options: RunOptions
 
-    var job: VerbsJob { VerbsJob(settings: options.settings, server: connect, bind: bind, port: port) }
+    var job: VerbsRun { VerbsRun(settings: options.settings, server: connect, bind: bind, port: port) }
 }

@@ -8,7 +8,7 @@ import Records
 /// can be checked before MPI starts (memory fit, transport, output file), turns on yield-when-idle
 /// when ranks oversubscribe cores, arms the timeout, probes the machine, measures, and has rank 0
 /// write each record the moment its point is done.
-public struct Job {
+public struct KernelRun {
     public let settings: RunSettings
     public let context: LaunchContext
 
@@ -44,7 +44,7 @@ public struct Job {
     private func measure<K: Kernel>(_ kernel: K, table: (any ResultTable)?, transport: TransportDecision,
                                     writer: RecordWriter?,
                                     amend: EnvironmentAmendment?) throws {
-        let yieldSetBy = Job.enableYieldIfOversubscribed(context)
+        let yieldSetBy = KernelRun.enableYieldIfOversubscribed(context)
         Watchdog.arm(seconds: settings.timeout, rank: context.rank, output: settings.out)
 
         let threadLevel: MPI.ThreadLevel
@@ -58,10 +58,10 @@ public struct Job {
                                                  yieldSetBy: yieldSetBy)
         environment.transport.note = TransportSelection.note(transport, detected: environment.transport.note)
         environment.mpiThreadLevel = threadLevel.name
-        environment.probe = try MachineState.probe(on: world)
+        environment.probe = try MachineProbe.probe(on: world)
         try amend?(&environment, world)
         // Rank 0's id, so that a generated one is the same on every rank.
-        let run = try world.broadcast(settings.runID ?? Job.newRunID(), from: 0)
+        let run = try world.broadcast(settings.runID ?? KernelRun.newRunID(), from: 0)
 
         if world.rank == 0, writer == nil { table?.printHeader(environment: environment, ranks: world.size) }
         var unverified: [String] = []

@@ -8,8 +8,9 @@ import Statistics
 /// The machine-state probe every launch runs before its kernel: a fixed amount of work, a
 /// memory-bound float sum and a short compute-bound GEMM, timed. Machines like this one switch
 /// between a fast and a slow mode for minutes; two launches whose probes differ ran in different
-/// modes, and a report can tell them apart. About 20-50 ms on a 2-core VM.
-public enum MachineState {
+/// modes, and a report can tell them apart. About 20-50 ms on a 2-core VM. The measuring half of
+/// Records' `MachineProbe` (the value every record keeps), where MPI and BLAS are at hand.
+extension MachineProbe {
     /// y += x over this many float32 elements: two 8 MiB arrays, more than most L2 caches.
     static let sumElements = 1 << 21
     static let sumPasses = 3

@@ -7,7 +7,7 @@ import Records
 
 /// One verbs baseline process (`podgap run verbs-pingpong|verbs-bw`), server or client. The device
 /// check comes first: without an RDMA device nothing else is looked at and nothing is written.
-public struct VerbsJob {
+public struct VerbsRun {
     public let settings: RunSettings
     /// The server to connect to; nil makes this process the server.
     public let server: String?
@@ -64,8 +64,8 @@ public struct VerbsJob {
         Watchdog.arm(seconds: settings.timeout, rank: 0, output: settings.out)
         let client = try mapped { try VerbsClient(server: server, port: port, capacity: kernel.sizes.max()!, timeout: settings.timeout) }
         var environment = verbsEnvironment(device: client.device, port: client.port, devices: devices)
-        environment.probe = try MachineState.measure()
-        let run = settings.runID ?? Job.newRunID()
+        environment.probe = try MachineProbe.measure()
+        let run = settings.runID ?? KernelRun.newRunID()
         let table = VerbsTable(kernel: Operation.name)
         if writer == nil { table.printHeader(environment: environment, ranks: 2) }
         var unverified: [String] = []
