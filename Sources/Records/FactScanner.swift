@@ -39,8 +39,18 @@ final class FactScanner {
         }
 
         /// Fields the full decoder requires: a line without one of them is its to refuse.
-        static let required: [Field] = [.schema, .run, .time, .kernel, .ranks, .warmup, .iterations, .seconds, .verified, .environment]
-        static let all = Field.allCases.map { ($0, $0.key) }
+        static let required = [Field.schema, .run, .time, .kernel, .ranks, .warmup, .iterations, .seconds, .verified, .environment]
+            .reduce(0) { $0 | 1 << $1.rawValue }
+        /// The fields by the length of their key: a key is compared with one or two, not all.
+        static let byLength: [[(field: Field, key: StaticString)]] = (0...16).map { length in
+            Field.allCases.filter { $0.key.utf8CodeUnitCount == length }.map { ($0, $0.key) }
+        }
+
+        /// The field `key` names, if the scanner reads it.
+        static func named(_ key: Range<Int>, in scanner: JSONScanner) -> Field? {
+            guard key.count < byLength.count else { return nil }
+            return byLength[key.count].first(where: { scanner.equals(key, $0.key) })?.field
+        }
     }
 
     /// Keep each record's throughput too (the exporters' formats need it; a plain report does not).
@@ -80,7 +90,7 @@ final class FactScanner {
         if scanner.consume(UInt8(ascii: "}")) { return nil }
         repeat {
             guard let key = scanner.rawString(), scanner.consume(UInt8(ascii: ":")) else { return nil }
-            guard let field = Field.all.first(where: { scanner.equals(key, $0.1) })?.0 else {
+            guard let field = Field.named(key, in: scanner) else {
                 guard scanner.skipValue() != nil else { return nil }
                 continue
             }
@@ -114,7 +124,7 @@ final class FactScanner {
                 osu = OSUStatistics(avg: values[0], min: values[1], max: values[2])
             case .seconds:
                 // stddev (index 5) is only checked for being finite.
-                seconds = numbers(&scanner, FactScanner.summaryKeys, skipping: "samples", finiteOnly: [5])
+                seconds = numbers(&scanner, FactScanner.summaryKeys, skipping: "samples", finiteOnly: 1 << 5)
                 if seconds == nil { return nil }
             case .throughput:
                 guard scanner.consume(UInt8(ascii: "{")) else { return nil }
@@ -155,7 +165,7 @@ final class FactScanner {
             }
         } while scanner.consume(UInt8(ascii: ","))
         guard scanner.consume(UInt8(ascii: "}")), scanner.atEnd,
-              Field.required.allSatisfy({ seen & (1 << $0.rawValue) != 0 }),
+              seen & Field.required == Field.required,
               let kernel, let ranks, let seconds, let verified, let environment else { return nil }
         let parameters = params ?? ("", nil)
         // Summary keys in `summaryKeys` order: min, p50, mean, p99, max, stddev.
@@ -175,7 +185,7 @@ final class FactScanner {
     /// An object whose fields are all numbers: the values of `keys` in their order, nil when one is
     /// missing or anything else is there (but `skipping`, a field of any shape).
     private func numbers(_ scanner: inout JSONScanner, _ keys: [StaticString], skipping: StaticString? = nil,
-                         finiteOnly: Set<Int> = []) -> [Double]? {
+                         finiteOnly: Int = 0) -> [Double]? {
         guard scanner.consume(UInt8(ascii: "{")) else { return nil }
         var values = [Double](repeating: 0, count: keys.count), seen = 0
         repeat {
@@ -183,7 +193,7 @@ final class FactScanner {
             if let skipping, scanner.equals(key, skipping) { guard scanner.skipValue() != nil else { return nil }; continue }
             guard let index = keys.firstIndex(where: { scanner.equals(key, $0) }), seen & (1 << index) == 0 else { return nil }
             // A value the caller only checks for being finite is converted only when it is huge.
-            guard let value = finiteOnly.contains(index) ? scanner.numberIfAtLeast(exponent: 300) : scanner.number() else { return nil }
+            guard let value = finiteOnly & (1 << index) != 0 ? scanner.numberIfAtLeast(exponent: 300) : scanner.number() else { return nil }
             values[index] = value
             seen |= 1 << index
         } while scanner.consume(UInt8(ascii: ","))
@@ -247,39 +257,56 @@ final class FactScanner {
 }
 
 /// Values found by the raw bytes they were made from: a hash of the bytes, then a byte compare,
-/// so a hit costs no allocation. The last hit is checked first (records come in runs).
+/// so a hit costs no allocation. Records come in runs and in the same order launch after launch,
+/// so the last entry, and the one that followed it last time, are tried first with no hash.
 struct ByteKeyedCache<Value> {
-    private var entries: [Int: [(key: [UInt8], value: Value)]] = [:]
-    private var last: (key: [UInt8], value: Value)?
+    private var keys: [[UInt8]] = [], values: [Value] = []
+    private var byHash: [Int: [Int]] = [:]
+    /// For each entry, the entry asked for right after it the last time.
+    private var successors: [Int] = []
+    private var last = -1
 
     /// The value for `bytes`, made by `make` (nil when it cannot be) the first time.
     mutating func value(_ bytes: UnsafeRawBufferPointer, make: (UnsafeRawBufferPointer) -> Value?) -> Value? {
-        func same(_ key: [UInt8]) -> Bool {
-            key.count == bytes.count && key.withUnsafeBytes { memcmp($0.baseAddress!, bytes.baseAddress!, bytes.count) == 0 }
-        }
-        if let last, same(last.key) { return last.value }
+        if let guessed = guess(where: { key in key.count == bytes.count && ByteKeyedCache.same(key, bytes.baseAddress!) }) { return guessed }
         var hasher = Hasher()
         hasher.combine(bytes: bytes)
         let hash = hasher.finalize()
-        if let found = entries[hash]?.first(where: { same($0.key) }) {
-            last = found
-            return found.value
+        if let found = byHash[hash]?.first(where: { keys[$0].count == bytes.count && ByteKeyedCache.same(keys[$0], bytes.baseAddress!) }) {
+            return use(found)
         }
         guard let made = make(bytes) else { return nil }
-        let entry = (key: Array(bytes), value: made)
-        entries[hash, default: []].append(entry)
-        last = entry
-        return made
+        keys.append(Array(bytes)); values.append(made); successors.append(-1)
+        byHash[hash, default: []].append(keys.count - 1)
+        return use(keys.count - 1)
     }
 
-    /// The last value again when the scanner's next bytes repeat its text, which is then skipped
-    /// without being scanned: the text was a whole JSON object (or array, or string), which ends
-    /// where its bytes end, and the same bytes read the same.
+    /// A value again when the scanner's next bytes repeat its text (the last value's, or the one
+    /// that followed it last time), skipped without being scanned: the text was a whole JSON
+    /// object, which ends where its bytes end, and the same bytes read the same.
     mutating func repeated(_ scanner: inout JSONScanner) -> Value? {
         scanner.skipSpace()
-        guard let last, last.key.count <= scanner.end - scanner.position,
-              last.key.withUnsafeBytes({ memcmp($0.baseAddress!, scanner.base + scanner.position, $0.count) == 0 }) else { return nil }
-        scanner.position += last.key.count
-        return last.value
+        let start = scanner.base + scanner.position, available = scanner.end - scanner.position
+        guard let value = guess(where: { $0.count <= available && ByteKeyedCache.same($0, start) }) else { return nil }
+        scanner.position += keys[last].count
+        return value
+    }
+
+    private mutating func guess(where matches: ([UInt8]) -> Bool) -> Value? {
+        guard last >= 0 else { return nil }
+        if matches(keys[last]) { return values[last] }
+        let next = successors[last]
+        guard next >= 0, matches(keys[next]) else { return nil }
+        return use(next)
+    }
+
+    private mutating func use(_ index: Int) -> Value {
+        if last >= 0 { successors[last] = index }
+        last = index
+        return values[index]
+    }
+
+    private static func same(_ key: [UInt8], _ bytes: UnsafeRawPointer) -> Bool {
+        key.withUnsafeBytes { memcmp($0.baseAddress!, bytes, $0.count) == 0 }
     }
 }
