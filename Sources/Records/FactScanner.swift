@@ -123,8 +123,7 @@ final class FactScanner {
                 guard let values = numbers(&scanner, FactScanner.osuKeys) else { return nil }
                 osu = OSUStatistics(avg: values[0], min: values[1], max: values[2])
             case .seconds:
-                // stddev (index 5) is only checked for being finite.
-                seconds = numbers(&scanner, FactScanner.summaryKeys, skipping: "samples", finiteOnly: 1 << 5)
+                seconds = numbers(&scanner, FactScanner.summaryKeys, skipping: "samples", checks: FactScanner.summaryChecks)
                 if seconds == nil { return nil }
             case .throughput:
                 guard scanner.consume(UInt8(ascii: "{")) else { return nil }
@@ -179,21 +178,36 @@ final class FactScanner {
     }
 
     private static let summaryKeys: [StaticString] = ["min", "p50", "mean", "p99", "max", "stddev"]
+    /// What the report needs of each: min only against the 1 ns bound, max against the day
+    /// (`PhysicalBounds`), stddev only finite; a value clear of its bound is not converted.
+    private static let summaryChecks: [NumberCheck] = [.below(-8), .exact, .exact, .exact, .atLeast(4), .atLeast(300)]
+
+    /// How much of a number the scanner converts.
+    private enum NumberCheck {
+        case exact
+        /// `JSONScanner.numberIfBelow`, `JSONScanner.numberIfAtLeast`.
+        case below(Int), atLeast(Int)
+    }
     private static let osuKeys: [StaticString] = ["avg", "min", "max"]
     private static let probeKeys: [StaticString] = ["sumGBps", "gemmGflops", "seconds"]
 
     /// An object whose fields are all numbers: the values of `keys` in their order, nil when one is
     /// missing or anything else is there (but `skipping`, a field of any shape).
     private func numbers(_ scanner: inout JSONScanner, _ keys: [StaticString], skipping: StaticString? = nil,
-                         finiteOnly: Int = 0) -> [Double]? {
+                         checks: [NumberCheck]? = nil) -> [Double]? {
         guard scanner.consume(UInt8(ascii: "{")) else { return nil }
         var values = [Double](repeating: 0, count: keys.count), seen = 0
         repeat {
             guard let key = scanner.rawString(), scanner.consume(UInt8(ascii: ":")) else { return nil }
             if let skipping, scanner.equals(key, skipping) { guard scanner.skipValue() != nil else { return nil }; continue }
             guard let index = keys.firstIndex(where: { scanner.equals(key, $0) }), seen & (1 << index) == 0 else { return nil }
-            // A value the caller only checks for being finite is converted only when it is huge.
-            guard let value = finiteOnly & (1 << index) != 0 ? scanner.numberIfAtLeast(exponent: 300) : scanner.number() else { return nil }
+            let value: Double?
+            switch checks?[index] ?? .exact {
+            case .exact: value = scanner.number()
+            case .below(let bound): value = scanner.numberIfBelow(exponent: bound)
+            case .atLeast(let bound): value = scanner.numberIfAtLeast(exponent: bound)
+            }
+            guard let value else { return nil }
             values[index] = value
             seen |= 1 << index
         } while scanner.consume(UInt8(ascii: ","))
