@@ -460,7 +460,7 @@ private struct Pairer {
             return rounds.dropFirst().reduce(rounds[0]) { $0.intersection($1) }
         }
         // Headline points are chosen on the estimates; intervals are computed for those alone.
-        let estimates = keys.compactMap { compare(top, against: bottom, at: $0, rounds: common($0), estimateOnly: true) }
+        let estimates = parallelMap(keys) { compare(top, against: bottom, at: $0, rounds: common($0), estimateOnly: true) }.compactMap { $0 }
         guard !estimates.isEmpty else { return nil }
         let headlines = Headline.select(from: estimates, kernels: kernels).compactMap { estimate -> Headline? in
             var headline = estimate
