@@ -266,21 +266,21 @@ struct Grouping: Sendable {
     mutating func add(_ fact: RecordFacts) {
         recordCount += 1
         let key = PointKey(kernel: fact.kernel, parameters: fact.parameters, ranks: fact.ranks, bytes: fact.bytes)
-        let names = (fact.kernel, fact.environment, fact.host, fact.mpiLibrary, fact.podgapVersion)
-        if lastNames.map({ $0 != names }) ?? true {
-            lastNames = names
+        // Compared field by field before any tuple or key is built: a million records.
+        if !(lastNames.map { $0.kernel == fact.kernel && $0.environment == fact.environment && $0.host == fact.host
+                                && $0.mpi == fact.mpiLibrary && $0.version == fact.podgapVersion } ?? false) {
+            lastNames = (fact.kernel, fact.environment, fact.host, fact.mpiLibrary, fact.podgapVersion)
             present.insert(fact.environment)
             hosts.insert(fact.host); libraries.insert(fact.mpiLibrary); versions.insert(fact.podgapVersion)
         }
         kernels.note(fact)
-        if let probe = fact.probe {
-            // A launch's records follow each other: one entry per launch.
-            let launch = LaunchKey(round: fact.round, trial: fact.round == nil ? fact.trial : 0)
+        let launch = LaunchKey(round: fact.round, trial: fact.round == nil ? fact.trial : 0)
+        // A launch's records follow each other: one entry per launch.
+        if let probe = fact.probe, !(lastProbeKey.map { $0.launch == launch && $0.position == fact.position
+                                                           && $0.environment == fact.environment && $0.kernel == fact.kernel } ?? false) {
             let probeKey = ProbeKey(environment: fact.environment, kernel: fact.kernel, launch: launch, position: fact.position)
-            if probeKey != lastProbeKey {
-                probes[probeKey] = probe
-                lastProbeKey = probeKey
-            }
+            probes[probeKey] = probe
+            lastProbeKey = probeKey
         }
         guard fact.usable, fact.seconds.isFinite, fact.seconds > 0 else {
             var entry = unverified[key, default: [:]][fact.environment, default: (0, nil)]
@@ -291,7 +291,7 @@ struct Grouping: Sendable {
         }
         // In place: no copy of the nested dictionaries or the list per record.
         launches[key, default: [:]][fact.environment, default: []].append(
-            Launch(round: fact.round, trial: fact.round == nil ? fact.trial : 0, position: fact.position, iterations: fact.iterations,
+            Launch(round: launch.round, trial: launch.trial, position: fact.position, iterations: fact.iterations,
                    seconds: fact.seconds, mean: fact.mean, p99: fact.p99, osu: fact.osu, wrong: fact.wrong,
                    throughput: fact.throughput, probe: fact.probe, duplicate: false))
     }
