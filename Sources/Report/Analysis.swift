@@ -131,14 +131,19 @@ public struct Analysis: Sendable {
             let part = Grouping(partitions[index])
             parts.update { $0[index] = part }
         }
-        return try build(groupings: partitions.indices.map { parts.value[$0]! }, skipped: skipped, options: options)
+        var groupings = partitions.indices.map { parts.value[$0]! }
+        parts.value = [:]
+        return try build(groupings: &groupings, skipped: skipped, options: options)
     }
 
     /// From facts already grouped part by part (`Inputs.analyse` groups each file as it reads it,
     /// so the facts of a million records are never all held at once).
-    static func build(groupings: [Grouping], skipped: [SkippedEnvironment], options: Options) throws -> Analysis {
+    /// The parts are taken out of `groupings` one by one as they are merged, so each part's
+    /// lists are let go as soon as they are copied (a million records are never held twice).
+    static func build(groupings: inout [Grouping], skipped: [SkippedEnvironment], options: Options) throws -> Analysis {
         var grouping = Grouping()
-        for part in groupings { grouping.merge(part) }
+        groupings.reverse()
+        while let part = groupings.popLast() { grouping.merge(part) }
         let recordCount = grouping.recordCount
         guard recordCount > 0 else { throw AnalysisError.noRecords }
         let present = grouping.present

@@ -55,9 +55,11 @@ public struct Inputs: Sendable {
                                skipped extra: [SkippedEnvironment] = []) throws -> (analysis: Analysis, problems: [RecordError]) {
         let (files, skipped) = try files(paths)
         // Each chunk of each file is grouped where it is read: no fact is kept.
-        let read = try RecordReader.facts(in: files, skippingBad: skippingBad, details: details, start: { Grouping() }) { $0.add($1) }
+        var read = try RecordReader.facts(in: files, skippingBad: skippingBad, details: details, start: { Grouping() }) { $0.add($1) }
         let problems = read.problems
-        var analysis = try Analysis.build(groupings: Array(read.files.joined()), skipped: skipped + extra, options: options)
+        var groupings = Array(read.files.joined())
+        read.files = []
+        var analysis = try Analysis.build(groupings: &groupings, skipped: skipped + extra, options: options)
         if let first = problems.first {
             analysis.warnings.insert("\(problems.count) bad line(s) skipped (--skip-bad), first: \(first.description)", at: 0)
         }
