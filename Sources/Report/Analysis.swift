@@ -133,14 +133,19 @@ public struct Analysis: Sendable {
             let part = Grouping(partitions[index])
             parts.update { $0[index] = part }
         }
-        return try build(groupings: partitions.indices.map { parts.value[$0]! }, skipped: skipped, options: options)
+        var groupings = partitions.indices.map { parts.value[$0]! }
+        parts.value = [:]
+        return try build(groupings: &groupings, skipped: skipped, options: options)
     }
 
     /// From facts already grouped part by part (`Inputs.analyse` groups each file as it reads it,
     /// so the facts of a million records are never all held at once).
-    static func build(groupings: [Grouping], skipped: [SkippedEnvironment], options: Options) throws -> Analysis {
+    /// The parts are taken out of `groupings` one by one as they are merged, so each part's
+    /// lists are let go as soon as they are copied (a million records are never held twice).
+    static func build(groupings: inout [Grouping], skipped: [SkippedEnvironment], options: Options) throws -> Analysis {
         var grouping = Grouping()
-        for part in groupings { grouping.merge(part) }
+        groupings.reverse()
+        while let part = groupings.popLast() { grouping.merge(part) }
         let recordCount = grouping.recordCount
         guard recordCount > 0 else { throw AnalysisError.noRecords }
         let present = grouping.present
@@ -214,60 +219,17 @@ public struct Analysis: Sendable {
     }
 }
 
-/// Facts grouped by point, environment and launch, with what the warnings need.
+/// Facts grouped by point, environment and launch, with what the warnings need. Built a chunk
+/// of a file at a time on every core, then merged: each record is one `Launch` appended to its
+/// point's and environment's list, so merging parts concatenates lists and the lists become the
+/// report's `EnvironmentPoint`s without a copy.
 struct Grouping: Sendable {
+    typealias Launch = EnvironmentPoint.Launch
     struct LaunchKey: Hashable { var round: Int?; var trial: Int }
-    /// A launch's records at one point. A launch writes one record per point, so the first is
-    /// kept inline and only further ones (hand-merged files) take an array.
-    struct Accumulated {
-        struct Values { var seconds: Double, mean: Double, p99: Double, osu: OSUStatistics? }
-        var first: Values
-        var more: [Values]? = nil
-        var wrong: Int?
-        var throughput: [String: [Double]] = [:]
-        var probe: MachineProbe?
-        var position: Int?
-        var iterations: Int
-        var duplicate = false
-
-        init(_ fact: RecordFacts) {
-            iterations = fact.iterations
-            first = Values(seconds: fact.seconds, mean: fact.mean, p99: fact.p99, osu: fact.osu)
-            wrong = fact.wrong
-            probe = fact.probe
-            position = fact.position
-            for (name, value) in fact.throughput { throughput[name] = [value] }
-        }
-
-        mutating func absorb(_ fact: RecordFacts) {
-            more = (more ?? []) + [Values(seconds: fact.seconds, mean: fact.mean, p99: fact.p99, osu: fact.osu)]
-            if let extra = fact.wrong { wrong = (wrong ?? 0) + extra }
-            for (name, value) in fact.throughput { throughput[name, default: []].append(value) }
-            if probe == nil { probe = fact.probe }
-            if let position = fact.position {
-                if let seen = self.position, seen != position { duplicate = true }
-                self.position = self.position ?? position
-            }
-        }
-
-        var all: [Values] { [first] + (more ?? []) }
-
-        /// The same launch's records from another file.
-        mutating func merge(_ other: Accumulated) {
-            more = (more ?? []) + other.all
-            if let extra = other.wrong { wrong = (wrong ?? 0) + extra }
-            for (name, values) in other.throughput { throughput[name, default: []] += values }
-            if probe == nil { probe = other.probe }
-            if let position = other.position {
-                if let seen = self.position, seen != position { duplicate = true }
-                self.position = self.position ?? position
-            }
-            duplicate = duplicate || other.duplicate
-        }
-    }
     struct ProbeKey: Hashable { var environment: String; var kernel: String; var launch: LaunchKey; var position: Int? }
 
-    var launches: [PointKey: [String: [LaunchKey: Accumulated?]]] = [:]
+    /// Point -> environment -> one entry per usable record, in the order read.
+    var launches: [PointKey: [String: [Launch]]] = [:]
     var unverified: [PointKey: [String: (count: Int, implausible: String?)]] = [:]
     var hosts = Set<String>(), libraries = Set<String>(), versions = Set<String>(), present = Set<String>()
     var kernels = KernelDescriptions()
@@ -280,21 +242,13 @@ struct Grouping: Sendable {
         for fact in facts { add(fact) }
     }
 
-    /// Another part's facts into this one (parts are files: usually one environment each).
+    /// Another part's facts after this one's (parts are chunks of files, in file order).
     mutating func merge(_ other: Grouping) {
         guard recordCount > 0 else { self = other; return }
         recordCount += other.recordCount
         for (key, environments) in other.launches {
             for (environment, theirs) in environments {
-                // Files usually hold one environment each: then the whole point moves over.
-                guard launches[key]?[environment] != nil else {
-                    launches[key, default: [:]][environment] = theirs
-                    continue
-                }
-                for (launch, accumulated) in theirs {
-                    guard let accumulated else { continue }
-                    launches[key, default: [:]][environment, default: [:]][launch, default: nil].mergeOrStart(accumulated)
-                }
+                launches[key, default: [:]][environment, default: []].append(contentsOf: theirs)
             }
         }
         for (key, environments) in other.unverified {
@@ -319,21 +273,21 @@ struct Grouping: Sendable {
     mutating func add(_ fact: RecordFacts) {
         recordCount += 1
         let key = PointKey(kernel: fact.kernel, parameters: fact.parameters, ranks: fact.ranks, bytes: fact.bytes)
-        let names = (fact.kernel, fact.environment, fact.host, fact.mpiLibrary, fact.podgapVersion)
-        if lastNames.map({ $0 != names }) ?? true {
-            lastNames = names
+        // Compared field by field before any tuple or key is built: a million records.
+        if !(lastNames.map { $0.kernel == fact.kernel && $0.environment == fact.environment && $0.host == fact.host
+                                && $0.mpi == fact.mpiLibrary && $0.version == fact.podgapVersion } ?? false) {
+            lastNames = (fact.kernel, fact.environment, fact.host, fact.mpiLibrary, fact.podgapVersion)
             present.insert(fact.environment)
             hosts.insert(fact.host); libraries.insert(fact.mpiLibrary); versions.insert(fact.podgapVersion)
         }
         kernels.note(fact)
         let launch = LaunchKey(round: fact.round, trial: fact.round == nil ? fact.trial : 0)
-        if let probe = fact.probe {
-            // A launch's records follow each other: one entry per launch.
+        // A launch's records follow each other: one entry per launch.
+        if let probe = fact.probe, !(lastProbeKey.map { $0.launch == launch && $0.position == fact.position
+                                                           && $0.environment == fact.environment && $0.kernel == fact.kernel } ?? false) {
             let probeKey = ProbeKey(environment: fact.environment, kernel: fact.kernel, launch: launch, position: fact.position)
-            if probeKey != lastProbeKey {
-                probes[probeKey] = probe
-                lastProbeKey = probeKey
-            }
+            probes[probeKey] = probe
+            lastProbeKey = probeKey
         }
         guard fact.usable, fact.seconds.isFinite, fact.seconds > 0 else {
             var entry = unverified[key, default: [:]][fact.environment, default: (0, nil)]
@@ -342,32 +296,18 @@ struct Grouping: Sendable {
             unverified[key, default: [:]][fact.environment] = entry
             return
         }
-        // In place: no copy of the nested dictionaries per record.
-        launches[key, default: [:]][fact.environment, default: [:]][launch, default: nil].absorbOrStart(fact)
+        // In place: no copy of the nested dictionaries or the list per record.
+        launches[key, default: [:]][fact.environment, default: []].append(
+            Launch(round: launch.round, trial: launch.trial, position: fact.position, iterations: fact.iterations,
+                   seconds: fact.seconds, mean: fact.mean, p99: fact.p99, osu: fact.osu, wrong: fact.wrong,
+                   throughput: fact.throughput, probe: fact.probe, duplicate: false))
     }
 
     func environmentPoints(at key: PointKey, bootstrap: Bootstrap) -> [String: EnvironmentPoint] {
         var result: [String: EnvironmentPoint] = [:]
         let measured = launches[key] ?? [:], failed = unverified[key] ?? [:]
         for environment in Set(measured.keys).union(failed.keys) {
-            let byLaunch = measured[environment] ?? [:]
-            let ordered = byLaunch.keys.sorted { ($0.round ?? 0, $0.trial) < ($1.round ?? 0, $1.trial) }
-            let list = ordered.map { launch -> EnvironmentPoint.Launch in
-                let a = byLaunch[launch]!!
-                func median(_ values: [Double]) -> Double { Median.of(values) ?? 0 }
-                // One record per launch and point is the rule: no arrays for it.
-                var values = a.first
-                if let more = a.more {
-                    let all = [a.first] + more, osus = all.compactMap(\.osu)
-                    values = .init(seconds: median(all.map(\.seconds)), mean: median(all.map(\.mean)), p99: median(all.map(\.p99)),
-                                   osu: osus.isEmpty ? nil : OSUStatistics(avg: median(osus.map(\.avg)), min: median(osus.map(\.min)),
-                                                                           max: median(osus.map(\.max))))
-                }
-                return EnvironmentPoint.Launch(round: launch.round, trial: launch.trial, position: a.position, iterations: a.iterations,
-                                               seconds: values.seconds, mean: values.mean, p99: values.p99,
-                                               osu: values.osu, wrong: a.wrong, throughput: a.throughput.mapValues(median),
-                                               probe: a.probe, duplicate: a.duplicate)
-            }
+            let list = Grouping.oneEntryPerLaunch(measured[environment] ?? [])
             let medians = list.map(\.seconds)
             result[environment] = EnvironmentPoint(
                 environment: environment, launches: list, trialMedians: medians, median: Median.of(medians) ?? 0,
@@ -375,6 +315,54 @@ struct Grouping: Sendable {
                 implausible: failed[environment]?.implausible)
         }
         return result
+    }
+
+    /// Records in launch order (round, else trial), one entry per launch: a launch writes one
+    /// record per point, so a list read in order is returned as it is (no copy); records that
+    /// share a launch (hand-merged files) become one entry of their medians.
+    static func oneEntryPerLaunch(_ records: [Launch]) -> [Launch] {
+        func order(_ launch: Launch) -> (Int, Int, Int) { (launch.round ?? 0, launch.trial, launch.round == nil ? 0 : 1) }
+        func same(_ a: Launch, _ b: Launch) -> Bool { a.round == b.round && a.trial == b.trial }
+        var inOrder = true
+        for index in records.indices.dropFirst() where !(order(records[index - 1]) < order(records[index])) {
+            inOrder = false
+            break
+        }
+        if inOrder { return records }
+        // The first record read stays first among its launch's (its iterations and position count).
+        let sorted = records.indices.sorted { order(records[$0]) < order(records[$1]) || (order(records[$0]) == order(records[$1]) && $0 < $1) }
+        var result: [Launch] = []
+        var start = 0
+        while start < sorted.count {
+            var end = start + 1
+            while end < sorted.count, same(records[sorted[start]], records[sorted[end]]) { end += 1 }
+            result.append(combined(sorted[start..<end].map { records[$0] }))
+            start = end
+        }
+        return result
+    }
+
+    /// One launch's records as one: medians of the times, OSU's view and the rates, the sum of
+    /// the wrong elements, the first probe and position; two positions mark the round duplicate.
+    static func combined(_ records: [Launch]) -> Launch {
+        var launch = records[0]
+        guard records.count > 1 else { return launch }
+        func median(_ values: [Double]) -> Double { Median.of(values) ?? 0 }
+        launch.seconds = median(records.map(\.seconds))
+        launch.mean = median(records.map(\.mean))
+        launch.p99 = median(records.map(\.p99))
+        let osus = records.compactMap(\.osu)
+        launch.osu = osus.isEmpty ? nil : OSUStatistics(avg: median(osus.map(\.avg)), min: median(osus.map(\.min)), max: median(osus.map(\.max)))
+        let wrongs = records.compactMap(\.wrong)
+        launch.wrong = wrongs.isEmpty ? nil : wrongs.reduce(0, +)
+        var rates: [String: [Double]] = [:]
+        for record in records { for (name, value) in record.throughput { rates[name, default: []].append(value) } }
+        launch.throughput = rates.mapValues(median)
+        launch.probe = records.lazy.compactMap(\.probe).first
+        let positions = records.compactMap(\.position)
+        launch.position = positions.first
+        launch.duplicate = Set(positions).count > 1 || records.contains(where: \.duplicate)
+        return launch
     }
 
     func machineStates(environments: [String], comparisons: [Comparison]) -> [Analysis.MachineState] {
@@ -414,16 +402,6 @@ struct Grouping: Sendable {
             }
         }
         return warnings
-    }
-}
-
-extension Optional where Wrapped == Grouping.Accumulated {
-    mutating func absorbOrStart(_ fact: RecordFacts) {
-        if self == nil { self = Grouping.Accumulated(fact) } else { self!.absorb(fact) }
-    }
-
-    mutating func mergeOrStart(_ other: Grouping.Accumulated) {
-        if self == nil { self = other } else { self!.merge(other) }
     }
 }
 
@@ -489,7 +467,7 @@ private struct Pairer {
             return rounds.dropFirst().reduce(rounds[0]) { $0.intersection($1) }
         }
         // Headline points are chosen on the estimates; intervals are computed for those alone.
-        let estimates = keys.compactMap { compare(top, against: bottom, at: $0, rounds: common($0), estimateOnly: true) }
+        let estimates = parallelMap(keys) { compare(top, against: bottom, at: $0, rounds: common($0), estimateOnly: true) }.compactMap { $0 }
         guard !estimates.isEmpty else { return nil }
         let headlines = Headline.select(from: estimates, kernels: kernels).compactMap { estimate -> Headline? in
             var headline = estimate

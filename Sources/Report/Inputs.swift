@@ -15,8 +15,8 @@ public struct Inputs: Sendable {
     /// `details` keeps each record's throughput too, for the exporters' formats.
     public static func load(_ paths: [String], skippingBad: Bool = false, details: Bool = false) throws -> Inputs {
         let (files, skipped) = try files(paths)
-        let readers = try read(files) { RecordFactsReader(skippingBad: skippingBad, details: details) }
-        return Inputs(partitions: readers.map(\.facts), skipped: skipped, problems: readers.flatMap(\.problems))
+        let read = try RecordReader.facts(in: files, skippingBad: skippingBad, details: details, start: { [RecordFacts]() }) { $0.append($1) }
+        return Inputs(partitions: read.files.map { $0.flatMap { $0 } }, skipped: skipped, problems: read.problems)
     }
 
     /// The results files `paths` name (files, and the `.jsonl` files of folders), and the
@@ -47,23 +47,6 @@ public struct Inputs: Sendable {
         return (files, skipped)
     }
 
-    /// Reads the files side by side (one per core), each with a reader `make` gives, and hands
-    /// each reader to `then` on the same core; the first problem in argument order wins.
-    static func read<T>(_ files: [String], reader make: () -> RecordFactsReader,
-                        then: (RecordFactsReader) -> T) throws -> [T] {
-        let results = Locked<[Int: Result<T, Error>]>([:])
-        DispatchQueue.concurrentPerform(iterations: files.count) { index in
-            let reader = make()
-            let result = Result { try reader.read(files[index]); return then(reader) }
-            results.update { $0[index] = result }
-        }
-        return try files.indices.map { try results.value[$0]!.get() }
-    }
-
-    static func read(_ files: [String], reader make: () -> RecordFactsReader) throws -> [RecordFactsReader] {
-        try read(files, reader: make) { $0 }
-    }
-
     /// What `podgap report` does before rendering, for other callers (the exporters): read
     /// `paths` (files or suite folders) and analyse them. Bad lines, when skipped, come back with
     /// the analysis, and a warning names the first.
@@ -71,12 +54,12 @@ public struct Inputs: Sendable {
                                options: Analysis.Options = Analysis.Options(),
                                skipped extra: [SkippedEnvironment] = []) throws -> (analysis: Analysis, problems: [RecordError]) {
         let (files, skipped) = try files(paths)
-        // Each file is grouped where it was read and its facts let go.
-        let parts = try read(files, reader: { RecordFactsReader(skippingBad: skippingBad, details: details) }) {
-            (grouping: Grouping($0.facts), problems: $0.problems)
-        }
-        let problems = parts.flatMap(\.problems)
-        var analysis = try Analysis.build(groupings: parts.map(\.grouping), skipped: skipped + extra, options: options)
+        // Each chunk of each file is grouped where it is read: no fact is kept.
+        var read = try RecordReader.facts(in: files, skippingBad: skippingBad, details: details, start: { Grouping() }) { $0.add($1) }
+        let problems = read.problems
+        var groupings = Array(read.files.joined())
+        read.files = []
+        var analysis = try Analysis.build(groupings: &groupings, skipped: skipped + extra, options: options)
         analysis.why = Why.build(analysis, counters: CounterFacts.read(files))
         if let first = problems.first {
             analysis.warnings.insert("\(problems.count) bad line(s) skipped (--skip-bad), first: \(first.description)", at: 0)

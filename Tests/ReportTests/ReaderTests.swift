@@ -1,15 +1,26 @@
-import Records
+@testable import Records
 import Foundation
 import Testing
 @testable import Report
+
+/// The fast reader, as `podgap report` calls it: facts, bad lines, and how many lines its scanner
+/// passed to the full decoder.
+struct FastRead {
+    var facts: [RecordFacts] = [], problems: [RecordError] = [], decoded = 0
+
+    init(_ path: String, skippingBad: Bool = false, details: Bool = false, chunkSize: Int = RecordReader.defaultChunkSize) throws {
+        let read = try RecordReader.facts(in: [path], skippingBad: skippingBad, details: details, chunkSize: chunkSize,
+                                          start: { [RecordFacts]() }) { $0.append($1) }
+        facts = read.files[0].flatMap { $0 }; problems = read.problems; decoded = read.decoded
+    }
+}
 
 @Suite struct ReaderTests {
     @Test func fastReaderAgreesWithTheFullDecoder() throws {
         let records = [Fixtures.record("native-shm", bytes: 4, trial: 1, seconds: 1.25e-6),
                        Fixtures.record("pod-overlay", bytes: 1 << 20, trial: 2, seconds: 3.5e-3, verified: false)]
         let path = try Fixtures.temporaryFile("a.jsonl", try records.map(Fixtures.jsonLine).joined(separator: "\n") + "\n")
-        let reader = RecordFactsReader()
-        try reader.read(path)
+        let reader = try FastRead(path)
         #expect(reader.facts == records.map { RecordFacts($0) })
         #expect(reader.facts[1].bytes == 1048576 && reader.facts[1].parameters == "algorithm=mpi,bytes=1048576,dtype=float32")
     }
@@ -27,8 +38,7 @@ import Testing
         }
         let path = try Fixtures.temporaryFile("r.jsonl", try records.map(Fixtures.jsonLine).joined(separator: "\n") + "\n")
         for details in [false, true] {
-            let reader = RecordFactsReader(details: details)
-            try reader.read(path)
+            let reader = try FastRead(path, details: details)
             #expect(reader.decoded == 0, "the scanner passed a schema-2 line to the full decoder")
             #expect(reader.facts == records.map { RecordFacts($0, details: details) })
             let fact = try #require(reader.facts.last)
@@ -50,8 +60,7 @@ import Testing
         let fine = Fixtures.record("native-shm", bytes: 8, trial: 4, seconds: 2e-6)
         let records = [slow, fast, wide, fine]
         let path = try Fixtures.temporaryFile("p.jsonl", try records.map(Fixtures.jsonLine).joined(separator: "\n") + "\n")
-        let reader = RecordFactsReader()
-        try reader.read(path)
+        let reader = try FastRead(path)
         #expect(reader.decoded == 0)
         #expect(reader.facts.map(\.implausible) == [
             "time per iteration 1e+308 s is above a day", "time per iteration 1e-12 s is below 1 ns",
@@ -65,8 +74,7 @@ import Testing
         var record = Fixtures.record("native-shm", bytes: 8, trial: 1, seconds: 2e-6)
         record.verification = "checked \"sum\""
         let path = try Fixtures.temporaryFile("b.jsonl", try Fixtures.jsonLine(record) + "\n")
-        let reader = RecordFactsReader()
-        try reader.read(path)
+        let reader = try FastRead(path)
         #expect(reader.facts == [RecordFacts(record)])
     }
 
@@ -80,8 +88,7 @@ import Testing
             #expect(line.contains(key), "\(key)")
             let path = try Fixtures.temporaryFile("twice.jsonl", line.replacingOccurrences(of: key, with: twice) + "\n")
             for details in [false, true] {
-                let reader = RecordFactsReader(details: details)
-                try reader.read(path)
+                let reader = try FastRead(path, details: details)
                 #expect(reader.facts == (try RecordReader.read(path)).map { RecordFacts($0, details: details) }, "\(twice)")
             }
         }
@@ -92,11 +99,10 @@ import Testing
         let cut = String(good.prefix(good.count / 2))
         let path = try Fixtures.temporaryFile("c.jsonl", good + "\n\n" + cut + "\n" + good + "\n")
         #expect(throws: RecordError.malformed(file: path, line: 3, reason: "not a JSON object (truncated or corrupted line)")) {
-            try RecordFactsReader().read(path)
+            _ = try FastRead(path)
         }
         // Skipping: the two good lines are read, the bad one is kept as a problem.
-        let reader = RecordFactsReader(skippingBad: true)
-        try reader.read(path)
+        let reader = try FastRead(path, skippingBad: true)
         #expect(reader.facts.count == 2)
         #expect(reader.problems.map(\.description) == ["\(path):3: not a JSON object (truncated or corrupted line)"])
     }
@@ -105,7 +111,7 @@ import Testing
         let line = try Fixtures.jsonLine(Fixtures.record("native-shm", bytes: 8, trial: 1, seconds: 2e-6))
             .replacingOccurrences(of: "\"ranks\":2,", with: "")
         let path = try Fixtures.temporaryFile("d.jsonl", line + "\n")
-        #expect(throws: RecordError.malformed(file: path, line: 1, reason: "missing field 'ranks'")) { try RecordFactsReader().read(path) }
+        #expect(throws: RecordError.malformed(file: path, line: 1, reason: "missing field 'ranks'")) { _ = try FastRead(path) }
     }
 
     @Test func otherSchemaAndEmptyFileAreRefused() throws {
@@ -113,21 +119,20 @@ import Testing
             .replacingOccurrences(of: Record.currentSchema, with: "podgap.record/9")
         let other = try Fixtures.temporaryFile("e.jsonl", line + "\n")
         do {
-            try RecordFactsReader().read(other)
+            _ = try FastRead(other)
             Issue.record("a record of schema podgap.record/9 was accepted")
         } catch let error as RecordError {
             #expect(error.description.hasPrefix("\(other):1: schema 'podgap.record/9' is not one this podgap reads"))
         }
         let empty = try Fixtures.temporaryFile("f.jsonl", "\n\n")
-        #expect(throws: RecordError.empty(file: empty)) { try RecordFactsReader().read(empty) }
+        #expect(throws: RecordError.empty(file: empty)) { _ = try FastRead(empty) }
     }
 
     @Test func linesLongerThanTheBufferAndNoFinalNewline() throws {
         // 3000 records (~2.4 MB) without a trailing newline: every one read, the last one too.
         let line = try Fixtures.jsonLine(Fixtures.record("native-shm", bytes: 8, trial: 1, seconds: 2e-6))
         let path = try Fixtures.temporaryFile("g.jsonl", Array(repeating: line, count: 3000).joined(separator: "\n"))
-        let reader = RecordFactsReader()
-        try reader.read(path)
+        let reader = try FastRead(path)
         #expect(reader.facts.count == 3000)
     }
 
@@ -138,10 +143,43 @@ import Testing
         let deep = "{\"schema\":\"podgap.record/2\",\"x\":" + String(repeating: "[", count: 200_000)
             + String(repeating: "]", count: 200_000) + "}"
         let path = try Fixtures.temporaryFile("deep.jsonl", good + "\n" + deep + "\n")
-        #expect(throws: RecordError.self) { try RecordFactsReader().read(path) }
-        let reader = RecordFactsReader(skippingBad: true)
-        try reader.read(path)
+        #expect(throws: RecordError.self) { _ = try FastRead(path) }
+        let reader = try FastRead(path, skippingBad: true)
         #expect(reader.facts.count == 1 && reader.problems.count == 1)
+    }
+
+    /// Files are read in chunks on every core: each line is read once and in order whatever the
+    /// chunks' size, and a bad line is numbered from the file's start in whichever chunk it fell.
+    @Test func chunksReadEveryLineOnceAndNumberLinesFromTheFileStart() throws {
+        var lines: [String] = []
+        for trial in 1...40 {
+            lines.append(try Fixtures.jsonLine(Fixtures.record("native-shm", bytes: 8 << (trial % 5), trial: trial, seconds: Double(trial) * 1e-6)))
+        }
+        lines.insert("", at: 10)
+        lines.insert("  ", at: 21)
+        let path = try Fixtures.temporaryFile("chunks.jsonl", lines.joined(separator: "\n") + "\n")
+        let whole = try FastRead(path)
+        #expect(whole.facts.count == 40 && whole.facts.map(\.trial) == Array(1...40))
+        let length = lines[0].utf8.count
+        for size in [13, 100, 999, length, length + 1, 4096] {
+            #expect(try FastRead(path, chunkSize: size).facts == whole.facts, "chunks of \(size) bytes")
+            let records = try RecordReader.lines(of: [path], skippingBad: false, chunkSize: size, start: { [Record]() }) {
+                $0.append(try RecordReader.decode($1.text, file: $1.file, line: $1.number))
+            }
+            #expect(records.files[0].joined().map { RecordFacts($0) } == whole.facts, "chunks of \(size) bytes")
+        }
+        // Line 35 (after the two blank ones) cut short, and no newline at the end of the file.
+        var bad = lines
+        bad[34] = String(bad[34].prefix(50))
+        let badPath = try Fixtures.temporaryFile("bad-chunks.jsonl", bad.joined(separator: "\n"))
+        for size in [13, 100, 999, 4096, 1 << 20] {
+            #expect(throws: RecordError.malformed(file: badPath, line: 35, reason: "not a JSON object (truncated or corrupted line)")) {
+                _ = try FastRead(badPath, chunkSize: size)
+            }
+            let skipping = try FastRead(badPath, skippingBad: true, chunkSize: size)
+            #expect(skipping.facts.count == 39 && skipping.facts.last?.trial == 40)
+            #expect(skipping.problems.map(\.description) == ["\(badPath):35: not a JSON object (truncated or corrupted line)"])
+        }
     }
 
     @Test func foldersReadTheirResultsAndSkippedEnvironments() throws {
@@ -162,33 +200,8 @@ import Testing
         var record = Fixtures.record("native-2node", bytes: 8, trial: 1, seconds: 1e-3, kernel: "train")
         record.params["blas_threads"] = 2
         let path = try Fixtures.temporaryFile("h.jsonl", try Fixtures.jsonLine(record) + "\n")
-        let reader = RecordFactsReader()
-        try reader.read(path)
+        let reader = try FastRead(path)
         #expect(reader.facts.first?.parameters == "algorithm=mpi,bytes=8,dtype=float32")
     }
 }
 
-@Suite struct ScannerNumberTests {
-    /// Converts `text` with `numberIfAtLeast`; nil for text that is not a JSON number.
-    static func scan(_ text: String, _ bound: Int) -> Double? {
-        var bytes = Array(text.utf8) + [0]
-        return bytes.withUnsafeMutableBufferPointer { buffer in
-            var scanner = JSONScanner(base: UnsafePointer(buffer.baseAddress!), position: 0, end: text.utf8.count)
-            guard let value = scanner.numberIfAtLeast(exponent: bound), scanner.atEnd else { return nil }
-            return value
-        }
-    }
-
-    @Test func numbersBelowTheBoundAreSkippedAndOthersConverted() {
-        // Below 10^4: skipped (0); at or above: the value.
-        #expect(Self.scan("9999.9", 4) == 0 && Self.scan("9.9e3", 4) == 0 && Self.scan("0.00012", 4) == 0 && Self.scan("-5", 4) == 0)
-        #expect(Self.scan("10001.0", 4) == 10001 && Self.scan("1.5e4", 4) == 15000 && Self.scan("1E+5", 4) == 100_000)
-        #expect(Self.scan("1e308", 300) == 1e308 && Self.scan("2.5", 300) == 0)
-        // Out of Double's range: not a value the fast reader takes (the full decoder judges).
-        #expect(Self.scan("1e999", 300) == nil)
-        // Not JSON numbers.
-        for bad in ["", "-", "01", "1.", ".5", "1e", "1e+", "1-2", "+1", "0x10"] {
-            #expect(Self.scan(bad, 4) == nil, "\(bad) was taken for a number")
-        }
-    }
-}

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# podgap report over 1,000,000 records: wall time and peak memory (targets: < 5 s, < 1 GiB).
+# podgap report over 1,000,000 records: wall time and peak memory (targets: < 2 s, < 512 MB).
 # usage: benchmarks/report/run.sh [PODGAP]   (default: a release build in .build-bench)
 set -euo pipefail
 cd "$(dirname "$0")/../.."

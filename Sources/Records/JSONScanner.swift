@@ -59,17 +59,15 @@ struct JSONScanner {
     }
 
     mutating func number() -> Double? {
-        skipSpace()
-        guard position < end else { return nil }
-        let first = base[position]
-        guard first == UInt8(ascii: "-") || (first >= UInt8(ascii: "0") && first <= UInt8(ascii: "9")) else { return nil }
+        // strtod alone would take what JSON does not ("01", "0x10", "inf"): the grammar first.
+        guard let text = numberText() else { return nil }
         // Lines end in a newline or a 0 byte that the reader guarantees, so strtod stops in bounds.
         var stop: UnsafeMutablePointer<CChar>?
         let value = (base + position).withMemoryRebound(to: CChar.self, capacity: 1) { strtod($0, &stop) }
         guard let stop else { return nil }
         let consumed = stop.withMemoryRebound(to: UInt8.self, capacity: 1) { UnsafePointer($0) } - (base + position)
         // Out of Double's range (1e999): the full decoder judges the line.
-        guard consumed > 0, position + consumed <= end, value.isFinite else { return nil }
+        guard consumed > 0, position + consumed == text.end, value.isFinite else { return nil }
         position += consumed
         return value
     }
@@ -78,21 +76,49 @@ struct JSONScanner {
     /// it is skipped and 0 returned (the caller needs nothing below the bound). Its size is read
     /// from the text: the digits before the point, and the exponent.
     mutating func numberIfAtLeast(exponent bound: Int) -> Double? {
+        guard let text = numberText() else { return nil }
+        // The value is below 10^(integer digits + exponent) (below 10^exponent without any).
+        guard max(text.integerDigits, 1) + text.exponent > bound else { position = text.end; return 0 }
+        return number()
+    }
+
+    /// A number converted only when its text says it may be below 10^`exponent` (or is zero or
+    /// negative): at or above that, it is skipped and 10^`exponent` returned (the caller needs
+    /// only to know it is not below). Only values certain to be finite are skipped.
+    mutating func numberIfBelow(exponent bound: Int) -> Double? {
+        guard let text = numberText() else { return nil }
+        // The power of ten of the first significant digit: 2 for 123.4, -3 for 0.0012.
+        let first = text.integerDigits > 0 ? text.integerDigits - 1 + text.exponent
+            : text.fractionZeros.map { text.exponent - $0 - 1 }
+        guard !text.negative, let first, first >= bound, first <= 300 else { return number() }
+        position = text.end
+        return pow(10, Double(bound))
+    }
+
+    /// The parts of the number at the position that tell its size, without converting it, and
+    /// where it ends; nil when the text is not a JSON number. The position does not move.
+    private mutating func numberText() -> (end: Int, negative: Bool, integerDigits: Int, fractionZeros: Int?, exponent: Int)? {
         skipSpace()
-        let start = position
         // JSON's number grammar, strictly: -? (0 | [1-9][0-9]*) (. [0-9]+)? ([eE] [+-]? [0-9]+)?
         func isDigit(_ index: Int) -> Bool { index < end && base[index] >= UInt8(ascii: "0") && base[index] <= UInt8(ascii: "9") }
-        var index = start
-        if index < end, base[index] == UInt8(ascii: "-") { index += 1 }
+        var index = position
+        let negative = index < end && base[index] == UInt8(ascii: "-")
+        if negative { index += 1 }
         guard isDigit(index) else { return nil }
         var integerDigits = 0
         if base[index] == UInt8(ascii: "0") { index += 1 } else {
             while isDigit(index) { integerDigits += 1; index += 1 }
         }
+        // Zeros after the point before its first other digit (nil when there is none).
+        var fractionZeros: Int?
         if index < end, base[index] == UInt8(ascii: ".") {
             index += 1
             guard isDigit(index) else { return nil }
-            while isDigit(index) { index += 1 }
+            var zeros = 0
+            while isDigit(index) {
+                if fractionZeros == nil { if base[index] == UInt8(ascii: "0") { zeros += 1 } else { fractionZeros = zeros } }
+                index += 1
+            }
         }
         var exponent = 0
         if index < end, base[index] == UInt8(ascii: "e") || base[index] == UInt8(ascii: "E") {
@@ -110,9 +136,7 @@ struct JSONScanner {
             if digits >= 6 { exponent = 100_000 }
             if negative { exponent = -exponent }
         }
-        // The value is below 10^(integer digits + exponent) (below 10^exponent without any).
-        guard max(integerDigits, 1) + exponent > bound else { position = index; return 0 }
-        return number()
+        return (index, negative, integerDigits, fractionZeros, exponent)
     }
 
     mutating func integer() -> Int? {
@@ -124,7 +148,9 @@ struct JSONScanner {
             value = value * 10 + Int(base[position] - UInt8(ascii: "0"))
             position += 1; digits += 1
         }
-        if digits > 0, position < end, !JSONScanner.continuesNumber(base[position]) { return negative ? -value : value }
+        // JSON allows no leading zero ("01"); `number` refuses it.
+        let leadingZero = digits > 1 && base[start + (negative ? 1 : 0)] == UInt8(ascii: "0")
+        if digits > 0, !leadingZero, position < end, !JSONScanner.continuesNumber(base[position]) { return negative ? -value : value }
         // A fraction, an exponent or a very long number: let strtod judge it.
         position = start
         guard let number = number(), number == number.rounded(), abs(number) < 1e15 else { return nil }

@@ -1,122 +1,88 @@
-import Records
 import Foundation
 
-/// Reads results files into facts, fast: each line is scanned for the dozen fields a
-/// report needs and the rest is skipped unbuilt. A line the scanner does not accept goes to
-/// `RecordReader.decode`, so bad lines get the same `FILE:LINE: reason` as everywhere else.
-public final class RecordFactsReader {
-    public private(set) var facts: [RecordFacts] = []
-    /// Bad lines found while skipping them (`skippingBad`); empty otherwise.
-    public private(set) var problems: [RecordError] = []
-    private let skippingBad: Bool
-    // Interned by their raw bytes: millions of records share a handful of names, parameter sets
-    // and descriptors, so each is built once and found again without making a String of it.
+/// Scans one record line for the fields of `RecordFacts` and skips the rest unbuilt. Anything
+/// unusual (an escape in a string, a key given twice, a value of an odd shape) gives nil, and
+/// the reader decodes that line in full instead, so odd lines get the decoder's answer and its
+/// `FILE:LINE: reason`.
+///
+/// A new field of `RecordFacts` is read in three places that the fuzz target
+/// (benchmarks/fuzz, records) holds equal: a case of `Field` below with its key, its case in
+/// `facts(_:)`'s switch, and `RecordFacts.init(_ record:)` for lines the decoder reads.
+final class FactScanner {
+    /// The top-level fields the scanner reads; any other key is skipped unbuilt.
+    private enum Field: Int, CaseIterable {
+        case schema, kernel, params, ranks, trial, round, position, wrong, descriptor, osu, seconds, throughput, verified,
+             environment, run, time, warmup, iterations
+
+        /// The key as it is written in a record.
+        var key: StaticString {
+            switch self {
+            case .schema: return "schema"
+            case .kernel: return "kernel"
+            case .params: return "params"
+            case .ranks: return "ranks"
+            case .trial: return "trial"
+            case .round: return "round"
+            case .position: return "position"
+            case .wrong: return "wrong"
+            case .descriptor: return "descriptor"
+            case .osu: return "osu"
+            case .seconds: return "seconds"
+            case .throughput: return "throughput"
+            case .verified: return "verified"
+            case .environment: return "environment"
+            case .run: return "run"
+            case .time: return "time"
+            case .warmup: return "warmup"
+            case .iterations: return "iterations"
+            }
+        }
+
+        /// Fields the full decoder requires: a line without one of them is its to refuse.
+        static let required = [Field.schema, .run, .time, .kernel, .ranks, .warmup, .iterations, .seconds, .verified, .environment]
+            .reduce(0) { $0 | 1 << $1.rawValue }
+        /// The fields by the length of their key: a key is compared with one or two, not all.
+        static let byLength: [[(field: Field, key: StaticString)]] = (0...16).map { length in
+            Field.allCases.filter { $0.key.utf8CodeUnitCount == length }.map { ($0, $0.key) }
+        }
+
+        /// The field `key` names, if the scanner reads it.
+        static func named(_ key: Range<Int>, in scanner: JSONScanner) -> Field? {
+            guard key.count < byLength.count else { return nil }
+            return byLength[key.count].first(where: { scanner.equals(key, $0.key) })?.field
+        }
+    }
+
+    /// Keep each record's throughput too (the exporters' formats need it; a plain report does not).
+    let details: Bool
+    /// Lines this scanner declined, decoded in full by the reader.
+    var decoded = 0
+
+    // Interned by their raw bytes: millions of records share a handful of names, parameter sets,
+    // descriptors and environment blocks, so each is built once and found again without making
+    // a String of it. A value whose bytes repeat the last one's is not even scanned.
     private var strings = ByteKeyedCache<String>()
     private var parameters = ByteKeyedCache<(canonical: String, bytes: Double?)>()
     private var descriptors = ByteKeyedCache<KernelDescriptor>()
     private var environments = ByteKeyedCache<ScannedEnvironment>()
-    /// Lines the scanner passed to the full decoder (tests check the fast path takes every usual line).
-    private(set) var decoded = 0
-    /// Keep each record's throughput too (the exporters' formats need it; a plain report does not).
-    private let details: Bool
 
-    public init(skippingBad: Bool = false, details: Bool = false) {
-        self.skippingBad = skippingBad; self.details = details
-    }
+    init(details: Bool) { self.details = details }
 
-    /// Reads one file; throws its first bad line unless skipping, and an empty file always.
-    public func read(_ path: String) throws {
-        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
-        guard descriptor >= 0 else {
-            throw RecordError.malformed(file: path, line: 0, reason: "cannot read the file: \(String(cString: strerror(errno)))")
-        }
-        defer { close(descriptor) }
-        let before = facts.count, problemsBefore = problems.count
-        var fileSize = 0
-        var status = stat()
-        if fstat(descriptor, &status) == 0 { fileSize = Int(status.st_size) }
-        var reserved = false
-        var capacity = 8 << 20
-        var buffer = UnsafeMutablePointer<UInt8>.allocate(capacity: capacity + 1)
-        defer { buffer.deallocate() }
-        var filled = 0, lineNumber = 0, sawEnd = false
-        while !sawEnd {
-            if filled == capacity {
-                // One line longer than the buffer: grow it.
-                let larger = UnsafeMutablePointer<UInt8>.allocate(capacity: capacity * 2 + 1)
-                larger.update(from: buffer, count: filled)
-                buffer.deallocate()
-                buffer = larger
-                capacity *= 2
-            }
-            let count = Foundation.read(descriptor, buffer + filled, capacity - filled)
-            if count < 0 {
-                throw RecordError.malformed(file: path, line: lineNumber, reason: "read failed: \(String(cString: strerror(errno)))")
-            }
-            if count == 0 { sawEnd = true }
-            filled += count
-            buffer[filled] = 0
-            var start = 0
-            while start < filled {
-                let remaining = filled - start
-                guard let newline = memchr(buffer + start, 0x0A, remaining) else {
-                    if !sawEnd { break }
-                    lineNumber += 1
-                    try line(buffer, start, filled, number: lineNumber, path: path)
-                    start = filled
-                    break
-                }
-                let stop = buffer.distance(to: newline.assumingMemoryBound(to: UInt8.self))
-                lineNumber += 1
-                try line(buffer, start, stop, number: lineNumber, path: path)
-                start = stop + 1
-            }
-            // A million facts appended one by one would be copied again at every doubling: after
-            // the first read, reserve what the file will hold at this read's bytes per line.
-            if !reserved, facts.count > before, filled > 0 {
-                reserved = true
-                let perLine = Double(start) / Double(facts.count - before)
-                facts.reserveCapacity(facts.count + Int(Double(fileSize) / max(perLine, 1) * 1.05))
-            }
-            // Keep the unfinished line for the next read.
-            if start > 0 {
-                buffer.update(from: buffer + start, count: filled - start)
-                filled -= start
-            }
-        }
-        if facts.count == before && problems.count == problemsBefore {
-            throw RecordError.empty(file: path)
-        }
-    }
-
-    private func line(_ buffer: UnsafeMutablePointer<UInt8>, _ start: Int, _ stop: Int, number: Int, path: String) throws {
-        var scanner = JSONScanner(base: buffer, position: start, end: stop)
-        if scanner.atEnd { return }
-        if let fact = scan(&scanner) {
-            facts.append(fact)
-            return
-        }
-        let text = String(decoding: UnsafeBufferPointer(start: buffer + start, count: stop - start), as: UTF8.self)
-        decoded += 1
-        do {
-            facts.append(RecordFacts(try RecordReader.decode(Substring(text), file: path, line: number), details: details))
-        } catch let error as RecordError {
-            guard skippingBad else { throw error }
-            problems.append(error)
-        }
+    /// The facts of one line, or nil where anything is unusual (the full decoder decides).
+    func facts(_ line: UnsafeBufferPointer<UInt8>) -> RecordFacts? {
+        var scanner = JSONScanner(base: line.baseAddress!, position: 0, end: line.count)
+        return scan(&scanner)
     }
 
     private func intern(_ scanner: JSONScanner, _ range: Range<Int>) -> String {
         strings.value(scanner.bytes(range)) { String(decoding: $0, as: UTF8.self) }!
     }
 
-    /// The fields of one record line, or nil where anything is unusual (the full decoder decides).
     private func scan(_ scanner: inout JSONScanner) -> RecordFacts? {
         var kernel: String?, params: (canonical: String, bytes: Double?)?, ranks: Int?, trial = 0, iterations = 0
         var round: Int?, position: Int?, wrong: Int?, descriptor: KernelDescriptor?, osu: OSUStatistics?
         var seconds: [Double]?, verified: Bool?, environment: ScannedEnvironment?
         var throughput: [String: Double] = [:], rateProblem: (key: String, reason: String)?
-        var required = 0
         // A key read here given twice: JSONDecoder keeps the first, this scan would keep the
         // last (found by benchmarks/fuzz). The full decoder decides such lines.
         var seen = 0
@@ -124,46 +90,42 @@ public final class RecordFactsReader {
         if scanner.consume(UInt8(ascii: "}")) { return nil }
         repeat {
             guard let key = scanner.rawString(), scanner.consume(UInt8(ascii: ":")) else { return nil }
-            // One lookup per key, then a switch on where it sits in `recordKeys`.
-            guard let index = RecordFactsReader.recordKeys.firstIndex(where: { scanner.equals(key, $0) }) else {
+            guard let field = Field.named(key, in: scanner) else {
                 guard scanner.skipValue() != nil else { return nil }
                 continue
             }
-            guard seen & (1 << index) == 0 else { return nil }
-            seen |= 1 << index
-            switch index {
-            case 0: // schema
+            guard seen & (1 << field.rawValue) == 0 else { return nil }
+            seen |= 1 << field.rawValue
+            switch field {
+            case .schema:
                 guard let value = scanner.rawString(), scanner.equals(value, "podgap.record/2") || scanner.equals(value, "podgap.record/1") else { return nil }
-                required |= 1
-            case 1: // kernel
+            case .kernel:
                 guard let value = scanner.rawString() else { return nil }
                 kernel = intern(scanner, value)
-            case 2: // params
-                guard let value = scanner.skipValue() else { return nil }
-                params = canonicalParameters(scanner, value)
-                if params == nil { return nil }
-            case 3: ranks = scanner.integer()
-            case 4, 5, 6, 7, 16, 17: // trial, round, position, wrong, warmup, iterations
+            case .params:
+                guard let value = parameters.repeated(&scanner) ?? scanner.skipValue().flatMap({ canonicalParameters(scanner, $0) }) else { return nil }
+                params = value
+            case .ranks: ranks = scanner.integer()
+            case .trial, .round, .position, .wrong, .warmup, .iterations:
                 guard let value = scanner.integer() else { return nil }
-                switch index {
-                case 4: trial = value
-                case 5: round = value
-                case 6: position = value
-                case 7: wrong = value
-                case 16: required |= 8
-                default: iterations = value; required |= 16
+                switch field {
+                case .trial: trial = value
+                case .round: round = value
+                case .position: position = value
+                case .wrong: wrong = value
+                case .iterations: iterations = value
+                default: break
                 }
-            case 8: // descriptor
-                guard let value = scanner.skipValue(), let known = self.descriptor(scanner, value) else { return nil }
+            case .descriptor:
+                guard let known = descriptors.repeated(&scanner) ?? scanner.skipValue().flatMap({ self.descriptor(scanner, $0) }) else { return nil }
                 descriptor = known
-            case 9: // osu
-                guard let values = numbers(&scanner, RecordFactsReader.osuKeys) else { return nil }
+            case .osu:
+                guard let values = numbers(&scanner, FactScanner.osuKeys) else { return nil }
                 osu = OSUStatistics(avg: values[0], min: values[1], max: values[2])
-            case 10: // seconds
-                // stddev (index 5) is only checked for being finite.
-                seconds = numbers(&scanner, RecordFactsReader.summaryKeys, skipping: "samples", finiteOnly: [5])
+            case .seconds:
+                seconds = numbers(&scanner, FactScanner.summaryKeys, skipping: "samples", checks: FactScanner.summaryChecks)
                 if seconds == nil { return nil }
-            case 11: // throughput
+            case .throughput:
                 guard scanner.consume(UInt8(ascii: "{")) else { return nil }
                 if !scanner.consume(UInt8(ascii: "}")) {
                     repeat {
@@ -182,8 +144,13 @@ public final class RecordFactsReader {
                     } while scanner.consume(UInt8(ascii: ","))
                     guard scanner.consume(UInt8(ascii: "}")) else { return nil }
                 }
-            case 12: verified = scanner.bool()
-            case 13: // environment: the same block for every record of a launch, read once
+            case .verified: verified = scanner.bool()
+            case .environment:
+                // The same block for every record of a launch: read once.
+                if let known = environments.repeated(&scanner) {
+                    environment = known
+                    continue
+                }
                 guard let range = scanner.skipValue(),
                       let known = environments.value(scanner.bytes(range), make: { _ in
                           var inner = JSONScanner(base: scanner.base, position: range.lowerBound, end: range.upperBound)
@@ -191,12 +158,13 @@ public final class RecordFactsReader {
                           return read
                       }) else { return nil }
                 environment = known
-            default: // run, time: not needed here, but the full decoder requires them
-                required |= index == 14 ? 2 : 4
+            case .run, .time:
+                // Not needed here, but the full decoder requires them (a string, which it checks).
                 guard scanner.skipValue() != nil else { return nil }
             }
         } while scanner.consume(UInt8(ascii: ","))
-        guard scanner.consume(UInt8(ascii: "}")), scanner.atEnd, required == 31,
+        guard scanner.consume(UInt8(ascii: "}")), scanner.atEnd,
+              seen & Field.required == Field.required,
               let kernel, let ranks, let seconds, let verified, let environment else { return nil }
         let parameters = params ?? ("", nil)
         // Summary keys in `summaryKeys` order: min, p50, mean, p99, max, stddev.
@@ -210,21 +178,36 @@ public final class RecordFactsReader {
     }
 
     private static let summaryKeys: [StaticString] = ["min", "p50", "mean", "p99", "max", "stddev"]
+    /// What the report needs of each: min only against the 1 ns bound, max against the day
+    /// (`PhysicalBounds`), stddev only finite; a value clear of its bound is not converted.
+    private static let summaryChecks: [NumberCheck] = [.below(-8), .exact, .exact, .exact, .atLeast(4), .atLeast(300)]
+
+    /// How much of a number the scanner converts.
+    private enum NumberCheck {
+        case exact
+        /// `JSONScanner.numberIfBelow`, `JSONScanner.numberIfAtLeast`.
+        case below(Int), atLeast(Int)
+    }
     private static let osuKeys: [StaticString] = ["avg", "min", "max"]
     private static let probeKeys: [StaticString] = ["sumGBps", "gemmGflops", "seconds"]
 
     /// An object whose fields are all numbers: the values of `keys` in their order, nil when one is
     /// missing or anything else is there (but `skipping`, a field of any shape).
     private func numbers(_ scanner: inout JSONScanner, _ keys: [StaticString], skipping: StaticString? = nil,
-                         finiteOnly: Set<Int> = []) -> [Double]? {
+                         checks: [NumberCheck]? = nil) -> [Double]? {
         guard scanner.consume(UInt8(ascii: "{")) else { return nil }
         var values = [Double](repeating: 0, count: keys.count), seen = 0
         repeat {
             guard let key = scanner.rawString(), scanner.consume(UInt8(ascii: ":")) else { return nil }
             if let skipping, scanner.equals(key, skipping) { guard scanner.skipValue() != nil else { return nil }; continue }
             guard let index = keys.firstIndex(where: { scanner.equals(key, $0) }), seen & (1 << index) == 0 else { return nil }
-            // A value the caller only checks for being finite is converted only when it is huge.
-            guard let value = finiteOnly.contains(index) ? scanner.numberIfAtLeast(exponent: 300) : scanner.number() else { return nil }
+            let value: Double?
+            switch checks?[index] ?? .exact {
+            case .exact: value = scanner.number()
+            case .below(let bound): value = scanner.numberIfBelow(exponent: bound)
+            case .atLeast(let bound): value = scanner.numberIfAtLeast(exponent: bound)
+            }
+            guard let value else { return nil }
             values[index] = value
             seen |= 1 << index
         } while scanner.consume(UInt8(ascii: ","))
@@ -232,10 +215,8 @@ public final class RecordFactsReader {
         return values
     }
 
-    private static let recordKeys: [StaticString] = ["schema", "kernel", "params", "ranks", "trial", "round", "position", "wrong",
-                                                     "descriptor", "osu", "seconds", "throughput", "verified", "environment",
-                                                     "run", "time", "warmup", "iterations"]
-
+    /// The environment's fields a report uses. A descriptor stays generic: every other field
+    /// (new ones included) is skipped, but the fields the full decoder requires must be there.
     private struct ScannedEnvironment {
         var name: String, host: String, mpi: String, version: String
         var probe: MachineProbe?
@@ -251,7 +232,7 @@ public final class RecordFactsReader {
         var name: String?, host: String?, mpi: String?, version: String?, probe: MachineProbe?, seen = 0
         repeat {
             guard let key = scanner.rawString(), scanner.consume(UInt8(ascii: ":")) else { return nil }
-            if let index = RecordFactsReader.environmentKeys.firstIndex(where: { scanner.equals(key, $0) }) {
+            if let index = FactScanner.environmentKeys.firstIndex(where: { scanner.equals(key, $0) }) {
                 guard seen & (1 << index) == 0 else { return nil }
                 seen |= 1 << index
                 switch index {
@@ -262,13 +243,13 @@ public final class RecordFactsReader {
                 default: break
                 }
             } else if scanner.equals(key, "probe") {
-                guard probe == nil, let values = numbers(&scanner, RecordFactsReader.probeKeys) else { return nil }
+                guard probe == nil, let values = numbers(&scanner, FactScanner.probeKeys) else { return nil }
                 probe = MachineProbe(sumGBps: values[0], gemmGflops: values[1], seconds: values[2])
                 continue
             }
             guard scanner.skipValue() != nil else { return nil }
         } while scanner.consume(UInt8(ascii: ","))
-        guard scanner.consume(UInt8(ascii: "}")), seen == (1 << RecordFactsReader.environmentKeys.count) - 1,
+        guard scanner.consume(UInt8(ascii: "}")), seen == (1 << FactScanner.environmentKeys.count) - 1,
               let name, let host, let mpi, let version else { return nil }
         return ScannedEnvironment(name: name, host: host, mpi: mpi, version: version, probe: probe)
     }
@@ -282,35 +263,64 @@ public final class RecordFactsReader {
         }
     }
 
-    /// A kernel's descriptor, decoded once per distinct text.
+    /// A kernel's descriptor, decoded once per distinct text (the decoder keeps it generic: a
+    /// field a newer kernel adds is its to judge).
     private func descriptor(_ outer: JSONScanner, _ range: Range<Int>) -> KernelDescriptor? {
         descriptors.value(outer.bytes(range)) { try? JSONDecoder().decode(KernelDescriptor.self, from: Data($0)) }
     }
 }
 
 /// Values found by the raw bytes they were made from: a hash of the bytes, then a byte compare,
-/// so a hit costs no allocation. The last hit is checked first (records come in runs).
+/// so a hit costs no allocation. Records come in runs and in the same order launch after launch,
+/// so the last entry, and the one that followed it last time, are tried first with no hash.
 struct ByteKeyedCache<Value> {
-    private var entries: [Int: [(key: [UInt8], value: Value)]] = [:]
-    private var last: (key: [UInt8], value: Value)?
+    private var keys: [[UInt8]] = [], values: [Value] = []
+    private var byHash: [Int: [Int]] = [:]
+    /// For each entry, the entry asked for right after it the last time.
+    private var successors: [Int] = []
+    private var last = -1
 
     /// The value for `bytes`, made by `make` (nil when it cannot be) the first time.
     mutating func value(_ bytes: UnsafeRawBufferPointer, make: (UnsafeRawBufferPointer) -> Value?) -> Value? {
-        func same(_ key: [UInt8]) -> Bool {
-            key.count == bytes.count && key.withUnsafeBytes { memcmp($0.baseAddress!, bytes.baseAddress!, bytes.count) == 0 }
-        }
-        if let last, same(last.key) { return last.value }
+        if let guessed = guess(where: { key in key.count == bytes.count && ByteKeyedCache.same(key, bytes.baseAddress!) }) { return guessed }
         var hasher = Hasher()
         hasher.combine(bytes: bytes)
         let hash = hasher.finalize()
-        if let found = entries[hash]?.first(where: { same($0.key) }) {
-            last = found
-            return found.value
+        if let found = byHash[hash]?.first(where: { keys[$0].count == bytes.count && ByteKeyedCache.same(keys[$0], bytes.baseAddress!) }) {
+            return use(found)
         }
         guard let made = make(bytes) else { return nil }
-        let entry = (key: Array(bytes), value: made)
-        entries[hash, default: []].append(entry)
-        last = entry
-        return made
+        keys.append(Array(bytes)); values.append(made); successors.append(-1)
+        byHash[hash, default: []].append(keys.count - 1)
+        return use(keys.count - 1)
+    }
+
+    /// A value again when the scanner's next bytes repeat its text (the last value's, or the one
+    /// that followed it last time), skipped without being scanned: the text was a whole JSON
+    /// object, which ends where its bytes end, and the same bytes read the same.
+    mutating func repeated(_ scanner: inout JSONScanner) -> Value? {
+        scanner.skipSpace()
+        let start = scanner.base + scanner.position, available = scanner.end - scanner.position
+        guard let value = guess(where: { $0.count <= available && ByteKeyedCache.same($0, start) }) else { return nil }
+        scanner.position += keys[last].count
+        return value
+    }
+
+    private mutating func guess(where matches: ([UInt8]) -> Bool) -> Value? {
+        guard last >= 0 else { return nil }
+        if matches(keys[last]) { return values[last] }
+        let next = successors[last]
+        guard next >= 0, matches(keys[next]) else { return nil }
+        return use(next)
+    }
+
+    private mutating func use(_ index: Int) -> Value {
+        if last >= 0 { successors[last] = index }
+        last = index
+        return values[index]
+    }
+
+    private static func same(_ key: [UInt8], _ bytes: UnsafeRawPointer) -> Bool {
+        key.withUnsafeBytes { memcmp($0.baseAddress!, bytes, $0.count) == 0 }
     }
 }

@@ -1,8 +1,10 @@
-import Records
-
 /// The facts of one record that a report uses: which point it measured, where, in which round or
-/// trial, its median iteration time and the machine's state. Small on purpose: a report may hold
-/// millions of them.
+/// trial, its median iteration time and the machine's state. Small on purpose: a report reads
+/// millions of them (`RecordReader.facts`).
+///
+/// A new field is read in two ways, held equal by the fuzz target (benchmarks/fuzz, records):
+/// here from a decoded `Record` (`init(_ record:details:)`), and by the fast scanner from the
+/// line's bytes (`FactScanner`: its `Field` list and the case of its switch).
 public struct RecordFacts: Equatable, Sendable {
     public var kernel: String
     /// Parameters as `key=value` pairs sorted by key, so that equal parameters compare equal.
