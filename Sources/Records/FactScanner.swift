@@ -12,7 +12,7 @@ final class FactScanner {
     /// The top-level fields the scanner reads; any other key is skipped unbuilt.
     private enum Field: Int, CaseIterable {
         case schema, kernel, params, ranks, trial, round, position, wrong, descriptor, osu, seconds, throughput, verified,
-             environment, run, time, warmup, iterations
+             environment, run, time, warmup, iterations, counters
 
         /// The key as it is written in a record.
         var key: StaticString {
@@ -35,6 +35,7 @@ final class FactScanner {
             case .time: return "time"
             case .warmup: return "warmup"
             case .iterations: return "iterations"
+            case .counters: return "counters"
             }
         }
 
@@ -81,6 +82,7 @@ final class FactScanner {
     private func scan(_ scanner: inout JSONScanner) -> RecordFacts? {
         var kernel: String?, params: (canonical: String, bytes: Double?)?, ranks: Int?, trial = 0, iterations = 0
         var round: Int?, position: Int?, wrong: Int?, descriptor: KernelDescriptor?, osu: OSUStatistics?
+        var warmup = 0, counters: Counters?
         var seconds: [Double]?, verified: Bool?, environment: ScannedEnvironment?
         var throughput: [String: Double] = [:], rateProblem: (key: String, reason: String)?
         // A key read here given twice: JSONDecoder keeps the first, this scan would keep the
@@ -114,8 +116,15 @@ final class FactScanner {
                 case .position: position = value
                 case .wrong: wrong = value
                 case .iterations: iterations = value
+                case .warmup: warmup = value
                 default: break
                 }
+            case .counters:
+                // Decoded whole (its own Codable, as the full decoder would): only the WHY section
+                // reads it, and only records that have it pay.
+                guard let range = scanner.skipValue(),
+                      let read = try? JSONDecoder().decode(Counters.self, from: Data(scanner.bytes(range))) else { return nil }
+                counters = read
             case .descriptor:
                 guard let known = descriptors.repeated(&scanner) ?? scanner.skipValue().flatMap({ self.descriptor(scanner, $0) }) else { return nil }
                 descriptor = known
@@ -174,7 +183,8 @@ final class FactScanner {
                            iterations: iterations, trial: trial, round: round, position: position, seconds: seconds[1], mean: seconds[2],
                            p99: seconds[3], verified: verified, implausible: implausible, environment: environment.name,
                            host: environment.host, mpiLibrary: environment.mpi, podgapVersion: environment.version,
-                           probe: environment.probe, descriptor: descriptor, osu: osu, wrong: wrong, throughput: throughput)
+                           probe: environment.probe, descriptor: descriptor, osu: osu, wrong: wrong, throughput: throughput,
+                           warmup: warmup, counters: counters)
     }
 
     private static let summaryKeys: [StaticString] = ["min", "p50", "mean", "p99", "max", "stddev"]

@@ -42,18 +42,23 @@ public struct RecordFacts: Equatable, Sendable {
     /// Kernel rates (`busbw_gbps` ...): filled only when the reader is asked for details (the
     /// exporters' formats), empty otherwise to keep a million facts small.
     public var throughput: [String: Double]
+    /// Warm-up iterations: with `iterations`, the iterations a point's counters cover.
+    public var warmup: Int
+    /// The system counters over the point (`counters`), where the record has them.
+    public var counters: Counters?
 
     public init(kernel: String, parameters: String, bytes: Double?, ranks: Int, iterations: Int = 0, trial: Int, round: Int? = nil,
                 position: Int? = nil, seconds: Double, mean: Double? = nil, p99: Double? = nil, verified: Bool,
                 implausible: String? = nil, environment: String, host: String, mpiLibrary: String, podgapVersion: String,
                 probe: MachineProbe? = nil, descriptor: KernelDescriptor? = nil, osu: OSUStatistics? = nil,
-                wrong: Int? = nil, throughput: [String: Double] = [:]) {
+                wrong: Int? = nil, throughput: [String: Double] = [:], warmup: Int = 0, counters: Counters? = nil) {
         self.kernel = kernel; self.parameters = parameters; self.bytes = bytes; self.ranks = ranks
         self.iterations = iterations; self.trial = trial; self.round = round; self.position = position
         self.seconds = seconds; self.mean = mean ?? seconds; self.p99 = p99 ?? seconds
         self.verified = verified; self.implausible = implausible; self.environment = environment
         self.host = host; self.mpiLibrary = mpiLibrary; self.podgapVersion = podgapVersion
         self.probe = probe; self.descriptor = descriptor; self.osu = osu; self.wrong = wrong; self.throughput = throughput
+        self.warmup = warmup; self.counters = counters
     }
 
     public init(_ record: Record, details: Bool = false) {
@@ -67,7 +72,7 @@ public struct RecordFacts: Equatable, Sendable {
                   environment: record.environment.name, host: record.environment.kernel,
                   mpiLibrary: record.environment.mpiLibrary, podgapVersion: record.environment.podgapVersion,
                   probe: record.environment.probe, descriptor: record.descriptor, osu: record.osu, wrong: record.wrong,
-                  throughput: details ? record.throughput : [:])
+                  throughput: details ? record.throughput : [:], warmup: record.warmup, counters: record.counters)
     }
 
     /// Verified by its kernel and physically possible: the only records statistics use.

@@ -234,6 +234,8 @@ struct Grouping: Sendable {
     var hosts = Set<String>(), libraries = Set<String>(), versions = Set<String>(), present = Set<String>()
     var kernels = KernelDescriptions()
     var probes: [ProbeKey: MachineProbe] = [:]
+    /// Each verified record's counters, in the order read, for the WHY section.
+    var counters: [CounterFacts] = []
     var recordCount = 0
 
     init() {}
@@ -246,6 +248,7 @@ struct Grouping: Sendable {
     mutating func merge(_ other: Grouping) {
         guard recordCount > 0 else { self = other; return }
         recordCount += other.recordCount
+        counters += other.counters
         for (key, environments) in other.launches {
             for (environment, theirs) in environments {
                 launches[key, default: [:]][environment, default: []].append(contentsOf: theirs)
@@ -272,6 +275,7 @@ struct Grouping: Sendable {
 
     mutating func add(_ fact: RecordFacts) {
         recordCount += 1
+        if fact.verified, let read = CounterFacts(fact) { counters.append(read) }
         let key = PointKey(kernel: fact.kernel, parameters: fact.parameters, ranks: fact.ranks, bytes: fact.bytes)
         // Compared field by field before any tuple or key is built: a million records.
         if !(lastNames.map { $0.kernel == fact.kernel && $0.environment == fact.environment && $0.host == fact.host

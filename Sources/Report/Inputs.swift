@@ -59,8 +59,9 @@ public struct Inputs: Sendable {
         let problems = read.problems
         var groupings = Array(read.files.joined())
         read.files = []
+        let counters = groupings.flatMap(\.counters)
         var analysis = try Analysis.build(groupings: &groupings, skipped: skipped + extra, options: options)
-        analysis.why = Why.build(analysis, counters: CounterFacts.read(files))
+        analysis.why = Why.build(analysis, counters: counters)
         if let first = problems.first {
             analysis.warnings.insert("\(problems.count) bad line(s) skipped (--skip-bad), first: \(first.description)", at: 0)
         }

@@ -34,6 +34,9 @@ struct FastRead {
             record.osu = OSUStatistics(avg: 2.1e-5, min: 1.9e-5, max: 2.4e-5)
             record.wrong = 0
             record.throughput = ["busbw_gbps": 3.2, "algbw_gbps": 3.2]
+            record.warmup = 10
+            // The WHY section's counters come through the same scan (the second record has none).
+            if index == 0 { record.counters = WhyTests.counters(packets: 8, bytesPerPacket: 150, throttled: 2) }
             records.append(record)
         }
         let path = try Fixtures.temporaryFile("r.jsonl", try records.map(Fixtures.jsonLine).joined(separator: "\n") + "\n")
@@ -47,6 +50,8 @@ struct FastRead {
             #expect(fact.descriptor == Fixtures.descriptors["allreduce"])
             #expect(fact.osu == OSUStatistics(avg: 2.1e-5, min: 1.9e-5, max: 2.4e-5))
             #expect(fact.throughput == (details ? ["busbw_gbps": 3.2, "algbw_gbps": 3.2] : [:]))
+            #expect(fact.counters == nil && fact.warmup == 10)
+            #expect(reader.facts.first?.counters == records[0].counters && records[0].counters != nil)
         }
     }
 

@@ -105,21 +105,6 @@ import Testing
         #expect(analysis.why?.lacking == ["native-shm: 3 of 3 launches", "native-tcp: 3 of 3 launches"])
     }
 
-    @Test func onlyLinesWithTheMarkerAreHandedOverWhateverTheChunks() throws {
-        let text = "{\"a\":1}\n{\"counters\":{}}\nxx \"counters\" yy\n\"counter\"\n{\"counters\":2}"
-        let path = try Fixtures.temporaryFile("lines.jsonl", text)
-        defer { try? FileManager.default.removeItem(atPath: (path as NSString).deletingLastPathComponent) }
-        for chunk in [1, 3, 7, 1 << 20] {
-            var found: [String] = []
-            CounterFacts.lines(containing: Array("\"counters\"".utf8), in: path, chunk: chunk) { found.append(String(decoding: $0, as: UTF8.self)) }
-            #expect(found == ["{\"counters\":{}}", "xx \"counters\" yy", "{\"counters\":2}"], "chunk \(chunk)")
-        }
-        let search = Horspool(Array("abcab".utf8))
-        let haystack = Array("xxabcaxabcabyy".utf8)
-        #expect(haystack.withUnsafeBytes { search.first(in: $0, from: 0, to: haystack.count) } == 7)
-        #expect(haystack.withUnsafeBytes { search.first(in: $0, from: 0, to: 11) } == nil)
-    }
-
     @Test func gapBarsUseALogRatioAxis() {
         // +1162% and +5% on one chart: on the log axis the small bar keeps a visible width.
         let bars = GapBars(kind: "gaps", title: "t", bars: [
