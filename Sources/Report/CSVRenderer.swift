@@ -16,12 +16,12 @@ public struct CSVRenderer: Sendable {
         for c in analysis.comparisons {
             var rounds = ""
             if case .paired(let n) = c.pairing { rounds = "\(n)" }
-            let cells = [c.point.kernel, c.point.parameters, Format.number(c.point.bytes), "\(c.point.ranks)",
+            let cells = [c.point.kernel, c.point.parameters, NumberText.number(c.point.bytes), "\(c.point.ranks)",
                          c.environment, c.baseline, c.isPaired ? "paired" : "unpaired", rounds,
-                         "\(c.trials)", "\(c.baselineTrials)", Format.number(c.median),
-                         Format.number(c.baselineMedian), Format.number(c.gap), Format.number(c.interval?.lowerBound),
-                         Format.number(c.interval?.upperBound), Format.number(c.pValue), Format.number(c.resolution),
-                         Format.number(c.equivalence), c.verdict.rawValue, c.mixedRounds.map(String.init).joined(separator: " "),
+                         "\(c.trials)", "\(c.baselineTrials)", NumberText.number(c.median),
+                         NumberText.number(c.baselineMedian), NumberText.number(c.gap), NumberText.number(c.interval?.lowerBound),
+                         NumberText.number(c.interval?.upperBound), NumberText.number(c.pValue), NumberText.number(c.resolution),
+                         NumberText.number(c.equivalence), c.verdict.rawValue, c.mixedRounds.map(String.init).joined(separator: " "),
                          "\(c.excludedMixed)", "\(c.unverified)"]
             rows.append(cells)
         }

@@ -126,11 +126,11 @@ public struct Comparison: Sendable {
     /// "+7.9% [+6.1, +9.8], p < 0.01" for times; `asRate` gives the rate's gap instead.
     public func summary(asRate: Bool = false) -> String {
         let value = asRate ? rateGap : gap
-        var text = Format.percent(value)
+        var text = NumberText.percent(value)
         if let range = asRate ? rateInterval : interval {
-            text += " [\(Format.percent(range.lowerBound, unit: false)), \(Format.percent(range.upperBound, unit: false))]"
+            text += " [\(NumberText.percent(range.lowerBound, unit: false)), \(NumberText.percent(range.upperBound, unit: false))]"
         }
-        if let pValue { text += ", " + Format.pValue(pValue) }
+        if let pValue { text += ", " + NumberText.pValue(pValue) }
         return text
     }
 

@@ -45,7 +45,7 @@ struct GapBars {
         for value in GapBars.ticks(extent: extent) {
             let x = px(value)
             svg += "<line x1=\"\(f(x))\" y1=\"\(f(top - 6))\" x2=\"\(f(x))\" y2=\"\(f(height - bottom))\" class=\"\(value == 0 ? "zero" : "grid")\"/>"
-            svg += "<text x=\"\(f(x))\" y=\"\(f(height - bottom + 16))\" class=\"tick\" text-anchor=\"middle\">\(Format.percent(value))</text>\n"
+            svg += "<text x=\"\(f(x))\" y=\"\(f(height - bottom + 16))\" class=\"tick\" text-anchor=\"middle\">\(NumberText.percent(value))</text>\n"
         }
         for (index, row) in rows.enumerated() {
             let y = top + Double(index) * rowHeight
@@ -54,8 +54,8 @@ struct GapBars {
                 continue
             }
             guard let bar = row.bar else { continue }
-            let lowText = Format.number(bar.interval?.lowerBound), highText = Format.number(bar.interval?.upperBound)
-            svg += "<g class=\"bar\" data-label=\"\(escapeXML(bar.label))\" data-group=\"\(escapeXML(bar.group))\" data-gap=\"\(Format.number(bar.gap))\" data-low=\"\(lowText)\" data-high=\"\(highText)\">"
+            let lowText = NumberText.number(bar.interval?.lowerBound), highText = NumberText.number(bar.interval?.upperBound)
+            svg += "<g class=\"bar\" data-label=\"\(escapeXML(bar.label))\" data-group=\"\(escapeXML(bar.group))\" data-gap=\"\(NumberText.number(bar.gap))\" data-low=\"\(lowText)\" data-high=\"\(highText)\">"
             svg += "<text x=\"\(f(labelWidth - 8))\" y=\"\(f(y + 15))\" class=\"label\" text-anchor=\"end\">\(escapeXML(bar.label))</text>"
             let x0 = px(0), x1 = px(bar.gap)
             svg += "<rect x=\"\(f(min(x0, x1)))\" y=\"\(f(y + 4))\" width=\"\(f(max(abs(x1 - x0), 1)))\" height=\"\(f(rowHeight - 8))\" fill=\"\(bar.colour)\" fill-opacity=\"0.75\"/>"
@@ -71,8 +71,8 @@ struct GapBars {
                     }
                 }
             }
-            let interval = bar.interval.map { " [\(Format.percent($0.lowerBound, unit: false)), \(Format.percent($0.upperBound, unit: false))]" } ?? ""
-            svg += "<text x=\"\(f(width - 64))\" y=\"\(f(y + 15))\" class=\"tick\">\(Format.percent(bar.gap))<title>\(Format.percent(bar.gap))\(interval)</title></text></g>\n"
+            let interval = bar.interval.map { " [\(NumberText.percent($0.lowerBound, unit: false)), \(NumberText.percent($0.upperBound, unit: false))]" } ?? ""
+            svg += "<text x=\"\(f(width - 64))\" y=\"\(f(y + 15))\" class=\"tick\">\(NumberText.percent(bar.gap))<title>\(NumberText.percent(bar.gap))\(interval)</title></text></g>\n"
         }
         return svg + "</svg>\n"
     }

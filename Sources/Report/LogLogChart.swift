@@ -59,7 +59,7 @@ struct LogLogChart {
         svg += "<text x=\"\(f(left + plotWidth / 2))\" y=\"\(f(height - 8))\" class=\"axis\" text-anchor=\"middle\">\(escapeXML(xLabel))</text>\n"
         svg += "<text x=\"16\" y=\"\(f(top + plotHeight / 2))\" class=\"axis\" text-anchor=\"middle\" transform=\"rotate(-90 16 \(f(top + plotHeight / 2)))\">\(escapeXML(yLabel))</text>\n"
         for (index, s) in series.enumerated() {
-            let data = s.points.map { "\(Format.number($0.x)):\(Format.number($0.y))" }.joined(separator: ",")
+            let data = s.points.map { "\(NumberText.number($0.x)):\(NumberText.number($0.y))" }.joined(separator: ",")
             svg += "<g class=\"series\" data-environment=\"\(escapeXML(s.environment))\" data-points=\"\(data)\">\n"
             let banded = s.points.filter { $0.band != nil }
             if banded.count >= 2 {

@@ -44,14 +44,14 @@ struct Rows {
 
     static func comparison(_ c: Comparison, in analysis: Analysis) -> [String] {
         [c.point.kernel, analysis.label(c.point), "\(c.point.ranks)", c.environment, c.basis,
-         Format.duration(c.median), Format.duration(c.baselineMedian), Format.percent(c.gap),
-         c.interval.map { "[\(Format.percent($0.lowerBound, unit: false)), \(Format.percent($0.upperBound, unit: false))]" }
+         NumberText.duration(c.median), NumberText.duration(c.baselineMedian), NumberText.percent(c.gap),
+         c.interval.map { "[\(NumberText.percent($0.lowerBound, unit: false)), \(NumberText.percent($0.upperBound, unit: false))]" }
             ?? "n/a (<2 \(c.isPaired ? "rounds" : "trials"))",
-         c.pValue.map(Format.pValue) ?? "-", resolution(c), verdict(c, asRate: false)]
+         c.pValue.map(NumberText.pValue) ?? "-", resolution(c), verdict(c, asRate: false)]
     }
 
     static func resolution(_ c: Comparison) -> String {
-        c.resolution.map { "±" + Format.percent($0, unit: true).dropFirst() } ?? "-"
+        c.resolution.map { "±" + NumberText.percent($0, unit: true).dropFirst() } ?? "-"
     }
 
     /// The verdict in words, with what the reader must know beside it: records kept out, rounds in
@@ -69,7 +69,7 @@ struct Rows {
         switch verdict {
         case .slower: return asRate ? "lower" : "slower"
         case .faster: return asRate ? "higher" : "faster"
-        case .equivalent: return "equivalent within ±\(Format.margin(equivalence))"
+        case .equivalent: return "equivalent within ±\(NumberText.margin(equivalence))"
         case .notResolved: return "not resolved"
         }
     }
@@ -99,7 +99,7 @@ struct Rows {
                 if total.rungs.count > 1 {
                     // A rate's log ratio is the time's with the sign turned.
                     let sign = h.isRate ? -1.0 : 1.0
-                    let sum = Format.percent(exp(sign * total.sumOfRungs) - 1), residual = Format.percent(exp(sign * total.residual) - 1)
+                    let sum = NumberText.percent(exp(sign * total.sumOfRungs) - 1), residual = NumberText.percent(exp(sign * total.residual) - 1)
                     rows.append(["\(chain.environments.first!) -> \(chain.environments.last!)",
                                  "total: rungs add up to \(sum), residual \(residual)", h.kernel, h.metric, h.summary])
                 }
@@ -134,11 +134,11 @@ struct Rows {
 
     static func title(_ analysis: Analysis) -> String {
         let rounds = analysis.rounds.map { ", \($0) rounds" } ?? ""
-        return "podgap report: \(analysis.recordCount) records, \(analysis.environments.count) environments (\(analysis.environments.joined(separator: ", "))), baseline \(analysis.baseline)\(rounds), equivalence ±\(Format.margin(analysis.options.equivalence))"
+        return "podgap report: \(analysis.recordCount) records, \(analysis.environments.count) environments (\(analysis.environments.joined(separator: ", "))), baseline \(analysis.baseline)\(rounds), equivalence ±\(NumberText.margin(analysis.options.equivalence))"
     }
 
     static func reading(_ analysis: Analysis) -> String {
-        let margin = Format.margin(analysis.options.equivalence)
+        let margin = NumberText.margin(analysis.options.equivalence)
         var lines = [
             "gap = environment / baseline - 1 (+ is slower; for rates + is more).",
             "Paired (basis: rounds): per suite round the log ratio of the two launches' medians; the gap is the median of those ratios, its interval a 95% expanded-percentile bootstrap over rounds, p the Wilcoxon signed-rank test.",

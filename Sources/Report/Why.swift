@@ -274,9 +274,9 @@ public struct WhyCSVRenderer: Sendable {
         var rows: [[String]] = []
         for e in analysis.why?.entries ?? [] {
             for (m, moved) in e.moved.map({ ($0, true) }) + e.ruledOut.map({ ($0, false) }) {
-                rows.append(["why", e.from, e.to, e.adds ?? "", e.point.kernel, e.point.parameters, Format.number(e.point.bytes),
-                             "\(e.point.ranks)", m.figure, m.unit, Format.number(m.from), Format.number(m.to),
-                             Format.number(m.difference), Format.number(m.interval?.lowerBound), Format.number(m.interval?.upperBound),
+                rows.append(["why", e.from, e.to, e.adds ?? "", e.point.kernel, e.point.parameters, NumberText.number(e.point.bytes),
+                             "\(e.point.ranks)", m.figure, m.unit, NumberText.number(m.from), NumberText.number(m.to),
+                             NumberText.number(m.difference), NumberText.number(m.interval?.lowerBound), NumberText.number(m.interval?.upperBound),
                              "\(m.rounds)", m.paired ? "paired" : "unpaired", moved ? "moved" : "ruled out"])
             }
         }

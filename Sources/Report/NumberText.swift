@@ -1,7 +1,7 @@
 import Foundation
 
 /// Numbers as the report prints them; never NaN or infinity (those print as "-").
-public enum Format {
+public enum NumberText {
     public static func percent(_ fraction: Double, unit: Bool = true) -> String {
         guard fraction.isFinite else { return "-" }
         let text = String(format: "%+.1f", fraction * 100)
