@@ -112,13 +112,7 @@ public final class SystemCounters {
         // The interface names are only known once the file is read: a failure is one entry.
         do {
             guard let text = read("/proc/net/dev") else { throw CounterParseError("/proc/net/dev is not readable") }
-            for (interface, fields) in try CounterParsers.netDev(text) {
-                for (field, value) in fields {
-                    snapshot.samples["net.\(interface).\(field)"] = CounterSample(
-                        value: value, unit: field.hasSuffix("bytes") ? "bytes" : "packets",
-                        source: "/proc/net/dev \(interface)", scope: netScope)
-                }
-            }
+            snapshot.samples.merge(try CounterParsers.netDevSamples(text, source: "/proc/net/dev", scope: netScope)) { $1 }
         } catch {
             snapshot.unavailable["net"] = "\(error)"
         }

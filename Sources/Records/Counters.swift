@@ -29,9 +29,33 @@ public struct Counters: Codable, Equatable, Sendable {
     public var values: [String: Value]
     /// Counters that could not be read on some rank, with why ("no PMU: ...", "cpu.stat: malformed").
     public var unavailable: [String: String]
+    /// The nodes' counters over the whole launch, read by the suite on the host around it (a pod
+    /// cannot read its node's namespace); nil outside suites and in records written before.
+    public var launch: LaunchCounters?
 
-    public init(region: String = "point", values: [String: Value] = [:], unavailable: [String: String] = [:]) {
-        self.region = region; self.values = values; self.unavailable = unavailable
+    public init(region: String = "point", values: [String: Value] = [:], unavailable: [String: String] = [:],
+                launch: LaunchCounters? = nil) {
+        self.region = region; self.values = values; self.unavailable = unavailable; self.launch = launch
+    }
+}
+
+/// What the nodes counted from just before a launch started to just after it ended: each emulated
+/// node's network namespace (`net.<interface>.*`, summed over the nodes: `eth0` is a node's
+/// underlay link, `flannel.1` its VXLAN device) and the machine's softirqs (`node.*`). The same
+/// for every record of the launch: it covers every point, and the start and end of MPI.
+public struct LaunchCounters: Codable, Equatable, Sendable {
+    public var values: [String: Counters.Value]
+    public var unavailable: [String: String]
+
+    public init(values: [String: Counters.Value] = [:], unavailable: [String: String] = [:]) {
+        self.values = values; self.unavailable = unavailable
+    }
+
+    /// The change from `before` to `after`, reading by reading (one per node namespace, one for
+    /// the machine: their counters share names), each scope counted once.
+    public init(from before: [CounterSnapshot], to after: [CounterSnapshot]) {
+        let reduced = CounterSnapshot.reduce(zip(after, before).map { $0.since($1) })
+        self.init(values: reduced.values, unavailable: reduced.unavailable)
     }
 }
 

@@ -21,6 +21,11 @@ public struct CounterFigure: Sendable, Equatable {
             guard let bytes = net(c, "tx_bytes"), let packets = net(c, "tx_packets"), packets > 0 else { return nil }
             return bytes / packets
         },
+        // The nodes' side, over the whole launch (`Counters.launch`, read by the suite on the host):
+        // the underlay frames VXLAN adds its 50 bytes to, and the VXLAN device's own count, which
+        // Linux keeps from the inner IP header (without the inner 14-byte Ethernet header).
+        .init(name: "node underlay bytes/packet", unit: "bytes") { c, _ in launchBytesPerPacket(c, "eth0") },
+        .init(name: "node VXLAN device bytes/packet", unit: "bytes") { c, _ in launchBytesPerPacket(c, "flannel.1") },
         .init(name: "TCP segments/message", unit: "segments") { c, n in c.values["tcp.out_segs"].map { $0.sum / n } },
         .init(name: "retransmits", unit: "segments") { c, _ in c.values["tcp.retrans_segs"]?.sum },
         .init(name: "drops and errors", unit: "packets") { c, _ in
@@ -60,6 +65,13 @@ public struct CounterFigure: Sendable, Equatable {
     static func net(_ c: Counters, _ field: String) -> Double? {
         let matching = c.values.filter { $0.key.hasPrefix("net.") && $0.key.hasSuffix("." + field) }
         return matching.isEmpty ? nil : matching.values.map(\.sum).reduce(0, +)
+    }
+
+    /// One node interface's transmitted bytes per packet over the launch, summed over the nodes.
+    static func launchBytesPerPacket(_ c: Counters, _ interface: String) -> Double? {
+        guard let values = c.launch?.values, let bytes = values["net.\(interface).tx_bytes"]?.sum,
+              let packets = values["net.\(interface).tx_packets"]?.sum, packets > 0 else { return nil }
+        return bytes / packets
     }
 
     /// A time counter per second of the region (its longest rank's wall time).
@@ -136,7 +148,12 @@ public struct Why: Sendable {
             }
         }
         var unavailable: [String: String] = [:]
-        for fact in facts { unavailable.merge(fact.counters.unavailable) { first, _ in first } }
+        for fact in facts {
+            unavailable.merge(fact.counters.unavailable) { first, _ in first }
+            for (name, reason) in fact.counters.launch?.unavailable ?? [:] where unavailable["launch " + name] == nil {
+                unavailable["launch " + name] = reason
+            }
+        }
         return Why(entries: entries, lacking: lacking(analysis, facts), unavailable: unavailable)
     }
 

@@ -33,9 +33,12 @@ public struct LaunchResult {
     /// True when those files are in folders pods can write: read through `SafeFile` only, never
     /// removed. False: a file in the suite's own folder, removed once read.
     public var podWritten: Bool
+    /// The nodes' counters over the launch, read on the host (`NodeCounters`); record intake
+    /// attaches them to every record of the launch that carries counters.
+    public var launchCounters: LaunchCounters?
 
-    public init(outcome: ChildOutcome, records: [String], podWritten: Bool) {
-        self.outcome = outcome; self.records = records; self.podWritten = podWritten
+    public init(outcome: ChildOutcome, records: [String], podWritten: Bool, launchCounters: LaunchCounters? = nil) {
+        self.outcome = outcome; self.records = records; self.podWritten = podWritten; self.launchCounters = launchCounters
     }
 }
 

@@ -22,6 +22,9 @@ final class NativeLauncher: EnvironmentLauncher {
     func launch(_ request: LaunchRequest) throws -> LaunchResult {
         let out = folder.hostOutput(request.outName)
         let (argv, variables) = try command(for: request.environment, application: [podgap, "run"] + request.run + ["--out", out])
+        // The node is the host: its softirqs only (its interfaces carry the machine's other traffic).
+        let node = NodeCounters(namespaces: [])
+        let before = node.snapshot()
         let outcome: ChildOutcome
         do {
             outcome = try Child.run(argv, environment: MPIRunEnvironment.current.merging(variables) { $1 }, output: .log(request.log),
@@ -29,7 +32,8 @@ final class NativeLauncher: EnvironmentLauncher {
         } catch let error as SpawnError {
             throw SuiteError(error.description)
         }
-        return LaunchResult(outcome: outcome, records: [out], podWritten: false)
+        return LaunchResult(outcome: outcome, records: [out], podWritten: false,
+                            launchCounters: LaunchCounters(from: before, to: node.snapshot()))
     }
 
     func tearDown() {}

@@ -69,6 +69,8 @@ final class PodsLauncher: EnvironmentLauncher {
         let containers = state.spec.containers
         let out = containers ? "/results/\(request.outName)" : folder.hostOutput(request.outName)
         let records = containers ? state.pods.map { ($0.results as NSString).appendingPathComponent(request.outName) } : [out]
+        let nodes = NodeCounters(namespaces: state.nodeNetns)
+        let before = nodes.snapshot()
         let started = Date()
         let outcome: ChildOutcome
         do {
@@ -84,7 +86,8 @@ final class PodsLauncher: EnvironmentLauncher {
             log.write(reason)
             outcome = ChildOutcome(status: 1, seconds: Date().timeIntervalSince(started), lastLine: reason)
         }
-        return LaunchResult(outcome: outcome, records: records, podWritten: containers)
+        return LaunchResult(outcome: outcome, records: records, podWritten: containers,
+                            launchCounters: LaunchCounters(from: before, to: nodes.snapshot()))
     }
 
     func tearDown() {

@@ -53,6 +53,8 @@ struct RecordIntake {
             record.trial = launch.round
             record.round = launch.round
             record.position = launch.position
+            // What the nodes counted over the launch, beside what its ranks counted per point.
+            record.counters?.launch = result.launchCounters
             try writer.append(record)
         }
         return records.count

@@ -69,6 +69,46 @@ import Testing
         #expect(why.unavailable["hw.cycles"] == "no PMU: test")
     }
 
+    /// The nodes' counters over each launch (`counters.launch`, as the suite attaches them):
+    /// native-2node's underlay carries the ranks' frames, pod-overlay's the same frames plus 50
+    /// bytes of VXLAN each, counted 64 bytes above its flannel.1 (which leaves out the inner
+    /// Ethernet header); the ranks' own namespaces see the same frames on both sides.
+    @Test func nodeUnderlayShowsVXLANsFiftyBytesPerPacketFromTheLaunchCounters() throws {
+        func launch(_ interfaces: [String: (packets: Double, bytesPerPacket: Double)]) -> LaunchCounters {
+            var values: [String: Counters.Value] = [:]
+            for (name, (packets, size)) in interfaces {
+                values["net.\(name).tx_packets"] = .init(sum: packets, max: packets / 2, unit: "packets", source: "/proc/net/dev", count: 2)
+                values["net.\(name).tx_bytes"] = .init(sum: packets * size, max: packets * size / 2, unit: "bytes", source: "/proc/net/dev", count: 2)
+            }
+            return LaunchCounters(values: values)
+        }
+        var lines: [String] = []
+        for round in WhyTests.rounds {
+            for (environment, slower) in [("native-2node", 1.0), ("pod-overlay", 1.5)] {
+                var record = Fixtures.record(environment, bytes: 4, trial: 1, seconds: 1e-5 * slower * (1 + Double(round) / 100))
+                record.round = round
+                record.position = 1
+                record.counters = WhyTests.counters(packets: 8, bytesPerPacket: 88.4, throttled: 0)
+                let packets = 6000 + Double(round)
+                record.counters?.launch = environment == "native-2node"
+                    ? launch(["eth0": (packets, 88), "lo": (10, 66)])
+                    : launch(["eth0": (packets, 138), "flannel.1": (packets, 74), "lo": (10, 66)])
+                lines.append(try Fixtures.jsonLine(record))
+            }
+        }
+        let path = try Fixtures.temporaryFile("launch.jsonl", lines.joined(separator: "\n") + "\n")
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let (analysis, _) = try Inputs.analyse([path])
+        let entry = try #require(analysis.why?.entries.first { $0.from == "native-2node" && $0.to == "pod-overlay" })
+        let underlay = try #require(entry.moved.first { $0.figure == "node underlay bytes/packet" })
+        #expect(abs(underlay.difference - 50) < 1e-9 && underlay.rounds == 6 && underlay.paired)
+        #expect(abs(underlay.from - 88) < 1e-9 && abs(underlay.to - 138) < 1e-9)
+        // Inside the pods nothing moved: the outer headers exist only at the node.
+        #expect(entry.ruledOut.contains { $0.figure == "wire bytes/packet" })
+        #expect(entry.unavailable.contains("node VXLAN device bytes/packet"))
+        #expect(ReportFormat.table.render(analysis).contains("+50 node underlay bytes/packet [+50, +50]"))
+    }
+
     @Test func everyFormatCarriesTheSection() throws {
         let folder = try WhyTests.folder()
         defer { try? FileManager.default.removeItem(atPath: folder) }

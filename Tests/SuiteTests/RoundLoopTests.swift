@@ -18,6 +18,9 @@ final class RecordingLauncher: EnvironmentLauncher {
     var seconds = 0.0
     /// Called at the start of every launch with its run id (to stop the suite mid-round).
     var onLaunch: (String) -> Void = { _ in }
+    /// The counters its records carry, and the nodes' counters its launches return.
+    var recordCounters: Counters?
+    var launchCounters: LaunchCounters?
 
     init(folder: URL) { self.folder = folder }
 
@@ -50,8 +53,11 @@ final class RecordingLauncher: EnvironmentLauncher {
                                       yieldWhenIdle: false, yieldSetBy: nil)
         let record = Record(run: runID, kernel: request.run[0], ranks: 2, trial: Int(value("--trial"))!, measurement: point,
                             keepingSamples: false, environment: environment)
-        try RecordWriter(appendingTo: out).append(record)
-        return LaunchResult(outcome: ChildOutcome(status: 0, seconds: 0.05), records: [out], podWritten: false)
+        var written = record
+        written.counters = recordCounters
+        try RecordWriter(appendingTo: out).append(written)
+        return LaunchResult(outcome: ChildOutcome(status: 0, seconds: 0.05), records: [out], podWritten: false,
+                            launchCounters: launchCounters)
     }
 
     func tearDown() { calls.append("tearDown") }
@@ -122,6 +128,32 @@ struct FakeAvailability: EnvironmentAvailability {
         #expect(journal.filter { $0.event == .launch }.count == 4)
         #expect(journal.last?.event == .stopped && journal.last?.reason == "all 2 rounds ran")
         #expect(launcher.calls.last == "tearDown")
+    }
+
+    /// Record intake puts the nodes' counters of each launch beside the ranks' own, in every
+    /// record of the launch that carries counters, and leaves records without counters alone.
+    @Test func intakeAttachesTheLaunchCountersToEveryRecordWithCounters() throws {
+        let launcher = RecordingLauncher(folder: folder)
+        let pointCounters = Counters(values: ["net.eth0.tx_packets": .init(sum: 6, max: 3, unit: "packets", source: "/proc/net/dev eth0", count: 2)])
+        let nodes = LaunchCounters(values: ["net.flannel.1.tx_bytes": .init(sum: 7440, max: 3720, unit: "bytes", source: "/proc/net/dev in netns x flannel.1", count: 2)],
+                                   unavailable: ["node.softirq_usec": "/proc/stat is not readable"])
+        launcher.recordCounters = pointCounters
+        launcher.launchCounters = nodes
+        _ = try runner(try Self.suite(["native-shm"]), launcher, settings: .init(rounds: 2, seed: 7)).run()
+        let path = folder.appendingPathComponent("native-shm.jsonl").path
+        let read = try RecordReader.read(path)
+        #expect(read.count == 2)
+        #expect(read.allSatisfy { $0.counters?.launch == nodes && $0.counters?.values == pointCounters.values })
+        // The one reader's facts carry them too (what the WHY section reads).
+        #expect(try RecordReader.facts(path).facts.allSatisfy { $0.counters?.launch == nodes })
+
+        let bare = RecordingLauncher(folder: folder.appendingPathComponent("bare"))
+        bare.launchCounters = nodes
+        let bareFolder = folder.appendingPathComponent("bare-results")
+        try FileManager.default.createDirectory(at: bareFolder, withIntermediateDirectories: true)
+        _ = try SuiteRunner(suite: try Self.suite(["native-shm"]), folder: bareFolder, settings: .init(rounds: 1, seed: 7), passesRound: false,
+                            launcher: bare, availability: FakeAvailability(), precision: nil, handlesSignals: false, log: { _ in }).run()
+        #expect(try RecordReader.read(bareFolder.appendingPathComponent("native-shm.jsonl").path).allSatisfy { $0.counters == nil })
     }
 
     @Test func anEnvironmentFailingTwiceIsSkippedForTheRestOfTheSuite() throws {

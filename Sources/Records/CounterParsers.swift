@@ -97,6 +97,19 @@ public enum CounterParsers {
         return interfaces
     }
 
+    /// /proc/net/dev as counter samples `net.<interface>.<field>`, each belonging to `scope` (the
+    /// namespace it was read in); `source` names the file and where it was read.
+    public static func netDevSamples(_ text: String, source: String, scope: String) throws -> [String: CounterSample] {
+        var samples: [String: CounterSample] = [:]
+        for (interface, fields) in try netDev(text) {
+            for (field, value) in fields {
+                samples["net.\(interface).\(field)"] = CounterSample(value: value, unit: field.hasSuffix("bytes") ? "bytes" : "packets",
+                                                                     source: "\(source) \(interface)", scope: scope)
+            }
+        }
+        return samples
+    }
+
     /// /proc/net/snmp's `Tcp:` header and value lines: segments in, out and retransmitted.
     public static func snmpTCP(_ text: String) throws -> [String: Double] {
         let lines = text.split(separator: "\n").filter { $0.hasPrefix("Tcp:") }
@@ -158,7 +171,7 @@ public enum CounterParsers {
     }
 
     /// `name value` lines (cpu.stat), every value a number.
-    static func keyValueLines(_ text: String, file: String) throws -> [String: Double] {
+    public static func keyValueLines(_ text: String, file: String) throws -> [String: Double] {
         var result: [String: Double] = [:]
         for line in text.split(separator: "\n") {
             let fields = line.split(separator: " ")
