@@ -22,10 +22,13 @@ public struct CounterFigure: Sendable, Equatable {
             return bytes / packets
         },
         // The nodes' side, over the whole launch (`Counters.launch`, read by the suite on the host):
-        // the underlay frames VXLAN adds its 50 bytes to, and the VXLAN device's own count, which
-        // Linux keeps from the inner IP header (without the inner 14-byte Ethernet header).
-        .init(name: "node underlay bytes/packet", unit: "bytes") { c, _ in launchBytesPerPacket(c, "eth0") },
-        .init(name: "node VXLAN device bytes/packet", unit: "bytes") { c, _ in launchBytesPerPacket(c, "flannel.1") },
+        // the underlay frames as sent (their mix of sizes moves with the launch's other traffic),
+        // and what encapsulation added to each packet the VXLAN device sent.
+        .init(name: "node underlay bytes/packet", unit: "bytes") { c, _ in
+            guard let bytes = launchSum(c, "net.eth0.tx_bytes"), let packets = launchSum(c, "net.eth0.tx_packets"), packets > 0 else { return nil }
+            return bytes / packets
+        },
+        .init(name: "VXLAN bytes/packet", unit: "bytes") { c, _ in vxlanBytesPerPacket(c) },
         .init(name: "TCP segments/message", unit: "segments") { c, n in c.values["tcp.out_segs"].map { $0.sum / n } },
         .init(name: "retransmits", unit: "segments") { c, _ in c.values["tcp.retrans_segs"]?.sum },
         .init(name: "drops and errors", unit: "packets") { c, _ in
@@ -67,12 +70,23 @@ public struct CounterFigure: Sendable, Equatable {
         return matching.isEmpty ? nil : matching.values.map(\.sum).reduce(0, +)
     }
 
-    /// One node interface's transmitted bytes per packet over the launch, summed over the nodes.
-    static func launchBytesPerPacket(_ c: Counters, _ interface: String) -> Double? {
-        guard let values = c.launch?.values, let bytes = values["net.\(interface).tx_bytes"]?.sum,
-              let packets = values["net.\(interface).tx_packets"]?.sum, packets > 0 else { return nil }
-        return bytes / packets
+    /// A launch counter summed over the nodes.
+    static func launchSum(_ c: Counters, _ name: String) -> Double? { c.launch?.values[name]?.sum }
+
+    /// The underlay's transmitted bytes beyond the VXLAN device's, per packet the device sent,
+    /// less the inner Ethernet header (14 bytes) that Linux leaves out of a tunnel device's count:
+    /// outer Ethernet, IP, UDP and VXLAN headers, 50 bytes. Exact when every underlay packet
+    /// carries VXLAN; the launch's few others (ARP) add their bytes. 0 on nodes with no VXLAN
+    /// device (their underlay was read: nothing encapsulated there).
+    static func vxlanBytesPerPacket(_ c: Counters) -> Double? {
+        guard let underlay = launchSum(c, "net.eth0.tx_bytes") else { return nil }
+        guard let device = launchSum(c, "net.flannel.1.tx_bytes") else { return 0 }
+        guard let packets = launchSum(c, "net.flannel.1.tx_packets"), packets > 0 else { return nil }
+        return (underlay - device) / packets - innerEthernetHeader
     }
+
+    /// The bytes of an Ethernet header without VLAN tag, counted on the underlay but not on a tunnel device.
+    static let innerEthernetHeader = 14.0
 
     /// A time counter per second of the region (its longest rank's wall time).
     static func perSecond(_ c: Counters, _ value: Counters.Value?) -> Double? {
