@@ -76,7 +76,7 @@ public struct CounterFigure: Sendable, Equatable {
     /// The underlay's transmitted bytes beyond the VXLAN device's, per packet the device sent,
     /// less the inner Ethernet header (14 bytes) that Linux leaves out of a tunnel device's count:
     /// outer Ethernet, IP, UDP and VXLAN headers, 50 bytes. Exact when every underlay packet
-    /// carries VXLAN; the launch's few others (ARP) add their bytes. 0 on nodes with no VXLAN
+    /// carries VXLAN; the launch's few others add their bytes. 0 on nodes with no VXLAN
     /// device (their underlay was read: nothing encapsulated there).
     static func vxlanBytesPerPacket(_ c: Counters) -> Double? {
         guard let underlay = launchSum(c, "net.eth0.tx_bytes") else { return nil }
