@@ -178,7 +178,8 @@ struct PodsList: ParsableCommand {
             }
             let cpus = state.spec.nodeCPUs.map { " node-cpus=" + $0.joined(separator: "/") } ?? ""
             let containers = state.spec.containers ? "" : " no-containers"
-            print("\(job)  network=\(state.spec.network.mode.rawValue)\(containers) nodes=\(state.nodes.count) pods=\(state.pods.count)\(cpus) results=\(state.results)")
+            let knobs = state.spec.knobs.isEmpty ? "" : " knobs=" + state.spec.knobs.variable
+            print("\(job)  network=\(state.spec.network.mode.rawValue)\(containers) nodes=\(state.nodes.count) pods=\(state.pods.count)\(cpus)\(knobs) results=\(state.results)")
             let nodes = zip(state.nodes, state.nodeNetns).map { "\($0) \($1)" }.joined(separator: ", ")
             print("  netns: \(nodes), underlay \(state.underlayNetns), launcher \(state.launcherNetns); links \(state.underlayLinks.joined(separator: " "))")
             for (pod, status) in zip(state.pods, statuses) {

@@ -80,6 +80,8 @@ struct PodsKnobsTests {
                 ? try String(contentsOfFile: v1 + "/cpu.cfs_quota_us", encoding: .utf8)
                 : try String(contentsOfFile: "/sys/fs/cgroup\(names.cgroup("\(job)-p0"))/cpu.max", encoding: .utf8)
             #expect(quota.hasPrefix("50000"), "half a core per 100 ms period: \(quota)")
+            let list = try PodsHarness.podgap(["pods", "list"])
+            #expect(list.stdout.contains("knobs=cpu-limit=0.5,mtu=9000"), "\(list.stdout)")
             // Jumbo underlay, the overlay 50 bytes less, in the nodes and in the pods.
             func mtu(_ netns: String, _ device: String) throws -> String {
                 let shown = try Shell.run("/usr/sbin/ip", ["-n", netns, "-o", "link", "show", device]).stdout
