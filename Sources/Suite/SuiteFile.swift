@@ -160,15 +160,14 @@ public struct SuiteFile: Sendable {
                 case "label": entry.label = try value.text()
                 case "nodes": entry.nodes = try value.integer(atLeast: 1)
                 case "pods-per-node": entry.podsPerNode = try value.integer(atLeast: 1)
-                case "cpus", _ where Knobs.names.contains(option):
-                    // `cpus` is what `cpu-limit` was called before it was a knob.
-                    do { try entry.knobs.set(option == "cpus" ? "cpu-limit" : option, to: try value.text()) } catch let problem as Knobs.Problem {
-                        throw value.problem(problem.description)
-                    }
                 case "cpuset": entry.cpuset = try value.text()
                 case "split-cpus": entry.splitCPUs = try value.flag()
                 case "memory": entry.memory = try value.text()
-                default: break  // refused by onlyFields above
+                default:
+                    // A knob (onlyFields refused anything else); `cpus` is what `cpu-limit` was called before it was one.
+                    do { try entry.knobs.set(option == "cpus" ? "cpu-limit" : option, to: try value.text()) } catch let problem as Knobs.Problem {
+                        throw value.problem(problem.description)
+                    }
                 }
             }
         }
