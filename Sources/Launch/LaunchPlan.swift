@@ -80,7 +80,7 @@ public struct LaunchPlan: Sendable, Equatable {
 
     /// Ranks over a pods job's hosts (pods, or emulated nodes without containers), all on this
     /// machine: `hosts` hosts of `slots` slots each, started through the rsh `agent`.
-    public static func pods(containers: Bool, ranks: Int, hosts: Int, slots: Int, agent: String,
+    public static func pods(containers: Bool, ranks: Int, hosts: Int, slots: Int, agent: String, sharedMemoryInPods: Bool = false,
                             machine: Machine = .current) throws -> LaunchPlan {
         guard ranks >= 1, hosts >= 1, slots >= 1 else {
             throw LaunchError("\(ranks) ranks on \(hosts) host(s) of \(slots) slot(s): each must be at least 1")
@@ -91,8 +91,16 @@ public struct LaunchPlan: Sendable, Equatable {
                           machine: machine, ranksPerNode: (ranks + hosts - 1) / hosts,
                           binding: Rules.podBinding(containers: containers), yieldWhenIdle: yield, yieldReason: yieldReason,
                           oversubscribe: ranks > slots * hosts,
-                          // Pods do not share memory: keep Open MPI off vader, and say so in every record's transport.
-                          btl: containers ? "tcp,self" : nil, pml: nil)
+                          btl: containers ? podTransports(sharedMemory: sharedMemoryInPods).btl : nil, pml: nil)
+    }
+
+    /// Open MPI's transports in pods, and why, as every record's transport note says it. Pods
+    /// have separate IPC namespaces and /dev/shm, so vader cannot work between them; ranks of
+    /// one pod (the `slots` knob, the MPI Operator's slotsPerWorker) share its IPC namespace.
+    public static func podTransports(sharedMemory: Bool) -> (btl: String, note: String) {
+        sharedMemory
+            ? ("self,vader,tcp", "vader (shared memory) between ranks of one pod, which share its IPC namespace (slots); tcp between pods")
+            : ("tcp,self", "shared memory (vader) excluded by the launcher: pods have separate IPC namespaces")
     }
 
     /// The plan with the settings `flags` (a user's own mpirun flags) already make left to them:

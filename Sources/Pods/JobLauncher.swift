@@ -91,9 +91,12 @@ public enum JobLauncher {
 
     /// How `ranks` ranks start over the job's hosts: the launch plan's rules for pods (or emulated
     /// nodes without containers), with this launcher's hostfile slots and rsh agent.
-    public static func plan(ranks: Int, containers: Bool, slots: Int, hosts: Int, machine: Machine = .current) throws -> LaunchPlan {
+    /// `sharedMemory`: ranks of a pod share it (the `slots` knob).
+    public static func plan(ranks: Int, containers: Bool, slots: Int, hosts: Int, sharedMemory: Bool = false,
+                            machine: Machine = .current) throws -> LaunchPlan {
         do {
-            return try LaunchPlan.pods(containers: containers, ranks: ranks, hosts: hosts, slots: slots, agent: agentPath, machine: machine)
+            return try LaunchPlan.pods(containers: containers, ranks: ranks, hosts: hosts, slots: slots, agent: agentPath,
+                                       sharedMemoryInPods: sharedMemory, machine: machine)
         } catch let error as LaunchError {
             throw PodsError.badInput(error.description)
         }
@@ -137,12 +140,18 @@ public struct PodLaunch {
             throw PodsError.failed("pod \(stopped) is not running: run `podgap pods down --name \(state.spec.name)` and up again")
         }
         let hosts = containers ? state.pods.map(\.name) : state.nodes
-        let slots = JobLauncher.slots(ranks: ranks, hosts: hosts.count)
+        let knobs = state.spec.knobs
+        if let slots = knobs.slots, ranks % slots != 0 || ranks > slots * hosts.count {
+            throw PodsError.badInput("--np \(ranks) on \(hosts.count) pod(s) of slots \(slots): the ranks must be a multiple of the slots and at most \(slots * hosts.count)")
+        }
+        // With the `slots` knob each pod runs that many ranks, as the MPI Operator's slotsPerWorker.
+        let slots = knobs.slots ?? JobLauncher.slots(ranks: ranks, hosts: hosts.count)
         let folder = store.jobFolder(state.spec.name)
         try JobLauncher.hostfile(hosts: hosts, slots: slots).write(toFile: folder + "/etc/mpi/hostfile", atomically: false, encoding: .utf8)
 
         let application = JobLauncher.application(command, containers: containers, hostBinary: Image.runningBinary(), results: state.results)
-        let plan = try JobLauncher.plan(ranks: ranks, containers: containers, slots: slots, hosts: hosts.count, machine: machine)
+        let plan = try JobLauncher.plan(ranks: ranks, containers: containers, slots: slots, hosts: hosts.count,
+                                        sharedMemory: (knobs.slots ?? 1) > 1, machine: machine)
         let mpirun = try Subprocess.require("mpirun", package: "openmpi-bin")
         let nsenter = try Subprocess.require("nsenter", package: "util-linux")
         let unshare = try Subprocess.require("unshare", package: "util-linux")

@@ -10,8 +10,10 @@ public struct JobSpec: Codable, Sendable, Equatable {
     /// Pods in runc containers; false runs the ranks as host processes in the node namespaces
     /// (native-2node), on the host network.
     public var containers: Bool
-    /// CPU quota per pod in cores (CFS quota / period), nil for none.
-    public var cpus: Double?
+    /// Kubernetes' knobs the pods run with (CPU limit, Guaranteed, slots, MTU, seccomp).
+    public var knobs: Knobs
+    /// Each pod's exclusive CPUs under `guaranteed` (the static CPU Manager), pod 0 first; nil otherwise.
+    public var podCPUs: [String]?
     /// Linux cpu list the pods are pinned to (the CPU Manager's static policy), nil for none.
     public var cpuset: String?
     /// Each emulated node's own CPUs (`--split-cpus`), node 0 first; nil when the nodes share
@@ -33,7 +35,7 @@ public struct JobSpec: Codable, Sendable, Equatable {
     /// Room for runc's init, the entrypoint, orted and a rank's threads.
     public static let minimumPidsLimit = 16
 
-    public init(name: String, nodes: Int, podsPerNode: Int, network: PodNetwork, containers: Bool = true, cpus: String? = nil,
+    public init(name: String, nodes: Int, podsPerNode: Int, network: PodNetwork, containers: Bool = true, knobs: Knobs = Knobs(),
                 cpuset: String? = nil, memory: String? = nil, results: String? = nil,
                 splitCPUs: Bool = false, hostCPUs: CPUSet? = nil, pids: Int? = nil, userNamespace: Bool = false) throws {
         let names = try JobNames(name)
@@ -54,8 +56,8 @@ public struct JobSpec: Codable, Sendable, Equatable {
         if !containers && network != .host {
             throw PodsError.badInput("--no-containers runs the ranks in the node namespaces, on the host network: use --network \(PodNetwork.host.mode.rawValue)")
         }
-        if !containers && (cpus != nil || cpuset != nil || memory != nil || pids != nil || userNamespace) {
-            throw PodsError.badInput("--no-containers makes no containers, so --cpus, --cpuset, --memory, --pids and --userns do not apply")
+        if !containers && (!knobs.isEmpty || cpuset != nil || memory != nil || pids != nil || userNamespace) {
+            throw PodsError.badInput("--no-containers makes no containers, so knobs (--\(Knobs.names.joined(separator: ", --"))), --cpuset, --memory, --pids and --userns do not apply")
         }
         if let pids, !(JobSpec.minimumPidsLimit...4_194_304).contains(pids) {
             throw PodsError.badInput("--pids \(pids) must be between \(JobSpec.minimumPidsLimit) (runc's init, the entrypoint, orted and a rank's threads) and 4194304 (the kernel's pid_max)")
@@ -71,18 +73,14 @@ public struct JobSpec: Codable, Sendable, Equatable {
         self.podsPerNode = podsPerNode
         self.network = network
         self.containers = containers
-        if let cpus {
-            guard let value = Double(cpus), value > 0, value <= 1024 else {
-                throw PodsError.badInput("--cpus '\(cpus)' is not a CPU count: use a positive number such as 1.5")
-            }
-            self.cpus = value
-        }
+        let available = hostCPUs ?? CPUSet.current()
+        do { try knobs.validate(cores: available.count) } catch { throw PodsError.badInput(error.description) }
+        self.knobs = knobs
         if let cpuset {
             guard let asked = CPUSet(parsing: cpuset) else {
                 throw PodsError.badInput("--cpuset '\(cpuset)' is not a cpu list: use e.g. 0, 0-1 or 0,2")
             }
             // runc would fail later with the kernel's "invalid argument": name the CPUs there are.
-            let available = hostCPUs ?? CPUSet.current()
             let missing = asked.cpus.filter { !available.cpus.contains($0) }
             guard missing.isEmpty else {
                 throw PodsError.badInput("--cpuset '\(cpuset)' names CPU \(CPUSet(missing).listDescription), which this machine does not have: its CPUs are \(available.listDescription)")
@@ -93,6 +91,10 @@ public struct JobSpec: Codable, Sendable, Equatable {
             if cpuset != nil { throw PodsError.badInput("--split-cpus gives each node its own CPUs; drop --cpuset") }
             // This process's affinity, read only when asked to split it.
             nodeCPUs = try JobSpec.shares(of: hostCPUs ?? CPUSet.current(), nodes: nodes).map(\.listDescription)
+        }
+        if knobs.guaranteed == true, containers {
+            if cpuset != nil || splitCPUs { throw PodsError.badInput("guaranteed gives each pod CPUs of its own; drop --cpuset and --split-cpus") }
+            podCPUs = try JobSpec.exclusiveCPUs(of: available, pods: nodes * podsPerNode)
         }
         if let memory { memoryBytes = try JobSpec.parseMemory(memory) }
         self.results = results ?? "results/\(name)"
@@ -109,6 +111,15 @@ public struct JobSpec: Codable, Sendable, Equatable {
             throw PodsError.badInput("--split-cpus: \(nodes) nodes need at least \(nodes) CPUs; this process may use \(cpus.count) (\(cpus.listDescription))")
         }
         return (0..<nodes).map { CPUSet(Array(cpus.cpus[($0 * each)..<(($0 + 1) * each)])) }
+    }
+
+    /// The static CPU Manager's share for `pods` Guaranteed pods: each the same whole number of
+    /// CPUs, none shared (the remainder stays with the host, as its reserved CPUs would).
+    public static func exclusiveCPUs(of cpus: CPUSet, pods: Int) throws -> [String] {
+        guard cpus.count >= pods else {
+            throw PodsError.badInput("guaranteed gives each pod a whole CPU of its own: \(pods) pods need \(pods) CPUs and this process may use \(cpus.count) (\(cpus.listDescription)); use fewer pods (slots) or drop guaranteed")
+        }
+        return try shares(of: cpus, nodes: pods).map(\.listDescription)
     }
 
     /// "512M", "2G", "2Gi", "1048576" -> bytes (K, M, G, T are powers of 1024, as Kubernetes' Ki/Mi/Gi).

@@ -55,23 +55,24 @@ struct LinkCommands {
     /// every node, and to the launcher where pods share their nodes' namespaces), then per node
     /// its address and the network's own crossing between nodes. Namespaces must exist.
     func wire(_ names: JobNames, nodes: Int, network: PodNetwork) throws {
-        try batch(names.underlay, LinkCommands.underlayCommands(names, nodes: nodes, launcher: !network.usesCNI))
+        try batch(names.underlay, LinkCommands.underlayCommands(names, nodes: nodes, launcher: !network.usesCNI, network: network))
         for index in 0..<nodes {
             try batch(names.nodeNetns(index), network.nodeCommands(index, nodes: nodes))
             try batch(names.nodeNetns(index), network.forwardingCommands(index, nodes: nodes), tool: bridge)
         }
         if !network.usesCNI {
             try batch(names.launcher, ["link set lo up", "addr add \(LinkCommands.launcherUnderlayAddress)/24 dev eth0",
-                                       "link set eth0 up"])
+                                       "link set eth0\(network.mtuWords) up"])
         }
     }
 
-    static func underlayCommands(_ names: JobNames, nodes: Int, launcher: Bool) -> [String] {
-        var lines = ["link set lo up", "link add \(names.underlayBridge) type bridge", "link set \(names.underlayBridge) up"]
+    static func underlayCommands(_ names: JobNames, nodes: Int, launcher: Bool, network: PodNetwork = .host) -> [String] {
+        let mtu = network.mtuWords
+        var lines = ["link set lo up", "link add \(names.underlayBridge)\(mtu) type bridge", "link set \(names.underlayBridge) up"]
         var ports = (0..<nodes).map { (port: names.underlayPort($0), netns: names.nodeNetns($0)) }
         if launcher { ports.append((port: names.launcherPort, netns: names.launcher)) }
         for (port, netns) in ports {
-            lines.append("link add \(port) type veth peer name eth0 netns \(netns)")
+            lines.append("link add \(port)\(mtu) type veth peer name eth0\(mtu) netns \(netns)")
             lines.append("link set \(port) master \(names.underlayBridge) up")
         }
         return lines

@@ -1,4 +1,6 @@
 import Foundation
+import Launch
+import Records
 
 /// One pod's runc config.json, generated from the image bundle's own config.json (which umoci
 /// made from the image's configuration): what Kubernetes' kubelet and containerd would ask for.
@@ -13,12 +15,13 @@ public struct PodConfig {
     /// The job's /etc/hosts and /etc/mpi (hostfile, rsh agent), mounted read-only.
     public var hosts: String
     public var mpiFolder: String
-    public var cpus: Double?
+    /// The pod's knobs: its CPU quota (`cpu-limit`), ranks per pod (`slots`), seccomp.
+    public var knobs: Knobs
     public var cpuset: String?
     public var memoryBytes: Int64?
     public var runtimeVersion: String
     public var cgroupsPath: String
-    /// The syscalls the pod may make (containers/seccomp.json).
+    /// The syscalls the pod may make (containers/seccomp.json), unless `knobs.seccomp` is unconfined.
     public var seccomp: SeccompProfile
     /// The pod cgroup's `pids.max`: a fork bomb stops there.
     public var pidsLimit: Int
@@ -49,22 +52,22 @@ public struct PodConfig {
 
     /// The environment every pod process (entrypoint, orted, ranks) starts with.
     var environment: [String] {
-        [
+        let transports = LaunchPlan.podTransports(sharedMemory: (knobs.slots ?? 1) > 1)
+        return [
             "PODGAP_POD=1",
             "PODGAP_NETWORK=\(network.mode.rawValue)",
             "PODGAP_JOB=\(job)",
             "PODGAP_CONTAINER_RUNTIME=runc",
             "PODGAP_CONTAINER_RUNTIME_VERSION=\(runtimeVersion)",
             "PODGAP_CONTAINER_ID=\(pod)",
-            "PODGAP_CONTAINER_SECCOMP=\(seccomp.name)",
+            "PODGAP_CONTAINER_SECCOMP=\(knobs.seccomp == .unconfined ? Knobs.Seccomp.unconfined.rawValue : seccomp.name)",
             "PODGAP_CONTAINER_USERNS=\(userNamespace == nil ? 0 : 1)",
             "PODGAP_CONTAINER_PIDS_LIMIT=\(pidsLimit)",
             "K_MPI_JOB_ROLE=worker",
             "OMPI_MCA_orte_default_hostfile=/etc/mpi/hostfile",
-            // Pods have separate IPC namespaces and /dev/shm: shared memory (vader) cannot work between them.
-            "OMPI_MCA_btl=tcp,self",
-            "PODGAP_TRANSPORT_NOTE=shared memory (vader) excluded by the launcher: pods have separate IPC namespaces",
-        ]
+            "OMPI_MCA_btl=\(transports.btl)",
+            "PODGAP_TRANSPORT_NOTE=\(transports.note)",
+        ] + (knobs.isEmpty ? [] : ["PODGAP_KNOBS=\(knobs.variable)"])
     }
 
     /// `base` is the bundle's config.json; the result is written to the pod's bundle folder.
@@ -110,7 +113,7 @@ public struct PodConfig {
         linux["cgroupsPath"] = cgroupsPath
         var resources = (linux["resources"] as? [String: Any]) ?? [:]
         var cpu: [String: Any] = [:]
-        if let cpus {
+        if let cpus = knobs.cpuLimit {
             cpu["period"] = 100_000
             cpu["quota"] = Int((cpus * 100_000).rounded())
         }
@@ -119,7 +122,8 @@ public struct PodConfig {
         if let memoryBytes { resources["memory"] = ["limit": memoryBytes] }
         resources["pids"] = ["limit": pidsLimit]
         linux["resources"] = resources
-        linux["seccomp"] = try seccomp.linuxSeccomp()
+        // Unconfined is Kubernetes' `seccompProfile: {type: Unconfined}`: no filter at all.
+        if knobs.seccomp != .unconfined { linux["seccomp"] = try seccomp.linuxSeccomp() }
         config["linux"] = linux
         return config
     }

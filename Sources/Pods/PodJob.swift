@@ -86,7 +86,9 @@ public enum PodJob {
                 try userNamespace.create(pin: "\(folder)/userns/\(pod.pod)", netns: pod.netns, ip: network.ip)
             }
         }
-        try network.wire(names, nodes: spec.nodes, network: spec.network)
+        // The `mtu` knob sets the underlay's; the pods' follows it (the overlay 50 bytes less).
+        let podNetwork = spec.network.withUnderlayMTU(spec.knobs.mtu)
+        try network.wire(names, nodes: spec.nodes, network: podNetwork)
 
         var pods: [JobState.Pod] = []
         var launcherAddress = LinkCommands.launcherUnderlayAddress
@@ -94,7 +96,7 @@ public enum PodJob {
             try fileManager.createDirectory(atPath: folder + "/cni", withIntermediateDirectories: true)
             var configs: [[String: Any]] = []
             for node in 0..<spec.nodes {
-                let config = CNI.bridgeConfig(job: spec.name, network: spec.network, node: node, dataDir: "\(folder)/cni/n\(node)")
+                let config = CNI.bridgeConfig(job: spec.name, network: podNetwork, node: node, dataDir: "\(folder)/cni/n\(node)")
                 try CNI.save(config, to: "\(folder)/cni/n\(node).conf")
                 configs.append(config)
             }
@@ -124,7 +126,7 @@ public enum PodJob {
         let hosts = entries.map(\.name)
         entries.append((name: "\(spec.name)-launcher", address: launcherAddress))
         try JobLauncher.hostsFile(entries).write(toFile: folder + "/etc/hosts", atomically: true, encoding: .utf8)
-        try JobLauncher.hostfile(hosts: hosts, slots: 1).write(toFile: folder + "/etc/mpi/hostfile", atomically: true, encoding: .utf8)
+        try JobLauncher.hostfile(hosts: hosts, slots: spec.knobs.slots ?? 1).write(toFile: folder + "/etc/mpi/hostfile", atomically: true, encoding: .utf8)
         let agent = folder + "/etc/mpi/kubexec.sh"
         let script: String
         if spec.containers {
@@ -157,8 +159,8 @@ public enum PodJob {
                 let podFolder = "\(folder)/pods/\(pod.name)"
                 var config = PodConfig(pod: pod.name, job: spec.name, network: spec.network, netnsPath: LinkCommands.path(pod.netns),
                                        rootfs: bundle + "/rootfs", results: pod.results, hosts: folder + "/etc/hosts",
-                                       mpiFolder: folder + "/etc/mpi", cpus: spec.cpus,
-                                       cpuset: spec.nodeCPUs?[pod.node] ?? spec.cpuset,
+                                       mpiFolder: folder + "/etc/mpi", knobs: spec.knobs,
+                                       cpuset: spec.podCPUs?[index] ?? spec.nodeCPUs?[pod.node] ?? spec.cpuset,
                                        memoryBytes: spec.memoryBytes, runtimeVersion: version,
                                        cgroupsPath: names.cgroup(pod.name), seccomp: seccomp, pidsLimit: spec.pidsLimit,
                                        userNamespace: userNamespace,

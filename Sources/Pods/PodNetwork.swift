@@ -19,18 +19,23 @@ public struct PodNetwork: Sendable, Hashable {
     public let usesCNI: Bool
     /// Pods (or nodes) on different emulated nodes reach each other; a mode that does not, has one node.
     public let spansNodes: Bool
-    /// MTU of the pods' interfaces: VXLAN's outer Ethernet, IP, UDP and VXLAN headers take 50 bytes of 1500.
-    public let mtu: Int
+    /// MTU of the underlay (the nodes' `eth0`, their bridge): 1500 unless the `mtu` knob sets it.
+    public private(set) var underlayMTU = PodNetwork.defaultMTU
+    /// MTU of the pods' interfaces: VXLAN's outer Ethernet, IP, UDP and VXLAN headers take 50 bytes of the underlay's.
+    public var mtu: Int { crossing == .vxlan ? underlayMTU - PodNetwork.vxlanOverhead : underlayMTU }
     let crossing: Crossing
 
     /// Pods share their node's network namespace (hostNetwork: true); across nodes, the underlay.
-    public static let host = PodNetwork(mode: .host, usesCNI: false, spansNodes: true, mtu: 1500, crossing: .none)
+    public static let defaultMTU = 1500
+    public static let vxlanOverhead = 50
+
+    public static let host = PodNetwork(mode: .host, usesCNI: false, spansNodes: true, crossing: .none)
     /// Pods on one node's Linux bridge, attached by the CNI `bridge` plugin with `host-local` IPAM.
-    public static let bridge = PodNetwork(mode: .bridge, usesCNI: true, spansNodes: false, mtu: 1500, crossing: .none)
+    public static let bridge = PodNetwork(mode: .bridge, usesCNI: true, spansNodes: false, crossing: .none)
     /// Per-node pod subnets routed over the underlay, no encapsulation.
-    public static let routed = PodNetwork(mode: .routed, usesCNI: true, spansNodes: true, mtu: 1500, crossing: .routes)
+    public static let routed = PodNetwork(mode: .routed, usesCNI: true, spansNodes: true, crossing: .routes)
     /// Per-node pod subnets joined by a VXLAN overlay over the underlay.
-    public static let overlay = PodNetwork(mode: .overlay, usesCNI: true, spansNodes: true, mtu: 1450, crossing: .vxlan)
+    public static let overlay = PodNetwork(mode: .overlay, usesCNI: true, spansNodes: true, crossing: .vxlan)
 
     public static let all = [host, bridge, routed, overlay]
 
@@ -40,15 +45,25 @@ public struct PodNetwork: Sendable, Hashable {
         self = network
     }
 
-    private init(mode: NetworkMode, usesCNI: Bool, spansNodes: Bool, mtu: Int, crossing: Crossing) {
-        self.mode = mode; self.usesCNI = usesCNI; self.spansNodes = spansNodes; self.mtu = mtu; self.crossing = crossing
+    private init(mode: NetworkMode, usesCNI: Bool, spansNodes: Bool, crossing: Crossing) {
+        self.mode = mode; self.usesCNI = usesCNI; self.spansNodes = spansNodes; self.crossing = crossing
     }
+
+    /// The same wiring over an underlay of `mtu` bytes (the `mtu` knob); nil keeps 1500.
+    public func withUnderlayMTU(_ mtu: Int?) -> PodNetwork {
+        var network = self
+        network.underlayMTU = mtu ?? PodNetwork.defaultMTU
+        return network
+    }
+
+    /// ` mtu N` for an `ip link` line where the underlay's MTU is not the default, else nothing.
+    var mtuWords: String { underlayMTU == PodNetwork.defaultMTU ? "" : " mtu \(underlayMTU)" }
 
     /// Node `index`'s commands for `ip -batch`: its underlay address; for routed, a route to every
     /// other node's pod subnet through that node; for overlay `flannel.1` with, per remote node, a
     /// route and a permanent ARP entry, as flanneld programs them from the node annotations.
     public func nodeCommands(_ index: Int, nodes: Int) -> [String] {
-        var lines = ["link set lo up", "addr add \(LinkCommands.nodeAddress(index))/24 dev eth0", "link set eth0 up"]
+        var lines = ["link set lo up", "addr add \(LinkCommands.nodeAddress(index))/24 dev eth0", "link set eth0\(mtuWords) up"]
         let others = (0..<nodes).filter { $0 != index }
         switch crossing {
         case .none:

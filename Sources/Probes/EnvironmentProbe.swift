@@ -71,6 +71,8 @@ extension Environment {
         // The launch plan tells its ranks which binding it chose and why (PODGAP_BINDING), as it
         // tells them their network (PODGAP_NETWORK).
         environment.bindingPolicy = BindingPolicy(variables: variables) ?? .unplanned(launcher: context.launcher)
+        // Pods say the knobs they were brought up with (PODGAP_KNOBS) as they say their network.
+        environment.knobs = variables["PODGAP_KNOBS"].flatMap(Knobs.init(variable:)).flatMap { $0.isEmpty ? nil : $0 }
         // hwloc's PCI listing only: asking NVML costs a driver round trip every launch would pay.
         // Probed and none found is [], as `rdma` says it; nil only where hwloc could not look.
         if hardware.topology != nil { environment.gpus = hardware.gpus }

@@ -43,6 +43,9 @@ public struct Environment: Codable, Equatable, Sendable {
     /// The thread level MPI granted (single, funneled ...): Open MPI's small-message latency differs
     /// between them, so two records compare only at the same level. Nil on records written before.
     public var mpiThreadLevel: String?
+    /// The Kubernetes knobs the pods ran with (`pods up --cpu-limit ...`, a suite's `cpu-limit: ...`);
+    /// nil where none was turned (and on native environments, which have none).
+    public var knobs: Knobs?
 
     public init(name: String, launcher: Launcher, container: Container?, network: String?, transport: Transport,
                 hostname: String, hostnames: [String], cores: Int, cpuset: String, cgroup: CgroupLimits,

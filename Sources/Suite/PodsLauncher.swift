@@ -33,7 +33,8 @@ final class PodsLauncher: EnvironmentLauncher {
         guard case .nodes(let defaultNodes, let mode, let containers) = suite.launch(of: entry) else { return .ready }
         guard let network = PodNetwork(mode) else { return .failed("no pod network for \(mode.rawValue)") }
         let nodes = entry.nodes ?? defaultNodes
-        let perNode = entry.podsPerNode ?? max(1, suite.ranks / nodes)
+        // With `slots` each pod runs that many ranks: fewer pods, as slotsPerWorker makes fewer workers.
+        let perNode = entry.podsPerNode ?? max(1, suite.ranks / (entry.knobs.slots ?? 1) / nodes)
         let job = jobName(entry)
         let logName = "\(entry.label)-pods-up"
         let log = LogLines(folder.log(logName))
@@ -43,7 +44,7 @@ final class PodsLauncher: EnvironmentLauncher {
         let state: JobState
         do {
             let spec = try JobSpec(name: job, nodes: nodes, podsPerNode: perNode, network: network, containers: containers,
-                                   cpus: entry.cpus, cpuset: entry.cpuset, memory: entry.memory,
+                                   knobs: entry.knobs, cpuset: entry.cpuset, memory: entry.memory,
                                    results: folder.podResults(entry.label), splitCPUs: entry.splitCPUs)
             state = try PodJob.up(spec, store: store, progress: log.write)
         } catch {

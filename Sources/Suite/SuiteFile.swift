@@ -29,7 +29,8 @@ public struct SuiteFile: Sendable {
         public var label: String
         public var nodes: Int?
         public var podsPerNode: Int?
-        public var cpus: String?
+        /// Kubernetes' knobs on a pods environment (`cpu-limit: 0.9`, `slots: 2` ...).
+        public var knobs = Knobs()
         public var cpuset: String?
         /// Each emulated node on its own share of the CPUs (`pods up --split-cpus`).
         public var splitCPUs = false
@@ -59,7 +60,7 @@ public struct SuiteFile: Sendable {
     static let defaultRounds = 10
     static let topFields = ["name", "description", "rounds", "seed", "ranks", "baseline", "timeout", "launcher", "startup",
                             "environments", "kernels"]
-    static let environmentFields = ["label", "nodes", "pods-per-node", "cpus", "cpuset", "split-cpus", "memory"]
+    static let environmentFields = ["label", "nodes", "pods-per-node", "cpus", "cpuset", "split-cpus", "memory"] + Knobs.names
     /// Options of `podgap run KERNEL` the suite sets itself.
     public static let reservedOptions: Set<String> = ["out", "label", "run-id", "trial", "round", "position", "timeout", "transport", "help", "version"]
 
@@ -143,7 +144,7 @@ public struct SuiteFile: Sendable {
         return (only.key, only.value.isNull ? nil : only.value)
     }
 
-    private static func environment(_ item: ConfigValue, ranks: Int) throws -> EnvironmentEntry {
+    private static func environment(_ item: ConfigValue, ranks: Int, cores: Int = CPUSet.current().count) throws -> EnvironmentEntry {
         func allowed(_ values: some Sequence<String>) -> String { "allowed: " + values.sorted().joined(separator: ", ") }
         let (kindValue, options) = try listItem(item, "environment", "options")
         let name = try kindValue.text()
@@ -159,22 +160,33 @@ public struct SuiteFile: Sendable {
                 case "label": entry.label = try value.text()
                 case "nodes": entry.nodes = try value.integer(atLeast: 1)
                 case "pods-per-node": entry.podsPerNode = try value.integer(atLeast: 1)
-                case "cpus": entry.cpus = try value.text()
                 case "cpuset": entry.cpuset = try value.text()
                 case "split-cpus": entry.splitCPUs = try value.flag()
                 case "memory": entry.memory = try value.text()
-                default: break  // refused by onlyFields above
+                default:
+                    // A knob (onlyFields refused anything else); `cpus` is what `cpu-limit` was called before it was one.
+                    do { try entry.knobs.set(option == "cpus" ? "cpu-limit" : option, to: try value.text()) } catch let problem as Knobs.Problem {
+                        throw value.problem(problem.description)
+                    }
                 }
             }
         }
         switch kind.launch {
         case .native:
-            if entry.nodes != nil || entry.podsPerNode != nil || entry.cpus != nil || entry.memory != nil || entry.cpuset != nil || entry.splitCPUs {
+            if !entry.knobs.isEmpty {
+                throw item.problem("\(name) runs on the host: knobs (\(Knobs.names.joined(separator: ", "))) apply to pod environments only")
+            }
+            if entry.nodes != nil || entry.podsPerNode != nil || entry.memory != nil || entry.cpuset != nil || entry.splitCPUs {
                 throw item.problem("\(name) runs on the host: nodes, pods-per-node, cpus, cpuset, split-cpus and memory apply to pods environments only")
             }
-        case .nodes(let defaultNodes, _, _):
+        case .nodes(let defaultNodes, _, let containers):
+            if !containers && !entry.knobs.isEmpty {
+                throw item.problem("\(name) runs its ranks as host processes: knobs (\(Knobs.names.joined(separator: ", "))) apply to pod environments only")
+            }
+            do { try entry.knobs.validate(cores: cores, ranks: ranks) } catch { throw item.problem(error.description) }
             let nodes = entry.nodes ?? defaultNodes
-            if entry.podsPerNode == nil, ranks % nodes != 0 {
+            let slots = entry.knobs.slots ?? 1
+            if entry.podsPerNode == nil, ranks % nodes != 0, slots == 1 {
                 throw item.problem("\(ranks) ranks do not spread evenly over \(nodes) nodes; set ranks or pods-per-node")
             }
         }

@@ -51,8 +51,17 @@ struct PodsUp: ParsableCommand {
     var network: PodNetwork
     @Flag(name: .customLong("no-containers"), help: "No pods: the ranks run as host processes in the node namespaces (native-2node); needs --network host.")
     var noContainers = false
-    @Option(help: "CPU quota per pod in cores, e.g. 1.5 (a CPU limit).")
-    var cpus: String?
+    @Option(name: [.customLong("cpu-limit"), .customLong("cpus")],
+            help: "Knob: CPU limit per pod in cores, e.g. 0.5 (CFS quota, a Burstable pod); --cpus is the same.")
+    var cpuLimit: String?
+    @Flag(help: "Knob: Guaranteed pods under the static CPU Manager: each pod whole CPUs of its own, no quota.")
+    var guaranteed = false
+    @Option(help: "Knob: ranks per pod (the MPI Operator's slotsPerWorker), over shared memory within a pod, TCP between pods.")
+    var slots: String?
+    @Option(help: "Knob: the underlay's MTU, 1280-9000 (the overlay's is 50 less).")
+    var mtu: String?
+    @Option(help: "Knob: the pods' seccomp profile, default or unconfined.")
+    var seccomp: String?
     @Option(help: "CPUs every pod is pinned to, e.g. 0 or 0-1 (the CPU Manager's static policy).")
     var cpuset: String?
     @Flag(name: .customLong("split-cpus"), help: "Give each node its own equal share of this machine's CPUs, as separate machines have (pods: cpuset; without containers: taskset).")
@@ -71,9 +80,13 @@ struct PodsUp: ParsableCommand {
     var userns = false
 
     func run() throws {
+        var knobs = Knobs()
+        let given: [(String, String?)] = [("cpu-limit", cpuLimit), ("guaranteed", guaranteed ? "true" : nil), ("slots", slots),
+                                          ("mtu", mtu), ("seccomp", seccomp)]
+        do { for case let (name, value?) in given { try knobs.set(name, to: value) } } catch { throw Failure.badInput("--" + error.description) }
         let spec = try PodsFailure.map {
             try JobSpec(name: name, nodes: nodes, podsPerNode: podsPerNode, network: network, containers: !noContainers,
-                        cpus: cpus, cpuset: cpuset, memory: memory, results: results, splitCPUs: splitCPUs,
+                        knobs: knobs, cpuset: cpuset, memory: memory, results: results, splitCPUs: splitCPUs,
                         pids: pids, userNamespace: userns)
         }
         // Checked before anything is created: without devices there is nothing to pass through.
@@ -165,7 +178,8 @@ struct PodsList: ParsableCommand {
             }
             let cpus = state.spec.nodeCPUs.map { " node-cpus=" + $0.joined(separator: "/") } ?? ""
             let containers = state.spec.containers ? "" : " no-containers"
-            print("\(job)  network=\(state.spec.network.mode.rawValue)\(containers) nodes=\(state.nodes.count) pods=\(state.pods.count)\(cpus) results=\(state.results)")
+            let knobs = state.spec.knobs.isEmpty ? "" : " knobs=" + state.spec.knobs.variable
+            print("\(job)  network=\(state.spec.network.mode.rawValue)\(containers) nodes=\(state.nodes.count) pods=\(state.pods.count)\(cpus)\(knobs) results=\(state.results)")
             let nodes = zip(state.nodes, state.nodeNetns).map { "\($0) \($1)" }.joined(separator: ", ")
             print("  netns: \(nodes), underlay \(state.underlayNetns), launcher \(state.launcherNetns); links \(state.underlayLinks.joined(separator: " "))")
             for (pod, status) in zip(state.pods, statuses) {

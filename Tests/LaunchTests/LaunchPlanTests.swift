@@ -79,6 +79,15 @@ import Testing
         #expect(throws: LaunchError.self) { try LaunchPlan.native(environment: EnvironmentCatalog.nativeTwoNode, ranks: 2, machine: Self.two) }
     }
 
+    @Test func slotsLetRanksOfOnePodShareMemoryAndTCPStaysBetweenPods() throws {
+        // The `slots` knob: two ranks in one pod (slotsPerWorker 2), vader between them.
+        let shared = try LaunchPlan.pods(containers: true, ranks: 2, hosts: 1, slots: 2, agent: "/a", sharedMemoryInPods: true, machine: Self.two)
+        #expect(value("--mca", shared.arguments, after: "btl") == "self,vader,tcp")
+        #expect(!shared.oversubscribe, "two ranks fit the pod's two slots")
+        #expect(LaunchPlan.podTransports(sharedMemory: true).note.contains("tcp between pods"))
+        #expect(LaunchPlan.podTransports(sharedMemory: false).btl == "tcp,self")
+    }
+
     @Test func podsForceTheRshLauncherAndLeavePlacementToTheirCpusets() throws {
         let pods = try LaunchPlan.pods(containers: true, ranks: 2, hosts: 2, slots: 1, agent: "/etc/mpi/kubexec.sh", machine: Self.two)
         #expect(value("--mca", pods.arguments, after: "plm") == "rsh", "no ssh client: Open MPI would pick its local-only launcher")

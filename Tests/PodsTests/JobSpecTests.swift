@@ -41,9 +41,9 @@ import Testing
     }
 
     @Test func checksLimitsAndPlacement() throws {
-        let spec = try JobSpec(name: "j", nodes: 2, podsPerNode: 1, network: .overlay, cpus: "1.5", cpuset: "0-1", memory: "2G",
+        let spec = try JobSpec(name: "j", nodes: 2, podsPerNode: 1, network: .overlay, knobs: Knobs(cpuLimit: 1.5), cpuset: "0-1", memory: "2G",
                                hostCPUs: CPUSet([0, 1]))
-        #expect(spec.cpus == 1.5)
+        #expect(spec.knobs.cpuLimit == 1.5)
         #expect(spec.cpuset == "0-1")
         #expect(spec.memoryBytes == 2 << 30)
         #expect(spec.results == "results/j")
@@ -52,7 +52,6 @@ import Testing
         // Too many pods for two-digit names, bridge across nodes, bad cpu values, limits without containers.
         #expect(throws: PodsError.self) { try JobSpec(name: "j", nodes: 11, podsPerNode: 10, network: .host) }
         #expect(throws: PodsError.self) { try JobSpec(name: "j", nodes: 2, podsPerNode: 1, network: .bridge) }
-        #expect(throws: PodsError.self) { try JobSpec(name: "j", nodes: 1, podsPerNode: 2, network: .bridge, cpus: "zero") }
         #expect(throws: PodsError.self) { try JobSpec(name: "j", nodes: 1, podsPerNode: 2, network: .bridge, cpuset: "1-0") }
         // CPUs the machine does not have: one line naming the ones it has.
         let missing = try #require(throws: PodsError.self) {
@@ -89,5 +88,38 @@ import Testing
         #expect(throws: PodsError.self) {
             try JobSpec(name: "j", nodes: 2, podsPerNode: 1, network: .overlay, cpuset: "0", splitCPUs: true, hostCPUs: CPUSet([0, 1]))
         }
+    }
+
+    // MARK: knobs
+
+    @Test func knobsAreCheckedAgainstTheMachineAndNeedContainers() throws {
+        func refusal(_ make: () throws -> JobSpec) throws -> String {
+            let error = try #require(throws: PodsError.self) { _ = try make() }
+            #expect(error.isBadInput)
+            return error.description
+        }
+        let two = CPUSet([0, 1])
+        let above = try refusal { try JobSpec(name: "j", nodes: 1, podsPerNode: 2, network: .bridge, knobs: Knobs(cpuLimit: 3), hostCPUs: two) }
+        #expect(above.contains("cpu-limit 3 is more than this machine's 2 CPU(s)"))
+        let native = try refusal { try JobSpec(name: "j", nodes: 2, podsPerNode: 1, network: .host, containers: false, knobs: Knobs(slots: 2)) }
+        #expect(native.contains("--no-containers makes no containers, so knobs"))
+        let both = try refusal { try JobSpec(name: "j", nodes: 1, podsPerNode: 2, network: .bridge, knobs: Knobs(cpuLimit: 1, guaranteed: true), hostCPUs: two) }
+        #expect(both.contains("drop cpu-limit"))
+        // Three Guaranteed pods cannot each have a whole CPU of two.
+        let three = try refusal { try JobSpec(name: "j", nodes: 1, podsPerNode: 3, network: .bridge, knobs: Knobs(guaranteed: true), hostCPUs: two) }
+        #expect(three.contains("3 pods need 3 CPUs"))
+        let pinned = try refusal { try JobSpec(name: "j", nodes: 1, podsPerNode: 2, network: .bridge, knobs: Knobs(guaranteed: true), cpuset: "0", hostCPUs: two) }
+        #expect(pinned.contains("drop --cpuset"))
+    }
+
+    @Test func guaranteedPodsGetExclusiveWholeCPUsWithoutAQuota() throws {
+        let spec = try JobSpec(name: "j", nodes: 2, podsPerNode: 1, network: .overlay, knobs: Knobs(guaranteed: true), hostCPUs: CPUSet([0, 1, 2, 3, 4]))
+        #expect(spec.podCPUs == ["0-1", "2-3"], "each pod the same whole CPUs, none shared, the remainder left to the host")
+        #expect(spec.knobs.cpuLimit == nil)
+        let burstable = try JobSpec(name: "j", nodes: 2, podsPerNode: 1, network: .overlay, knobs: Knobs(cpuLimit: 0.5), hostCPUs: CPUSet([0, 1]))
+        #expect(burstable.podCPUs == nil)
+        // The job state keeps the knobs.
+        let decoded = try JSONDecoder().decode(JobSpec.self, from: JSONEncoder().encode(spec))
+        #expect(decoded == spec)
     }
 }

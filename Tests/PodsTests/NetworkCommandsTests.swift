@@ -42,4 +42,19 @@ import Testing
         #expect(lines.filter { $0.hasSuffix("master \(stem)-br up") }.count == 3)
         #expect(!LinkCommands.underlayCommands(names, nodes: 2, launcher: false).contains { $0.contains("\(stem)-ul0") })
     }
+
+    @Test func theMTUKnobSetsTheUnderlayAndTheOverlayFiftyBytesLess() throws {
+        let jumbo = PodNetwork.overlay.withUnderlayMTU(9000)
+        #expect(jumbo.underlayMTU == 9000 && jumbo.mtu == 8950)
+        #expect(PodNetwork.routed.withUnderlayMTU(9000).mtu == 9000, "no encapsulation, the pods' MTU is the underlay's")
+        #expect(PodNetwork.overlay.withUnderlayMTU(nil) == .overlay)
+        let lines = jumbo.nodeCommands(0, nodes: 2)
+        #expect(lines.contains("link set eth0 mtu 9000 up"))
+        #expect(lines.contains("link set flannel.1 mtu 8950 up"))
+        let names = try JobNames("j")
+        let underlay = LinkCommands.underlayCommands(names, nodes: 2, launcher: false, network: jumbo)
+        #expect(underlay.contains("link add \(names.stem)-br mtu 9000 type bridge"))
+        #expect(underlay.contains("link add \(names.stem)-u0 mtu 9000 type veth peer name eth0 mtu 9000 netns \(names.stem)-n0"))
+        #expect(CNI.bridgeConfig(job: "j", network: jumbo, node: 0, dataDir: "/d")["mtu"] as? Int == 8950)
+    }
 }

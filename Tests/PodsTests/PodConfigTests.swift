@@ -2,6 +2,7 @@ import Foundation
 import Testing
 @testable import Pods
 import RDMADevices
+import Records
 
 @Suite struct PodConfigTests {
     /// The shape umoci writes into a bundle's config.json (trimmed).
@@ -20,9 +21,11 @@ import RDMADevices
         return try! SeccompProfile(data: Data(contentsOf: path), origin: path.path)
     }()
 
-    func config(cpus: Double? = 1.5, memory: Int64? = 2 << 30, userNamespace: UserNamespace? = nil) -> PodConfig {
-        PodConfig(pod: "j-p1", job: "j", network: .overlay, netnsPath: "/var/run/netns/j-p1", rootfs: "/b/rootfs",
-                  results: "/r", hosts: "/run/podgap/j/etc/hosts", mpiFolder: "/run/podgap/j/etc/mpi", cpus: cpus,
+    func config(cpus: Double? = 1.5, memory: Int64? = 2 << 30, userNamespace: UserNamespace? = nil, knobs: Knobs = Knobs()) -> PodConfig {
+        var knobs = knobs
+        knobs.cpuLimit = knobs.cpuLimit ?? cpus
+        return PodConfig(pod: "j-p1", job: "j", network: .overlay, netnsPath: "/var/run/netns/j-p1", rootfs: "/b/rootfs",
+                  results: "/r", hosts: "/run/podgap/j/etc/hosts", mpiFolder: "/run/podgap/j/etc/mpi", knobs: knobs,
                   cpuset: "0", memoryBytes: memory, runtimeVersion: "1.1.5", cgroupsPath: "/podgap-j-p1",
                   seccomp: Self.profile, pidsLimit: 4096, userNamespace: userNamespace)
     }
@@ -171,5 +174,45 @@ import RDMADevices
         // Without --rdma none of it is there.
         let plain = try config().render(base: Self.base)
         #expect(((plain["linux"] as? [String: Any])?["devices"] as? [[String: Any]] ?? []).isEmpty)
+    }
+
+    // MARK: knobs
+
+    func environment(_ knobs: Knobs) throws -> [String: String] {
+        let process = try #require(try config(cpus: nil, knobs: knobs).render(base: Self.base)["process"] as? [String: Any])
+        let lines = try #require(process["env"] as? [String])
+        return Dictionary(lines.map { line in
+            let pair = line.split(separator: "=", maxSplits: 1).map(String.init)
+            return (pair[0], pair.count > 1 ? pair[1] : "")
+        }, uniquingKeysWith: { $1 })
+    }
+
+    @Test func slotsLetRanksOfAPodUseSharedMemoryAndSaySo() throws {
+        let plain = try environment(Knobs())
+        #expect(plain["OMPI_MCA_btl"] == "tcp,self")
+        #expect(plain["PODGAP_KNOBS"] == nil, "no knob turned, none said")
+        let slots = try environment(Knobs(slots: 2))
+        #expect(slots["OMPI_MCA_btl"] == "self,vader,tcp")
+        #expect(slots["PODGAP_TRANSPORT_NOTE"]?.contains("vader (shared memory) between ranks of one pod") == true)
+        #expect(slots["PODGAP_KNOBS"] == "slots=2")
+        // What the ranks read back is what was set.
+        #expect(Knobs(variable: try #require(slots["PODGAP_KNOBS"])) == Knobs(slots: 2))
+    }
+
+    @Test func cpuLimitIsTheQuotaAndTheRecordedKnob() throws {
+        let rendered = try config(cpus: nil, knobs: Knobs(cpuLimit: 0.5)).render(base: Self.base)
+        let cpu = try #require(((rendered["linux"] as? [String: Any])?["resources"] as? [String: Any])?["cpu"] as? [String: Any])
+        #expect(cpu["quota"] as? Int == 50_000)
+        #expect(cpu["period"] as? Int == 100_000)
+        #expect(try environment(Knobs(cpuLimit: 0.5))["PODGAP_KNOBS"] == "cpu-limit=0.5")
+    }
+
+    @Test func unconfinedSeccompRendersNoFilterAndSaysUnconfined() throws {
+        let confined = try #require(try config(knobs: Knobs(seccomp: .default)).render(base: Self.base)["linux"] as? [String: Any])
+        #expect(confined["seccomp"] != nil)
+        let open = try #require(try config(knobs: Knobs(seccomp: .unconfined)).render(base: Self.base)["linux"] as? [String: Any])
+        #expect(open["seccomp"] == nil)
+        #expect(try environment(Knobs(seccomp: .unconfined))["PODGAP_CONTAINER_SECCOMP"] == "unconfined")
+        #expect(try environment(Knobs())["PODGAP_CONTAINER_SECCOMP"] == Self.profile.name)
     }
 }

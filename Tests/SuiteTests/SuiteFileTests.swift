@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import Records
 @testable import Suite
 
 /// A registry that knows one kernel and refuses values as `podgap run` would: sizes that hold
@@ -49,6 +50,34 @@ struct FakeKernels: KernelRegistry {
         }
         let good = try Self.parse("environments: [native-shm]\nkernels:\n  - allreduce: {sizes: 4:8, dtype: float64, samples: true}\n")
         #expect(good.kernels.first?.arguments == ["allreduce", "--sizes", "4:8", "--dtype", "float64", "--samples"])
+    }
+
+    @Test func knobsOnAPodEnvironmentAreReadAsNamedAndBadOnesRefusedAtTheirLine() throws {
+        let suite = try Self.parse("""
+            ranks: 2
+            environments:
+              - pod-overlay
+              - pod-overlay: {label: pod-overlay-limit, cpu-limit: 0.9}
+              - pod-overlay: {label: pod-overlay-slots, slots: 2, mtu: 9000, seccomp: unconfined}
+              - pod-bridge: {label: old-name, cpus: 0.5}
+            kernels: [allreduce]
+            """)
+        #expect(suite.environments.map(\.knobs) == [Knobs(), Knobs(cpuLimit: 0.9), Knobs(slots: 2, mtu: 9000, seccomp: .unconfined),
+                                                      Knobs(cpuLimit: 0.5)])
+        let cases: [(String, String)] = [
+            ("environments:\n  - pod-overlay:\n      turbo: 1\nkernels: [allreduce]\n", "s.yaml:3:"),
+            ("environments:\n  - native-shm:\n      slots: 2\nkernels: [allreduce]\n", "s.yaml:2: environments[0]: native-shm runs on the host: knobs"),
+            ("environments:\n  - native-2node:\n      mtu: 9000\nkernels: [allreduce]\n", "s.yaml:2: environments[0]: native-2node runs its ranks as host processes: knobs"),
+            ("ranks: 3\nenvironments:\n  - pod-bridge:\n      slots: 2\nkernels: [allreduce]\n", "s.yaml:3: environments[0]: slots 2 do not divide the 3 ranks"),
+            ("environments:\n  - pod-overlay:\n      cpu-limit: 0\nkernels: [allreduce]\n", "s.yaml:3: environments[0].pod-overlay.cpu-limit: cpu-limit '0' is not a CPU count"),
+            ("environments:\n  - pod-overlay:\n      cpu-limit: 100000\nkernels: [allreduce]\n", "s.yaml:2: environments[0]: cpu-limit 100000 is more than this machine's"),
+            ("environments:\n  - pod-overlay:\n      mtu: 576\nkernels: [allreduce]\n", "s.yaml:3: environments[0].pod-overlay.mtu: mtu '576' must be a whole number from 1280 to 9000"),
+        ]
+        for (text, start) in cases {
+            let error = try #require(throws: SuiteError.self, "\(text)") { try Self.parse(text) }
+            #expect(error.description.hasPrefix(start), "\(error.description)")
+            #expect(!error.description.contains("\n"), "one line")
+        }
     }
 
     @Test func optionsTheSuiteSetsItselfAreRefused() {

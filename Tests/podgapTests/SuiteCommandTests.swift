@@ -52,6 +52,13 @@ import Testing
             ("environments:\n  - native-shm:\n      split-cpus: true\nkernels: [allreduce]\n", ":2: environments[0]: native-shm runs on the host: nodes, pods-per-node, cpus, cpuset, split-cpus and memory apply to pods environments only"),
             ("environments:\n  - native-2node:\n      split-cpus: maybe\nkernels: [allreduce]\n", ":3: environments[0].native-2node.split-cpus:"),
             ("environments: [native-shm]\nkernels:\n  - allreduce:\n      iterations: many\n", ":4: kernels[0].allreduce.iterations: 'many': "),
+            // Knobs (issue 25): unknown, on a native environment, slots that do not divide the ranks, limits out of range.
+            ("environments:\n  - pod-overlay:\n      turbo: 1\nkernels: [allreduce]\n", ":3: environments[0].pod-overlay.turbo:"),
+            ("environments:\n  - native-shm:\n      cpu-limit: 1\nkernels: [allreduce]\n", ":2: environments[0]: native-shm runs on the host: knobs"),
+            ("ranks: 3\nenvironments:\n  - pod-bridge:\n      slots: 2\nkernels: [allreduce]\n", ":3: environments[0]: slots 2 do not divide the 3 ranks"),
+            ("environments:\n  - pod-overlay:\n      cpu-limit: 0\nkernels: [allreduce]\n", ":3: environments[0].pod-overlay.cpu-limit: cpu-limit '0' is not a CPU count"),
+            ("environments:\n  - pod-overlay:\n      cpu-limit: 4096\nkernels: [allreduce]\n", ":2: environments[0]: cpu-limit 4096 is more than this machine's"),
+            ("environments:\n  - pod-overlay:\n      mtu: 9001\nkernels: [allreduce]\n", ":3: environments[0].pod-overlay.mtu: mtu '9001' must be a whole number from 1280 to 9000"),
             ("environments: [native-shm\n", ": not valid YAML"),
         ]
         for (index, (text, message)) in cases.enumerated() {

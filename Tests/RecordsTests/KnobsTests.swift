@@ -1,0 +1,49 @@
+import Foundation
+import Records
+import Testing
+
+@Suite struct KnobsTests {
+    func problem(_ body: () throws -> Void) -> String? {
+        do { try body(); return nil } catch { return (error as? Knobs.Problem)?.description ?? "not a knob problem: \(error)" }
+    }
+
+    @Test func everyKnobParsesFromItsTextUnderItsOwnName() throws {
+        var knobs = Knobs()
+        for (name, text) in [("cpu-limit", "0.5"), ("guaranteed", "false"), ("slots", "2"), ("mtu", "9000"), ("seccomp", "unconfined")] {
+            try knobs.set(name, to: text)
+        }
+        #expect(knobs == Knobs(cpuLimit: 0.5, guaranteed: false, slots: 2, mtu: 9000, seccomp: .unconfined))
+        #expect(Knobs.names == ["cpu-limit", "guaranteed", "slots", "mtu", "seccomp"])
+        // Records say them under the same names, and read them back.
+        let json = String(decoding: try JSONEncoder().encode(Knobs(cpuLimit: 0.5, slots: 2)), as: UTF8.self)
+        #expect(json.contains("\"cpu-limit\":0.5") && json.contains("\"slots\":2"))
+        #expect(try JSONDecoder().decode(Knobs.self, from: Data(json.utf8)) == Knobs(cpuLimit: 0.5, slots: 2))
+        // The variable pods pass to their ranks round-trips; one this build does not know is no knobs.
+        #expect(knobs.variable == "cpu-limit=0.5,guaranteed=false,slots=2,mtu=9000,seccomp=unconfined")
+        #expect(Knobs(variable: knobs.variable) == knobs)
+        #expect(Knobs(variable: "turbo=1") == nil)
+        #expect(Knobs(cpuLimit: 2).variable == "cpu-limit=2")
+    }
+
+    @Test func badValuesAreRefusedInOneLineThatSaysWhatToWrite() {
+        var knobs = Knobs()
+        #expect(problem { try knobs.set("turbo", to: "1") } == "unknown knob 'turbo'; knobs: cpu-limit, guaranteed, slots, mtu, seccomp")
+        #expect(problem { try knobs.set("cpu-limit", to: "0") }?.hasPrefix("cpu-limit '0' is not a CPU count") == true)
+        #expect(problem { try knobs.set("cpu-limit", to: "nan") } != nil)
+        #expect(problem { try knobs.set("mtu", to: "1279") }?.hasPrefix("mtu '1279' must be a whole number from 1280 to 9000") == true)
+        #expect(problem { try knobs.set("mtu", to: "9001") } != nil)
+        #expect(problem { try knobs.set("slots", to: "0") } != nil)
+        #expect(problem { try knobs.set("seccomp", to: "strict") } == "seccomp 'strict' is unknown; allowed: default, unconfined")
+        #expect(problem { try knobs.set("guaranteed", to: "maybe") } != nil)
+        #expect(knobs.isEmpty, "a refused value sets nothing")
+        #expect(problem { try knobs.set("mtu", to: "1280") } == nil)
+    }
+
+    @Test func knobsAreCheckedTogetherAgainstTheMachineAndTheRanks() {
+        #expect(problem { try Knobs(cpuLimit: 2).validate(cores: 2) } == nil)
+        #expect(problem { try Knobs(cpuLimit: 2.5).validate(cores: 2) }?.hasPrefix("cpu-limit 2.5 is more than this machine's 2 CPU(s)") == true)
+        #expect(problem { try Knobs(slots: 2).validate(cores: 2, ranks: 3) } == "slots 2 do not divide the 3 ranks: every pod runs the same number of ranks")
+        #expect(problem { try Knobs(slots: 2).validate(cores: 2, ranks: 4) } == nil)
+        #expect(problem { try Knobs(cpuLimit: 1, guaranteed: true).validate(cores: 2) } != nil)
+    }
+}
