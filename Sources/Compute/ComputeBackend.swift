@@ -3,7 +3,7 @@ import Records
 
 /// Where the training step's numbers live and where its arithmetic runs: the buffers, the GEMMs,
 /// the elementwise work (ReLU and its gradient, the loss gradient, the SGD update) and the gradient
-/// reducer. The MLP's algorithm (`Network`) is written once over these operations; a backend only
+/// reducer. The MLP's algorithm (`MultilayerPerceptron`) is written once over these operations; a backend only
 /// says how each one is done on its device.
 ///
 /// Work may be asynchronous (a GPU queues it): an operation that fails leaves the error pending,

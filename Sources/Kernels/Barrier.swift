@@ -69,6 +69,9 @@ public struct Barrier: RepeatingKernel {
         let late = communicator.size - 1
         var shortest = 0.0
         for _ in 0..<holdBack.tries {
+            // Every rank starts the try together: a rank that reached it late (descheduled after
+            // the last collective) would otherwise find the late rank's sleep half over.
+            try communicator.barrier()
             let start = MPI.wallTime
             if communicator.rank == late { usleep(useconds_t(holdBack.delay * 1e6)) }
             try communicator.barrier()

@@ -25,7 +25,7 @@ public enum ProxyWorkload: String, CaseIterable, Sendable {
         public var gradientBytes: Int { parameters * MemoryLayout<Float>.size }
 
         /// One row through `TrainingStep`'s step: forward, weight gradients, and input gradients
-        /// for every layer but the first (Network.flopsPerStep per row).
+        /// for every layer but the first (MultilayerPerceptron.flopsPerStep per row).
         public var flopsPerRow: Double {
             zip(widths, widths.dropFirst()).enumerated().reduce(0) { total, pair in
                 total + 2 * Double(pair.element.0) * Double(pair.element.1) * (pair.offset > 0 ? 3 : 2)

@@ -30,7 +30,9 @@ public struct Runtime: Sendable {
         let outcome: ChildOutcome
         do {
             outcome = try Child.run([path, "run", "--detach", "--bundle", bundle, id], environment: ProcessInfo.processInfo.environment,
-                                    output: .log(log), timeout: Subprocess.timeout, endingSurvivors: false)
+                                    output: .log(log), timeout: Subprocess.timeout, endingSurvivors: false,
+                                    // Pods start side by side; Ctrl-C takes them down once `up` is done.
+                                    ctrlC: false)
         } catch let error as SpawnError {
             throw PodsError.failed(error.description)
         }

@@ -47,12 +47,13 @@ public enum Child {
     /// SIGKILL). Throws only when the child cannot be started, never for a failing child.
     /// `endingSurvivors`: once it has ended, kill whatever of its session is left (a launch's
     /// orteds and stray ranks); false for a child that leaves something running on purpose
-    /// (`runc run --detach`).
+    /// (`runc run --detach`). `ctrlC`: whether `terminateCurrent()` (Ctrl-C) ends it; false for
+    /// children that run side by side and must finish (a pod's start), which only one slot cannot hold.
     public static func run(_ argv: [String], environment: [String: String], output: Session.Output,
                            timeout: Double?, grace: Double = 5, input: String = "/dev/null", endingSurvivors: Bool = true,
-                           interrupted: () -> Bool = { false }) throws -> ChildOutcome {
+                           ctrlC: Bool = true, interrupted: () -> Bool = { false }) throws -> ChildOutcome {
         try run(argv, environment: environment, output: output, timeout: timeout, grace: grace, input: input,
-                current: true, survivors: endingSurvivors, interrupted: interrupted)
+                current: ctrlC, survivors: endingSurvivors, interrupted: interrupted)
     }
 
     private static func run(_ argv: [String], environment: [String: String], output: Session.Output, timeout: Double?,

@@ -3,7 +3,7 @@ import Pods
 import Records
 import Spawn
 
-/// Pods environments, as library calls: `PodJob.up` before the first round, `Launch(...).run` for
+/// Pods environments, as library calls: `PodJob.up` before the first round, `PodLaunch(...).run` for
 /// each launch (mpirun over the pods, the MPI Operator's way), `PodJob.down` at the end. Each
 /// environment's pods write in a folder of their own under `pods/`; the launcher only names
 /// the files there, which record intake reads without following links.
@@ -34,7 +34,9 @@ final class PodsLauncher: EnvironmentLauncher {
         guard let network = PodNetwork(mode) else { return .failed("no pod network for \(mode.rawValue)") }
         let nodes = entry.nodes ?? defaultNodes
         // With `slots` each pod runs that many ranks: fewer pods, as slotsPerWorker makes fewer workers.
-        let perNode = entry.podsPerNode ?? max(1, suite.ranks / (entry.knobs.slots ?? 1) / nodes)
+        // Rounded up: every rank needs a slot (6 ranks, 2 slots, 2 nodes: 2 pods per node).
+        let slots = (entry.knobs.slots ?? 1) * nodes
+        let perNode = entry.podsPerNode ?? max(1, (suite.ranks + slots - 1) / slots)
         let job = jobName(entry)
         let logName = "\(entry.label)-pods-up"
         let log = LogLines(folder.log(logName))
@@ -48,6 +50,11 @@ final class PodsLauncher: EnvironmentLauncher {
                                    results: folder.podResults(entry.label), splitCPUs: entry.splitCPUs)
             state = try PodJob.up(spec, store: store, progress: log.write)
         } catch {
+            // Ctrl-C meanwhile: whatever came up goes down, and the environment runs on --resume.
+            if interrupted() {
+                PodJob.down(job: job, store: store)
+                return .interrupted
+            }
             let reason = "pods up failed: \(error)"
             log.write(reason)
             return .failed(reason + " [log: logs/\(logName).log]")

@@ -180,7 +180,6 @@ public final class SuiteRunner {
             round += 1
         }
         progress.finish()
-        launcher.tearDown()
         let skippedList = suite.environments.compactMap { entry in skipped[entry.label].map { SkippedEnvironment(environment: entry.label, reason: $0) } }
         try SkippedEnvironment.write(skippedList, to: folder.url.appendingPathComponent(SkippedEnvironment.file).path)
         if interrupted.value {
