@@ -19,7 +19,6 @@ public final class SystemCounters {
     private let netScope: String
     private let nodeScope: String
     /// Clock ticks per second of /proc/stat's times.
-    private let ticksPerSecond = Double(sysconf(Int32(_SC_CLK_TCK)))
 
     public init(read: @escaping FileReader = SystemCounters.readFile, hardware: HardwareCounters = HardwareCounters(),
                 cpus: [Int] = CPUSet.current().cpus) {
@@ -58,8 +57,6 @@ public final class SystemCounters {
     /// Every counter's names, so that `podgap env` and the docs list the same ones.
     public static let cgroupNames = ["cgroup.nr_periods", "cgroup.nr_throttled", "cgroup.throttled_usec"]
     public static let tcpNames = ["tcp.in_segs", "tcp.out_segs", "tcp.retrans_segs"]
-    public static let nodeNames = ["node.softirq_usec", "node.steal_usec"]
-    public static let softirqNames = ["node.net_rx_softirqs", "node.net_tx_softirqs"]
 
     public func snapshot() -> CounterSnapshot {
         var snapshot = CounterSnapshot()
@@ -72,7 +69,7 @@ public final class SystemCounters {
         readCgroup(into: &snapshot)
         readUsage(into: &snapshot)
         readNetwork(into: &snapshot)
-        readNode(into: &snapshot)
+        snapshot.addNode(cpus: cpus, scope: nodeScope, read: read)
         hardware.read(into: &snapshot)
         return snapshot
     }
@@ -120,26 +117,6 @@ public final class SystemCounters {
             guard let text = read("/proc/net/snmp") else { throw CounterParseError("/proc/net/snmp is not readable") }
             return try CounterParsers.snmpTCP(text).map { name, value in
                 ("tcp.\(name)", CounterSample(value: value, unit: "segments", source: "/proc/net/snmp Tcp", scope: netScope))
-            }
-        }
-    }
-
-    private func readNode(into snapshot: inout CounterSnapshot) {
-        let cpuList = CPUSet(cpus).listDescription
-        guarded(SystemCounters.nodeNames, into: &snapshot) {
-            guard let text = read("/proc/stat") else { throw CounterParseError("/proc/stat is not readable") }
-            let ticks = try CounterParsers.procStat(text, cpus: cpus)
-            let source = "/proc/stat cpu\(cpuList)"
-            return [("node.softirq_usec", ticks.softirq), ("node.steal_usec", ticks.steal)].map { name, value in
-                (name, CounterSample(value: value * 1e6 / ticksPerSecond, unit: "microseconds", source: source, scope: nodeScope))
-            }
-        }
-        guarded(SystemCounters.softirqNames, into: &snapshot) {
-            guard let text = read("/proc/softirqs") else { throw CounterParseError("/proc/softirqs is not readable") }
-            let counts = try CounterParsers.softirqs(text, cpus: cpus)
-            let source = "/proc/softirqs cpu\(cpuList)"
-            return [("node.net_rx_softirqs", counts.netRX), ("node.net_tx_softirqs", counts.netTX)].map { name, value in
-                (name, CounterSample(value: value, unit: "softirqs", source: source, scope: nodeScope))
             }
         }
     }

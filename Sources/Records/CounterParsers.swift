@@ -183,3 +183,33 @@ public enum CounterParsers {
         return result
     }
 }
+
+extension CounterSnapshot {
+    /// The counters of a node's own CPUs: softirq and steal time (`/proc/stat`) and NET_RX/NET_TX
+    /// softirqs (`/proc/softirqs`) summed over `cpus`, read with `read`. A source that cannot be
+    /// read or parsed leaves its counters `unavailable`, with why. One reading for a rank
+    /// (Probes, its allowed CPUs) and for a launch's host side (Suite, every CPU).
+    public mutating func addNode(cpus: [Int], scope: String, read: (String) -> String?) {
+        let cpuList = CPUSet(cpus).listDescription
+        let ticksPerSecond = Double(sysconf(Int32(_SC_CLK_TCK)))
+        do {
+            guard let text = read("/proc/stat") else { throw CounterParseError("/proc/stat is not readable") }
+            let ticks = try CounterParsers.procStat(text, cpus: cpus)
+            for (name, value) in [("node.softirq_usec", ticks.softirq), ("node.steal_usec", ticks.steal)] {
+                samples[name] = CounterSample(value: value * 1e6 / ticksPerSecond, unit: "microseconds",
+                                              source: "/proc/stat cpu\(cpuList)", scope: scope)
+            }
+        } catch {
+            for name in ["node.softirq_usec", "node.steal_usec"] { unavailable[name] = "\(error)" }
+        }
+        do {
+            guard let text = read("/proc/softirqs") else { throw CounterParseError("/proc/softirqs is not readable") }
+            let counts = try CounterParsers.softirqs(text, cpus: cpus)
+            for (name, value) in [("node.net_rx_softirqs", counts.netRX), ("node.net_tx_softirqs", counts.netTX)] {
+                samples[name] = CounterSample(value: value, unit: "softirqs", source: "/proc/softirqs cpu\(cpuList)", scope: scope)
+            }
+        } catch {
+            for name in ["node.net_rx_softirqs", "node.net_tx_softirqs"] { unavailable[name] = "\(error)" }
+        }
+    }
+}

@@ -15,8 +15,6 @@ struct NodeCounters {
     /// `/proc/net/dev` as seen inside a namespace; injected by tests.
     var readNetDev: (String) throws -> String = NodeCounters.netDev(inNamespace:)
 
-    static let ticksPerSecond = Double(sysconf(Int32(_SC_CLK_TCK)))
-
     /// Every counter now, one reading per node namespace (their interfaces share names) and one
     /// for the machine, in that order; each unreadable counter `unavailable` with why (the launch
     /// goes on).
@@ -32,29 +30,11 @@ struct NodeCounters {
         } + [machine()]
     }
 
-    /// The machine's softirqs, on every CPU: the emulated nodes share them.
+    /// The machine's softirqs (and steal), on every CPU: the emulated nodes share them.
     private func machine() -> CounterSnapshot {
         var snapshot = CounterSnapshot()
-        let cpus = Array(0..<ProcessInfo.processInfo.processorCount)
-        guarded(["node.softirq_usec"], into: &snapshot) {
-            guard let text = readFile("/proc/stat") else { throw CounterParseError("/proc/stat is not readable") }
-            let ticks = try CounterParsers.procStat(text, cpus: cpus).softirq
-            return ["node.softirq_usec": CounterSample(value: ticks * 1e6 / NodeCounters.ticksPerSecond, unit: "microseconds",
-                                                       source: "/proc/stat, every CPU", scope: "node")]
-        }
-        guarded(["node.net_rx_softirqs", "node.net_tx_softirqs"], into: &snapshot) {
-            guard let text = readFile("/proc/softirqs") else { throw CounterParseError("/proc/softirqs is not readable") }
-            let counts = try CounterParsers.softirqs(text, cpus: cpus)
-            return ["node.net_rx_softirqs": CounterSample(value: counts.netRX, unit: "softirqs", source: "/proc/softirqs, every CPU", scope: "node"),
-                    "node.net_tx_softirqs": CounterSample(value: counts.netTX, unit: "softirqs", source: "/proc/softirqs, every CPU", scope: "node")]
-        }
+        snapshot.addNode(cpus: Array(0..<ProcessInfo.processInfo.processorCount), scope: "node", read: readFile)
         return snapshot
-    }
-
-    private func guarded(_ names: [String], into snapshot: inout CounterSnapshot, _ body: () throws -> [String: CounterSample]) {
-        do { snapshot.samples.merge(try body()) { $1 } } catch {
-            for name in names { snapshot.unavailable[name] = "\(error)" }
-        }
     }
 
     /// `ip netns exec NAMESPACE cat /proc/net/dev`: /proc/net is the reading process's namespace's.
