@@ -29,50 +29,47 @@ struct PodsWithoutSSHTests {
                              environment: environment, timeout: timeout)
     }
 
-    @Test func podsLaunchWithoutAnSSHClient() throws {
-        try PodsHarness.requireImage()
-        let job = PodsHarness.uniqueName("ts")
+    /// Brings up job `job` (`pods up` with `up`), launches a 2-rank allreduce on it with ssh
+    /// hidden, checks it ran and every record verified, hands the records (read from `records`,
+    /// inside the results folder) to `check`, and takes the job down, checking nothing is left.
+    func launchWithoutSSH(job: String, up: [String], records: String, check: ([Record]) -> Void) throws {
         let results = try Shell.temporaryFolder()
         defer { try? FileManager.default.removeItem(at: results) }
-        let up = try PodsHarness.podgap(["pods", "up", "--name", job, "--network", "host", "--nodes", "2", "--pods-per-node", "1",
-                                         "--results", results.path])
+        let upped = try PodsHarness.podgap(["pods", "up", "--name", job, "--network", "host", "--nodes", "2"] + up
+                                           + ["--results", results.path])
         defer { _ = try? PodsHarness.podgap(["pods", "down", "--name", job]) }
-        try #require(up.status == 0, "pods up: \(up.stderr)")
+        try #require(upped.status == 0, "pods up: \(upped.stderr)")
         let launch = try podgapWithoutSSH(["pods", "launch", "--name", job, "--np", "2", "--timeout", "60s", "--",
                                            "podgap", "run", "allreduce", "--sizes", "4:64", "--iterations", "5", "--warmup", "1",
                                            "--out", "/results/no-ssh.jsonl"])
         #expect(launch.status == 0, "launch without ssh: \(launch.stderr)")
-        let records = try RecordReader.read(results.appendingPathComponent("\(job)-p0/no-ssh.jsonl").path)
-        #expect(records.count == 5)
-        for record in records {
-            #expect(record.verified && record.ranks == 2)
-            #expect(record.environment.hostnames == ["\(job)-p0", "\(job)-p1"], "ranks in both pods")
-            #expect(record.environment.bindingPolicy?.policy == "none")
-            #expect(record.environment.bindingPolicy?.reason.contains("cpuset") == true)
-        }
+        let read = try RecordReader.read(results.appendingPathComponent(records).path)
+        #expect(read.count == 5)
+        for record in read { #expect(record.verified && record.ranks == 2) }
+        check(read)
         try PodsHarness.downAndCheck(job)
+    }
+
+    @Test func podsLaunchWithoutAnSSHClient() throws {
+        try PodsHarness.requireImage()
+        let job = PodsHarness.uniqueName("ts")
+        try launchWithoutSSH(job: job, up: ["--pods-per-node", "1"], records: "\(job)-p0/no-ssh.jsonl") { records in
+            for record in records {
+                #expect(record.environment.hostnames == ["\(job)-p0", "\(job)-p1"], "ranks in both pods")
+                #expect(record.environment.bindingPolicy?.policy == "none")
+                #expect(record.environment.bindingPolicy?.reason.contains("cpuset") == true)
+            }
+        }
     }
 
     @Test func bareNodesLaunchWithoutAnSSHClient() throws {
         let job = PodsHarness.uniqueName("tt")
-        let results = try Shell.temporaryFolder()
-        defer { try? FileManager.default.removeItem(at: results) }
-        let up = try PodsHarness.podgap(["pods", "up", "--name", job, "--network", "host", "--no-containers", "--nodes", "2",
-                                         "--results", results.path])
-        defer { _ = try? PodsHarness.podgap(["pods", "down", "--name", job]) }
-        try #require(up.status == 0, "pods up: \(up.stderr)")
-        let launch = try podgapWithoutSSH(["pods", "launch", "--name", job, "--np", "2", "--timeout", "60s", "--",
-                                           "podgap", "run", "allreduce", "--sizes", "4:64", "--iterations", "5", "--warmup", "1",
-                                           "--out", "/results/no-ssh.jsonl"])
-        #expect(launch.status == 0, "launch without ssh: \(launch.stderr)")
-        let records = try RecordReader.read(results.appendingPathComponent("no-ssh.jsonl").path)
-        #expect(records.count == 5)
-        for record in records {
-            #expect(record.verified && record.ranks == 2)
-            #expect(record.environment.name == "native-2node")
-            #expect(record.environment.hostnames == ["\(job)-n0", "\(job)-n1"], "ranks on both nodes")
-            #expect(record.environment.bindingPolicy?.policy == "none")
+        try launchWithoutSSH(job: job, up: ["--no-containers"], records: "no-ssh.jsonl") { records in
+            for record in records {
+                #expect(record.environment.name == "native-2node")
+                #expect(record.environment.hostnames == ["\(job)-n0", "\(job)-n1"], "ranks on both nodes")
+                #expect(record.environment.bindingPolicy?.policy == "none")
+            }
         }
-        try PodsHarness.downAndCheck(job)
     }
 }
