@@ -101,9 +101,9 @@ public struct Allreduce: Kernel {
         // allocates them: alignment changes shared-memory copy speed. Each is a mapping of its own
         // (PageBuffer), outside the heap where Open MPI's temporaries land.
         let largest = (points.max() ?? 0) / elementType.byteCount
-        let sourceMapping = try PageBuffer<T>(count: largest)
+        let sourceMapping = try PageBuffer<T>(count: largest, message: true)
         defer { sourceMapping.release() }
-        let resultMapping = try PageBuffer<T>(count: largest)
+        let resultMapping = try PageBuffer<T>(count: largest, message: true)
         defer { resultMapping.release() }
         let source = sourceMapping.buffer, result = resultMapping.buffer
         for (index, bytes) in points.enumerated() {

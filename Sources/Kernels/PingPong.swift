@@ -55,9 +55,9 @@ public struct PingPong: Kernel {
         // One pair of page-aligned buffers of the largest size for the whole sweep, as osu_latency
         // allocates them: fresh buffers per size measured slower from 4 KiB up (benchmarks/README).
         let largest = sizes.max() ?? 0
-        let outgoingMapping = try PageBuffer<UInt8>(count: largest)
+        let outgoingMapping = try PageBuffer<UInt8>(count: largest, message: true)
         defer { outgoingMapping.release() }
-        let incomingMapping = try PageBuffer<UInt8>(count: largest)
+        let incomingMapping = try PageBuffer<UInt8>(count: largest, message: true)
         defer { incomingMapping.release() }
         let outgoing = outgoingMapping.buffer, incoming = incomingMapping.buffer
         for (index, bytes) in sizes.enumerated() {

@@ -39,13 +39,13 @@ public enum ConfinementProbe {
         ]
     }
 
-    /// Runs the probe inside `pod` (`runc exec POD podgap pods probe --inside`), its output into
+    /// Runs the probe inside `pod` (`runc exec POD podgap pods probe --inside`, or crun's), its output into
     /// `log` (in the job's own folder, which no pod can write); at most `timeout` seconds.
     public static func run(inside pod: String, runtime: Runtime, log: String, timeout: Double = 60) throws -> [Check] {
         try? FileManager.default.removeItem(atPath: log)
         let session: Session
         do {
-            session = try Session([runtime.path, "exec", pod, Image.podgapPath, "pods", "probe", "--inside"],
+            session = try Session(runtime.command + ["exec", pod, Image.podgapPath, "pods", "probe", "--inside"],
                                   environment: ["PATH": "/usr/bin:/bin"], output: .files(stdout: log, stderr: log + ".err"))
         } catch let error as SpawnError {
             throw PodsError.failed(error.description)

@@ -39,14 +39,15 @@ public enum JobLauncher {
     }
 
     /// The rsh agent for pods. mpirun calls it as `kubexec.sh POD orted ARGS...`, as ssh would be
-    /// called, and it runs `runc exec POD /bin/sh -c ...` (the operator's v1 kubexec.sh ran `kubectl exec`).
-    public static func agentScript(runc: String) -> String {
+    /// called, and it runs `RUNTIME exec POD /bin/sh -c ...` (the operator's v1 kubexec.sh ran
+    /// `kubectl exec`); `runtime` is the runtime's command as one line of sh (`Runtime.shellCommand`).
+    public static func agentScript(runtime: String) -> String {
         """
         #!/bin/sh
-        # kubexec-style rsh agent (MPI Operator v1 kubexec.sh, runc for kubectl): mpirun runs
-        # `kubexec.sh POD orted ...`; orted starts inside the pod.
+        # kubexec-style rsh agent (MPI Operator v1 kubexec.sh, the OCI runtime for kubectl): mpirun
+        # runs `kubexec.sh POD orted ...`; orted starts inside the pod.
         pod="$1"; shift
-        exec \(runc) exec "$pod" /bin/sh -c "$*"
+        exec \(runtime) exec "$pod" /bin/sh -c "$*"
 
         """
     }
@@ -134,7 +135,7 @@ public struct PodLaunch {
                     report: (String) -> Void) throws -> Outcome {
         guard ranks >= 1 else { throw PodsError.badInput("--np \(ranks) must be at least 1") }
         guard !command.isEmpty else { throw PodsError.badInput("nothing to launch: add `-- podgap run allreduce ...`") }
-        let runtime = try Runtime()
+        let runtime = try Runtime(state.spec.knobs.runtime)
         let containers = state.spec.containers
         if containers, let stopped = stoppedPod(runtime) {
             throw PodsError.failed("pod \(stopped) is not running: run `podgap pods down --name \(state.spec.name)` and up again")

@@ -10,8 +10,10 @@ public struct JobSpec: Codable, Sendable, Equatable {
     /// Pods in runc containers; false runs the ranks as host processes in the node namespaces
     /// (native-2node), on the host network.
     public var containers: Bool
-    /// Kubernetes' knobs the pods run with (CPU limit, Guaranteed, slots, MTU, seccomp).
+    /// Kubernetes' knobs the pods run with (CPU limit, Guaranteed, slots, MTU, runtime, seccomp, hugepages).
     public var knobs: Knobs
+    /// Each pod's own hugetlbfs under the `hugepages` knob (its share of the free pool); nil otherwise.
+    public var hugePages: HugePages.Mount?
     /// Each pod's exclusive CPUs under `guaranteed` (the static CPU Manager), pod 0 first; nil otherwise.
     public var podCPUs: [String]?
     /// Linux cpu list the pods are pinned to (the CPU Manager's static policy), nil for none.
@@ -37,7 +39,8 @@ public struct JobSpec: Codable, Sendable, Equatable {
 
     public init(name: String, nodes: Int, podsPerNode: Int, network: PodNetwork, containers: Bool = true, knobs: Knobs = Knobs(),
                 cpuset: String? = nil, memory: String? = nil, results: String? = nil,
-                splitCPUs: Bool = false, hostCPUs: CPUSet? = nil, pids: Int? = nil, userNamespace: Bool = false) throws {
+                splitCPUs: Bool = false, hostCPUs: CPUSet? = nil, pids: Int? = nil, userNamespace: Bool = false,
+                hugePagePool: @autoclosure () -> HugePages? = HugePages.current()) throws {
         let names = try JobNames(name)
         guard nodes >= 1, nodes <= JobNames.maximumIndex else {
             throw PodsError.badInput("--nodes \(nodes) must be between 1 and \(JobNames.maximumIndex)")
@@ -97,6 +100,13 @@ public struct JobSpec: Codable, Sendable, Equatable {
             podCPUs = try JobSpec.exclusiveCPUs(of: available, pods: nodes * podsPerNode)
         }
         if let memory { memoryBytes = try JobSpec.parseMemory(memory) }
+        if knobs.hugepages == true, containers {
+            // hugetlbfs is not a filesystem a user namespace may mount.
+            if userNamespace { throw PodsError.badInput("hugepages: a pod in a user namespace (--userns) cannot mount hugetlbfs; drop one of them") }
+            let pool = hugePagePool()
+            if let reason = HugePages.unavailable(pool, pods: nodes * podsPerNode) { throw PodsError.badInput(reason) }
+            hugePages = pool?.mount(pods: nodes * podsPerNode)
+        }
         self.results = results ?? "results/\(name)"
     }
 

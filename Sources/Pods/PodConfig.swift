@@ -15,7 +15,7 @@ public struct PodConfig {
     /// The job's /etc/hosts and /etc/mpi (hostfile, rsh agent), mounted read-only.
     public var hosts: String
     public var mpiFolder: String
-    /// The pod's knobs: its CPU quota (`cpu-limit`), ranks per pod (`slots`), seccomp.
+    /// The pod's knobs: its CPU quota (`cpu-limit`), ranks per pod (`slots`), runtime, seccomp.
     public var knobs: Knobs
     public var cpuset: String?
     public var memoryBytes: Int64?
@@ -33,6 +33,8 @@ public struct PodConfig {
     public var rdma: PodRDMA? = nil
     /// The GPUs' device nodes, mounts, environment and hooks (`pods up --gpus`, from CDI specs).
     public var gpus: ContainerEdits? = nil
+    /// The pod's own hugetlbfs (the `hugepages` knob), where its ranks map their message buffers.
+    public var hugePages: HugePages.Mount? = nil
 
     /// Capabilities containerd and Docker grant by default; pods are never privileged.
     static let defaultCapabilities = [
@@ -57,7 +59,7 @@ public struct PodConfig {
             "PODGAP_POD=1",
             "PODGAP_NETWORK=\(network.mode.rawValue)",
             "PODGAP_JOB=\(job)",
-            "PODGAP_CONTAINER_RUNTIME=runc",
+            "PODGAP_CONTAINER_RUNTIME=\((knobs.runtime ?? .runc).rawValue)",
             "PODGAP_CONTAINER_RUNTIME_VERSION=\(runtimeVersion)",
             "PODGAP_CONTAINER_ID=\(pod)",
             "PODGAP_CONTAINER_SECCOMP=\(knobs.seccomp == .unconfined ? Knobs.Seccomp.unconfined.rawValue : seccomp.name)",
@@ -68,6 +70,7 @@ public struct PodConfig {
             "OMPI_MCA_btl=\(transports.btl)",
             "PODGAP_TRANSPORT_NOTE=\(transports.note)",
         ] + (knobs.isEmpty ? [] : ["PODGAP_KNOBS=\(knobs.variable)"])
+            + (hugePages == nil ? [] : ["\(HugePageBuffers.variable)=\(HugePages.Mount.destination)"])
     }
 
     /// `base` is the bundle's config.json; the result is written to the pod's bundle folder.
@@ -92,6 +95,7 @@ public struct PodConfig {
         mounts.append(["destination": "/results", "type": "bind", "source": results, "options": ["rbind", "rw"]])
         mounts.append(["destination": "/etc/hosts", "type": "bind", "source": hosts, "options": ["bind", "ro"]])
         mounts.append(["destination": "/etc/mpi", "type": "bind", "source": mpiFolder, "options": ["rbind", "ro"]])
+        if let hugePages { mounts.append(hugePages.oci) }
         config["mounts"] = mounts
 
         var linux = (config["linux"] as? [String: Any]) ?? [:]

@@ -16,7 +16,7 @@ public enum PodJob {
             guard geteuid() == 0 else {
                 throw PodsError.badInput("pods need root (namespaces, runc, cgroups): run podgap as root, e.g. with sudo")
             }
-            runtime = try Runtime()
+            runtime = try Runtime(spec.knobs.runtime)
             network = try LinkCommands()
             cni = spec.network.usesCNI ? try CNI() : nil
             if spec.userNamespace { try Tools.requireUserNamespaces() }
@@ -44,8 +44,7 @@ public enum PodJob {
                           progress: (String) -> Void = { _ in }) throws -> JobState {
         let names = try JobNames(spec.name)
         let tools = try Tools(for: spec, store: store, progress: progress)
-        let runtime = tools.runtime
-        if FileManager.default.fileExists(atPath: store.jobFolder(spec.name)) || !leftovers(names, runtime: runtime, store: store).isEmpty {
+        if FileManager.default.fileExists(atPath: store.jobFolder(spec.name)) || !leftovers(names, store: store).isEmpty {
             throw PodsError.badInput("job '\(spec.name)' already exists: use another --name, or `podgap pods down --name \(spec.name)`")
         }
         let results = URL(fileURLWithPath: spec.results,
@@ -130,7 +129,7 @@ public enum PodJob {
         let agent = folder + "/etc/mpi/kubexec.sh"
         let script: String
         if spec.containers {
-            script = JobLauncher.agentScript(runc: runtime.path)
+            script = JobLauncher.agentScript(runtime: runtime.shellCommand)
         } else {
             let nodes = (0..<spec.nodes).map { JobLauncher.Node(name: names.node($0), netns: nodeNetns[$0], cpus: spec.nodeCPUs?[$0]) }
             script = JobLauncher.agentScript(nodes: nodes, nsenter: network.nsenter,
@@ -153,7 +152,7 @@ public enum PodJob {
 
         if let bundle, let seccomp {
             let base = try PodConfig.readBase(bundle: bundle)
-            progress("runc run: \(pods.count) pod(s)")
+            progress("\(runtime.kind.rawValue) run: \(pods.count) pod(s)")
             _ = try concurrently(pods.count) { index in
                 let pod = pods[index]
                 let podFolder = "\(folder)/pods/\(pod.name)"
@@ -167,6 +166,7 @@ public enum PodJob {
                                        userNamespacePin: userNamespace.map { _ in "\(folder)/userns/\(pod.name)" })
                 config.rdma = rdma
                 config.gpus = gpus?.edits
+                config.hugePages = spec.hugePages
                 try config.write(base: base, to: podFolder)
                 try runtime.run(id: pod.name, bundle: podFolder, log: podFolder + "/log")
                 return pod.name
@@ -201,9 +201,9 @@ public enum PodJob {
         return try results.values()
     }
 
-    /// Everything of `job` that still exists: containers, namespaces, cgroups, the job folder.
-    public static func leftovers(_ names: JobNames, runtime: Runtime?, store: Store = Store()) -> [String] {
-        var found = (runtime?.list() ?? []).filter(names.ownsPod).map { "container \($0)" }
+    /// Everything of `job` that still exists: containers (of either runtime), namespaces, cgroups, the job folder.
+    public static func leftovers(_ names: JobNames, store: Store = Store()) -> [String] {
+        var found = Runtime.installed().flatMap { $0.list() }.filter(names.ownsPod).map { "container \($0)" }
         found += LinkCommands.namespaces(where: names.ownsNamespace).map { "netns \($0)" }
         found += cgroupFolders(names).map { "cgroup \($0)" }
         if FileManager.default.fileExists(atPath: store.jobFolder(names.job)) { found.append("folder \(store.jobFolder(names.job))") }
@@ -223,10 +223,12 @@ public enum PodJob {
                 removed.append("launch session \(pid)")
             }
         }
-        let runtime = try? Runtime()
-        for id in (runtime?.list() ?? []).filter(names.ownsPod) {
-            runtime?.delete(id)
-            removed.append("container \(id)")
+        // The job's runtime is in its state, which a crash may have lost: ask every runtime.
+        for runtime in Runtime.installed() {
+            for id in runtime.list().filter(names.ownsPod) {
+                runtime.delete(id)
+                removed.append("container \(id)")
+            }
         }
         if let network = try? LinkCommands() {
             // Pods and the launcher first, then nodes, then the underlay that joins them.

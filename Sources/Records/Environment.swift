@@ -46,6 +46,8 @@ public struct Environment: Codable, Equatable, Sendable {
     /// The Kubernetes knobs the pods ran with (`pods up --cpu-limit ...`, a suite's `cpu-limit: ...`);
     /// nil where none was turned (and on native environments, which have none).
     public var knobs: Knobs?
+    /// Under the `hugepages` knob, whether the message buffers really came from huge pages.
+    public var hugePages: HugePageBuffers?
 
     public init(name: String, launcher: Launcher, container: Container?, network: String?, transport: Transport,
                 hostname: String, hostnames: [String], cores: Int, cpuset: String, cgroup: CgroupLimits,

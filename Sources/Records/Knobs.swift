@@ -10,6 +10,13 @@ public struct Knobs: Codable, Sendable, Equatable {
         case unconfined
     }
 
+    /// The OCI runtime that starts a pod's containers (Kubernetes' RuntimeClass handler).
+    public enum ContainerRuntime: String, Codable, Sendable, CaseIterable {
+        case runc
+        /// Debian's crun: the same OCI configs, written in C; starts containers faster than runc.
+        case crun
+    }
+
     /// CFS quota per pod in cores (a Burstable pod's CPU limit); nil for none.
     public var cpuLimit: Double?
     /// The static CPU Manager on a Guaranteed pod: an exclusive integer cpuset per pod, no quota.
@@ -20,17 +27,24 @@ public struct Knobs: Codable, Sendable, Equatable {
     /// The underlay's MTU; the overlay's is 50 bytes less (VXLAN's headers). Nil keeps 1500.
     public var mtu: Int?
     public var seccomp: Seccomp?
+    /// The OCI runtime the pods run under; nil is runc.
+    public var runtime: ContainerRuntime?
+    /// Message buffers from a hugetlbfs of the pod's own (a pod requesting `hugepages-2Mi`), where
+    /// the host has huge pages reserved.
+    public var hugepages: Bool?
 
-    public init(cpuLimit: Double? = nil, guaranteed: Bool? = nil, slots: Int? = nil, mtu: Int? = nil, seccomp: Seccomp? = nil) {
+    public init(cpuLimit: Double? = nil, guaranteed: Bool? = nil, slots: Int? = nil, mtu: Int? = nil, seccomp: Seccomp? = nil,
+                runtime: ContainerRuntime? = nil, hugepages: Bool? = nil) {
         self.cpuLimit = cpuLimit; self.guaranteed = guaranteed; self.slots = slots; self.mtu = mtu; self.seccomp = seccomp
+        self.runtime = runtime; self.hugepages = hugepages
     }
 
     enum CodingKeys: String, CodingKey {
-        case cpuLimit = "cpu-limit", guaranteed, slots, mtu, seccomp
+        case cpuLimit = "cpu-limit", guaranteed, slots, mtu, seccomp, runtime, hugepages
     }
 
     /// Every knob's name, as suites, flags (`--NAME`) and records spell it.
-    public static let names = [CodingKeys.cpuLimit, .guaranteed, .slots, .mtu, .seccomp].map(\.rawValue)
+    public static let names = [CodingKeys.cpuLimit, .guaranteed, .slots, .mtu, .seccomp, .runtime, .hugepages].map(\.rawValue)
     /// What a pod's network may carry: IPv6's minimum to a common jumbo frame.
     public static let mtuRange = 1280...9000
 
@@ -51,11 +65,9 @@ public struct Knobs: Codable, Sendable, Equatable {
             }
             cpuLimit = value
         case CodingKeys.guaranteed.rawValue:
-            switch text {
-            case "true", "yes", "on": guaranteed = true
-            case "false", "no", "off": guaranteed = false
-            default: throw Problem("guaranteed '\(text)' is not true or false")
-            }
+            guaranteed = try Knobs.flag(name, text)
+        case CodingKeys.hugepages.rawValue:
+            hugepages = try Knobs.flag(name, text)
         case CodingKeys.slots.rawValue:
             guard let value = Int(text), value >= 1 else { throw Problem("slots '\(text)' is not a rank count: use a whole number of at least 1") }
             slots = value
@@ -69,8 +81,21 @@ public struct Knobs: Codable, Sendable, Equatable {
                 throw Problem("seccomp '\(text)' is unknown; allowed: \(Seccomp.allCases.map(\.rawValue).joined(separator: ", "))")
             }
             seccomp = value
+        case CodingKeys.runtime.rawValue:
+            guard let value = ContainerRuntime(rawValue: text) else {
+                throw Problem("runtime '\(text)' is unknown; allowed: \(ContainerRuntime.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            runtime = value
         default:
             throw Problem("unknown knob '\(name)'; knobs: \(Knobs.names.joined(separator: ", "))")
+        }
+    }
+
+    private static func flag(_ name: String, _ text: String) throws(Problem) -> Bool {
+        switch text {
+        case "true", "yes", "on": return true
+        case "false", "no", "off": return false
+        default: throw Problem("\(name) '\(text)' is not true or false")
         }
     }
 
@@ -95,6 +120,8 @@ public struct Knobs: Codable, Sendable, Equatable {
         if let slots { parts.append("slots=\(slots)") }
         if let mtu { parts.append("mtu=\(mtu)") }
         if let seccomp { parts.append("seccomp=\(seccomp.rawValue)") }
+        if let runtime { parts.append("runtime=\(runtime.rawValue)") }
+        if let hugepages { parts.append("hugepages=\(hugepages)") }
         return parts.joined(separator: ",")
     }
 

@@ -85,7 +85,7 @@ extension Record: Codable {
         "name", "launcher", "container", "network", "transport", "hostname", "hostnames", "cores", "cpuset",
         "cgroup", "kernel", "mpiLibrary", "podgapVersion", "gitCommit", "topology", "bindings", "bindingPolicy", "ranksPerNode",
         "oversubscribed", "yieldWhenIdle", "yieldSetBy", "rdma", "probe", "gpus", "gpuBindings", "ncclVersion",
-        "mpiThreadLevel", "knobs",
+        "mpiThreadLevel", "knobs", "hugePages",
     ]
 
     public init(from decoder: Decoder) throws {

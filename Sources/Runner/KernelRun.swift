@@ -68,11 +68,13 @@ public struct KernelRun {
         let counters = CounterRegion.enabled ? CounterRegion() : nil
         try kernel.measure(on: world) { measurement in
             let pointCounters = try counters?.close(over: world)
+            let hugePages = try KernelRun.hugePageBuffers(over: world)
             guard world.rank == 0 else { return }
             var record = Record(run: run, kernel: K.name, descriptor: K.descriptor, ranks: world.size,
                                 trial: settings.trial, round: settings.round, position: settings.position,
                                 measurement: measurement, keepingSamples: settings.keepSamples, environment: environment)
             record.counters = pointCounters
+            record.environment.hugePages = hugePages
             if let writer { try writer.append(record) } else { table?.printRow(record) }
             if !record.verified { unverified.append(record.verification) }
         }
@@ -91,6 +93,19 @@ public struct KernelRun {
         guard context.isOversubscribed, context.size > 1 else { return nil }
         setenv(name, "1", 1)
         return "podgap"
+    }
+
+    /// Under the `hugepages` knob, every rank's message buffers so far as one tally (a rank that
+    /// mapped none yet counts none); nil without the knob. Collective: every rank of a pod has
+    /// the same environment, so all of them gather or none does.
+    static func hugePageBuffers(over world: Communicator) throws -> HugePageBuffers? {
+        guard let folder = MessagePages.folder.value else { return nil }
+        let own = MessagePages.tally.value ?? HugePageBuffers(folder: folder)
+        let ranks = try world.allgather(String(decoding: try JSONEncoder().encode(own), as: UTF8.self)).map { text in
+            (try? JSONDecoder().decode(HugePageBuffers.self, from: Data(text.utf8)))
+                ?? HugePageBuffers(folder: folder, ordinary: 1, reason: "a rank's tally did not decode")
+        }
+        return HugePageBuffers.combined(ranks)
     }
 
     /// A run id for records that were given none: the UTC time and a random suffix.

@@ -73,6 +73,8 @@ public protocol EnvironmentAvailability {
     func slurmUnavailable() -> String?
     /// Why pods cannot be made here (not root, no runc ...); nil when they can.
     func podsUnavailable() -> String?
+    /// Why pods cannot get huge pages here (none reserved), saying how to reserve them; nil when they can.
+    func hugePagesUnavailable() -> String?
 }
 
 /// The suite's folder and the places in it launches and logs use.

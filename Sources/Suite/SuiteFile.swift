@@ -1,5 +1,6 @@
 import Config
 import Foundation
+import Pods
 import Records
 
 /// A suite: which kernels with which parameters, in which environments, on how many ranks, for
@@ -167,6 +168,10 @@ public struct SuiteFile: Sendable {
                     // A knob (onlyFields refused anything else); `cpus` is what `cpu-limit` was called before it was one.
                     do { try entry.knobs.set(option == "cpus" ? "cpu-limit" : option, to: try value.text()) } catch let problem as Knobs.Problem {
                         throw value.problem(problem.description)
+                    }
+                    // A runtime this machine lacks is refused here, where the file names it, not when pods come up.
+                    if option == "runtime" {
+                        do { _ = try Runtime(entry.knobs.runtime) } catch { throw value.problem("\(error)") }
                     }
                 }
             }

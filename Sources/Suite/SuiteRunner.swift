@@ -208,6 +208,7 @@ public final class SuiteRunner {
         lazy var rdma = availability.rdmaUnavailable()
         lazy var pods = availability.podsUnavailable()
         lazy var slurm = availability.slurmUnavailable()
+        lazy var hugePages = availability.hugePagesUnavailable()
         for entry in suite.environments {
             if entry.kind.needsRDMA, let reason = rdma {
                 skipped[entry.label] = "no RDMA devices on this machine: \(reason)"
@@ -215,7 +216,11 @@ public final class SuiteRunner {
             }
             switch suite.launch(of: entry) {
             case .nodes:
-                if let reason = pods { skipped[entry.label] = "pods cannot run here: \(reason)" }
+                if let reason = pods {
+                    skipped[entry.label] = "pods cannot run here: \(reason)"
+                } else if entry.knobs.hugepages == true, let reason = hugePages {
+                    skipped[entry.label] = reason
+                }
             case .native:
                 if suite.launcher == .srun, let reason = slurm { skipped[entry.label] = "no Slurm cluster: \(reason)" }
             }

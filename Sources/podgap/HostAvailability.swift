@@ -6,7 +6,7 @@ import Suite
 
 /// What this machine can run, asked of the modules that know: RDMA discovery (libibverbs lists a
 /// device with an active port; a bare /dev/infiniband holding only rdma_cm is no adapter), Slurm
-/// (sinfo answers), pods (root and runc).
+/// (sinfo answers), pods (root and runc), huge pages (reserved in /proc/meminfo).
 struct HostAvailability: EnvironmentAvailability {
     var discovery = Discovery()
 
@@ -27,4 +27,6 @@ struct HostAvailability: EnvironmentAvailability {
         do { _ = try Runtime() } catch { return "\(error)" }
         return nil
     }
+
+    func hugePagesUnavailable() -> String? { HugePages.unavailable(HugePages.current()) }
 }

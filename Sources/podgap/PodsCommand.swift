@@ -62,6 +62,10 @@ struct PodsUp: ParsableCommand {
     var mtu: String?
     @Option(help: "Knob: the pods' seccomp profile, default or unconfined.")
     var seccomp: String?
+    @Option(help: "Knob: the OCI runtime the pods run under, runc (default) or crun.")
+    var runtime: String?
+    @Flag(help: "Knob: message buffers from a hugetlbfs of each pod's own (a pod requesting hugepages-2Mi); needs huge pages reserved on the host.")
+    var hugepages = false
     @Option(help: "CPUs every pod is pinned to, e.g. 0 or 0-1 (the CPU Manager's static policy).")
     var cpuset: String?
     @Flag(name: .customLong("split-cpus"), help: "Give each node its own equal share of this machine's CPUs, as separate machines have (pods: cpuset; without containers: taskset).")
@@ -82,7 +86,8 @@ struct PodsUp: ParsableCommand {
     func run() throws {
         var knobs = Knobs()
         let given: [(String, String?)] = [("cpu-limit", cpuLimit), ("guaranteed", guaranteed ? "true" : nil), ("slots", slots),
-                                          ("mtu", mtu), ("seccomp", seccomp)]
+                                          ("mtu", mtu), ("seccomp", seccomp), ("runtime", runtime),
+                                          ("hugepages", hugepages ? "true" : nil)]
         do { for case let (name, value?) in given { try knobs.set(name, to: value) } } catch { throw Failure.badInput("--" + error.description) }
         let spec = try PodsFailure.map {
             try JobSpec(name: name, nodes: nodes, podsPerNode: podsPerNode, network: network, containers: !noContainers,
@@ -162,7 +167,6 @@ struct PodsList: ParsableCommand {
     var json = false
 
     func run() throws {
-        let runtime = try? Runtime()
         var listed: [Any] = []
         for job in PodJob.jobs() {
             guard let state = try? JobState.load(Store(), job: job) else {
@@ -171,6 +175,7 @@ struct PodsList: ParsableCommand {
                 }
                 continue
             }
+            let runtime = try? Runtime(state.spec.knobs.runtime)
             let statuses = state.pods.map { runtime?.state($0.name)?.status ?? "missing" }
             if json {
                 listed.append(try state.jsonObject(podStatuses: statuses))
@@ -221,7 +226,7 @@ struct PodsProbe: ParsableCommand {
             guard state.pods.indices.contains(pod) else {
                 throw PodsError.badInput("--pod \(pod): job \(name) has \(state.pods.count) pod(s), counted from 0")
             }
-            return try ConfinementProbe.run(inside: state.pods[pod].name, runtime: try Runtime(),
+            return try ConfinementProbe.run(inside: state.pods[pod].name, runtime: try Runtime(state.spec.knobs.runtime),
                                             log: store.jobFolder(name) + "/probe.log")
         }
         for check in checks {

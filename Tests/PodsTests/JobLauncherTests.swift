@@ -41,7 +41,7 @@ import Launch
     }
 
     @Test func agentExecsIntoThePod() {
-        let pods = JobLauncher.agentScript(runc: "/usr/sbin/runc")
+        let pods = JobLauncher.agentScript(runtime: "/usr/sbin/runc")
         #expect(pods.hasPrefix("#!/bin/sh\n"))
         #expect(pods.contains("exec /usr/sbin/runc exec \"$pod\" /bin/sh -c \"$*\""))
         let nodes = [JobLauncher.Node(name: "j-n0", netns: "pg0000abcd-n0")]

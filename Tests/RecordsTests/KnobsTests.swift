@@ -9,25 +9,48 @@ import Testing
 
     @Test func everyKnobParsesFromItsTextUnderItsOwnName() throws {
         var knobs = Knobs()
-        for (name, text) in [("cpu-limit", "0.5"), ("guaranteed", "false"), ("slots", "2"), ("mtu", "9000"), ("seccomp", "unconfined")] {
+        for (name, text) in [("cpu-limit", "0.5"), ("guaranteed", "false"), ("slots", "2"), ("mtu", "9000"), ("seccomp", "unconfined"),
+                             ("runtime", "crun"), ("hugepages", "true")] {
             try knobs.set(name, to: text)
         }
-        #expect(knobs == Knobs(cpuLimit: 0.5, guaranteed: false, slots: 2, mtu: 9000, seccomp: .unconfined))
-        #expect(Knobs.names == ["cpu-limit", "guaranteed", "slots", "mtu", "seccomp"])
+        #expect(knobs == Knobs(cpuLimit: 0.5, guaranteed: false, slots: 2, mtu: 9000, seccomp: .unconfined, runtime: .crun, hugepages: true))
+        #expect(Knobs.names == ["cpu-limit", "guaranteed", "slots", "mtu", "seccomp", "runtime", "hugepages"])
         // Records say them under the same names, and read them back.
         let json = String(decoding: try JSONEncoder().encode(Knobs(cpuLimit: 0.5, slots: 2)), as: UTF8.self)
         #expect(json.contains("\"cpu-limit\":0.5") && json.contains("\"slots\":2"))
         #expect(try JSONDecoder().decode(Knobs.self, from: Data(json.utf8)) == Knobs(cpuLimit: 0.5, slots: 2))
         // The variable pods pass to their ranks round-trips; one this build does not know is no knobs.
-        #expect(knobs.variable == "cpu-limit=0.5,guaranteed=false,slots=2,mtu=9000,seccomp=unconfined")
+        #expect(knobs.variable == "cpu-limit=0.5,guaranteed=false,slots=2,mtu=9000,seccomp=unconfined,runtime=crun,hugepages=true")
         #expect(Knobs(variable: knobs.variable) == knobs)
         #expect(Knobs(variable: "turbo=1") == nil)
         #expect(Knobs(cpuLimit: 2).variable == "cpu-limit=2")
     }
 
+    @Test func runtimeAndHugepagesAreRecordedUnderTheirNamesAndReadBack() throws {
+        // A record's environment says both knobs, and whether the buffers really were huge pages.
+        var record = sampleRecord()
+        record.environment.knobs = Knobs(runtime: .crun, hugepages: true)
+        record.environment.hugePages = HugePageBuffers(folder: "/dev/hugepages", huge: 4, pageBytes: 2 << 20)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        let json = String(decoding: try encoder.encode(record), as: UTF8.self)
+        #expect(json.contains("\"knobs\":{\"hugepages\":true,\"runtime\":\"crun\"}"), "\(json)")
+        #expect(json.contains("\"hugePages\":{\"folder\":\"\\/dev\\/hugepages\",\"huge\":4,\"ordinary\":0,\"pageBytes\":2097152}"), "\(json)")
+        let back = try JSONDecoder().decode(Record.self, from: Data(json.utf8))
+        #expect(back.environment.knobs == Knobs(runtime: .crun, hugepages: true))
+        #expect(back.environment.hugePages?.allHuge == true && back.environment.hugePages?.huge == 4)
+        // The ranks' tallies as one: a rank that fell back makes the record say so, with why.
+        let ranks = [HugePageBuffers(folder: "/dev/hugepages", huge: 2, pageBytes: 2 << 20),
+                     HugePageBuffers(folder: "/dev/hugepages", huge: 1, ordinary: 1, reason: "cannot map")]
+        let combined = try #require(HugePageBuffers.combined(ranks))
+        #expect(combined.huge == 3 && combined.ordinary == 1 && combined.reason == "cannot map" && !combined.allHuge)
+    }
+
     @Test func badValuesAreRefusedInOneLineThatSaysWhatToWrite() {
         var knobs = Knobs()
-        #expect(problem { try knobs.set("turbo", to: "1") } == "unknown knob 'turbo'; knobs: cpu-limit, guaranteed, slots, mtu, seccomp")
+        #expect(problem { try knobs.set("turbo", to: "1") } == "unknown knob 'turbo'; knobs: cpu-limit, guaranteed, slots, mtu, seccomp, runtime, hugepages")
+        #expect(problem { try knobs.set("runtime", to: "kata") } == "runtime 'kata' is unknown; allowed: runc, crun")
+        #expect(problem { try knobs.set("hugepages", to: "2Mi") } == "hugepages '2Mi' is not true or false")
         #expect(problem { try knobs.set("cpu-limit", to: "0") }?.hasPrefix("cpu-limit '0' is not a CPU count") == true)
         #expect(problem { try knobs.set("cpu-limit", to: "nan") } != nil)
         #expect(problem { try knobs.set("mtu", to: "1279") }?.hasPrefix("mtu '1279' must be a whole number from 1280 to 9000") == true)

@@ -68,7 +68,9 @@ struct FakeAvailability: EnvironmentAvailability {
     var rdma: String?
     var slurm: String?
     var pods: String?
+    var hugePages: String?
     func rdmaUnavailable() -> String? { rdma }
+    func hugePagesUnavailable() -> String? { hugePages }
     func slurmUnavailable() -> String? { slurm }
     func podsUnavailable() -> String? { pods }
 }

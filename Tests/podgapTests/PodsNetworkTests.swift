@@ -34,7 +34,11 @@ enum PodsHarness {
         let names = try JobNames(job)
         let netns = try Shell.run("/usr/sbin/ip", ["netns", "list"]).stdout
         let links = try Shell.run("/usr/sbin/ip", ["-o", "link"]).stdout
-        let containers = try Shell.run("/usr/sbin/runc", ["list", "--quiet"]).stdout
+        // Containers of either runtime (the `runtime` knob): crun keeps its own list.
+        var containers = try Shell.run("/usr/sbin/runc", ["list", "--quiet"]).stdout
+        if FileManager.default.isExecutableFile(atPath: "/usr/bin/crun") {
+            containers += try Shell.run("/usr/bin/crun", ["list", "--quiet"]).stdout
+        }
         var found = (netns + links + containers).split(separator: "\n")
             .filter { $0.contains(names.hostStem + "-") || $0.contains(names.stem + "-") }.map(String.init)
         if FileManager.default.fileExists(atPath: "/run/podgap/\(job)") { found.append("/run/podgap/\(job)") }
