@@ -106,7 +106,10 @@ public enum MessagePages {
 
     /// `KernelPageSize` of the mapping starting at `address`, from /proc/self/smaps; nil where none starts there.
     public static func kernelPageBytes(of address: UnsafeMutableRawPointer) -> Int? {
-        guard let smaps = try? String(contentsOfFile: "/proc/self/smaps", encoding: .utf8) else { return nil }
+        // Read to its end: Foundation's whole-file read stops after the first page of a /proc file.
+        guard let handle = FileHandle(forReadingAtPath: "/proc/self/smaps"), let data = try? handle.readToEnd() else { return nil }
+        try? handle.close()
+        let smaps = String(decoding: data, as: UTF8.self)
         let start = String(UInt(bitPattern: address), radix: 16)
         var inMapping = false
         for line in smaps.split(separator: "\n") {

@@ -245,6 +245,24 @@ struct FakeAvailability: EnvironmentAvailability {
         #expect(!launcher.calls.contains { $0.contains("native-rdma") })
     }
 
+    /// A `hugepages` pod environment where the host has no huge pages reserved is skipped with
+    /// the reason (and how to reserve them); the same pods without the knob still run.
+    @Test func aHugepagesEnvironmentWithoutReservedPagesIsSkippedWithTheReason() throws {
+        let launcher = RecordingLauncher(folder: folder)
+        let reason = "hugepages: this host has no huge pages reserved (HugePages_Total 0, Hugepagesize 2048 kB): reserve some as root"
+        let suite = try Self.suite(["native-shm", "pod-bridge", "{pod-bridge: {label: pod-bridge-huge, hugepages: true}}"])
+        let outcome = try runner(suite, launcher, settings: .init(rounds: 1, seed: 7), availability: FakeAvailability(hugePages: reason)).run()
+        #expect(outcome.skipped == [SkippedEnvironment(environment: "pod-bridge-huge", reason: reason)])
+        #expect(!launcher.calls.contains { $0.contains("pod-bridge-huge") }, "never brought up nor launched")
+        #expect(try records("pod-bridge").count == 1)
+        let available = RecordingLauncher(folder: folder.appendingPathComponent("again"))
+        try FileManager.default.createDirectory(at: folder.appendingPathComponent("again"), withIntermediateDirectories: true)
+        let ran = try SuiteRunner(suite: suite, folder: folder.appendingPathComponent("again"), settings: .init(rounds: 1, seed: 7),
+                                  passesRound: false, launcher: available, availability: FakeAvailability(), precision: nil,
+                                  handlesSignals: false, log: { _ in }).run()
+        #expect(ran.skipped.isEmpty && available.calls.contains { $0.contains("pod-bridge-huge") })
+    }
+
     @Test func aSetUpThatFailsSkipsItsEnvironment() throws {
         let launcher = RecordingLauncher(folder: folder)
         launcher.refusedSetUps["native-tcp"] = "pods up failed: runc is not installed"

@@ -72,6 +72,9 @@ struct FakeKernels: KernelRegistry {
             ("environments:\n  - pod-overlay:\n      cpu-limit: 0\nkernels: [allreduce]\n", "s.yaml:3: environments[0].pod-overlay.cpu-limit: cpu-limit '0' is not a CPU count"),
             ("environments:\n  - pod-overlay:\n      cpu-limit: 100000\nkernels: [allreduce]\n", "s.yaml:2: environments[0]: cpu-limit 100000 is more than this machine's"),
             ("environments:\n  - pod-overlay:\n      mtu: 576\nkernels: [allreduce]\n", "s.yaml:3: environments[0].pod-overlay.mtu: mtu '576' must be a whole number from 1280 to 9000"),
+            ("environments:\n  - pod-overlay:\n      runtime: kata\nkernels: [allreduce]\n", "s.yaml:3: environments[0].pod-overlay.runtime: runtime 'kata' is unknown; allowed: runc, crun"),
+            ("environments:\n  - pod-overlay:\n      hugepages: 2Mi\nkernels: [allreduce]\n", "s.yaml:3: environments[0].pod-overlay.hugepages: hugepages '2Mi' is not true or false"),
+            ("environments:\n  - native-shm:\n      runtime: crun\nkernels: [allreduce]\n", "s.yaml:2: environments[0]: native-shm runs on the host: knobs"),
         ]
         for (text, start) in cases {
             let error = try #require(throws: SuiteError.self, "\(text)") { try Self.parse(text) }
