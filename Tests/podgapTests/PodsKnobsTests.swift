@@ -114,7 +114,9 @@ struct PodsKnobsTests {
         defer { try? FileManager.default.removeItem(at: results) }
         let job = PodsHarness.uniqueName("kc")
         let names = try JobNames(job)
-        try withJob(job, ["--network", "bridge", "--nodes", "1", "--pods-per-node", "2", "--runtime", "crun", "--cpu-limit", "0.2"],
+        try withJob(job, ["--network", "bridge", "--nodes", "1", "--pods-per-node", "2", "--runtime", "crun", "--cpu-limit", "0.2",
+                                  // A pids limit a fork bomb reaches at a fifth of a core within the probe's 20 s.
+                                  "--pids", "128"],
                     results: results) {
             let crun = try Shell.run("/usr/bin/crun", ["list", "--quiet"]).stdout.split(separator: "\n").map(String.init)
             #expect(crun.contains("\(job)-p0") && crun.contains("\(job)-p1"), "crun runs the pods: \(crun)")
@@ -124,6 +126,8 @@ struct PodsKnobsTests {
             let quota = v1 ? try String(contentsOfFile: cpu + "/cpu.cfs_quota_us", encoding: .utf8)
                 : try String(contentsOfFile: "/sys/fs/cgroup\(names.cgroup("\(job)-p0"))/cpu.max", encoding: .utf8)
             #expect(quota.hasPrefix("20000"), "a fifth of a core per 100 ms period: \(quota)")
+            let pids = "/sys/fs/cgroup/pids\(names.cgroup("\(job)-p0"))/pids.max"
+            if v1 { #expect(try String(contentsOfFile: pids, encoding: .utf8) == "128\n") }
             let probe = try PodsHarness.podgap(["pods", "probe", "--name", job])
             #expect(probe.status == 0, "every escape refused under crun too: \(probe.stdout) \(probe.stderr)")
             let launch = try PodsHarness.podgap(["pods", "launch", "--name", job, "--np", "2", "--timeout", "90s", "--",
