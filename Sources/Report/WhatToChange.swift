@@ -184,7 +184,7 @@ public struct WhatToChange: Sendable {
         let logInterval = analysis.options.bootstrap.pairedMedianInterval(lb)
         effect.baseInterval = logInterval.map { worse($0.lowerBound)...worse($0.upperBound) }
         guard let logInterval, logInterval.lowerBound > 0 else {
-            let shown = "\(NumberText.percent(gapBase))" + (effect.baseInterval.map { " [\(NumberText.percent($0.lowerBound, unit: false)), \(NumberText.percent($0.upperBound, unit: false))]" } ?? "")
+            let shown = shown(gapBase, isRate: headline.isRate, interval: effect.baseInterval)
             if lb.count < 2 { effect.reason = "\(lb.count) round pairs the three: no interval" }
             else if logInterval!.upperBound < 0 { effect.reason = "\(base) is better than \(analysis.baseline) here (\(shown)): no gap to recover" }
             else { effect.reason = "\(base)'s gap to \(analysis.baseline) is not resolved (\(shown)): the fraction is undefined" }
@@ -215,11 +215,23 @@ extension WhatToChange {
         return String(format: "[%.0f, %.0f]", a * 100, b * 100)
     }
 
+    /// A gap in the worse direction as the report's headlines show it: a rate's as the rate's
+    /// change (-20.5%: 20.5% of the baseline's rate lost), with its interval when given.
+    static func shown(_ gap: Double, isRate: Bool, interval: ClosedRange<Double>? = nil) -> String {
+        let sign = isRate ? -1.0 : 1.0
+        var text = NumberText.percent(sign * gap)
+        if let interval {
+            let (a, b) = isRate ? (-interval.upperBound, -interval.lowerBound) : (interval.lowerBound, interval.upperBound)
+            text += " [\(NumberText.percent(a, unit: false)), \(NumberText.percent(b, unit: false))]"
+        }
+        return text
+    }
+
     /// What the knob does to one headline, in words: "recovers 96% [91, 99] of pod-overlay's
     /// allreduce small-message latency (4 B) gap (+59.4% against native-2node, 10 rounds)".
     public static func effectText(_ e: Effect, base: String, baseline: String) -> String {
         let gap = "\(base)'s \(what(e)) gap"
-        let context = "(\(NumberText.percent(e.baseGap)) against \(baseline), \(e.rounds) round\(e.rounds == 1 ? "" : "s"))"
+        let context = "(\(shown(e.baseGap, isRate: e.isRate)) against \(baseline), \(e.rounds) round\(e.rounds == 1 ? "" : "s"))"
         var text: String
         switch e.verdict {
         case .recovers:

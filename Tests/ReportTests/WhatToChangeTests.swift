@@ -124,7 +124,7 @@ import Testing
         #expect(text.hasPrefix("WHAT TO CHANGE ("))
         #expect(text.contains("  cpu-limit: 0.9 (pod-overlay-limit) adds 300% [300, 300] to pod-overlay's allreduce small-message latency (4 B) gap (+100.0% against native-2node, 10 rounds); counters: +5.5 throttled periods"))
         #expect(text.contains("  slots: 2 (pod-overlay-slots) recovers 96% ["))
-        #expect(text.contains("  cpu-limit: 0.9 (pod-overlay-limit) adds 60% [60, 60] to pod-overlay's train training step (samples/s) gap (+50.0% against native-2node, 10 rounds)"))
+        #expect(text.contains("  cpu-limit: 0.9 (pod-overlay-limit) adds 60% [60, 60] to pod-overlay's train training step (samples/s) gap (-50.0% against native-2node, 10 rounds)"))
     }
 
     @Test func unresolvedEffectsAndUnresolvedBaseGapsAndMissingBasesSaySo() throws {
