@@ -121,7 +121,8 @@ public struct Recommendation {
         if knobs.guaranteed == true { knobs.cpuLimit = nil }
         let slots = knobs.slots.flatMap { suite.ranks % $0 == 0 ? $0 : nil } ?? 1
         let q = Recommendation.quoted
-        let arguments = ["--np", "\(suite.ranks)", "/usr/local/bin/podgap", "run"] + kernel.arguments
+        // mpirun hands PODGAP_KNOBS to every rank (-x): ranks started over ssh do not see a pod's env.
+        let arguments = ["--np", "\(suite.ranks)"] + (knobs.isEmpty ? [] : ["-x", "PODGAP_KNOBS"]) + ["/usr/local/bin/podgap", "run"] + kernel.arguments
             + ["--out", "/results/\(Recommendation.resourceName(suite.name))-\(kernel.name).jsonl"]
 
         y.add(0, "apiVersion: kubeflow.org/v2beta1")
@@ -151,6 +152,11 @@ public struct Recommendation {
             y.comment(16, "The entrypoint's transports: shared memory (vader) within a pod, TCP between pods.")
             y.add(16, "- name: PODGAP_BTL")
             y.add(18, "value: " + q(LaunchPlan.podTransports(sharedMemory: true).btl))
+        }
+        if !knobs.isEmpty {
+            y.comment(16, "The records the job writes say the knobs it ran with (environment.knobs).")
+            y.add(16, "- name: PODGAP_KNOBS")
+            y.add(18, "value: " + q(knobs.variable))
         }
         y.add(14, "args:")
         for argument in arguments { y.add(16, "- " + q(argument)) }
@@ -187,11 +193,6 @@ public struct Recommendation {
         y.add(18, "value: \"1\"")
         y.add(16, "- name: PODGAP_NETWORK")
         y.add(18, "value: " + q(hostNetwork ? NetworkMode.host.rawValue : NetworkMode.overlay.rawValue))
-        if !knobs.isEmpty {
-            y.comment(16, "The records the job writes say the knobs it ran with (environment.knobs).")
-            y.add(16, "- name: PODGAP_KNOBS")
-            y.add(18, "value: " + q(knobs.variable))
-        }
         resources(&y, knobs: knobs, slots: slots)
         y.add(14, "volumeMounts:")
         y.add(16, "- {name: results, mountPath: /results}")

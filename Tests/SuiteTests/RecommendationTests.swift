@@ -91,10 +91,11 @@ import Testing
         #expect(try resources.field("requests")?.field("cpu")?.text() == "2" && resources.field("limits")?.field("cpu")?.text() == "2")
         let launcher = try #require(try spec.field("mpiReplicaSpecs")?.field("Launcher")?.field("template")?.field("spec")?.field("containers")?.list().first)
         let arguments = try #require(try launcher.field("args")?.list().map { try $0.text() })
-        #expect(arguments == ["--np", "2", "/usr/local/bin/podgap", "run", "allreduce", "--sizes", "4", "--iterations", "200",
+        #expect(arguments == ["--np", "2", "-x", "PODGAP_KNOBS", "/usr/local/bin/podgap", "run", "allreduce", "--sizes", "4", "--iterations", "200",
                               "--out", "/results/knobs-allreduce.jsonl"])
         let environment = try #require(try launcher.field("env")?.list())
         #expect(try environment.contains { try $0.field("name")?.text() == "PODGAP_BTL" && $0.field("value")?.text() == "self,vader,tcp" })
+        #expect(try environment.contains { try $0.field("name")?.text() == "PODGAP_KNOBS" && $0.field("value")?.text() == "guaranteed=true,slots=2,mtu=9000,seccomp=unconfined" })
 
         // Each knob with its measured effect; the CPU limit that hurt, left out with the reason.
         #expect(text.contains("# Applied, slots: 2:\n#   slots: 2 (pod-overlay-slots) recovers 90% [90, 90] of pod-overlay's allreduce small-message latency (4 B) gap (+100.0% against native-2node, 8 rounds)\n"))
