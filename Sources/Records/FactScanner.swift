@@ -184,7 +184,7 @@ final class FactScanner {
                            p99: seconds[3], verified: verified, implausible: implausible, environment: environment.name,
                            host: environment.host, mpiLibrary: environment.mpi, podgapVersion: environment.version,
                            probe: environment.probe, descriptor: descriptor, osu: osu, wrong: wrong, throughput: throughput,
-                           warmup: warmup, counters: counters)
+                           warmup: warmup, counters: counters, network: environment.network, knobs: environment.knobs)
     }
 
     private static let summaryKeys: [StaticString] = ["min", "p50", "mean", "p99", "max", "stddev"]
@@ -230,6 +230,7 @@ final class FactScanner {
     private struct ScannedEnvironment {
         var name: String, host: String, mpi: String, version: String
         var probe: MachineProbe?
+        var network: String?, knobs: Knobs?
     }
 
     private static let environmentKeys: [StaticString] = [
@@ -240,6 +241,7 @@ final class FactScanner {
     private func environment(_ scanner: inout JSONScanner) -> ScannedEnvironment? {
         guard scanner.consume(UInt8(ascii: "{")) else { return nil }
         var name: String?, host: String?, mpi: String?, version: String?, probe: MachineProbe?, seen = 0
+        var network: String?, knobs: Knobs?, seenOptional = (network: false, knobs: false)
         repeat {
             guard let key = scanner.rawString(), scanner.consume(UInt8(ascii: ":")) else { return nil }
             if let index = FactScanner.environmentKeys.firstIndex(where: { scanner.equals(key, $0) }) {
@@ -256,12 +258,25 @@ final class FactScanner {
                 guard probe == nil, let values = numbers(&scanner, FactScanner.probeKeys) else { return nil }
                 probe = MachineProbe(sumGBps: values[0], gemmGflops: values[1], seconds: values[2])
                 continue
+            } else if scanner.equals(key, "network") || scanner.equals(key, "knobs") {
+                // Once per distinct environment block (they are cached): decoded as the full decoder would.
+                let isNetwork = scanner.equals(key, "network")
+                guard !(isNetwork ? seenOptional.network : seenOptional.knobs), let range = scanner.skipValue() else { return nil }
+                let data = Data(scanner.bytes(range))
+                if isNetwork {
+                    guard let value = try? JSONDecoder().decode(String?.self, from: data) else { return nil }
+                    network = value; seenOptional.network = true
+                } else {
+                    guard let value = try? JSONDecoder().decode(Knobs?.self, from: data) else { return nil }
+                    knobs = value; seenOptional.knobs = true
+                }
+                continue
             }
             guard scanner.skipValue() != nil else { return nil }
         } while scanner.consume(UInt8(ascii: ","))
         guard scanner.consume(UInt8(ascii: "}")), seen == (1 << FactScanner.environmentKeys.count) - 1,
               let name, let host, let mpi, let version else { return nil }
-        return ScannedEnvironment(name: name, host: host, mpi: mpi, version: version, probe: probe)
+        return ScannedEnvironment(name: name, host: host, mpi: mpi, version: version, probe: probe, network: network, knobs: knobs)
     }
 
     /// The same `key=value` text as `RecordFacts.canonical`, cached by the object's raw bytes.

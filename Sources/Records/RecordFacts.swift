@@ -46,19 +46,25 @@ public struct RecordFacts: Equatable, Sendable {
     public var warmup: Int
     /// The system counters over the point (`counters`), where the record has them.
     public var counters: Counters?
+    /// What the ranks talked over (`environment.network`) and the Kubernetes knobs the pods ran
+    /// with (`environment.knobs`, nil where none): the report's WHAT TO CHANGE pairs a knob's
+    /// environment with the same network's environment without knobs.
+    public var network: String?
+    public var knobs: Knobs?
 
     public init(kernel: String, parameters: String, bytes: Double?, ranks: Int, iterations: Int = 0, trial: Int, round: Int? = nil,
                 position: Int? = nil, seconds: Double, mean: Double? = nil, p99: Double? = nil, verified: Bool,
                 implausible: String? = nil, environment: String, host: String, mpiLibrary: String, podgapVersion: String,
                 probe: MachineProbe? = nil, descriptor: KernelDescriptor? = nil, osu: OSUStatistics? = nil,
-                wrong: Int? = nil, throughput: [String: Double] = [:], warmup: Int = 0, counters: Counters? = nil) {
+                wrong: Int? = nil, throughput: [String: Double] = [:], warmup: Int = 0, counters: Counters? = nil,
+                network: String? = nil, knobs: Knobs? = nil) {
         self.kernel = kernel; self.parameters = parameters; self.bytes = bytes; self.ranks = ranks
         self.iterations = iterations; self.trial = trial; self.round = round; self.position = position
         self.seconds = seconds; self.mean = mean ?? seconds; self.p99 = p99 ?? seconds
         self.verified = verified; self.implausible = implausible; self.environment = environment
         self.host = host; self.mpiLibrary = mpiLibrary; self.podgapVersion = podgapVersion
         self.probe = probe; self.descriptor = descriptor; self.osu = osu; self.wrong = wrong; self.throughput = throughput
-        self.warmup = warmup; self.counters = counters
+        self.warmup = warmup; self.counters = counters; self.network = network; self.knobs = knobs
     }
 
     public init(_ record: Record, details: Bool = false) {
@@ -72,7 +78,8 @@ public struct RecordFacts: Equatable, Sendable {
                   environment: record.environment.name, host: record.environment.kernel,
                   mpiLibrary: record.environment.mpiLibrary, podgapVersion: record.environment.podgapVersion,
                   probe: record.environment.probe, descriptor: record.descriptor, osu: record.osu, wrong: record.wrong,
-                  throughput: details ? record.throughput : [:], warmup: record.warmup, counters: record.counters)
+                  throughput: details ? record.throughput : [:], warmup: record.warmup, counters: record.counters,
+                  network: record.environment.network, knobs: record.environment.knobs)
     }
 
     /// Verified by its kernel and physically possible: the only records statistics use.

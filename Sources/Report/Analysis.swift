@@ -92,6 +92,23 @@ public struct Analysis: Sendable {
     public var labels: [PointKey: String] = [:]
     /// What the counters say about each gap (`Why`); nil until `Inputs.analyse` reads them.
     public var why: Why? = nil
+    /// Per environment, its network and knobs as its records say them.
+    public var settings: [String: Settings] = [:]
+    /// How much of a pod's gap each knob recovers (`WhatToChange`); nil until `Inputs.analyse` builds it.
+    public var whatToChange: WhatToChange? = nil
+
+    /// An environment's network (`environment.network`) and Kubernetes knobs (nil: none turned).
+    public struct Settings: Sendable, Equatable {
+        public var network: String?
+        public var knobs: Knobs?
+        public init(network: String? = nil, knobs: Knobs? = nil) { self.network = network; self.knobs = knobs.flatMap { $0.isEmpty ? nil : $0 } }
+
+        /// Fills what is still unknown from `other` (records of one environment all say the same).
+        mutating func merge(_ other: Settings) {
+            network = network ?? other.network
+            knobs = knobs ?? other.knobs
+        }
+    }
 
     public func label(_ point: PointKey) -> String { labels[point] ?? point.label }
 
@@ -182,6 +199,7 @@ public struct Analysis: Sendable {
                                 machineStates: [], skipped: skipped, warnings: [], recordCount: recordCount,
                                 options: options, excludedMixedRounds: 0, labels: labels)
         analysis.machineStates = grouping.machineStates(environments: environments, comparisons: comparisons)
+        analysis.settings = grouping.settings
         analysis.excludedMixedRounds = Set(comparisons.filter { $0.excludedMixed > 0 }.flatMap { c in
             c.mixedRounds.map { "\(c.environment) \($0)" }
         }).count
@@ -236,6 +254,8 @@ struct Grouping: Sendable {
     var probes: [ProbeKey: MachineProbe] = [:]
     /// Each verified record's counters, in the order read, for the WHY section.
     var counters: [CounterFacts] = []
+    /// Per environment, what its records say of their network and knobs (the first said).
+    var settings: [String: Analysis.Settings] = [:]
     var recordCount = 0
 
     init() {}
@@ -264,6 +284,7 @@ struct Grouping: Sendable {
         }
         hosts.formUnion(other.hosts); libraries.formUnion(other.libraries); versions.formUnion(other.versions)
         present.formUnion(other.present)
+        for (environment, theirs) in other.settings { settings[environment, default: theirs].merge(theirs) }
         kernels.merge(other.kernels)
         probes.merge(other.probes) { mine, _ in mine }
     }
@@ -282,6 +303,7 @@ struct Grouping: Sendable {
                                 && $0.mpi == fact.mpiLibrary && $0.version == fact.podgapVersion } ?? false) {
             lastNames = (fact.kernel, fact.environment, fact.host, fact.mpiLibrary, fact.podgapVersion)
             present.insert(fact.environment)
+            settings[fact.environment, default: Analysis.Settings()].merge(Analysis.Settings(network: fact.network, knobs: fact.knobs))
             hosts.insert(fact.host); libraries.insert(fact.mpiLibrary); versions.insert(fact.podgapVersion)
         }
         kernels.note(fact)

@@ -23,6 +23,7 @@ public struct HTMLRenderer: Sendable {
         }
         // Beside the ladder: what moved on each rung.
         if let why = analysis.why { body += whyFigure(why) }
+        if let change = analysis.whatToChange, !change.changes.isEmpty { body += whatToChange(change) }
         if let note = Rows.unrankedNote(analysis) { body += "<p class=\"note\">\(escapeXML(note))</p>\n" }
         if !analysis.machineStates.isEmpty {
             body += "<h2>Machine state</h2>\n<p class=\"note\">\(escapeXML(Rows.machineNote))</p>\n"
@@ -49,6 +50,23 @@ public struct HTMLRenderer: Sendable {
         \(body)</body></html>
 
         """
+    }
+
+    /// The WHAT TO CHANGE section: one item per knob and headline, what helps in green, what hurts in red.
+    func whatToChange(_ report: WhatToChange) -> String {
+        var out = "<h2>\(WhatToChange.heading)</h2>\n<p class=\"note\">\(escapeXML(WhatToChange.explanation.prefix(1).uppercased() + WhatToChange.explanation.dropFirst())).</p><ul class=\"what-to-change\">\n"
+        for change in report.changes {
+            let who = "<b>\(escapeXML(change.setting))</b> (\(escapeXML(change.environment)))"
+            guard let base = change.base, change.note == nil else {
+                out += "<li>\(who): \(escapeXML(change.note ?? "no base"))</li>\n"
+                continue
+            }
+            for e in change.effects {
+                let style = e.verdict == .recovers ? " class=\"faster\"" : e.verdict == .adds ? " class=\"slower\"" : ""
+                out += "<li>\(who) <span\(style)>\(escapeXML(WhatToChange.effectText(e, base: base, baseline: report.baseline)))</span></li>\n"
+            }
+        }
+        return out + "</ul>\n"
     }
 
     /// The WHY section as a figure: per rung and per environment against the baseline, the

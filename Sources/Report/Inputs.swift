@@ -62,6 +62,7 @@ public struct Inputs: Sendable {
         let counters = groupings.flatMap(\.counters)
         var analysis = try Analysis.build(groupings: &groupings, skipped: skipped + extra, options: options)
         analysis.why = Why.build(analysis, counters: counters)
+        analysis.whatToChange = WhatToChange.build(analysis, counters: counters)
         if let first = problems.first {
             analysis.warnings.insert("\(problems.count) bad line(s) skipped (--skip-bad), first: \(first.description)", at: 0)
         }

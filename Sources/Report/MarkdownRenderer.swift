@@ -17,6 +17,7 @@ public struct MarkdownRenderer: Sendable {
         }
         out += "\n## All points\n\n" + table(Rows.comparisonHeader, analysis.comparisons.map { Rows.comparison($0, in: analysis) })
         if let why = analysis.why { out += "\n" + markdown(why) }
+        if let change = analysis.whatToChange, !change.changes.isEmpty { out += "\n" + change.markdown() }
         if !analysis.skipped.isEmpty {
             out += "\n## Skipped environments\n\n" + analysis.skipped.map { "- **\($0.environment)**: \(escape($0.reason))\n" }.joined()
         }

@@ -64,7 +64,34 @@ public struct OpenMetricsRenderer: Sendable {
             guard !samples.isEmpty else { continue }
             out += "# TYPE \(name) gauge\n# UNIT \(name) ratio\n# HELP \(name) \(Self.help(help))\n" + samples.joined()
         }
-        return out + why(analysis) + "# EOF\n"
+        return out + why(analysis) + whatToChange(analysis) + "# EOF\n"
+    }
+
+    /// The WHAT TO CHANGE section: per knob environment and headline, the fraction of its base's
+    /// gap recovered (negative: added) and its interval's ends.
+    func whatToChange(_ analysis: Analysis) -> String {
+        let gauges: [(String, String, (WhatToChange.Effect) -> Double?)] = [
+            ("podgap_knob_recovered_ratio", "fraction of the base pod environment's gap to the baseline the knobs recover (negative: add), paired by round", { $0.recovered }),
+            ("podgap_knob_recovered_lower_ratio", "lower end of that fraction's 95% interval", { $0.interval?.lowerBound }),
+            ("podgap_knob_recovered_upper_ratio", "upper end of that fraction's 95% interval", { $0.interval?.upperBound }),
+        ]
+        guard let report = analysis.whatToChange else { return "" }
+        var out = ""
+        for (name, help, value) in gauges {
+            var samples = ""
+            for change in report.changes {
+                guard let base = change.base else { continue }
+                for e in change.effects {
+                    guard let v = value(e), v.isFinite else { continue }
+                    var labels = "setting=\"\(Self.escape(change.setting))\",environment=\"\(Self.escape(change.environment))\",base=\"\(Self.escape(base))\""
+                    labels += ",baseline=\"\(Self.escape(report.baseline))\",kernel=\"\(Self.escape(e.kernel))\",metric=\"\(Self.escape(e.metric))\""
+                    samples += "\(name){\(labels)} \(Self.number(v))\n"
+                }
+            }
+            guard !samples.isEmpty else { continue }
+            out += "# TYPE \(name) gauge\n# UNIT \(name) ratio\n# HELP \(name) \(Self.help(help))\n" + samples
+        }
+        return out
     }
 
     /// The WHY section: each counter figure's paired difference per rung and environment, with its

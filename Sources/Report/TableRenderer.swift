@@ -20,6 +20,7 @@ public struct TableRenderer: Sendable {
         out += "\nALL POINTS\n" + table(Rows.comparisonHeader, analysis.comparisons.map { Rows.comparison($0, in: analysis) },
                                        verdictColumn: Rows.comparisonVerdictColumn)
         if let why = analysis.why { out += "\n" + why.section() }
+        if let change = analysis.whatToChange, !change.changes.isEmpty { out += "\n" + change.section() }
         if !analysis.skipped.isEmpty {
             out += "\nSKIPPED\n" + analysis.skipped.map { "  \($0.environment): \($0.reason)\n" }.joined()
         }

@@ -173,7 +173,7 @@ public struct Why: Sendable {
 
     struct PointSide: Hashable { var point: PointKey; var environment: String }
 
-    private static func entry(_ pair: (from: String, to: String, adds: String?), point: PointKey, label: String,
+    static func entry(_ pair: (from: String, to: String, adds: String?), point: PointKey, label: String,
                               from: [CounterFacts], to: [CounterFacts], bootstrap: Bootstrap) -> Entry {
         var result = Entry(from: pair.from, to: pair.to, adds: pair.adds, point: point, label: label,
                            moved: [], ruledOut: [], unavailable: [])

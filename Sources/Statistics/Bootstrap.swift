@@ -47,6 +47,23 @@ public struct Bootstrap: Sendable {
         return interval(of: medians, tail: expandedTail(n: n))
     }
 
+    /// Interval of any statistic of `rounds` paired rounds, the rounds resampled whole (a draw
+    /// keeps every value of its round together), with the expanded tail of `pairedMedianInterval`.
+    /// `statistic` gets the drawn round indices; a resample where it has no value (nil, or not
+    /// finite) is left out. Nil below two rounds or when no resample has a value.
+    public func pairedInterval(rounds n: Int, statistic: ([Int]) -> Double?) -> ClosedRange<Double>? {
+        guard n >= 2 else { return nil }
+        var generator = SeededGenerator(seed: seed)
+        var indices = [Int](repeating: 0, count: n)
+        var estimates: [Double] = []
+        estimates.reserveCapacity(resamples)
+        for _ in 0..<resamples {
+            for slot in 0..<n { indices[slot] = Bootstrap.draw(n, &generator) }
+            if let value = statistic(indices), value.isFinite { estimates.append(value) }
+        }
+        return interval(of: estimates, tail: expandedTail(n: n))
+    }
+
     /// The tail probability the expanded percentile interval uses for `n` values (computed once
     /// per n and confidence: a report asks for the same few thousands of times).
     public func expandedTail(n: Int) -> Double {

@@ -19,7 +19,7 @@ struct ExplainCommand: ParsableCommand {
             throw Failure.badInput("--format \(format.rawValue): explain prints table, markdown or csv")
         }
         let text = try ReportCommand.render(files: inputs.files, format: format, skipBad: inputs.skipBad,
-                                            options: try inputs.analysisOptions(), whyOnly: true)
+                                            options: try inputs.analysisOptions(), only: .why)
         FileHandle.standardOutput.write(Data(text.utf8))
     }
 }

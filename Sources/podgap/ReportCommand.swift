@@ -30,14 +30,19 @@ struct ReportCommand: ParsableCommand {
     @Flag(help: "Only the WHY section (what the system counters say about each gap): with --format csv one row per pair, point and figure; table or markdown otherwise.")
     var why = false
 
+    @Flag(help: "Only the WHAT TO CHANGE section (how much of a pod's gap each Kubernetes knob recovers): with --format csv one row per knob and headline; table or markdown otherwise.")
+    var whatToChange = false
+
     func run() throws {
         let options = try inputs.analysisOptions()
         if let out { try ReportCommand.checkWritable(out) }
-        if why && ![.table, .markdown, .csv].contains(format) {
-            throw Failure.badInput("--why prints the WHY section as table, markdown or csv, not \(format.rawValue); the full \(format.rawValue) report has it already")
+        let section: Section? = why ? .why : whatToChange ? .whatToChange : nil
+        if why && whatToChange { throw Failure.badInput("--why and --what-to-change each print one section: give one of them") }
+        if let section, ![.table, .markdown, .csv].contains(format) {
+            throw Failure.badInput("\(section.flag) prints the \(section.heading) section as table, markdown or csv, not \(format.rawValue); the full \(format.rawValue) report has it already")
         }
         let text = try ReportCommand.render(files: inputs.files, format: format, skipBad: inputs.skipBad, options: options,
-                                            colour: out == nil && isatty(STDOUT_FILENO) != 0, whyOnly: why)
+                                            colour: out == nil && isatty(STDOUT_FILENO) != 0, only: section)
         if let out {
             try ReportCommand.write(text, to: out)
         } else {
@@ -78,24 +83,44 @@ struct ReportCommand: ParsableCommand {
 
     /// Loads, analyses and renders; every input problem becomes one `Failure.badInput` line.
     static func render(files: [String], format: ReportFormat, skipBad: Bool, options: Analysis.Options,
-                       colour: Bool = false, skipped extraSkipped: [SkippedEnvironment] = [], whyOnly: Bool = false) throws -> String {
+                       colour: Bool = false, skipped extraSkipped: [SkippedEnvironment] = [], only section: Section? = nil) throws -> String {
         do {
             let (analysis, problems) = try Inputs.analyse(files, skippingBad: skipBad, details: format.needsDetails,
                                                           options: options, skipped: extraSkipped)
             for problem in problems {
                 FileHandle.standardError.write(Data("podgap: skipped \(problem.description)\n".utf8))
             }
-            guard whyOnly else { return format.render(analysis, colour: colour) }
-            switch format {
-            case .csv: return WhyCSVRenderer().render(analysis)
-            case .markdown: return MarkdownRenderer().markdown(analysis.why ?? Why.build(analysis, counters: []))
-            default: return (analysis.why ?? Why.build(analysis, counters: [])).section()
+            switch section {
+            case nil: return format.render(analysis, colour: colour)
+            case .why:
+                let why = analysis.why ?? Why.build(analysis, counters: [])
+                switch format {
+                case .csv: return WhyCSVRenderer().render(analysis)
+                case .markdown: return MarkdownRenderer().markdown(why)
+                default: return why.section()
+                }
+            case .whatToChange:
+                let report = analysis.whatToChange ?? WhatToChange.build(analysis, counters: [])
+                switch format {
+                case .csv: return WhatToChangeCSVRenderer().render(analysis)
+                case .markdown: return report.markdown()
+                default: return report.section()
+                }
             }
         } catch let error as RecordError {
             throw Failure.badInput(error.description)
         } catch let error as AnalysisError {
             throw Failure.badInput(error.description)
         }
+    }
+}
+
+extension ReportCommand {
+    /// A section printed alone (`--why`, `--what-to-change`, `podgap explain`).
+    enum Section {
+        case why, whatToChange
+        var flag: String { self == .why ? "--why" : "--what-to-change" }
+        var heading: String { self == .why ? "WHY" : WhatToChange.heading }
     }
 }
 

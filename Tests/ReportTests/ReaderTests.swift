@@ -25,6 +25,23 @@ struct FastRead {
         #expect(reader.facts[1].bytes == 1048576 && reader.facts[1].parameters == "algorithm=mpi,bytes=1048576,dtype=float32")
     }
 
+    /// The network and knobs WHAT TO CHANGE pairs by, read by the scanner itself (no line decoded
+    /// in full) and equal to what the decoder reads.
+    @Test func fastReaderTakesTheNetworkAndTheKnobs() throws {
+        var limited = Fixtures.record("pod-overlay-limit", bytes: 4, trial: 1, seconds: 2e-5)
+        limited.environment.network = "overlay"
+        limited.environment.knobs = Knobs(cpuLimit: 0.5, slots: 2)
+        var plain = Fixtures.record("pod-overlay", bytes: 4, trial: 1, seconds: 2e-5)
+        plain.environment.network = "overlay"
+        let records = [limited, plain]
+        let path = try Fixtures.temporaryFile("k.jsonl", try records.map(Fixtures.jsonLine).joined(separator: "\n") + "\n")
+        let reader = try FastRead(path)
+        #expect(reader.decoded == 0)
+        #expect(reader.facts == records.map { RecordFacts($0) })
+        #expect(reader.facts[0].knobs == Knobs(cpuLimit: 0.5, slots: 2) && reader.facts[0].network == "overlay")
+        #expect(reader.facts[1].knobs == nil && reader.facts[1].network == "overlay")
+    }
+
     @Test func fastReaderTakesRoundsProbesDescriptorsAndTheOSUView() throws {
         var records: [Record] = []
         for (index, environment) in ["native-2node", "pod-overlay"].enumerated() {

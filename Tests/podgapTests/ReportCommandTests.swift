@@ -41,6 +41,28 @@ import Testing
         try Shell.run(Shell.podgap, ["report"] + arguments, timeout: 60)
     }
 
+    /// `podgap recommend`: a folder with nothing to recommend from, or no --mpijob, is one line and exit 2.
+    @Test func recommendWithoutKnobEnvironmentsSaysWhatToRun() throws {
+        let (folder, _, _) = try Self.twoEnvironments(shm: "native-shm.jsonl", tcp: "native-tcp.jsonl", tcpFactor: 4)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let plain = try Shell.run(Shell.podgap, ["recommend", folder.path, "--mpijob"], timeout: 60)
+        #expect(plain.status == 2 && plain.stdout.isEmpty)
+        #expect(plain.stderr == "podgap: \(folder.path): no environment there ran with knobs, so nothing says what to change: run podgap suite benchmarks/suites/knobs.yaml --budget 15m\n")
+        let empty = try Shell.temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: empty) }
+        let nothing = try Shell.run(Shell.podgap, ["recommend", empty.path, "--mpijob", "--out", empty.appendingPathComponent("job.yaml").path], timeout: 60)
+        #expect(nothing.status == 2 && nothing.stderr.hasPrefix("podgap: ") && nothing.stderr.contains("benchmarks/suites/knobs.yaml"))
+        #expect(nothing.stderr.split(separator: "\n").count == 1)
+        #expect(!FileManager.default.fileExists(atPath: empty.appendingPathComponent("job.yaml").path))
+        let unsaid = try Shell.run(Shell.podgap, ["recommend", folder.path], timeout: 60)
+        #expect(unsaid.status == 2 && unsaid.stderr == "podgap: say what to write: --mpijob (a Kubeflow MPIJob)\n")
+        // The section alone, as --why prints its own.
+        let section = try Self.report([folder.path, "--what-to-change"])
+        #expect(section.status == 0 && section.stdout.hasPrefix("WHAT TO CHANGE (") && section.stdout.contains("run benchmarks/suites/knobs.yaml"))
+        let html = try Self.report([folder.path, "--what-to-change", "--format", "html"])
+        #expect(html.status == 2 && html.stderr.contains("--what-to-change prints the WHAT TO CHANGE section as table, markdown or csv"))
+    }
+
     @Test func explainPrintsTheWhySectionAndNamesRunsWithoutCounters() throws {
         let (folder, _, _) = try Self.twoEnvironments(shm: "native-shm.jsonl", tcp: "native-tcp.jsonl", tcpFactor: 4)
         defer { try? FileManager.default.removeItem(at: folder) }
