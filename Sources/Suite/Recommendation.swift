@@ -116,6 +116,8 @@ public struct Recommendation {
             knobs.slots = knobs.slots ?? set.slots
             knobs.mtu = knobs.mtu ?? set.mtu
             knobs.seccomp = knobs.seccomp ?? set.seccomp
+            knobs.runtime = knobs.runtime ?? set.runtime
+            knobs.hugepages = knobs.hugepages ?? set.hugepages
         }
         // Guaranteed's whole CPUs replace a fractional limit (the two do not go together).
         if knobs.guaranteed == true { knobs.cpuLimit = nil }
@@ -183,6 +185,10 @@ public struct Recommendation {
             y.add(12, "seccompProfile:")
             y.add(14, "type: Unconfined")
         }
+        if let runtime = knobs.runtime, runtime != .runc {
+            y.comment(10, "runtime: \(runtime.rawValue) needs a RuntimeClass of that name whose handler is \(runtime.rawValue) in the\nnodes' containerd/CRI-O configuration (kind: RuntimeClass, apiVersion: node.k8s.io/v1).")
+            y.add(10, "runtimeClassName: " + q(runtime.rawValue))
+        }
         y.add(10, "containers:")
         y.add(12, "- name: worker")
         y.add(14, "image: " + q(image))
@@ -197,6 +203,7 @@ public struct Recommendation {
         y.add(14, "volumeMounts:")
         y.add(16, "- {name: results, mountPath: /results}")
         if slots > 1 { y.add(16, "- {name: dshm, mountPath: /dev/shm}") }
+        if knobs.hugepages == true { y.add(16, "- {name: hugepages, mountPath: /dev/hugepages}") }
         y.add(10, "volumes:")
         y.add(12, "- name: results")
         y.add(14, "persistentVolumeClaim: {claimName: podgap-results}")
@@ -204,6 +211,11 @@ public struct Recommendation {
             y.comment(12, "Shared memory between the ranks of a pod: more than the 64 MiB a container gets by default.")
             y.add(12, "- name: dshm")
             y.add(14, "emptyDir: {medium: Memory, sizeLimit: 1Gi}")
+        }
+        if knobs.hugepages == true {
+            y.comment(12, "hugepages: the message buffers come from this hugetlbfs (PODGAP_KNOBS tells the ranks); the nodes\nmust have 2 MiB pages reserved (vm.nr_hugepages) for the kubelet to advertise hugepages-2Mi.")
+            y.add(12, "- name: hugepages")
+            y.add(14, "emptyDir: {medium: HugePages-2Mi}")
         }
         if let mtu = knobs.mtu {
             y.comment(0, "mtu: \(mtu) is the CNI's setting, not the MPIJob's: the nodes' underlay at \(mtu), the pod network at \(mtu - 50)\n(VXLAN's 50 bytes less), e.g. Flannel's net-conf.json \"Backend\": {\"Type\": \"vxlan\", \"MTU\": \(mtu - 50)}.")
@@ -215,19 +227,22 @@ public struct Recommendation {
     /// only where one helped; otherwise requests alone, as the pods ran without a quota.
     func resources(_ y: inout Lines, knobs: Knobs, slots: Int) {
         y.add(14, "resources:")
+        // Huge pages are requested = limited (Kubernetes refuses anything else), beside memory.
+        let huge = knobs.hugepages == true ? ", hugepages-2Mi: 64Mi" : ""
+        if !huge.isEmpty { y.comment(16, "hugepages: 32 pages of 2 MiB per worker for the message buffers.") }
         if knobs.guaranteed == true {
             y.comment(16, "guaranteed: requests = limits with whole CPUs (Guaranteed QoS). Exclusive cores also need the kubelet's\nstatic CPU Manager policy (--cpu-manager-policy=static); without it the pod only gets the QoS class.")
-            y.add(16, "requests: {cpu: \"\(slots)\", memory: 2Gi}")
-            y.add(16, "limits: {cpu: \"\(slots)\", memory: 2Gi}")
+            y.add(16, "requests: {cpu: \"\(slots)\", memory: 2Gi\(huge)}")
+            y.add(16, "limits: {cpu: \"\(slots)\", memory: 2Gi\(huge)}")
         } else if let limit = knobs.cpuLimit {
             let cpu = Recommendation.quoted(String(format: "%g", limit * Double(slots)))
             y.comment(16, "cpu-limit: \(String(format: "%g", limit)) per rank's pod as measured, times \(slots) rank(s) per worker.")
-            y.add(16, "requests: {cpu: \(cpu), memory: 2Gi}")
-            y.add(16, "limits: {cpu: \(cpu), memory: 2Gi}")
+            y.add(16, "requests: {cpu: \(cpu), memory: 2Gi\(huge)}")
+            y.add(16, "limits: {cpu: \(cpu), memory: 2Gi\(huge)}")
         } else {
             y.comment(16, "No CPU limit, as the pods ran without a quota.")
-            y.add(16, "requests: {cpu: \"\(slots)\", memory: 2Gi}")
-            y.add(16, "limits: {memory: 2Gi}")
+            y.add(16, "requests: {cpu: \"\(slots)\", memory: 2Gi\(huge)}")
+            y.add(16, "limits: {memory: 2Gi\(huge)}")
         }
     }
 
