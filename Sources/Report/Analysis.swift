@@ -146,6 +146,7 @@ public struct Analysis: Sendable {
         var grouping = Grouping()
         groupings.reverse()
         while let part = groupings.popLast() { grouping.merge(part) }
+        grouping.settle()
         let recordCount = grouping.recordCount
         guard recordCount > 0 else { throw AnalysisError.noRecords }
         let present = grouping.present
@@ -242,10 +243,61 @@ struct Grouping: Sendable {
 
     init(_ facts: [RecordFacts]) {
         for fact in facts { add(fact) }
+        settle()
+    }
+
+    /// The lists `add` fills, one per point and environment, before `settle` files them in
+    /// `launches`. Records come in the same order launch after launch, so the list a record goes
+    /// to is most often the one that followed the last record's list the last time: it is tried
+    /// first, its key compared (interned names compare by their storage) instead of hashed.
+    private struct Slot {
+        var key: PointKey
+        var environment: String
+        var launches: [Launch]
+        /// The slot that took the record after this slot's last one.
+        var successor: Int
+    }
+    private var slots: [Slot] = []
+    private var slotIndex: [PointKey: [String: Int]] = [:]
+    private var lastSlot = -1
+
+    private mutating func slot(_ key: PointKey, _ environment: String) -> Int {
+        func matches(_ slot: Int) -> Bool { slots[slot].key == key && slots[slot].environment == environment }
+        if lastSlot >= 0 {
+            if matches(lastSlot) { return lastSlot }
+            let next = slots[lastSlot].successor
+            if next >= 0, matches(next) { lastSlot = next; return next }
+        }
+        let found: Int
+        if let known = slotIndex[key]?[environment] {
+            found = known
+        } else {
+            found = slots.count
+            slots.append(Slot(key: key, environment: environment, launches: [], successor: -1))
+            slotIndex[key, default: [:]][environment] = found
+        }
+        if lastSlot >= 0 { slots[lastSlot].successor = found }
+        lastSlot = found
+        return found
+    }
+
+    /// Files the lists `add` filled under `launches`.
+    mutating func settle() {
+        for slot in slots {
+            if launches[slot.key]?[slot.environment] == nil {
+                launches[slot.key, default: [:]][slot.environment] = slot.launches
+            } else {
+                launches[slot.key]![slot.environment]!.append(contentsOf: slot.launches)
+            }
+        }
+        slots = []; slotIndex = [:]; lastSlot = -1
     }
 
     /// Another part's facts after this one's (parts are chunks of files, in file order).
     mutating func merge(_ other: Grouping) {
+        var other = other
+        other.settle()
+        settle()
         guard recordCount > 0 else { self = other; return }
         recordCount += other.recordCount
         counters += other.counters
@@ -275,7 +327,7 @@ struct Grouping: Sendable {
 
     mutating func add(_ fact: RecordFacts) {
         recordCount += 1
-        if fact.verified, let read = CounterFacts(fact) { counters.append(read) }
+        if fact.verified, fact.counters != nil, let read = CounterFacts(fact) { counters.append(read) }
         let key = PointKey(kernel: fact.kernel, parameters: fact.parameters, ranks: fact.ranks, bytes: fact.bytes)
         // Compared field by field before any tuple or key is built: a million records.
         if !(lastNames.map { $0.kernel == fact.kernel && $0.environment == fact.environment && $0.host == fact.host
@@ -300,8 +352,8 @@ struct Grouping: Sendable {
             unverified[key, default: [:]][fact.environment] = entry
             return
         }
-        // In place: no copy of the nested dictionaries or the list per record.
-        launches[key, default: [:]][fact.environment, default: []].append(
+        // In place: no copy of the list per record.
+        slots[slot(key, fact.environment)].launches.append(
             Launch(round: launch.round, trial: launch.trial, position: fact.position, iterations: fact.iterations,
                    seconds: fact.seconds, mean: fact.mean, p99: fact.p99, osu: fact.osu, wrong: fact.wrong,
                    throughput: fact.throughput, probe: fact.probe, duplicate: false))
