@@ -83,7 +83,7 @@ final class FactScanner {
         var kernel: String?, params: (canonical: String, bytes: Double?)?, ranks: Int?, trial = 0, iterations = 0
         var round: Int?, position: Int?, wrong: Int?, descriptor: KernelDescriptor?, osu: OSUStatistics?
         var warmup = 0, counters: Counters?
-        var seconds: [Double]?, verified: Bool?, environment: ScannedEnvironment?
+        var seconds: Numbers?, verified: Bool?, environment: ScannedEnvironment?
         var throughput: [String: Double] = [:], rateProblem: (key: String, reason: String)?
         // A key read here given twice: JSONDecoder keeps the first, this scan would keep the
         // last (found by benchmarks/fuzz). The full decoder decides such lines.
@@ -177,8 +177,11 @@ final class FactScanner {
               let kernel, let ranks, let seconds, let verified, let environment else { return nil }
         let parameters = params ?? ("", nil)
         // Summary keys in `summaryKeys` order: min, p50, mean, p99, max, stddev.
-        let implausible = PhysicalBounds.violation(secondsMin: seconds[0], max: seconds[4],
-                                                   others: [seconds[1], seconds[2], seconds[3], seconds[5]]) ?? rateProblem?.reason
+        // Every value read is finite (`number`), so a summary inside the bounds needs no check.
+        let inBounds = seconds[0] >= PhysicalBounds.shortestIteration && seconds[4] <= PhysicalBounds.longestIteration
+        let implausible = (inBounds ? nil : PhysicalBounds.violation(secondsMin: seconds[0], max: seconds[4],
+                                                                     others: [seconds[1], seconds[2], seconds[3], seconds[5]]))
+            ?? rateProblem?.reason
         return RecordFacts(kernel: kernel, parameters: parameters.canonical, bytes: parameters.bytes, ranks: ranks,
                            iterations: iterations, trial: trial, round: round, position: position, seconds: seconds[1], mean: seconds[2],
                            p99: seconds[3], verified: verified, implausible: implausible, environment: environment.name,
@@ -201,12 +204,21 @@ final class FactScanner {
     private static let osuKeys: [StaticString] = ["avg", "min", "max"]
     private static let probeKeys: [StaticString] = ["sumGBps", "gemmGflops", "seconds"]
 
+    /// Up to six numbers of one object, on the stack: an array per record was a heap allocation.
+    private struct Numbers {
+        private var values: (Double, Double, Double, Double, Double, Double) = (0, 0, 0, 0, 0, 0)
+        subscript(index: Int) -> Double {
+            get { withUnsafeBytes(of: values) { $0.load(fromByteOffset: index * 8, as: Double.self) } }
+            set { withUnsafeMutableBytes(of: &values) { $0.storeBytes(of: newValue, toByteOffset: index * 8, as: Double.self) } }
+        }
+    }
+
     /// An object whose fields are all numbers: the values of `keys` in their order, nil when one is
     /// missing or anything else is there (but `skipping`, a field of any shape).
     private func numbers(_ scanner: inout JSONScanner, _ keys: [StaticString], skipping: StaticString? = nil,
-                         checks: [NumberCheck]? = nil) -> [Double]? {
+                         checks: [NumberCheck]? = nil) -> Numbers? {
         guard scanner.consume(UInt8(ascii: "{")) else { return nil }
-        var values = [Double](repeating: 0, count: keys.count), seen = 0
+        var values = Numbers(), seen = 0
         repeat {
             guard let key = scanner.rawString(), scanner.consume(UInt8(ascii: ":")) else { return nil }
             if let skipping, scanner.equals(key, skipping) { guard scanner.skipValue() != nil else { return nil }; continue }

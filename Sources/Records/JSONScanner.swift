@@ -61,6 +61,10 @@ struct JSONScanner {
     mutating func number() -> Double? {
         // strtod alone would take what JSON does not ("01", "0x10", "inf"): the grammar first.
         guard let text = numberText() else { return nil }
+        if let value = DecimalText.double(base, position, text.end) {
+            position = text.end
+            return value
+        }
         // Lines end in a newline or a 0 byte that the reader guarantees, so strtod stops in bounds.
         var stop: UnsafeMutablePointer<CChar>?
         let value = (base + position).withMemoryRebound(to: CChar.self, capacity: 1) { strtod($0, &stop) }

@@ -160,9 +160,20 @@ public struct Analysis: Sendable {
     /// The parts are taken out of `groupings` one by one as they are merged, so each part's
     /// lists are let go as soon as they are copied (a million records are never held twice).
     static func build(groupings: inout [Grouping], skipped: [SkippedEnvironment], options: Options) throws -> Analysis {
+        // Each part's lists, in part order, per point and environment: joined below on every
+        // core; the rest of each part is merged here.
+        var pieces: [PointKey: [String: [[Grouping.Launch]]]] = [:]
         var grouping = Grouping()
         groupings.reverse()
-        while let part = groupings.popLast() { grouping.merge(part) }
+        while var part = groupings.popLast() {
+            part.settle()
+            for (key, environments) in part.launches {
+                for (environment, list) in environments { pieces[key, default: [:]][environment, default: []].append(list) }
+            }
+            part.launches = [:]
+            grouping.merge(part)
+        }
+        grouping.launches = Grouping.joined(&pieces)
         let recordCount = grouping.recordCount
         guard recordCount > 0 else { throw AnalysisError.noRecords }
         let present = grouping.present
@@ -262,10 +273,83 @@ struct Grouping: Sendable {
 
     init(_ facts: [RecordFacts]) {
         for fact in facts { add(fact) }
+        settle()
+    }
+
+    /// The lists `add` fills, one per point and environment, before `settle` files them in
+    /// `launches`. Records come in the same order launch after launch, so the list a record goes
+    /// to is most often the one that followed the last record's list the last time: it is tried
+    /// first, its key compared (interned names compare by their storage) instead of hashed.
+    private struct Slot {
+        var key: PointKey
+        var environment: String
+        var launches: [Launch]
+        /// The slot that took the record after this slot's last one.
+        var successor: Int
+    }
+    private var slots: [Slot] = []
+    private var slotIndex: [PointKey: [String: Int]] = [:]
+    private var lastSlot = -1
+
+    private mutating func slot(_ key: PointKey, _ environment: String) -> Int {
+        func matches(_ slot: Int) -> Bool { slots[slot].key == key && slots[slot].environment == environment }
+        if lastSlot >= 0 {
+            if matches(lastSlot) { return lastSlot }
+            let next = slots[lastSlot].successor
+            if next >= 0, matches(next) { lastSlot = next; return next }
+        }
+        let found: Int
+        if let known = slotIndex[key]?[environment] {
+            found = known
+        } else {
+            found = slots.count
+            slots.append(Slot(key: key, environment: environment, launches: [], successor: -1))
+            slotIndex[key, default: [:]][environment] = found
+        }
+        if lastSlot >= 0 { slots[lastSlot].successor = found }
+        lastSlot = found
+        return found
+    }
+
+    /// Files the lists `add` filled under `launches`.
+    mutating func settle() {
+        for slot in slots {
+            if launches[slot.key]?[slot.environment] == nil {
+                launches[slot.key, default: [:]][slot.environment] = slot.launches
+            } else {
+                launches[slot.key]![slot.environment]!.append(contentsOf: slot.launches)
+            }
+        }
+        slots = []; slotIndex = [:]; lastSlot = -1
+    }
+
+    /// Each point's and environment's lists joined in order, on every core; each list is let go
+    /// as soon as it is copied (a million records are never held twice). Empties `pieces`.
+    static func joined(_ pieces: inout [PointKey: [String: [[Launch]]]]) -> [PointKey: [String: [Launch]]] {
+        var entries = pieces.flatMap { key, environments in environments.map { (key: key, environment: $0.key, lists: $0.value) } }
+        pieces = [:]
+        let lists = entries.withUnsafeMutableBufferPointer { buffer in
+            parallelMap(Array(buffer.indices)) { index -> [Launch] in
+                // Each index is one task's alone.
+                let parts = buffer[index].lists
+                buffer[index].lists = []
+                guard parts.count > 1 else { return parts.first ?? [] }
+                var list: [Launch] = []
+                list.reserveCapacity(parts.reduce(0) { $0 + $1.count })
+                for part in parts { list.append(contentsOf: part) }
+                return list
+            }
+        }
+        var launches: [PointKey: [String: [Launch]]] = [:]
+        for (entry, list) in zip(entries, lists) { launches[entry.key, default: [:]][entry.environment] = list }
+        return launches
     }
 
     /// Another part's facts after this one's (parts are chunks of files, in file order).
     mutating func merge(_ other: Grouping) {
+        var other = other
+        other.settle()
+        settle()
         guard recordCount > 0 else { self = other; return }
         recordCount += other.recordCount
         counters += other.counters
@@ -296,7 +380,7 @@ struct Grouping: Sendable {
 
     mutating func add(_ fact: RecordFacts) {
         recordCount += 1
-        if fact.verified, let read = CounterFacts(fact) { counters.append(read) }
+        if fact.verified, fact.counters != nil, let read = CounterFacts(fact) { counters.append(read) }
         let key = PointKey(kernel: fact.kernel, parameters: fact.parameters, ranks: fact.ranks, bytes: fact.bytes)
         // Compared field by field before any tuple or key is built: a million records.
         if !(lastNames.map { $0.kernel == fact.kernel && $0.environment == fact.environment && $0.host == fact.host
@@ -322,8 +406,8 @@ struct Grouping: Sendable {
             unverified[key, default: [:]][fact.environment] = entry
             return
         }
-        // In place: no copy of the nested dictionaries or the list per record.
-        launches[key, default: [:]][fact.environment, default: []].append(
+        // In place: no copy of the list per record.
+        slots[slot(key, fact.environment)].launches.append(
             Launch(round: launch.round, trial: launch.trial, position: fact.position, iterations: fact.iterations,
                    seconds: fact.seconds, mean: fact.mean, p99: fact.p99, osu: fact.osu, wrong: fact.wrong,
                    throughput: fact.throughput, probe: fact.probe, duplicate: false))
@@ -449,23 +533,34 @@ private struct Pairer {
         var ratios: [Double] = [], mineMatched: [Double] = [], theirsMatched: [Double] = []
         var missing: [Int] = [], duplicates: [Int] = [], mixed: [Int] = []
         ratios.reserveCapacity(min(a.launches.count, b.launches.count))
-        var i = 0, j = 0
-        while i < a.launches.count || j < b.launches.count {
-            let x = i < a.launches.count ? a.launches[i] : nil, y = j < b.launches.count ? b.launches[j] : nil
-            let round = min(x?.round ?? .max, y?.round ?? .max)
-            let mine = x?.round == round ? x : nil, theirs = y?.round == round ? y : nil
-            if mine != nil { i += 1 }
-            if theirs != nil { j += 1 }
-            if mine?.duplicate == true || theirs?.duplicate == true { duplicates.append(round); continue }
-            guard let mine, let theirs else { missing.append(round); continue }
-            if let only, !only.contains(round) { continue }
-            if let p = mine.probe, let q = theirs.probe, MachineMode.differ(p, q) {
-                mixed.append(round)
-                if options.excludeMixed { continue }
+        // Fields are read in place: a copy of each launch retained and released its rates.
+        a.launches.withUnsafeBufferPointer { mineList in
+            b.launches.withUnsafeBufferPointer { theirsList in
+                var i = 0, j = 0
+                while i < mineList.count || j < theirsList.count {
+                    let round = min(i < mineList.count ? mineList[i].round ?? .max : .max,
+                                    j < theirsList.count ? theirsList[j].round ?? .max : .max)
+                    let mineHere = i < mineList.count && mineList[i].round == round
+                    let theirsHere = j < theirsList.count && theirsList[j].round == round
+                    let mine = i, theirs = j
+                    if mineHere { i += 1 }
+                    if theirsHere { j += 1 }
+                    if (mineHere && mineList[mine].duplicate) || (theirsHere && theirsList[theirs].duplicate) {
+                        duplicates.append(round)
+                        continue
+                    }
+                    guard mineHere, theirsHere else { missing.append(round); continue }
+                    if let only, !only.contains(round) { continue }
+                    if let p = mineList[mine].probe, let q = theirsList[theirs].probe, MachineMode.differ(p, q) {
+                        mixed.append(round)
+                        if options.excludeMixed { continue }
+                    }
+                    let x = mineList[mine].seconds, y = theirsList[theirs].seconds
+                    ratios.append(log(x / y))
+                    mineMatched.append(x)
+                    theirsMatched.append(y)
+                }
             }
-            ratios.append(log(mine.seconds / theirs.seconds))
-            mineMatched.append(mine.seconds)
-            theirsMatched.append(theirs.seconds)
         }
         var comparison = Comparison(point: key, environment: candidate, baseline: reference, ratios: ratios,
                                     candidateMedians: mineMatched, baselineMedians: theirsMatched, options: options,

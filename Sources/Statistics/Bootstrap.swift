@@ -90,9 +90,10 @@ public struct Bootstrap: Sendable {
 
     private func interval(of estimates: [Double], tail: Double? = nil) -> ClosedRange<Double>? {
         guard !estimates.isEmpty else { return nil }
-        let sorted = estimates.sorted()
+        var estimates = estimates
         let tail = tail ?? (1 - confidence) / 2
-        return Median.quantile(tail, ofSorted: sorted)...Median.quantile(1 - tail, ofSorted: sorted)
+        let ends = Median.quantiles([tail, 1 - tail], of: &estimates)
+        return ends[0]...ends[1]
     }
 
     /// The median of `values.count` draws with replacement from sorted `values`: it counts how
