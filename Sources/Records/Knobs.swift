@@ -10,6 +10,17 @@ public struct Knobs: Codable, Sendable, Equatable {
         case unconfined
     }
 
+    /// When a node pulls the pod image from the registry before creating its pods, as a kubelet's
+    /// `imagePullPolicy` says. No pull at all (`never`, the knob unset) runs the image already
+    /// unpacked on this host.
+    public enum Pull: String, Codable, Sendable, CaseIterable {
+        /// Empty the node's image store first, then pull: a cold node.
+        case always
+        /// Pull only what the node's image store lacks: a warm node.
+        case ifNotPresent = "if-not-present"
+        case never
+    }
+
     /// CFS quota per pod in cores (a Burstable pod's CPU limit); nil for none.
     public var cpuLimit: Double?
     /// The static CPU Manager on a Guaranteed pod: an exclusive integer cpuset per pod, no quota.
@@ -20,17 +31,21 @@ public struct Knobs: Codable, Sendable, Equatable {
     /// The underlay's MTU; the overlay's is 50 bytes less (VXLAN's headers). Nil keeps 1500.
     public var mtu: Int?
     public var seccomp: Seccomp?
+    /// Image pull from the registry before the pods start; nil (or `never`) for none.
+    public var pull: Pull?
 
-    public init(cpuLimit: Double? = nil, guaranteed: Bool? = nil, slots: Int? = nil, mtu: Int? = nil, seccomp: Seccomp? = nil) {
+    public init(cpuLimit: Double? = nil, guaranteed: Bool? = nil, slots: Int? = nil, mtu: Int? = nil, seccomp: Seccomp? = nil,
+                pull: Pull? = nil) {
         self.cpuLimit = cpuLimit; self.guaranteed = guaranteed; self.slots = slots; self.mtu = mtu; self.seccomp = seccomp
+        self.pull = pull == .never ? nil : pull
     }
 
     enum CodingKeys: String, CodingKey {
-        case cpuLimit = "cpu-limit", guaranteed, slots, mtu, seccomp
+        case cpuLimit = "cpu-limit", guaranteed, slots, mtu, seccomp, pull
     }
 
     /// Every knob's name, as suites, flags (`--NAME`) and records spell it.
-    public static let names = [CodingKeys.cpuLimit, .guaranteed, .slots, .mtu, .seccomp].map(\.rawValue)
+    public static let names = [CodingKeys.cpuLimit, .guaranteed, .slots, .mtu, .seccomp, .pull].map(\.rawValue)
     /// What a pod's network may carry: IPv6's minimum to a common jumbo frame.
     public static let mtuRange = 1280...9000
 
@@ -69,6 +84,12 @@ public struct Knobs: Codable, Sendable, Equatable {
                 throw Problem("seccomp '\(text)' is unknown; allowed: \(Seccomp.allCases.map(\.rawValue).joined(separator: ", "))")
             }
             seccomp = value
+        case CodingKeys.pull.rawValue:
+            guard let value = Pull(rawValue: text) else {
+                throw Problem("pull '\(text)' is unknown; allowed: \(Pull.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            // `never` is today's behaviour: no knob at all, so its records pair with the unset ones.
+            pull = value == .never ? nil : value
         default:
             throw Problem("unknown knob '\(name)'; knobs: \(Knobs.names.joined(separator: ", "))")
         }
@@ -95,6 +116,7 @@ public struct Knobs: Codable, Sendable, Equatable {
         if let slots { parts.append("slots=\(slots)") }
         if let mtu { parts.append("mtu=\(mtu)") }
         if let seccomp { parts.append("seccomp=\(seccomp.rawValue)") }
+        if let pull { parts.append("pull=\(pull.rawValue)") }
         return parts.joined(separator: ",")
     }
 
