@@ -92,6 +92,8 @@ public struct Analysis: Sendable {
     public var labels: [PointKey: String] = [:]
     /// What the counters say about each gap (`Why`); nil until `Inputs.analyse` reads them.
     public var why: Why? = nil
+    /// The startup launches' phases per environment against the baseline's, where records have them.
+    public var startupPhases: StartupPhases? = nil
 
     public func label(_ point: PointKey) -> String { labels[point] ?? point.label }
 
@@ -236,6 +238,8 @@ struct Grouping: Sendable {
     var probes: [ProbeKey: MachineProbe] = [:]
     /// Each verified record's counters, in the order read, for the WHY section.
     var counters: [CounterFacts] = []
+    /// Each usable startup launch's phases, for the STARTUP PHASES section.
+    var startup: [StartupPhases.Launch] = []
     var recordCount = 0
 
     init() {}
@@ -249,6 +253,7 @@ struct Grouping: Sendable {
         guard recordCount > 0 else { self = other; return }
         recordCount += other.recordCount
         counters += other.counters
+        startup += other.startup
         for (key, environments) in other.launches {
             for (environment, theirs) in environments {
                 launches[key, default: [:]][environment, default: []].append(contentsOf: theirs)
@@ -276,6 +281,9 @@ struct Grouping: Sendable {
     mutating func add(_ fact: RecordFacts) {
         recordCount += 1
         if fact.verified, let read = CounterFacts(fact) { counters.append(read) }
+        if fact.usable, !fact.phases.isEmpty {
+            startup.append(.init(environment: fact.environment, launch: fact.round ?? fact.trial, phases: fact.phases))
+        }
         let key = PointKey(kernel: fact.kernel, parameters: fact.parameters, ranks: fact.ranks, bytes: fact.bytes)
         // Compared field by field before any tuple or key is built: a million records.
         if !(lastNames.map { $0.kernel == fact.kernel && $0.environment == fact.environment && $0.host == fact.host

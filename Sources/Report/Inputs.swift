@@ -60,8 +60,10 @@ public struct Inputs: Sendable {
         var groupings = Array(read.files.joined())
         read.files = []
         let counters = groupings.flatMap(\.counters)
+        let startup = groupings.flatMap(\.startup)
         var analysis = try Analysis.build(groupings: &groupings, skipped: skipped + extra, options: options)
         analysis.why = Why.build(analysis, counters: counters)
+        analysis.startupPhases = StartupPhases.build(startup, baseline: analysis.baseline, environments: analysis.environments)
         if let first = problems.first {
             analysis.warnings.insert("\(problems.count) bad line(s) skipped (--skip-bad), first: \(first.description)", at: 0)
         }

@@ -20,6 +20,10 @@ public struct TableRenderer: Sendable {
         out += "\nALL POINTS\n" + table(Rows.comparisonHeader, analysis.comparisons.map { Rows.comparison($0, in: analysis) },
                                        verdictColumn: Rows.comparisonVerdictColumn)
         if let why = analysis.why { out += "\n" + why.section() }
+        if let startup = analysis.startupPhases {
+            let table = startup.table
+            out += "\nSTARTUP PHASES (against \(startup.baseline))\n  \(startup.note)\n" + self.table(table.header, table.rows, verdictColumn: nil)
+        }
         if !analysis.skipped.isEmpty {
             out += "\nSKIPPED\n" + analysis.skipped.map { "  \($0.environment): \($0.reason)\n" }.joined()
         }
