@@ -31,6 +31,10 @@ struct ImagePull {
         let lock = try FolderLock(storeFolder)
         defer { lock.release() }
         let layout = storeFolder + "/oci"
+        // A pull this lock's holder never finished (a podgap killed mid-pull) left its layout half written.
+        for entry in (try? FileManager.default.contentsOfDirectory(atPath: storeFolder)) ?? [] where entry.hasPrefix("oci.new-") {
+            try? FileManager.default.removeItem(atPath: "\(storeFolder)/\(entry)")
+        }
         if policy == .always { try? FileManager.default.removeItem(atPath: layout) }
 
         let started = Date()
