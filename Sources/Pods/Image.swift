@@ -74,7 +74,7 @@ public struct Image: Sendable {
     public func build() throws -> BuildResult {
         let umoci = try Subprocess.require("umoci", package: "umoci")
         let fileManager = FileManager.default
-        let lock = try StoreLock(store)
+        let lock = try FolderLock(store: store)
         defer { lock.release() }
         if let data = fileManager.contents(atPath: store.buildRecord),
            let last = try? JSONDecoder().decode(BuildRecord.self, from: data),
@@ -130,15 +130,7 @@ public struct Image: Sendable {
     /// while nothing changed: the content-hash cache); otherwise checks the image's copy.
     public static func bundleOfRunningBinary(store: Store, progress: (String) -> Void = { _ in }) throws -> String {
         let running = runningBinary()
-        if let image = try? Image(store: store, binary: running) {
-            let built: BuildResult
-            do { built = try image.build() } catch {
-                let reason = String(describing: error).split(separator: "\n").first ?? ""
-                throw PodsError.badInput("cannot build the pod image in \(store.imageRoot) from \(running): \(reason)")
-            }
-            if !built.cached { progress("image rebuilt from \(running)") }
-            return try bundle(store: store)
-        }
+        if try buildFromRunningBinary(store: store, progress: progress) { return try bundle(store: store) }
         let folder = try bundle(store: store)
         let sums = try Subprocess.run("/usr/bin/sha256sum", [folder + "/rootfs" + podgapPath, running]).stdout
             .split(separator: "\n").map { $0.prefix(64) }
@@ -146,6 +138,20 @@ public struct Image: Sendable {
             throw PodsError.badInput("the pod image holds another podgap than \(running): run `podgap image build --entrypoint PATH/containers/entrypoint` with this binary")
         }
         return folder
+    }
+
+    /// Builds the image from the running binary where the checkout's entrypoint is at hand (a
+    /// no-op while nothing changed); false where it is not, and the image stays as built.
+    public static func buildFromRunningBinary(store: Store, progress: (String) -> Void = { _ in }) throws -> Bool {
+        let running = runningBinary()
+        guard let image = try? Image(store: store, binary: running) else { return false }
+        let built: BuildResult
+        do { built = try image.build() } catch {
+            let reason = String(describing: error).split(separator: "\n").first ?? ""
+            throw PodsError.badInput("cannot build the pod image in \(store.imageRoot) from \(running): \(reason)")
+        }
+        if !built.cached { progress("image rebuilt from \(running)") }
+        return true
     }
 
     /// Unpacks the built image into a runc bundle (rootfs + config.json) named by the image's
@@ -164,7 +170,7 @@ public struct Image: Sendable {
             searchable(folder)
             return folder
         }
-        let lock = try StoreLock(store)
+        let lock = try FolderLock(store: store)
         defer { lock.release() }
         if FileManager.default.fileExists(atPath: folder + "/config.json") { return folder }
         let umoci = try Subprocess.require("umoci", package: "umoci")
@@ -306,20 +312,11 @@ public struct Image: Sendable {
     }
 }
 
-/// An exclusive lock on the image store, so that builds and unpacks by concurrent podgap
-/// processes (tests, suites) do not replace the layout under each other.
-struct StoreLock {
-    private let descriptor: Int32
-
-    init(_ store: Store) throws {
+/// The image store's lock, so that builds and unpacks by concurrent podgap processes (tests,
+/// suites) do not replace the layout under each other.
+extension FolderLock {
+    init(store: Store) throws {
         try FileManager.default.createDirectory(atPath: store.imageRoot, withIntermediateDirectories: true)
-        descriptor = open(store.imageRoot + "/.lock", O_CREAT | O_RDWR, 0o644)
-        guard descriptor >= 0 else { throw PodsError.failed("cannot open \(store.imageRoot)/.lock: \(String(cString: strerror(errno)))") }
-        flock(descriptor, LOCK_EX)
-    }
-
-    func release() {
-        flock(descriptor, LOCK_UN)
-        close(descriptor)
+        try self.init(store.imageRoot)
     }
 }

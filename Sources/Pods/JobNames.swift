@@ -68,6 +68,8 @@ public struct JobNames: Sendable, Equatable {
     public func underlayPort(_ index: Int) -> String { "\(stem)-u\(index)" }
     /// The launcher's port on the underlay bridge (when pods share their nodes' namespaces).
     public var launcherPort: String { "\(stem)-ul0" }
+    /// Node `index`'s link to the registry, inside the registry's namespace while it pulls.
+    public func registryLink(_ index: Int) -> String { "\(stem)-r\(index)" }
     /// Per-pod cgroup, directly under each controller's root so that `runc delete` removes it whole.
     public func cgroup(_ pod: String) -> String { "/podgap-\(pod)" }
 

@@ -1,4 +1,5 @@
 import Foundation
+import Records
 
 /// What `pods up` made, saved as `/run/podgap/<job>/state.json` for `launch`, `list` and `down`.
 /// `down` does not need it: every piece is also found by its name.
@@ -38,6 +39,15 @@ public struct JobState: Codable, Sendable {
     public var launchPID: Int32?
     /// The GPUs every pod got (`pods up --gpus`): the CDI devices, where their edits came from, and the edits.
     public var gpus: GPUInjection?
+    /// Each node's image pull (`pull` knob), node 0 first; nil when the pods run the host's image.
+    public var pulls: [PulledImage]?
+    /// How long each phase of `pods up` took, in order (`StartupPhase.pods` up to `started`).
+    public var phases: [PhaseTime]?
+
+    public struct PhaseTime: Codable, Sendable, Equatable {
+        public var phase: StartupPhase
+        public var seconds: Double
+    }
 
     /// This state as JSONSerialization objects, each pod with its runtime status (`pods list --json`).
     public func jsonObject(podStatuses: [String]) throws -> [String: Any] {

@@ -1,4 +1,5 @@
 import Foundation
+import Records
 import Spawn
 
 /// Brings a job's emulated nodes, networks and pods up, lists jobs, and takes them down.
@@ -11,6 +12,8 @@ public enum PodJob {
         /// The runc bundle the pods run from, and the seccomp profile it carries; nil without containers.
         var bundle: String?
         var seccomp: SeccompProfile?
+        /// The registry the nodes pull the image from (the `pull` knob), checked to be up.
+        var registry: (registry: Registry, state: Registry.State)?
 
         init(for spec: JobSpec, store: Store, progress: (String) -> Void) throws {
             guard geteuid() == 0 else {
@@ -20,7 +23,13 @@ public enum PodJob {
             network = try LinkCommands()
             cni = spec.network.usesCNI ? try CNI() : nil
             if spec.userNamespace { try Tools.requireUserNamespaces() }
-            if spec.containers {
+            if spec.containers, spec.knobs.pull != nil {
+                // The nodes pull and unpack the image themselves, once their namespaces exist.
+                _ = try Subprocess.require("skopeo", package: "skopeo")
+                _ = try Subprocess.require("umoci", package: "umoci")
+                let registry = Registry(store: store)
+                self.registry = (registry, try registry.load())
+            } else if spec.containers {
                 let bundle = try Image.bundleOfRunningBinary(store: store, progress: progress)
                 self.bundle = bundle
                 seccomp = try SeccompProfile.load(bundle: bundle)
@@ -40,8 +49,11 @@ public enum PodJob {
     }
 
     /// Creates everything of `spec`; on any failure removes what it made and rethrows.
+    /// `submitted`: when the job was asked for (a startup launch's clock), else now; the
+    /// state's `phases` count from there.
     public static func up(_ spec: JobSpec, store: Store = Store(), rdma: PodRDMA? = nil, gpus: GPUInjection? = nil,
-                          progress: (String) -> Void = { _ in }) throws -> JobState {
+                          submitted: Date = Date(), progress: (String) -> Void = { _ in }) throws -> JobState {
+        var clock = PhaseClock(start: submitted)
         let names = try JobNames(spec.name)
         let tools = try Tools(for: spec, store: store, progress: progress)
         if FileManager.default.fileExists(atPath: store.jobFolder(spec.name)) || !leftovers(names, store: store).isEmpty {
@@ -52,7 +64,7 @@ public enum PodJob {
         let resultsExisted = FileManager.default.fileExists(atPath: results)
         do {
             return try create(spec, names: names, tools: tools, results: results, store: store, rdma: rdma, gpus: gpus,
-                              progress: progress)
+                              clock: &clock, progress: progress)
         } catch {
             _ = down(job: spec.name, store: store)
             // Results folders this call made and nothing wrote to go too (rmdir keeps a non-empty one).
@@ -63,8 +75,9 @@ public enum PodJob {
     }
 
     private static func create(_ spec: JobSpec, names: JobNames, tools: Tools, results: String, store: Store, rdma: PodRDMA?,
-                               gpus: GPUInjection?, progress: (String) -> Void) throws -> JobState {
-        let runtime = tools.runtime, network = tools.network, bundle = tools.bundle, seccomp = tools.seccomp
+                               gpus: GPUInjection?, clock: inout PhaseClock, progress: (String) -> Void) throws -> JobState {
+        let runtime = tools.runtime, network = tools.network
+        var bundle = tools.bundle, seccomp = tools.seccomp
         let fileManager = FileManager.default
         let folder = store.jobFolder(spec.name)
         try fileManager.createDirectory(atPath: folder + "/etc/mpi", withIntermediateDirectories: true)
@@ -88,6 +101,23 @@ public enum PodJob {
         // The `mtu` knob sets the underlay's; the pods' follows it (the overlay 50 bytes less).
         let podNetwork = spec.network.withUnderlayMTU(spec.knobs.mtu)
         try network.wire(names, nodes: spec.nodes, network: podNetwork)
+        clock.end(.submit)
+
+        // Each node's image: pulled from the registry into its store and unpacked into the job's state.
+        var pulls: [PulledImage]?
+        if let (registry, registryState) = tools.registry, let policy = spec.knobs.pull {
+            progress("image pull (\(policy.rawValue)) from \(registry.endpoint) on \(spec.nodes) node(s)")
+            let pull = ImagePull(registry: registry, state: registryState, policy: policy, tag: Image.tag, network: network)
+            let pulled = try concurrently(spec.nodes) { node in
+                try pull.run(node: node, netns: nodeNetns[node], link: names.registryLink(node), bundle: "\(folder)/nodes/n\(node)/bundle")
+            }
+            pulls = pulled
+            // Nodes pull and unpack side by side: the slowest pull is the pull phase, the rest of the stage the unpack.
+            clock.end(.pulled, after: pulled.map(\.pullSeconds).max() ?? 0)
+            clock.end(.unpacked)
+            bundle = pulled.first?.bundle
+            seccomp = try pulled.first.map { try SeccompProfile.load(bundle: $0.bundle) }
+        }
 
         var pods: [JobState.Pod] = []
         var launcherAddress = LinkCommands.launcherUnderlayAddress
@@ -111,6 +141,7 @@ public enum PodJob {
                 .init(name: $1.pod, node: $1.node, address: addresses[$0], netns: $1.netns, results: "\(results)/\($1.pod)")
             }
             launcherAddress = addresses[placement.count]
+            clock.end(.network)
         } else {
             // Pods in their nodes' namespaces answer on the nodes' underlay addresses.
             pods = placement.map {
@@ -142,22 +173,23 @@ public enum PodJob {
         let owner = userNamespace?.hostID
         for pod in pods { try makeResultsFolder(pod.results, owner: owner) }
 
+        if tools.cni == nil { clock.end(.network) }
         let version = runtime.version()
         let links = [names.underlayBridge] + (0..<spec.nodes).map(names.underlayPort) + (spec.network.usesCNI ? [] : [names.launcherPort])
         let state = JobState(spec: spec, pods: pods, nodes: (0..<spec.nodes).map(names.node), nodeNetns: nodeNetns,
                              underlayNetns: names.underlay, underlayLinks: links, launcherNetns: names.launcher,
                              launcherAddress: launcherAddress, bundle: bundle, runtimeVersion: version, results: results,
-                             created: ISO8601DateFormatter().string(from: Date()), launchPID: nil, gpus: gpus)
+                             created: ISO8601DateFormatter().string(from: Date()), launchPID: nil, gpus: gpus, pulls: pulls)
         try state.save(store)
 
         if let bundle, let seccomp {
             let base = try PodConfig.readBase(bundle: bundle)
-            progress("\(runtime.kind.rawValue) run: \(pods.count) pod(s)")
+            progress("\(runtime.kind.rawValue) create and start: \(pods.count) pod(s)")
             _ = try concurrently(pods.count) { index in
                 let pod = pods[index]
                 let podFolder = "\(folder)/pods/\(pod.name)"
                 var config = PodConfig(pod: pod.name, job: spec.name, network: spec.network, netnsPath: LinkCommands.path(pod.netns),
-                                       rootfs: bundle + "/rootfs", results: pod.results, hosts: folder + "/etc/hosts",
+                                       rootfs: (pulls?[pod.node].bundle ?? bundle) + "/rootfs", results: pod.results, hosts: folder + "/etc/hosts",
                                        mpiFolder: folder + "/etc/mpi", knobs: spec.knobs,
                                        cpuset: spec.podCPUs?[index] ?? spec.nodeCPUs?[pod.node] ?? spec.cpuset,
                                        memoryBytes: spec.memoryBytes, runtimeVersion: version,
@@ -168,11 +200,19 @@ public enum PodJob {
                 config.gpus = gpus?.edits
                 config.hugePages = spec.hugePages
                 try config.write(base: base, to: podFolder)
-                try runtime.run(id: pod.name, bundle: podFolder, log: podFolder + "/log")
+                try runtime.create(id: pod.name, bundle: podFolder, log: podFolder + "/log")
                 return pod.name
             }
+            clock.end(.created)
+            _ = try concurrently(pods.count) { index in
+                try runtime.start(id: pods[index].name, log: "\(folder)/pods/\(pods[index].name)/log")
+            }
+            clock.end(.started)
         }
-        return state
+        var timed = state
+        timed.phases = clock.phases
+        try timed.save(store)
+        return timed
     }
 
     /// Makes a pod's results folder (or keeps the one a former job left), which must be a folder
@@ -239,6 +279,8 @@ public enum PodJob {
             }
         }
         for folder in cgroupFolders(names) where rmdir(folder) == 0 { removed.append("cgroup \(folder)") }
+        // The nodes' links to the registry went with their namespaces; their addresses go too.
+        Registry(store: store).releaseLeases { $0.hasPrefix(names.stem + "-r") }
         let folder = store.jobFolder(job)
         // Pinned user namespaces (--userns) are mounts: unpinned before their folder can go.
         for pin in (try? FileManager.default.contentsOfDirectory(atPath: folder + "/userns")) ?? [] {
@@ -297,6 +339,23 @@ public enum PodJob {
         ((try? FileManager.default.contentsOfDirectory(atPath: store.runRoot)) ?? []).filter {
             (try? JobNames($0)) != nil
         }.sorted()
+    }
+}
+
+/// Marks the end of each phase of `pods up` against one start, so that the phases add up to
+/// the time since the start.
+struct PhaseClock {
+    private var last: Date
+    private(set) var phases: [JobState.PhaseTime] = []
+
+    init(start: Date) { last = start }
+
+    /// Ends `phase` now; with `after`, it ends that many seconds after the last phase did instead
+    /// (a phase measured inside a stage, the rest of which the next phase takes).
+    mutating func end(_ phase: StartupPhase, after seconds: Double? = nil) {
+        let now = seconds.map { last.addingTimeInterval($0) } ?? Date()
+        phases.append(.init(phase: phase, seconds: now.timeIntervalSince(last)))
+        last = now
     }
 }
 

@@ -74,9 +74,24 @@ public struct Runtime: Sendable {
 
     /// Starts the container detached; its stdout and stderr (and so the pod's) go to `log`.
     public func run(id: String, bundle: String, log: String) throws {
+        try tool(["run", "--detach", "--bundle", bundle, id], id: id, log: log)
+    }
+
+    /// Creates the container (its namespaces, cgroup and init, waiting before the entrypoint), as
+    /// a CRI runtime's CreateContainer does; its stdout and stderr go to `log`.
+    public func create(id: String, bundle: String, log: String) throws {
+        try tool(["create", "--bundle", bundle, id], id: id, log: log)
+    }
+
+    /// Starts a created container's entrypoint (CRI's StartContainer).
+    public func start(id: String, log: String) throws {
+        try tool(["start", id], id: id, log: log)
+    }
+
+    private func tool(_ arguments: [String], id: String, log: String) throws {
         let outcome: ChildOutcome
         do {
-            outcome = try Child.run(command + ["run", "--detach", "--bundle", bundle, id], environment: ProcessInfo.processInfo.environment,
+            outcome = try Child.run(command + arguments, environment: ProcessInfo.processInfo.environment,
                                     output: .log(log), timeout: Subprocess.timeout, endingSurvivors: false,
                                     // Pods start side by side; Ctrl-C takes them down once `up` is done.
                                     ctrlC: false)
@@ -85,7 +100,7 @@ public struct Runtime: Sendable {
         }
         guard outcome.status == 0 else {
             let line = outcome.timedOut ? "did not finish in \(Int(Subprocess.timeout)) s" : outcome.lastLine.isEmpty ? "no output" : outcome.lastLine
-            throw PodsError.failed("\(kind.rawValue) run \(id) failed: \(line)")
+            throw PodsError.failed("\(kind.rawValue) \(arguments[0]) \(id) failed: \(line)")
         }
     }
 

@@ -12,7 +12,7 @@ final class FactScanner {
     /// The top-level fields the scanner reads; any other key is skipped unbuilt.
     private enum Field: Int, CaseIterable {
         case schema, kernel, params, ranks, trial, round, position, wrong, descriptor, osu, seconds, throughput, verified,
-             environment, run, time, warmup, iterations, counters
+             environment, run, time, warmup, iterations, counters, phases
 
         /// The key as it is written in a record.
         var key: StaticString {
@@ -36,6 +36,7 @@ final class FactScanner {
             case .warmup: return "warmup"
             case .iterations: return "iterations"
             case .counters: return "counters"
+            case .phases: return "phases"
             }
         }
 
@@ -82,7 +83,7 @@ final class FactScanner {
     private func scan(_ scanner: inout JSONScanner) -> RecordFacts? {
         var kernel: String?, params: (canonical: String, bytes: Double?)?, ranks: Int?, trial = 0, iterations = 0
         var round: Int?, position: Int?, wrong: Int?, descriptor: KernelDescriptor?, osu: OSUStatistics?
-        var warmup = 0, counters: Counters?
+        var warmup = 0, counters: Counters?, phases: [String: Double] = [:]
         var seconds: Numbers?, verified: Bool?, environment: ScannedEnvironment?
         var throughput: [String: Double] = [:], rateProblem: (key: String, reason: String)?
         // A key read here given twice: JSONDecoder keeps the first, this scan would keep the
@@ -125,6 +126,18 @@ final class FactScanner {
                 guard let range = scanner.skipValue(),
                       let read = try? JSONDecoder().decode(Counters.self, from: Data(scanner.bytes(range))) else { return nil }
                 counters = read
+            case .phases:
+                // Name -> summary; only a startup launch's phases are kept (its p50, the one sample).
+                guard scanner.consume(UInt8(ascii: "{")) else { return nil }
+                if !scanner.consume(UInt8(ascii: "}")) {
+                    repeat {
+                        guard let name = scanner.rawString(), scanner.consume(UInt8(ascii: ":")),
+                              let values = numbers(&scanner, FactScanner.summaryKeys, skipping: "samples") else { return nil }
+                        let text = intern(scanner, name)
+                        if StartupPhase(rawValue: text) != nil { phases[text] = values[1] }
+                    } while scanner.consume(UInt8(ascii: ","))
+                    guard scanner.consume(UInt8(ascii: "}")) else { return nil }
+                }
             case .descriptor:
                 guard let known = descriptors.repeated(&scanner) ?? scanner.skipValue().flatMap({ self.descriptor(scanner, $0) }) else { return nil }
                 descriptor = known
@@ -187,7 +200,7 @@ final class FactScanner {
                            p99: seconds[3], verified: verified, implausible: implausible, environment: environment.name,
                            host: environment.host, mpiLibrary: environment.mpi, podgapVersion: environment.version,
                            probe: environment.probe, descriptor: descriptor, osu: osu, wrong: wrong, throughput: throughput,
-                           warmup: warmup, counters: counters, network: environment.network, knobs: environment.knobs)
+                           warmup: warmup, counters: counters, network: environment.network, knobs: environment.knobs, phases: phases)
     }
 
     private static let summaryKeys: [StaticString] = ["min", "p50", "mean", "p99", "max", "stddev"]

@@ -17,6 +17,17 @@ public struct Knobs: Codable, Sendable, Equatable {
         case crun
     }
 
+    /// When a node pulls the pod image from the registry before creating its pods, as a kubelet's
+    /// `imagePullPolicy` says. No pull at all (`never`, the knob unset) runs the image already
+    /// unpacked on this host.
+    public enum Pull: String, Codable, Sendable, CaseIterable {
+        /// Empty the node's image store first, then pull: a cold node.
+        case always
+        /// Pull only what the node's image store lacks: a warm node.
+        case ifNotPresent = "if-not-present"
+        case never
+    }
+
     /// CFS quota per pod in cores (a Burstable pod's CPU limit); nil for none.
     public var cpuLimit: Double?
     /// The static CPU Manager on a Guaranteed pod: an exclusive integer cpuset per pod, no quota.
@@ -32,19 +43,22 @@ public struct Knobs: Codable, Sendable, Equatable {
     /// Message buffers from a hugetlbfs of the pod's own (a pod requesting `hugepages-2Mi`), where
     /// the host has huge pages reserved.
     public var hugepages: Bool?
+    /// Image pull from the registry before the pods start; nil (or `never`) for none.
+    public var pull: Pull?
 
     public init(cpuLimit: Double? = nil, guaranteed: Bool? = nil, slots: Int? = nil, mtu: Int? = nil, seccomp: Seccomp? = nil,
-                runtime: ContainerRuntime? = nil, hugepages: Bool? = nil) {
+                runtime: ContainerRuntime? = nil, hugepages: Bool? = nil, pull: Pull? = nil) {
         self.cpuLimit = cpuLimit; self.guaranteed = guaranteed; self.slots = slots; self.mtu = mtu; self.seccomp = seccomp
         self.runtime = runtime; self.hugepages = hugepages
+        self.pull = pull == .never ? nil : pull
     }
 
     enum CodingKeys: String, CodingKey {
-        case cpuLimit = "cpu-limit", guaranteed, slots, mtu, seccomp, runtime, hugepages
+        case cpuLimit = "cpu-limit", guaranteed, slots, mtu, seccomp, runtime, hugepages, pull
     }
 
     /// Every knob's name, as suites, flags (`--NAME`) and records spell it.
-    public static let names = [CodingKeys.cpuLimit, .guaranteed, .slots, .mtu, .seccomp, .runtime, .hugepages].map(\.rawValue)
+    public static let names = [CodingKeys.cpuLimit, .guaranteed, .slots, .mtu, .seccomp, .runtime, .hugepages, .pull].map(\.rawValue)
     /// What a pod's network may carry: IPv6's minimum to a common jumbo frame.
     public static let mtuRange = 1280...9000
 
@@ -86,6 +100,12 @@ public struct Knobs: Codable, Sendable, Equatable {
                 throw Problem("runtime '\(text)' is unknown; allowed: \(ContainerRuntime.allCases.map(\.rawValue).joined(separator: ", "))")
             }
             runtime = value
+        case CodingKeys.pull.rawValue:
+            guard let value = Pull(rawValue: text) else {
+                throw Problem("pull '\(text)' is unknown; allowed: \(Pull.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            // `never` is today's behaviour: no knob at all, so its records pair with the unset ones.
+            pull = value == .never ? nil : value
         default:
             throw Problem("unknown knob '\(name)'; knobs: \(Knobs.names.joined(separator: ", "))")
         }
@@ -122,6 +142,7 @@ public struct Knobs: Codable, Sendable, Equatable {
         if let seccomp { parts.append("seccomp=\(seccomp.rawValue)") }
         if let runtime { parts.append("runtime=\(runtime.rawValue)") }
         if let hugepages { parts.append("hugepages=\(hugepages)") }
+        if let pull { parts.append("pull=\(pull.rawValue)") }
         return parts.joined(separator: ",")
     }
 

@@ -51,20 +51,22 @@ public struct RecordFacts: Equatable, Sendable {
     /// environment with the same network's environment without knobs.
     public var network: String?
     public var knobs: Knobs?
+    /// A startup launch's phases (`StartupPhase` names only), seconds each; empty otherwise.
+    public var phases: [String: Double]
 
     public init(kernel: String, parameters: String, bytes: Double?, ranks: Int, iterations: Int = 0, trial: Int, round: Int? = nil,
                 position: Int? = nil, seconds: Double, mean: Double? = nil, p99: Double? = nil, verified: Bool,
                 implausible: String? = nil, environment: String, host: String, mpiLibrary: String, podgapVersion: String,
                 probe: MachineProbe? = nil, descriptor: KernelDescriptor? = nil, osu: OSUStatistics? = nil,
                 wrong: Int? = nil, throughput: [String: Double] = [:], warmup: Int = 0, counters: Counters? = nil,
-                network: String? = nil, knobs: Knobs? = nil) {
+                network: String? = nil, knobs: Knobs? = nil, phases: [String: Double] = [:]) {
         self.kernel = kernel; self.parameters = parameters; self.bytes = bytes; self.ranks = ranks
         self.iterations = iterations; self.trial = trial; self.round = round; self.position = position
         self.seconds = seconds; self.mean = mean ?? seconds; self.p99 = p99 ?? seconds
         self.verified = verified; self.implausible = implausible; self.environment = environment
         self.host = host; self.mpiLibrary = mpiLibrary; self.podgapVersion = podgapVersion
         self.probe = probe; self.descriptor = descriptor; self.osu = osu; self.wrong = wrong; self.throughput = throughput
-        self.warmup = warmup; self.counters = counters; self.network = network; self.knobs = knobs
+        self.warmup = warmup; self.counters = counters; self.network = network; self.knobs = knobs; self.phases = phases
     }
 
     public init(_ record: Record, details: Bool = false) {
@@ -79,7 +81,14 @@ public struct RecordFacts: Equatable, Sendable {
                   mpiLibrary: record.environment.mpiLibrary, podgapVersion: record.environment.podgapVersion,
                   probe: record.environment.probe, descriptor: record.descriptor, osu: record.osu, wrong: record.wrong,
                   throughput: details ? record.throughput : [:], warmup: record.warmup, counters: record.counters,
-                  network: record.environment.network, knobs: record.environment.knobs)
+                  network: record.environment.network, knobs: record.environment.knobs,
+                  phases: RecordFacts.startupPhases(record.phases.mapValues(\.p50)))
+    }
+
+    /// The phases of `phases` a startup record has: the others (halo's exchange ...) stay out, so
+    /// that a million kernel facts carry nothing more.
+    public static func startupPhases(_ phases: [String: Double]) -> [String: Double] {
+        phases.filter { StartupPhase(rawValue: $0.key) != nil }
     }
 
     /// Verified by its kernel and physically possible: the only records statistics use.

@@ -109,6 +109,8 @@ public struct Analysis: Sendable {
             knobs = knobs ?? other.knobs
         }
     }
+    /// The startup launches' phases per environment against the baseline's, where records have them.
+    public var startupPhases: StartupPhases? = nil
 
     public func label(_ point: PointKey) -> String { labels[point] ?? point.label }
 
@@ -267,6 +269,8 @@ struct Grouping: Sendable {
     var counters: [CounterFacts] = []
     /// Per environment, what its records say of their network and knobs (the first said).
     var settings: [String: Analysis.Settings] = [:]
+    /// Each usable startup launch's phases, for the STARTUP PHASES section.
+    var startup: [StartupPhases.Launch] = []
     var recordCount = 0
 
     init() {}
@@ -353,6 +357,7 @@ struct Grouping: Sendable {
         guard recordCount > 0 else { self = other; return }
         recordCount += other.recordCount
         counters += other.counters
+        startup += other.startup
         for (key, environments) in other.launches {
             for (environment, theirs) in environments {
                 launches[key, default: [:]][environment, default: []].append(contentsOf: theirs)
@@ -381,6 +386,9 @@ struct Grouping: Sendable {
     mutating func add(_ fact: RecordFacts) {
         recordCount += 1
         if fact.verified, fact.counters != nil, let read = CounterFacts(fact) { counters.append(read) }
+        if fact.usable, !fact.phases.isEmpty {
+            startup.append(.init(environment: fact.environment, launch: fact.round ?? fact.trial, phases: fact.phases))
+        }
         let key = PointKey(kernel: fact.kernel, parameters: fact.parameters, ranks: fact.ranks, bytes: fact.bytes)
         // Compared field by field before any tuple or key is built: a million records.
         if !(lastNames.map { $0.kernel == fact.kernel && $0.environment == fact.environment && $0.host == fact.host

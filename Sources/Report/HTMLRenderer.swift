@@ -1,3 +1,4 @@
+import Records
 /// One self-contained HTML file: inline CSS and SVG, no script and nothing fetched, so it opens
 /// anywhere, offline. Charts: latency and bandwidth against size per sweep, gap bars with
 /// intervals for the headlines, and the attribution ladder.
@@ -24,6 +25,11 @@ public struct HTMLRenderer: Sendable {
         // Beside the ladder: what moved on each rung.
         if let why = analysis.why { body += whyFigure(why) }
         if let change = analysis.whatToChange, !change.changes.isEmpty { body += whatToChange(change) }
+        if let startup = analysis.startupPhases {
+            let table = startup.table
+            body += "<h2>Startup phases (against \(escapeXML(startup.baseline)))</h2>\n<p class=\"note\">\(escapeXML(startup.note))</p>\n"
+                + startupBars(startup) + self.table(table.header, table.rows, verdictColumn: nil)
+        }
         if let note = Rows.unrankedNote(analysis) { body += "<p class=\"note\">\(escapeXML(note))</p>\n" }
         if !analysis.machineStates.isEmpty {
             body += "<h2>Machine state</h2>\n<p class=\"note\">\(escapeXML(Rows.machineNote))</p>\n"
@@ -86,6 +92,31 @@ public struct HTMLRenderer: Sendable {
             out += "<p class=\"note\">Unavailable: \(escapeXML(why.unavailable.keys.sorted().map { "\($0) (\(why.unavailable[$0]!))" }.joined(separator: "; ")))</p>"
         }
         return out + "</figure>\n"
+    }
+
+    /// One stacked bar per environment, a segment per phase, on one scale of seconds.
+    func startupBars(_ startup: StartupPhases) -> String {
+        let phases = startup.phases
+        let palette = ["#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1", "#ff9da7", "#9c755f", "#bab0ac"]
+        func colour(_ phase: StartupPhase) -> String { palette[(StartupPhase.ordered.firstIndex(of: phase) ?? 0) % palette.count] }
+        let longest = startup.rows.map { $0.seconds.reduce(0) { $0 + $1.seconds } }.max() ?? 0
+        let labelWidth = 180.0, barWidth = 560.0, rowHeight = 22.0
+        let height = Double(startup.rows.count) * rowHeight + 30
+        var svg = "<figure class=\"startup\"><svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(Int(labelWidth + barWidth + 20))\" height=\"\(Int(height))\" role=\"img\">\n"
+        for (index, row) in startup.rows.enumerated() {
+            let y = Double(index) * rowHeight
+            svg += "<text x=\"0\" y=\"\(y + 15)\" font-size=\"12\">\(escapeXML(row.environment))</text>\n"
+            var x = labelWidth
+            for part in row.seconds where longest > 0 {
+                let width = part.seconds / longest * barWidth
+                let box = String(format: "x=\"%.1f\" y=\"%.1f\" width=\"%.1f\"", x, y + 3, width)
+                svg += "<rect \(box) height=\"16\" fill=\"\(colour(part.phase))\"><title>\(escapeXML(part.phase.label)): \(NumberText.duration(part.seconds))</title></rect>\n"
+                x += width
+            }
+        }
+        svg += "<text x=\"\(Int(labelWidth))\" y=\"\(Int(height - 4))\" font-size=\"11\">0 to \(escapeXML(NumberText.duration(longest)))</text></svg>\n"
+        let legend = phases.map { "<span style=\"color:\(colour($0))\">&#9632;</span> \(escapeXML($0.label))" }.joined(separator: " ")
+        return svg + "<figcaption class=\"note\">\(legend)</figcaption></figure>\n"
     }
 
     private func table(_ header: [String], _ rows: [[String]], verdictColumn: Int?) -> String {

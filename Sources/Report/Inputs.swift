@@ -62,12 +62,14 @@ public struct Inputs: Sendable {
         read.files = []
         let counters = groupings.flatMap(\.counters)
         clock.mark("read")
+        let startup = groupings.flatMap(\.startup)
         var analysis = try Analysis.build(groupings: &groupings, skipped: skipped + extra, options: options)
         clock.mark("analysis")
         analysis.why = Why.build(analysis, counters: counters)
         clock.mark("why")
         analysis.whatToChange = WhatToChange.build(analysis, counters: counters)
         clock.mark("what to change")
+        analysis.startupPhases = StartupPhases.build(startup, baseline: analysis.baseline, environments: analysis.environments)
         if let first = problems.first {
             analysis.warnings.insert("\(problems.count) bad line(s) skipped (--skip-bad), first: \(first.description)", at: 0)
         }

@@ -21,6 +21,10 @@ public struct TableRenderer: Sendable {
                                        verdictColumn: Rows.comparisonVerdictColumn)
         if let why = analysis.why { out += "\n" + why.section() }
         if let change = analysis.whatToChange, !change.changes.isEmpty { out += "\n" + change.section() }
+        if let startup = analysis.startupPhases {
+            let table = startup.table
+            out += "\nSTARTUP PHASES (against \(startup.baseline))\n  \(startup.note)\n" + self.table(table.header, table.rows, verdictColumn: nil)
+        }
         if !analysis.skipped.isEmpty {
             out += "\nSKIPPED\n" + analysis.skipped.map { "  \($0.environment): \($0.reason)\n" }.joined()
         }

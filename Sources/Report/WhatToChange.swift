@@ -82,8 +82,8 @@ public struct WhatToChange: Sendable {
         case "slots": return ["TCP segments/message", "packets/message"]
         case "mtu": return ["packets/message", "wire bytes/packet", "node underlay bytes/packet"]
         case "seccomp": return ["voluntary switches/iteration", "involuntary switches/iteration"]
-        // The runtime acts before MPI_Init (the launch headline); no counter of the ranks sees it.
-        case "runtime": return []
+        // The runtime and the image pull act before MPI_Init (the launch headline); no counter of the ranks sees it.
+        case "runtime", "pull": return []
         case "hugepages": return ["major faults", "cache misses/iteration"]
         case "host-network": return ["VXLAN bytes/packet", "wire bytes/packet", "softirq us/message", "NET_RX softirqs/message"]
         default: return []

@@ -25,14 +25,36 @@ public struct StartupRun {
     public var machine: Machine
     /// Where a failed pods launch says what happened.
     public var report: (String) -> Void
+    /// Pods pull the image from the registry before they start (the `pull` knob); nil for none.
+    public var pull: Knobs.Pull?
 
     /// The environment native startup launches are: mpirun on this host, over shared memory.
     public static let nativeEnvironment = EnvironmentCatalog.nativeShm
 
     public init(network: NetworkMode, containers: Bool, ranks: Int, trials: Int, settings: RunSettings, podgap: String,
-                machine: Machine = .current, report: @escaping (String) -> Void) {
+                machine: Machine = .current, pull: Knobs.Pull? = nil, report: @escaping (String) -> Void) {
         self.network = network; self.containers = containers; self.ranks = ranks; self.trials = trials
         self.settings = settings; self.podgap = podgap; self.machine = machine; self.report = report
+        self.pull = pull == .never ? nil : pull
+    }
+
+    /// What the launcher hands the ranks besides the start: when the launch command began, the
+    /// phases of `pods up` before it, and the bytes the image pull moved.
+    public struct Handover: Sendable {
+        public var launched: Double
+        public var phases: [(StartupPhase, Double)] = []
+        public var pulledBytes: Int64?
+
+        public init(launched: Double, phases: [(StartupPhase, Double)] = [], pulledBytes: Int64? = nil) {
+            self.launched = launched; self.phases = phases; self.pulledBytes = pulledBytes
+        }
+
+        var arguments: [String] {
+            var words = ["--probe-launched", String(format: "%.6f", launched)]
+            if !phases.isEmpty { words += ["--probe-phases", StartupPhase.text(phases)] }
+            if let pulledBytes { words += ["--probe-pulled-bytes", String(pulledBytes)] }
+            return words
+        }
     }
 
     /// Runs every trial; throws `RunFailure` with the exit code to leave with.
@@ -45,6 +67,9 @@ public struct StartupRun {
         let runID = settings.runID ?? KernelRun.newRunID()
         let podNetwork = PodNetwork(network)
         // Emulated nodes check the rest (--no-containers wants the host network) in JobSpec.
+        if pull != nil && (podNetwork == nil || !containers) {
+            throw RunFailure.badInput("--pull brings the image to the nodes of pods: give --network \(PodNetwork.all.map(\.mode.rawValue).joined(separator: "|")) without --no-containers")
+        }
         if !containers && podNetwork == nil {
             throw RunFailure.badInput("--network \(network.rawValue) runs mpirun on this host; --no-containers applies to emulated nodes (--network \(PodNetwork.host.mode.rawValue))")
         }
@@ -61,12 +86,13 @@ public struct StartupRun {
         do { plan = try LaunchPlan.native(environment: StartupRun.nativeEnvironment, ranks: ranks, machine: machine) } catch let error as LaunchError {
             throw RunFailure.badInput(error.description)
         }
-        return plan.command + [podgap] + probeArguments(start: start, launch: "mpirun", out: out, runID: runID, trial: trial)
+        return plan.command + [podgap] + probeArguments(start: start, launch: "mpirun", out: out, runID: runID, trial: trial,
+                                                        handover: Handover(launched: start))
     }
 
-    private func probeArguments(start: Double, launch: String, out: String, runID: String, trial: Int) -> [String] {
+    private func probeArguments(start: Double, launch: String, out: String, runID: String, trial: Int, handover: Handover) -> [String] {
         var arguments = ["run", "startup", "--network", network.rawValue, "--probe-start", String(format: "%.6f", start), "--probe-launch", launch,
-                         "--out", out, "--run-id", runID, "--trial", String(trial)]
+                         "--out", out, "--run-id", runID, "--trial", String(trial)] + handover.arguments
         if let label = settings.label { arguments += ["--label", label] }
         if !containers { arguments.append("--no-containers") }
         if let round = settings.round { arguments += ["--round", String(round)] }
@@ -100,11 +126,14 @@ public struct StartupRun {
             let store = Store()
             let results = containers ? store.jobFolder(name) + "/results" : out.deletingLastPathComponent().path
             let spec = try JobSpec(name: name, nodes: spread.nodes, podsPerNode: spread.perNode, network: network,
-                                   containers: containers, results: results)
+                                   containers: containers, knobs: Knobs(pull: pull), results: results)
             defer { PodJob.down(job: name, store: store) }
-            let state = try PodJob.up(spec, store: store)
+            let state = try PodJob.up(spec, store: store, submitted: Date(timeIntervalSince1970: start))
             let written = containers ? "/results/\(out.lastPathComponent)" : out.path
-            let command = ["podgap"] + probeArguments(start: start, launch: "pods", out: written, runID: runID, trial: trial)
+            let handover = Handover(launched: Date().timeIntervalSince1970, phases: (state.phases ?? []).map { ($0.phase, $0.seconds) },
+                                    pulledBytes: state.pulls.map { $0.reduce(0) { $0 + $1.bytes } })
+            let command = ["podgap"] + probeArguments(start: start, launch: "pods", out: written, runID: runID, trial: trial,
+                                                      handover: handover)
             let outcome = try PodLaunch(state: state, store: store, ranks: ranks, timeout: settings.timeout, command: command,
                                         machine: machine).run(report: report)
             if let first = state.pods.first {
@@ -124,13 +153,18 @@ public struct StartupRun {
 
     /// Inside each rank: MPI_Init, then the slowest rank's finish time against the launch's start.
     /// `launch` is how the ranks were started (mpirun, pods).
-    public static func probe(start: Double, launch: String?, network: NetworkMode, containers: Bool, settings: RunSettings) throws {
+    public static func probe(start: Double, launch: String?, network: NetworkMode, containers: Bool, settings: RunSettings,
+                             handover: Handover? = nil) throws {
         let context = LaunchContext()
         let writer = try context.rank == 0 ? settings.out.map { try RecordWriter(appendingTo: $0) } : nil
+        let processStarted = ProcessStart.seconds() ?? start
         let threadLevel = try MPI.initialize(threadLevel: .single)
         let finished = Date().timeIntervalSince1970
         let world = Communicator.world
-        let slowest = try world.allreduce(finished, operation: .max)
+        // The first collective: the slowest rank's MPI_Init end and process start, together.
+        let slowestPair = try world.allreduce([finished, processStarted], operation: .max)
+        let firstCollective = Date().timeIntervalSince1970
+        let slowest = slowestPair[0]
         var environment = try Environment.detect(label: settings.label, communicator: world, context: context, yieldSetBy: nil)
         environment.mpiThreadLevel = threadLevel.name
         if let writer {
@@ -138,16 +172,67 @@ public struct StartupRun {
             let includes = launch != "pods" ? "mpirun + MPI_Init"
                 : !containers ? "pods up (node netns, underlay) + mpirun + MPI_Init"
                 : "pods up (netns, CNI, runc create+start) + mpirun + MPI_Init"
+            let handover = handover ?? Handover(launched: start)
+            let phases = StartupRun.phases(start: start, handover: handover, processesStarted: slowestPair[1], slowestInit: slowest,
+                                           firstCollective: firstCollective, pods: launch == "pods")
+            let check = StartupRun.checkSum(phases, total: firstCollective - start)
+            let ok = seconds > 0 && check.ok
             let measurement = MeasuredPoint(
                 parameters: ["launch": .string(launch ?? context.launcher), "network": .string(network.rawValue),
                              "includes": .string(includes)],
                 warmup: 0, iterations: 1, samples: [seconds],
-                verified: seconds > 0, verification: seconds > 0 ? "every rank finished MPI_Init after the launch began"
-                                                                 : "clock went backwards: \(seconds) s")
+                throughput: handover.pulledBytes.map { [StartupPhase.pulledBytesKey: Double($0)] } ?? [:],
+                phases: Dictionary(phases.map { ($0.0.rawValue, [$0.1]) }) { first, _ in first },
+                verified: ok, verification: seconds <= 0 ? "clock went backwards: \(seconds) s"
+                    : "every rank finished MPI_Init after the launch began; " + check.sentence)
             try writer.append(Record(run: settings.runID ?? KernelRun.newRunID(), kernel: Startup.name, descriptor: Startup.descriptor,
                                      ranks: world.size, trial: settings.trial, round: settings.round, position: settings.position,
                                      measurement: measurement, keepingSamples: false, environment: environment))
         }
         try MPI.finalize()
+    }
+
+    /// The launch's phases in order: pods up's as handed over, then from the launch command on
+    /// (pods: the wire-up to the slowest MPI_Init; native: the slowest process start, then
+    /// MPI_Init), then the first allreduce.
+    static func phases(start: Double, handover: Handover, processesStarted: Double, slowestInit: Double, firstCollective: Double,
+                       pods: Bool) -> [(StartupPhase, Double)] {
+        var phases = handover.phases
+        if pods {
+            phases.append((.wireUp, slowestInit - handover.launched))
+        } else {
+            // A process cannot start before its launch: a coarse clock (ticks) must not say so.
+            let started = max(processesStarted, handover.launched)
+            phases += [(.processesStarted, started - handover.launched), (.mpiInit, slowestInit - started)]
+        }
+        phases.append((.firstCollective, firstCollective - slowestInit))
+        return phases
+    }
+
+    /// Whether the phases add up to the measured submit-to-first-collective time, within
+    /// `StartupPhase.sumTolerance`: what no phase covers (the launcher's own steps between
+    /// them) shows as the difference.
+    static func checkSum(_ phases: [(StartupPhase, Double)], total: Double) -> (ok: Bool, sentence: String) {
+        let sum = phases.reduce(0) { $0 + $1.1 }
+        let off = total > 0 ? abs(sum - total) / total : .infinity
+        let words = String(format: "the phases add up to %.4f s of %.4f s from submit to the first allreduce (%.1f%% off)", sum, total, off * 100)
+        return (off <= StartupPhase.sumTolerance, words)
+    }
+}
+
+/// When this process started, in seconds since 1970: its start time after boot (clock ticks,
+/// /proc/self/stat's 22nd field) plus the boot time (/proc/stat's btime).
+enum ProcessStart {
+    static func seconds() -> Double? {
+        guard let stat = try? String(contentsOfFile: "/proc/self/stat", encoding: .utf8),
+              let close = stat.lastIndex(of: ")") else { return nil }
+        // Fields after the command's ")" start at the 3rd (state): the 22nd is the 20th of them.
+        let fields = stat[stat.index(after: close)...].split(separator: " ")
+        guard fields.count > 19, let ticks = Double(fields[19]),
+              let system = try? String(contentsOfFile: "/proc/stat", encoding: .utf8),
+              let line = system.split(separator: "\n").first(where: { $0.hasPrefix("btime ") }),
+              let boot = Double(line.split(separator: " ").last ?? "") else { return nil }
+        let perSecond = Double(sysconf(Int32(_SC_CLK_TCK)))
+        return boot + ticks / max(perSecond, 1)
     }
 }

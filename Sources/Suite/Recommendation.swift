@@ -118,6 +118,7 @@ public struct Recommendation {
             knobs.seccomp = knobs.seccomp ?? set.seccomp
             knobs.runtime = knobs.runtime ?? set.runtime
             knobs.hugepages = knobs.hugepages ?? set.hugepages
+            knobs.pull = knobs.pull ?? set.pull
         }
         // Guaranteed's whole CPUs replace a fractional limit (the two do not go together).
         if knobs.guaranteed == true { knobs.cpuLimit = nil }
@@ -192,6 +193,10 @@ public struct Recommendation {
         y.add(10, "containers:")
         y.add(12, "- name: worker")
         y.add(14, "image: " + q(image))
+        if let pull = knobs.pull {
+            y.comment(14, "pull: \(pull.rawValue) as measured (the kubelet's imagePullPolicy).")
+            y.add(14, "imagePullPolicy: " + (pull == .always ? "Always" : "IfNotPresent"))
+        }
         y.add(14, "env:")
         y.add(16, "- name: K_MPI_JOB_ROLE")
         y.add(18, "value: worker")

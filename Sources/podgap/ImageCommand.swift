@@ -7,7 +7,7 @@ struct ImageCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "image", abstract: "Build the pod image (OCI layout, umoci) and unpack its runc bundle.",
         discussion: "See docs/pods.md and containers/README.md.",
-        subcommands: [ImageBuild.self, ImageBundle.self])
+        subcommands: [ImageBuild.self, ImageBundle.self, ImagePush.self])
 }
 
 struct ImageBuild: ParsableCommand {

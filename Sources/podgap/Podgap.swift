@@ -11,7 +11,7 @@ struct Podgap: ParsableCommand {
         abstract: "Measures what running MPI and AI workloads in pods costs against bare metal.",
         discussion: "Start with README.md; each command's --help names its page in docs/.",
         version: Environment.podgapBuild,
-        subcommands: [Run.self, EnvCommand.self, PodsCommand.self, ImageCommand.self, ReportCommand.self, ExplainCommand.self, RecommendCommand.self, ExportCommand.self, SuiteCommand.self, ModelCommand.self, PlanCommand.self])
+        subcommands: [Run.self, EnvCommand.self, PodsCommand.self, ImageCommand.self, RegistryCommand.self, ReportCommand.self, ExplainCommand.self, RecommendCommand.self, ExportCommand.self, SuiteCommand.self, ModelCommand.self, PlanCommand.self])
 
     /// Exit codes users and scripts can rely on (Runner's, which the run loop leaves with too).
     typealias ExitCode = ExitStatus

@@ -66,6 +66,8 @@ struct PodsUp: ParsableCommand {
     var runtime: String?
     @Flag(help: "Knob: message buffers from a hugetlbfs of each pod's own (a pod requesting hugepages-2Mi); needs huge pages reserved on the host.")
     var hugepages = false
+    @Option(help: "Knob: pull the image from the registry (podgap registry up, podgap image push) before the pods start: always (an emptied node store: cold), if-not-present (warm), never (the host's image, the default).")
+    var pull: String?
     @Option(help: "CPUs every pod is pinned to, e.g. 0 or 0-1 (the CPU Manager's static policy).")
     var cpuset: String?
     @Flag(name: .customLong("split-cpus"), help: "Give each node its own equal share of this machine's CPUs, as separate machines have (pods: cpuset; without containers: taskset).")
@@ -87,7 +89,7 @@ struct PodsUp: ParsableCommand {
         var knobs = Knobs()
         let given: [(String, String?)] = [("cpu-limit", cpuLimit), ("guaranteed", guaranteed ? "true" : nil), ("slots", slots),
                                           ("mtu", mtu), ("seccomp", seccomp), ("runtime", runtime),
-                                          ("hugepages", hugepages ? "true" : nil)]
+                                          ("hugepages", hugepages ? "true" : nil), ("pull", pull)]
         do { for case let (name, value?) in given { try knobs.set(name, to: value) } } catch { throw Failure.badInput("--" + error.description) }
         let spec = try PodsFailure.map {
             try JobSpec(name: name, nodes: nodes, podsPerNode: podsPerNode, network: network, containers: !noContainers,
@@ -123,6 +125,10 @@ struct PodsUp: ParsableCommand {
         if let gpus = state.gpus {
             let edits = gpus.edits
             print("  GPUs: \(gpus.devices.joined(separator: ", ")) from \(gpus.source): \(edits.deviceNodes.count) device node(s), \(edits.mounts.count) mount(s), \(edits.hooks.count) hook(s), \(edits.env.count) variable(s) per pod")
+        }
+        for pull in state.pulls ?? [] {
+            let how = pull.pulled ? "pulled \(pull.bytes) bytes in \(String(format: "%.2f", pull.pullSeconds)) s" : "in the node's store"
+            print("  image on \(state.nodes[pull.node]): \(pull.digest.prefix(19)) \(how), unpacked in \(String(format: "%.2f", pull.unpackSeconds)) s")
         }
         if let shares = state.spec.nodeCPUs {
             print("  CPUs: " + zip(state.nodes, shares).map { "\($0) \($1)" }.joined(separator: ", "))

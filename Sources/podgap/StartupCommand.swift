@@ -28,14 +28,35 @@ struct StartupCommand: ParsableCommand {
     @Option(help: .hidden)
     var probeLaunch: String?
 
+    @Option(help: .hidden)
+    var probeLaunched: Double?
+
+    @Option(help: .hidden)
+    var probePhases: String?
+
+    @Option(help: .hidden)
+    var probePulledBytes: Int64?
+
+    @Option(help: "Pods pull the image from the registry first (podgap registry up, podgap image push): always (cold nodes), if-not-present (warm), never.")
+    var pull: String?
+
     @OptionGroup var options: RunOptions
 
     func run() throws {
         let settings = options.settings
         if let probeStart {
-            return try StartupRun.probe(start: probeStart, launch: probeLaunch, network: network, containers: !noContainers, settings: settings)
+            var phases: [(StartupPhase, Double)] = []
+            if let probePhases {
+                guard let parsed = StartupPhase.parse(probePhases) else { throw Failure.badInput("--probe-phases '\(probePhases)' is not name=seconds,...") }
+                phases = parsed
+            }
+            let handover = StartupRun.Handover(launched: probeLaunched ?? probeStart, phases: phases, pulledBytes: probePulledBytes)
+            return try StartupRun.probe(start: probeStart, launch: probeLaunch, network: network, containers: !noContainers, settings: settings,
+                                        handover: handover)
         }
+        var knobs = Knobs()
+        if let pull { do { try knobs.set("pull", to: pull) } catch { throw Failure.badInput("--" + error.description) } }
         try StartupRun(network: network, containers: !noContainers, ranks: np, trials: trials, settings: settings,
-                       podgap: CommandLine.arguments[0], report: PodsFailure.report).run()
+                       podgap: CommandLine.arguments[0], pull: knobs.pull, report: PodsFailure.report).run()
     }
 }

@@ -10,17 +10,17 @@ import Testing
     @Test func everyKnobParsesFromItsTextUnderItsOwnName() throws {
         var knobs = Knobs()
         for (name, text) in [("cpu-limit", "0.5"), ("guaranteed", "false"), ("slots", "2"), ("mtu", "9000"), ("seccomp", "unconfined"),
-                             ("runtime", "crun"), ("hugepages", "true")] {
+                             ("runtime", "crun"), ("hugepages", "true"), ("pull", "always")] {
             try knobs.set(name, to: text)
         }
-        #expect(knobs == Knobs(cpuLimit: 0.5, guaranteed: false, slots: 2, mtu: 9000, seccomp: .unconfined, runtime: .crun, hugepages: true))
-        #expect(Knobs.names == ["cpu-limit", "guaranteed", "slots", "mtu", "seccomp", "runtime", "hugepages"])
+        #expect(knobs == Knobs(cpuLimit: 0.5, guaranteed: false, slots: 2, mtu: 9000, seccomp: .unconfined, runtime: .crun, hugepages: true, pull: .always))
+        #expect(Knobs.names == ["cpu-limit", "guaranteed", "slots", "mtu", "seccomp", "runtime", "hugepages", "pull"])
         // Records say them under the same names, and read them back.
         let json = String(decoding: try JSONEncoder().encode(Knobs(cpuLimit: 0.5, slots: 2)), as: UTF8.self)
         #expect(json.contains("\"cpu-limit\":0.5") && json.contains("\"slots\":2"))
         #expect(try JSONDecoder().decode(Knobs.self, from: Data(json.utf8)) == Knobs(cpuLimit: 0.5, slots: 2))
         // The variable pods pass to their ranks round-trips; one this build does not know is no knobs.
-        #expect(knobs.variable == "cpu-limit=0.5,guaranteed=false,slots=2,mtu=9000,seccomp=unconfined,runtime=crun,hugepages=true")
+        #expect(knobs.variable == "cpu-limit=0.5,guaranteed=false,slots=2,mtu=9000,seccomp=unconfined,runtime=crun,hugepages=true,pull=always")
         #expect(Knobs(variable: knobs.variable) == knobs)
         #expect(Knobs(variable: "turbo=1") == nil)
         #expect(Knobs(cpuLimit: 2).variable == "cpu-limit=2")
@@ -48,7 +48,7 @@ import Testing
 
     @Test func badValuesAreRefusedInOneLineThatSaysWhatToWrite() {
         var knobs = Knobs()
-        #expect(problem { try knobs.set("turbo", to: "1") } == "unknown knob 'turbo'; knobs: cpu-limit, guaranteed, slots, mtu, seccomp, runtime, hugepages")
+        #expect(problem { try knobs.set("turbo", to: "1") } == "unknown knob 'turbo'; knobs: cpu-limit, guaranteed, slots, mtu, seccomp, runtime, hugepages, pull")
         #expect(problem { try knobs.set("runtime", to: "kata") } == "runtime 'kata' is unknown; allowed: runc, crun")
         #expect(problem { try knobs.set("hugepages", to: "2Mi") } == "hugepages '2Mi' is not true or false")
         #expect(problem { try knobs.set("cpu-limit", to: "0") }?.hasPrefix("cpu-limit '0' is not a CPU count") == true)
@@ -56,6 +56,7 @@ import Testing
         #expect(problem { try knobs.set("mtu", to: "1279") }?.hasPrefix("mtu '1279' must be a whole number from 1280 to 9000") == true)
         #expect(problem { try knobs.set("mtu", to: "9001") } != nil)
         #expect(problem { try knobs.set("slots", to: "0") } != nil)
+        #expect(problem { try knobs.set("pull", to: "sometimes") } == "pull 'sometimes' is unknown; allowed: always, if-not-present, never")
         #expect(problem { try knobs.set("seccomp", to: "strict") } == "seccomp 'strict' is unknown; allowed: default, unconfined")
         #expect(problem { try knobs.set("guaranteed", to: "maybe") } != nil)
         #expect(knobs.isEmpty, "a refused value sets nothing")
@@ -68,5 +69,17 @@ import Testing
         #expect(problem { try Knobs(slots: 2).validate(cores: 2, ranks: 3) } == "slots 2 do not divide the 3 ranks: every pod runs the same number of ranks")
         #expect(problem { try Knobs(slots: 2).validate(cores: 2, ranks: 4) } == nil)
         #expect(problem { try Knobs(cpuLimit: 1, guaranteed: true).validate(cores: 2) } != nil)
+    }
+}
+
+extension KnobsTests {
+    /// `pull: never` is today's behaviour: no knob at all, so its records pair with the unset ones.
+    @Test func pullNeverIsNoKnob() throws {
+        var knobs = Knobs()
+        try knobs.set("pull", to: "never")
+        #expect(knobs.isEmpty && knobs.pull == nil)
+        try knobs.set("pull", to: "if-not-present")
+        #expect(knobs.variable == "pull=if-not-present" && Knobs(variable: knobs.variable) == knobs)
+        #expect(Knobs(pull: .never).isEmpty)
     }
 }

@@ -1,0 +1,165 @@
+import Foundation
+import Records
+import Spawn
+
+/// A node pulling the pod image from the registry into its image store and unpacking it into a
+/// bundle of the job's, as a kubelet does under `imagePullPolicy` before it creates a pod.
+/// The store (`Registry.State.nodeStore`) outlives jobs, as a node's image cache does; the
+/// bundle lives in the job's state and goes with it. Pods never mount either (the rootfs is
+/// mounted read-only). A pull that fails leaves neither a partial layout nor a partial bundle.
+struct ImagePull {
+    /// Longest a pull (or a push) may take before it counts as stalled; `PODGAP_PULL_TIMEOUT` (seconds) overrides it.
+    static let defaultTimeout = 120.0
+    static var timeout: Double {
+        ProcessInfo.processInfo.environment["PODGAP_PULL_TIMEOUT"].flatMap(Double.init).flatMap { $0 > 0 ? $0 : nil } ?? defaultTimeout
+    }
+
+    let registry: Registry
+    let state: Registry.State
+    let policy: Knobs.Pull
+    let tag: String
+    let network: LinkCommands
+
+    /// Node `node` (namespace `netns`) brings the image into its store per `policy` and unpacks
+    /// it at `bundle`; `link` names its veth to the registry, removed again once it has pulled.
+    func run(node: Int, netns: String, link: String, bundle: String) throws -> PulledImage {
+        let phase = { (name: String, error: Error) in
+            PodsError.failed("registry \(registry.endpoint), phase \(name) (node n\(node)): \(error)")
+        }
+        let storeFolder = state.nodeStore(node)
+        try FileManager.default.createDirectory(atPath: storeFolder, withIntermediateDirectories: true)
+        let lock = try FolderLock(storeFolder)
+        defer { lock.release() }
+        let layout = storeFolder + "/oci"
+        // A pull this lock's holder never finished (a podgap killed mid-pull) left its layout half written.
+        for entry in (try? FileManager.default.contentsOfDirectory(atPath: storeFolder)) ?? [] where entry.hasPrefix("oci.new-") {
+            try? FileManager.default.removeItem(atPath: "\(storeFolder)/\(entry)")
+        }
+        if policy == .always { try? FileManager.default.removeItem(atPath: layout) }
+
+        let started = Date()
+        var bytes: Int64 = 0
+        var verified: (digest: String, bytes: Int64)
+        if policy == .ifNotPresent, let present = try? ImagePull.verify(layout: layout, tag: tag) {
+            verified = present
+        } else {
+            try? FileManager.default.removeItem(atPath: layout)
+            let incoming = layout + ".new-\(getpid())"
+            try? FileManager.default.removeItem(atPath: incoming)
+            defer { try? FileManager.default.removeItem(atPath: incoming) }
+            do {
+                try registry.attach(netns, link: link, network: network)
+                defer { registry.detach(link: link, network: network) }
+                let skopeo = try Subprocess.require("skopeo", package: "skopeo")
+                let seconds = ImagePull.timeout
+                try Subprocess.run(network.nsenter, ["--net=\(LinkCommands.path(netns))", skopeo, "--command-timeout", "\(Int(seconds))s",
+                                                     "copy", "--quiet", "--retry-times", "0", "--src-tls-verify=false",
+                                                     registry.reference(tag), "oci:\(incoming):\(tag)"], timeout: seconds + 5)
+            } catch let error as PodsError where error.description.hasPrefix("registry ") {
+                throw error
+            } catch {
+                throw phase("pull", error)
+            }
+            do {
+                verified = try ImagePull.verify(layout: incoming, tag: tag)
+                if let pushed = state.pushed[tag], pushed != verified.digest {
+                    throw PodsError.failed("digest mismatch: the registry served \(verified.digest) for \(Registry.repository):\(tag), \(pushed) was pushed")
+                }
+            } catch {
+                throw phase("verify", error)
+            }
+            guard rename(incoming, layout) == 0 else { throw phase("pull", PodsError.failed("cannot move the pulled layout into \(layout): \(String(cString: strerror(errno)))")) }
+            bytes = verified.bytes
+        }
+        let pulled = Date()
+
+        let temporary = bundle + ".new"
+        try? FileManager.default.removeItem(atPath: temporary)
+        do {
+            let umoci = try Subprocess.require("umoci", package: "umoci")
+            try FileManager.default.createDirectory(atPath: URL(fileURLWithPath: bundle).deletingLastPathComponent().path,
+                                                    withIntermediateDirectories: true)
+            try Subprocess.run(umoci, ["unpack", "--image", "\(layout):\(tag)", temporary], timeout: ImagePull.timeout)
+            guard rename(temporary, bundle) == 0 else { throw PodsError.failed("cannot move the bundle to \(bundle): \(String(cString: strerror(errno)))") }
+            Image.searchable(bundle)
+        } catch {
+            try? FileManager.default.removeItem(atPath: temporary)
+            throw phase("unpack", error)
+        }
+        return PulledImage(node: node, digest: verified.digest, bytes: bytes, pulled: bytes > 0,
+                           pullSeconds: pulled.timeIntervalSince(started), unpackSeconds: Date().timeIntervalSince(pulled), bundle: bundle)
+    }
+
+    /// Checks an OCI layout's image `tag`: the manifest and every blob it names hash to their
+    /// digests and have their sizes. Returns the manifest's digest and the bytes of all of them.
+    static func verify(layout: String, tag: String) throws -> (digest: String, bytes: Int64) {
+        func json(_ path: String) throws -> [String: Any] {
+            guard let data = FileManager.default.contents(atPath: path),
+                  let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
+                throw PodsError.failed("\(path) is missing or not JSON")
+            }
+            return object
+        }
+        func blob(_ digest: String) -> String { "\(layout)/blobs/" + digest.replacingOccurrences(of: ":", with: "/") }
+        let index = try json(layout + "/index.json")
+        let manifests = (index["manifests"] as? [[String: Any]]) ?? []
+        guard let entry = manifests.first(where: { (($0["annotations"] as? [String: String])?["org.opencontainers.image.ref.name"]) == tag }),
+              let digest = entry["digest"] as? String else {
+            throw PodsError.failed("\(layout) holds no image tagged \(tag)")
+        }
+        let manifest = try json(blob(digest))
+        let config = manifest["config"] as? [String: Any]
+        let layers = (manifest["layers"] as? [[String: Any]]) ?? []
+        var expected = [(digest: digest, size: (entry["size"] as? NSNumber)?.int64Value)]
+        for descriptor in [config].compactMap({ $0 }) + layers {
+            guard let digest = descriptor["digest"] as? String else { throw PodsError.failed("a descriptor in \(digest) names no digest") }
+            expected.append((digest: digest, size: (descriptor["size"] as? NSNumber)?.int64Value))
+        }
+        for item in expected where !item.digest.hasPrefix("sha256:") {
+            throw PodsError.failed("\(item.digest): only sha256 digests are checked")
+        }
+        let sums = try Subprocess.run("/usr/bin/sha256sum", expected.map { blob($0.digest) }, check: false)
+        let computed = sums.stdout.split(separator: "\n").map { String($0.prefix(64)) }
+        var bytes: Int64 = 0
+        for (position, item) in expected.enumerated() {
+            let path = blob(item.digest)
+            guard position < computed.count, "sha256:" + computed[position] == item.digest else {
+                throw PodsError.failed("digest mismatch: \(path) does not hash to \(item.digest)")
+            }
+            let size = ((try? FileManager.default.attributesOfItem(atPath: path)[.size]) as? NSNumber)?.int64Value ?? -1
+            if let wanted = item.size, wanted != size { throw PodsError.failed("\(path) has \(size) bytes, its descriptor says \(wanted)") }
+            bytes += size
+        }
+        return (digest, bytes)
+    }
+}
+
+/// What one node's pull did: the image's manifest digest, the bytes it pulled (0 when its store
+/// had the image), and how long the pull and the unpack took.
+public struct PulledImage: Codable, Sendable, Equatable {
+    public var node: Int
+    public var digest: String
+    public var bytes: Int64
+    public var pulled: Bool
+    public var pullSeconds: Double
+    public var unpackSeconds: Double
+    /// The runc bundle the node's pods run from, inside the job's state.
+    public var bundle: String
+}
+
+/// An exclusive lock on a folder (a node's image store), so that two jobs' pulls on the same
+/// node do not write the same layout.
+struct FolderLock {
+    private let descriptor: Int32
+
+    init(_ folder: String) throws {
+        descriptor = open(folder + "/.lock", O_CREAT | O_RDWR, 0o644)
+        guard descriptor >= 0 else { throw PodsError.failed("cannot open \(folder)/.lock: \(String(cString: strerror(errno)))") }
+        flock(descriptor, LOCK_EX)
+    }
+
+    func release() {
+        flock(descriptor, LOCK_UN)
+        close(descriptor)
+    }
+}

@@ -1,0 +1,40 @@
+@testable import Runner
+import Records
+import Testing
+
+@Suite struct StartupPhasesTests {
+    @Test func podsPhasesRunFromSubmitToTheFirstAllreduceAndAddUp() {
+        // Submit at 100 s; pods up took 2.5 s in all; the launch command at 102.6 s (0.1 s no phase covers).
+        let handover = StartupRun.Handover(launched: 102.6, phases: [(.submit, 0.5), (.pulled, 1.0), (.unpacked, 0.5), (.network, 0.2),
+                                                                     (.created, 0.2), (.started, 0.1)], pulledBytes: 42)
+        let phases = StartupRun.phases(start: 100, handover: handover, processesStarted: 102.7, slowestInit: 104, firstCollective: 104.5, pods: true)
+        #expect(phases.map(\.0) == StartupPhase.pods)
+        #expect(abs(phases.first { $0.0 == .wireUp }!.1 - 1.4) < 1e-9)
+        #expect(abs(phases.last!.1 - 0.5) < 1e-9)
+        // 4.4 s of phases against 4.5 s measured: 2.2% off, within 5%.
+        let check = StartupRun.checkSum(phases, total: 104.5 - 100)
+        #expect(check.ok && check.sentence.contains("2.2% off"), "\(check.sentence)")
+        // Half a second no phase covers is 11% of it: refused.
+        #expect(!StartupRun.checkSum(phases, total: 4.9).ok)
+    }
+
+    @Test func nativePhasesAreProcessStartMPIInitAndTheFirstAllreduce() {
+        let phases = StartupRun.phases(start: 10, handover: StartupRun.Handover(launched: 10), processesStarted: 10.2, slowestInit: 10.9,
+                                       firstCollective: 11, pods: false)
+        #expect(phases.map(\.0) == StartupPhase.native)
+        #expect(StartupRun.checkSum(phases, total: 1).ok)
+        // A process start read in clock ticks before the launch counts as the launch itself, not as negative time.
+        let early = StartupRun.phases(start: 10, handover: StartupRun.Handover(launched: 10), processesStarted: 9.99, slowestInit: 10.5,
+                                      firstCollective: 10.6, pods: false)
+        #expect(early.allSatisfy { $0.1 >= 0 })
+    }
+
+    @Test func theHandoverRoundTripsThroughItsArguments() {
+        let phases: [(StartupPhase, Double)] = [(.submit, 0.25), (.pulled, 1.5)]
+        let parsed = StartupPhase.parse(StartupPhase.text(phases))
+        #expect(parsed?.map(\.0) == [.submit, .pulled] && parsed?.map(\.1) == [0.25, 1.5])
+        #expect(StartupPhase.parse("submit=1,nonsense=2") == nil)
+        #expect(StartupPhase.parse("submit=-1") == nil)
+        #expect(ProcessStart.seconds().map { $0 > 1_000_000_000 } == true, "this process's start, in seconds since 1970")
+    }
+}

@@ -1,0 +1,247 @@
+import Records
+import Pods
+import Foundation
+import Testing
+
+/// A real registry (docker-registry in a namespace of its own) and pods that pull from it. Each
+/// test runs with a run root of its own, so its registry's namespace (named from the run root)
+/// and its jobs' state never meet anyone else's; the image store is the shared one.
+extension PodsHarness {
+    static var canRunRegistry: Bool {
+        canRunPods && ["/usr/bin/docker-registry", "/usr/bin/skopeo", "/usr/bin/umoci"].allSatisfy { FileManager.default.isExecutableFile(atPath: $0) }
+    }
+}
+
+@Suite(.serialized, .enabled(if: PodsHarness.canRunRegistry, "needs root, runc, docker-registry, skopeo and umoci"))
+struct RegistryTests {
+    /// A run root, a registry folder and the environment that points podgap at the run root.
+    struct Cluster {
+        let root: URL
+        var runRoot: String { root.appendingPathComponent("run").path }
+        var dir: String { root.appendingPathComponent("registry").path }
+        var environment: [String: String] { Shell.mpiEnvironment.merging(["PODGAP_RUN_ROOT": runRoot]) { $1 } }
+        var registry: Registry { Registry(store: Store(environment: ["PODGAP_RUN_ROOT": runRoot])) }
+
+        init() throws { root = try Shell.temporaryFolder() }
+
+        func podgap(_ arguments: [String], extra: [String: String] = [:], timeout: Double = 180) throws -> Finished {
+            try PodsHarness.podgap(arguments, timeout: timeout, environment: environment.merging(extra) { $1 })
+        }
+
+        /// The registry up, the pod image built and pushed.
+        func upWithImage() throws {
+            try PodsHarness.requireImage()
+            let up = try podgap(["registry", "up", "--dir", dir])
+            try #require(up.status == 0, "registry up: \(up.stderr)")
+            let push = try podgap(["image", "push"])
+            try #require(push.status == 0, "image push: \(push.stderr)")
+        }
+
+        func state() throws -> Registry.State {
+            let data = try Data(contentsOf: URL(fileURLWithPath: registry.folder + "/state.json"))
+            return try JSONDecoder().decode(Registry.State.self, from: data)
+        }
+
+        /// Takes the registry down and checks that its process, namespaces, links, leases, node
+        /// stores and state are gone; a second down succeeds too.
+        func downAndCheck(pid: Int32?) throws {
+            let down = try podgap(["registry", "down"])
+            #expect(down.status == 0, "\(down.stderr)")
+            if let pid { #expect(!FileManager.default.fileExists(atPath: "/proc/\(pid)/cmdline") || !isRegistry(pid), "registry \(pid) still runs") }
+            let netns = try Shell.run("/usr/sbin/ip", ["netns", "list"]).stdout
+            #expect(!netns.contains(registry.netns), "namespace left: \(netns)")
+            let links = try Shell.run("/usr/sbin/ip", ["-o", "link"]).stdout
+            #expect(!links.contains(registry.netns), "link left: \(links)")
+            #expect(!FileManager.default.fileExists(atPath: registry.folder), "state folder left")
+            #expect(!FileManager.default.fileExists(atPath: dir + "/nodes"), "node stores left")
+            let again = try podgap(["registry", "down"])
+            #expect(again.status == 0 && again.stdout.contains("removed 0 item"), "down is idempotent: \(again.stdout)")
+        }
+
+        func isRegistry(_ pid: Int32) -> Bool {
+            let command = (try? String(contentsOfFile: "/proc/\(pid)/cmdline", encoding: .utf8)) ?? ""
+            let stat = (try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8)) ?? ""
+            return command.contains("docker-registry") && !stat.contains(") Z ")
+        }
+
+        func remove() { try? FileManager.default.removeItem(at: root) }
+    }
+
+    /// The blobs of `layout` each hash to their name, as the test reads them itself.
+    func blobsVerify(_ layout: String) throws -> Int {
+        let folder = layout + "/blobs/sha256"
+        let names = try FileManager.default.contentsOfDirectory(atPath: folder)
+        for name in names {
+            let sum = try Shell.run("/usr/bin/sha256sum", [folder + "/" + name]).stdout
+            #expect(sum.hasPrefix(name), "\(name) hashes to \(sum.prefix(64))")
+        }
+        return names.count
+    }
+
+    @Test func registryUpAnswersAndDownLeavesNothing() throws {
+        let cluster = try Cluster()
+        defer { _ = try? cluster.podgap(["registry", "down"]); cluster.remove() }
+        let up = try cluster.podgap(["registry", "up", "--dir", cluster.dir])
+        try #require(up.status == 0, "registry up: \(up.stderr)")
+        let state = try cluster.state()
+        #expect(cluster.isRegistry(state.pid))
+        #expect(up.stdout.contains("198.18.128.1:5000"))
+        // The registry answers /v2/ on the underlay, from a namespace other than its own.
+        let answer = try Shell.run("/usr/bin/nsenter", ["--net=/var/run/netns/\(state.netns)", "/bin/bash", "-c",
+                                                        "exec 3<>/dev/tcp/198.18.128.1/5000; printf 'GET /v2/ HTTP/1.0\\r\\n\\r\\n' >&3; head -n 1 <&3"])
+        #expect(answer.stdout.contains("200"), "\(answer.stdout) \(answer.stderr)")
+        // A second up is refused while one runs.
+        let twice = try cluster.podgap(["registry", "up", "--dir", cluster.dir])
+        #expect(twice.status == 2 && twice.stderr.contains("already up"), "\(twice.stderr)")
+        try cluster.downAndCheck(pid: state.pid)
+    }
+
+    @Test func pushThenColdAndWarmPullsRunPodsFromTheNodesBundles() throws {
+        try PodsHarness.requireImage()
+        let cluster = try Cluster()
+        defer { _ = try? cluster.podgap(["registry", "down"]); cluster.remove() }
+        try #require(try cluster.podgap(["registry", "up", "--dir", cluster.dir]).status == 0)
+        let push = try cluster.podgap(["image", "push"])
+        try #require(push.status == 0, "push: \(push.stderr)")
+        let pushed = try #require(try cluster.state().pushed["latest"])
+        #expect(push.stdout.contains(pushed))
+
+        for (policy, pulls) in [("always", true), ("if-not-present", false)] {
+            let job = PodsHarness.uniqueName("rp")
+            let results = cluster.root.appendingPathComponent(job).path
+            let up = try cluster.podgap(["pods", "up", "--name", job, "--network", "host", "--nodes", "2", "--pods-per-node", "1",
+                                         "--pull", policy, "--results", results])
+            defer { _ = try? cluster.podgap(["pods", "down", "--name", job]) }
+            try #require(up.status == 0, "pods up --pull \(policy): \(up.stderr)")
+            let stateFile = "\(cluster.runRoot)/\(job)/state.json"
+            let state = try JSONDecoder().decode(JobState.self, from: Data(contentsOf: URL(fileURLWithPath: stateFile)))
+            let nodePulls = try #require(state.pulls)
+            #expect(nodePulls.count == 2)
+            for pull in nodePulls {
+                #expect(pull.digest == pushed, "node n\(pull.node) got \(pull.digest), \(pushed) was pushed")
+                #expect(pull.pulled == pulls && (pull.bytes > 1_000_000) == pulls, "\(policy): \(pull)")
+                #expect(pull.bundle.hasPrefix("\(cluster.runRoot)/\(job)/nodes/n\(pull.node)/"))
+                // The node's store holds the image, every blob hashing to its name.
+                #expect(try blobsVerify(cluster.dir + "/nodes/n\(pull.node)/oci") >= 3)
+            }
+            // Each pod runs from its node's bundle, read-only.
+            for pod in state.pods {
+                let config = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: "\(cluster.runRoot)/\(job)/pods/\(pod.name)/config.json"))) as? [String: Any]
+                let root = config?["root"] as? [String: Any]
+                #expect(root?["path"] as? String == nodePulls[pod.node].bundle + "/rootfs")
+                #expect(root?["readonly"] as? Bool == true)
+            }
+            let launch = try cluster.podgap(["pods", "launch", "--name", job, "--np", "2", "--timeout", "90s", "--",
+                                             "podgap", "run", "allreduce", "--sizes", "4:4", "--iterations", "5", "--out", "/results/a.jsonl"])
+            #expect(launch.status == 0, "launch on pulled pods: \(launch.stderr.suffix(400))")
+            let down = try cluster.podgap(["pods", "down", "--name", job])
+            #expect(down.status == 0)
+            #expect(!FileManager.default.fileExists(atPath: "\(cluster.runRoot)/\(job)"), "the job's bundles go with it")
+            #expect(((try? FileManager.default.contentsOfDirectory(atPath: cluster.registry.folder + "/leases")) ?? []) == [], "leases left")
+        }
+        try cluster.downAndCheck(pid: try cluster.state().pid)
+    }
+
+    @Test func aCorruptBlobIsRefusedInOneLineAndLeavesNothing() throws {
+        let cluster = try Cluster()
+        defer { _ = try? cluster.podgap(["registry", "down"]); cluster.remove() }
+        try cluster.upWithImage()
+        // The largest blob is a layer: one byte changed in its middle.
+        let blobs = cluster.dir + "/storage/docker/registry/v2/blobs/sha256"
+        var largest = (path: "", size: 0)
+        for path in FileManager.default.enumerator(atPath: blobs)?.allObjects as? [String] ?? [] where path.hasSuffix("/data") {
+            let size = ((try? FileManager.default.attributesOfItem(atPath: "\(blobs)/\(path)")[.size]) as? Int) ?? 0
+            if size > largest.size { largest = ("\(blobs)/\(path)", size) }
+        }
+        let handle = try #require(FileHandle(forUpdatingAtPath: largest.path))
+        handle.seek(toFileOffset: UInt64(largest.size / 2))
+        let byte = handle.readData(ofLength: 1)
+        handle.seek(toFileOffset: UInt64(largest.size / 2))
+        handle.write(Data([byte[0] ^ 0xff]))
+        try handle.close()
+
+        let job = PodsHarness.uniqueName("rc")
+        let up = try cluster.podgap(["pods", "up", "--name", job, "--network", "bridge", "--nodes", "1", "--pods-per-node", "1",
+                                     "--pull", "always", "--results", cluster.root.appendingPathComponent(job).path])
+        defer { _ = try? cluster.podgap(["pods", "down", "--name", job]) }
+        #expect(up.status != 0)
+        let lines = up.stderr.split(separator: "\n")
+        #expect(lines.count == 1 && lines[0].contains("registry 198.18.128.1:5000") && lines[0].contains("phase pull"), "stderr: \(up.stderr)")
+        try assertNothingOfJobLeft(job, cluster: cluster)
+        try cluster.downAndCheck(pid: try cluster.state().pid)
+    }
+
+    @Test func aRegistryThatIsDownOrStalledIsRefusedInOneLine() throws {
+        try PodsHarness.requireImage()
+        let cluster = try Cluster()
+        defer { _ = try? cluster.podgap(["registry", "down"]); cluster.remove() }
+        let job = PodsHarness.uniqueName("rd")
+        let arguments = ["pods", "up", "--name", job, "--network", "host", "--nodes", "1", "--pods-per-node", "1",
+                         "--pull", "always", "--results", cluster.root.appendingPathComponent(job).path]
+        defer { _ = try? cluster.podgap(["pods", "down", "--name", job]) }
+        // No registry at all: bad input, before anything is made.
+        let none = try cluster.podgap(arguments)
+        #expect(none.status == 2 && none.stderr.split(separator: "\n").count == 1 && none.stderr.contains("registry 198.18.128.1:5000"),
+                "\(none.status) \(none.stderr)")
+        try assertNothingOfJobLeft(job, cluster: cluster)
+        // A registry that stops answering (SIGSTOP): the pull ends at its bound, naming the phase.
+        try #require(try cluster.podgap(["registry", "up", "--dir", cluster.dir]).status == 0)
+        try #require(try cluster.podgap(["image", "push"]).status == 0)
+        let pid = try cluster.state().pid
+        kill(pid, SIGSTOP)
+        let started = Date()
+        let stalled = try cluster.podgap(arguments, extra: ["PODGAP_PULL_TIMEOUT": "3"])
+        kill(pid, SIGCONT)
+        #expect(Date().timeIntervalSince(started) < 30, "the stall was bounded")
+        #expect(stalled.status != 0 && stalled.stderr.split(separator: "\n").count == 1 && stalled.stderr.contains("phase pull"),
+                "\(stalled.status) \(stalled.stderr)")
+        try assertNothingOfJobLeft(job, cluster: cluster)
+        try cluster.downAndCheck(pid: pid)
+    }
+
+    /// `run startup --pull always` (cold nodes) and native mpirun: each launch's record carries
+    /// its phases, in the catalog's order, the pull's bytes, and phases that add up (within 5%)
+    /// to the time the launch measured from submit to every rank past MPI_Init.
+    @Test func startupPhasesAddUpLaunchByLaunch() throws {
+        let cluster = try Cluster()
+        defer { _ = try? cluster.podgap(["registry", "down"]); cluster.remove() }
+        try cluster.upWithImage()
+        let pods = cluster.root.appendingPathComponent("pods.jsonl").path
+        let native = cluster.root.appendingPathComponent("native.jsonl").path
+        let cold = try cluster.podgap(["run", "startup", "--network", "bridge", "--np", "2", "--trials", "2", "--pull", "always", "--out", pods],
+                                      timeout: 300)
+        try #require(cold.status == 0, "startup --pull always: \(cold.stderr.suffix(400))")
+        let plain = try cluster.podgap(["run", "startup", "--np", "2", "--trials", "2", "--out", native])
+        try #require(plain.status == 0, "native startup: \(plain.stderr.suffix(400))")
+        for (file, expected) in [(pods, StartupPhase.pods), (native, StartupPhase.native)] {
+            let records = try RecordReader.read(file)
+            #expect(records.count == 2)
+            for record in records {
+                #expect(Set(record.phases.keys) == Set(expected.map(\.rawValue)), "\(file): \(record.phases.keys.sorted())")
+                #expect(record.verified, "\(record.verification)")
+                // Up to every rank past MPI_Init the phases cover what `seconds` measured in one piece.
+                let toInit = expected.filter { $0 != .firstCollective }.compactMap { record.phases[$0.rawValue]?.p50 }.reduce(0, +)
+                let measured = record.seconds.p50
+                #expect(abs(toInit - measured) <= StartupPhase.sumTolerance * measured, "\(toInit) s of phases against \(measured) s measured")
+                #expect(expected.allSatisfy { (record.phases[$0.rawValue]?.p50 ?? -1) >= 0 })
+            }
+            if file == pods {
+                // A cold node pulls the whole image: two nodes, each at least the layer's megabytes.
+                #expect(records.allSatisfy { ($0.throughput[StartupPhase.pulledBytesKey] ?? 0) > 2_000_000 })
+                #expect(records.allSatisfy { $0.environment.knobs?.pull == .always }, "the knob is recorded")
+            }
+        }
+        try cluster.downAndCheck(pid: try cluster.state().pid)
+    }
+
+    /// Nothing of `job`: containers, namespaces, links, cgroups, its state (bundles), its leases,
+    /// and no half-pulled layout in a node store.
+    func assertNothingOfJobLeft(_ job: String, cluster: Cluster) throws {
+        #expect(try PodsHarness.leftovers(job) == [], "left behind by \(job)")
+        #expect(!FileManager.default.fileExists(atPath: "\(cluster.runRoot)/\(job)"), "job state left")
+        #expect(((try? FileManager.default.contentsOfDirectory(atPath: cluster.registry.folder + "/leases")) ?? []) == [], "leases left")
+        let store = cluster.dir + "/nodes/n0"
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: store)) ?? []
+        #expect(entries.filter { $0 != ".lock" } == [], "node store holds \(entries)")
+    }
+}
