@@ -104,7 +104,7 @@ import Yams
         #expect(containerfile.contains("/usr/local/bin/podgap"))
         #expect(containerfile.contains("ENTRYPOINT [\"/usr/local/bin/entrypoint\"]"))
         let entrypoint = try String(contentsOf: Self.containers.appendingPathComponent("entrypoint"), encoding: .utf8)
-        for expected in ["K_MPI_JOB_ROLE", "JOB_COMPLETION_INDEX", "/etc/mpi/hostfile", "sshd", "btl tcp,self"] {
+        for expected in ["K_MPI_JOB_ROLE", "JOB_COMPLETION_INDEX", "/etc/mpi/hostfile", "sshd", "--mca btl \"${PODGAP_BTL:-tcp,self}\""] {
             #expect(entrypoint.contains(expected), "\(expected)")
         }
     }
