@@ -52,7 +52,8 @@ public struct PlannedLaunch: Equatable, Sendable {
 /// environment with the baseline within a round. Within a round the kernels go one after the
 /// other (all environments' startup probes, then all environments' first kernel ...), so paired
 /// launches of one kernel run next to each other in time. An environment whose launches are
-/// combined runs all its kernels in one launch, at its place among the first kernel's launches.
+/// combined runs all its kernels in one launch, at its place in the round's order among one
+/// kernel's launches (the first kernel's in round 1, the next one's in round 2 ...).
 public enum Schedule {
     /// The environments' labels in round `round`'s order. Same seed, same round: same order, so a
     /// resumed suite repeats the interrupted round's order.
@@ -69,9 +70,12 @@ public enum Schedule {
         let entries = order.map { label in suite.environments.first { $0.label == label }! }
         var slots: [PlannedLaunch.PlannedKernel] = suite.startup ? [.init(kernel: nil, index: -1)] : []
         slots += suite.kernels.enumerated().map { .init(kernel: $0.element, index: $0.offset) }
+        // Beside per-kernel environments a combined launch moves from slot to slot round by round,
+        // so that their kernels run after it in some rounds and before it in others.
+        let combinedSlot = (round - 1) % max(slots.count, 1)
         return slots.enumerated().flatMap { number, slot in
             entries.enumerated().compactMap { place, entry in
-                let kernels = suite.launchShape(of: entry) == .combined ? (number == 0 ? slots : []) : [slot]
+                let kernels = suite.launchShape(of: entry) == .combined ? (number == combinedSlot ? slots : []) : [slot]
                 return kernels.isEmpty ? nil : PlannedLaunch(environment: entry, kernels: kernels, round: round, position: place + 1)
             }
         }
