@@ -18,7 +18,7 @@ import Testing
         kernels:
           - allreduce: {sizes: "4:64", iterations: 10, warmup: 1}
           - halo: {local: 32x32, iterations: 10, warmup: 1}
-          - train: {layers: "64,64", batch: 8, steps: 2, warmup: 1}
+          - train: {layers: "16,48,32,8", steps: 12, warmup: 2, learning-rate: 0.1, bucket-mb: 0.004}
         """)
         defer { try? FileManager.default.removeItem(at: folder) }
         let run = try SuiteCommandTests.suite([file, "--results", folder.appendingPathComponent("results").path])
