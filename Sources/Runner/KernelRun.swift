@@ -1,5 +1,6 @@
 import Foundation
 import Kernels
+import Launch
 import MPI
 import Probes
 import Records
@@ -28,57 +29,66 @@ public struct KernelRun {
     /// `amend` adds what only the kernel knows to the environment (the GPU each rank uses);
     /// collective: every rank calls it once MPI has started.
     public func run<K: Kernel>(_ kernel: K, table: (any ResultTable)?, amend: EnvironmentAmendment? = nil) throws {
-        try MemoryFit.check(kernel.memoryPerRank(ranks: context.size), ranksOnNode: context.localSize)
+        try KernelRun.run([KernelStep(kernel, settings: settings, table: table, amend: amend)], context: context)
+    }
+
+    /// Runs `steps` one after another in one MPI job (`podgap run sequence`): one MPI_Init, one
+    /// environment probe, then each kernel measured and written exactly as when it runs alone,
+    /// each after a barrier and a fresh machine probe, with its own run id, output and table.
+    /// Everything that can be refused is refused for every step before MPI starts. A step that
+    /// fails verification does not stop the next ones (exit 1 at the end, as alone); one that
+    /// throws ends the job, and the records of the steps before it stay written.
+    public static func run(_ steps: [KernelStep], context: LaunchContext) throws {
+        guard let first = steps.first else { throw RunFailure.badInput("no kernel to run") }
+        for step in steps { try MemoryFit.check(step.memoryPerRank(context.size), ranksOnNode: context.localSize) }
+        // One MPI job has one transport and one environment: every step must say the same.
+        for step in steps.dropFirst() where step.settings.transport != first.settings.transport || step.settings.label != first.settings.label {
+            throw RunFailure.badInput("\(step.name): every kernel of one launch must give the same --transport and --label (they share one MPI job)")
+        }
         // MPI_Init reads the transport variables, so the choice is made (and checked) first.
-        let transport = try TransportSelection.apply(settings.transport, context: context)
-        // Rank 0 alone writes; it opens the file before MPI starts so that a bad path fails fast.
-        let output = try context.rank == 0 ? settings.out.map { try OutputFile(path: $0) } : nil
+        let transport = try TransportSelection.apply(first.settings.transport, context: context)
+        // Rank 0 alone writes; it opens every file before MPI starts so that a bad path fails fast.
+        var outputs: [OutputFile?] = []
         do {
-            try measure(kernel, table: table, transport: transport, writer: output?.writer, amend: amend)
+            for step in steps { outputs.append(try context.rank == 0 ? step.settings.out.map { try OutputFile(path: $0) } : nil) }
+            try measure(steps, outputs: outputs.map { $0?.writer }, transport: transport, context: context)
         } catch {
-            output?.removeIfUnused()
+            outputs.forEach { $0?.removeIfUnused() }
             throw error
         }
     }
 
-    private func measure<K: Kernel>(_ kernel: K, table: (any ResultTable)?, transport: TransportDecision,
-                                    writer: RecordWriter?,
-                                    amend: EnvironmentAmendment?) throws {
+    private static func measure(_ steps: [KernelStep], outputs: [RecordWriter?], transport: TransportDecision,
+                                context: LaunchContext) throws {
+        let first = steps[0]
         let yieldSetBy = KernelRun.enableYieldIfOversubscribed(context)
-        Watchdog.arm(seconds: settings.timeout, rank: context.rank, output: settings.out)
+        // Each kernel may take its own time limit; together they may take the sum.
+        Watchdog.arm(seconds: steps.map(\.settings.timeout).reduce(0, +), rank: context.rank, output: first.settings.out)
 
+        // The highest level any step asks for: MPI is initialised once (the level granted is in every record).
+        let requested = steps.map(\.threadLevel).max { $0.rawValue < $1.rawValue }!
         let threadLevel: MPI.ThreadLevel
         do {
-            threadLevel = try MPI.initialize(threadLevel: K.threadLevel)
+            threadLevel = try MPI.initialize(threadLevel: requested)
         } catch {
             throw RunFailure(message: "cannot start MPI: \(error)", code: .badInput, everyRank: true)
         }
         let world = Communicator.world
-        var environment = try Environment.detect(label: settings.label, communicator: world, context: context,
+        var environment = try Environment.detect(label: first.settings.label, communicator: world, context: context,
                                                  yieldSetBy: yieldSetBy)
         environment.transport.note = TransportSelection.note(transport, detected: environment.transport.note)
         environment.mpiThreadLevel = threadLevel.name
-        environment.probe = try MachineProbe.probe(on: world)
-        try amend?(&environment, world)
-        // Rank 0's id, so that a generated one is the same on every rank.
-        let run = try world.broadcast(settings.runID ?? KernelRun.newRunID(), from: 0)
-
-        if world.rank == 0, writer == nil { table?.printHeader(environment: environment, ranks: world.size) }
         var unverified: [String] = []
-        let counters = CounterRegion.enabled ? CounterRegion() : nil
-        try kernel.measure(on: world) { measurement in
-            let pointCounters = try counters?.close(over: world)
-            let hugePages = try KernelRun.hugePageBuffers(over: world)
-            guard world.rank == 0 else { return }
-            var record = Record(run: run, kernel: K.name, descriptor: K.descriptor, ranks: world.size,
-                                trial: settings.trial, round: settings.round, position: settings.position,
-                                measurement: measurement, keepingSamples: settings.keepSamples, environment: environment)
-            record.counters = pointCounters
-            record.environment.hugePages = hugePages
-            if let writer { try writer.append(record) } else { table?.printRow(record) }
-            if !record.verified { unverified.append(record.verification) }
+        for (index, step) in steps.enumerated() {
+            // Every rank starts the next kernel together, after the machine's state is read again,
+            // as a launch of that kernel alone reads it just before it measures.
+            if index > 0 { try world.barrier() }
+            environment.probe = try MachineProbe.probe(on: world)
+            unverified += try step.measure(world, environment, outputs[index])
+            if steps.count > 1, world.rank == 0, let runID = step.settings.runID {
+                FileHandle.standardError.write(Data((KernelSequence.finishedLine(runID: runID) + "\n").utf8))
+            }
         }
-        if world.rank == 0, writer == nil { table?.finish() }
         try MPI.finalize()
         if let problem = unverified.first {
             throw RunFailure(message: "\(unverified.count) point(s) failed verification: \(problem)", code: .unverified)
@@ -112,6 +122,48 @@ public struct KernelRun {
     public static func newRunID() -> String {
         let stamp = Record.timestamp(Date()).prefix(19).replacingOccurrences(of: ":", with: "")
         return "\(stamp)-\(String(UInt32.random(in: 0...UInt32.max), radix: 16))"
+    }
+}
+
+/// One kernel of a launch, checked and ready to measure, its type erased so that a launch can run
+/// several kernels one after another (`KernelRun.run(_:context:)`).
+public struct KernelStep {
+    public let settings: RunSettings
+    public let name: String
+    let threadLevel: MPI.ThreadLevel
+    let memoryPerRank: (Int) -> MemoryNeed
+    /// Measures every point on `world` in `environment`; rank 0 writes each record to the writer
+    /// (or prints the table); returns the verification failures. Collective.
+    let measure: (Communicator, Environment, RecordWriter?) throws -> [String]
+
+    public init<K: Kernel>(_ kernel: K, settings: RunSettings, table: (any ResultTable)?, amend: KernelRun.EnvironmentAmendment? = nil) {
+        self.settings = settings
+        name = K.name
+        threadLevel = K.threadLevel
+        memoryPerRank = { kernel.memoryPerRank(ranks: $0) }
+        measure = { world, environment, writer in
+            var environment = environment
+            try amend?(&environment, world)
+            // Rank 0's id, so that a generated one is the same on every rank.
+            let run = try world.broadcast(settings.runID ?? KernelRun.newRunID(), from: 0)
+            if world.rank == 0, writer == nil { table?.printHeader(environment: environment, ranks: world.size) }
+            var unverified: [String] = []
+            let counters = CounterRegion.enabled ? CounterRegion() : nil
+            try kernel.measure(on: world) { measurement in
+                let pointCounters = try counters?.close(over: world)
+                let hugePages = try KernelRun.hugePageBuffers(over: world)
+                guard world.rank == 0 else { return }
+                var record = Record(run: run, kernel: K.name, descriptor: K.descriptor, ranks: world.size,
+                                    trial: settings.trial, round: settings.round, position: settings.position,
+                                    measurement: measurement, keepingSamples: settings.keepSamples, environment: environment)
+                record.counters = pointCounters
+                record.environment.hugePages = hugePages
+                if let writer { try writer.append(record) } else { table?.printRow(record) }
+                if !record.verified { unverified.append(record.verification) }
+            }
+            if world.rank == 0, writer == nil { table?.finish() }
+            return unverified
+        }
     }
 }
 

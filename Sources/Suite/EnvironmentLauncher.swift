@@ -1,13 +1,16 @@
 import Foundation
+import Launch
 import Records
 import Spawn
 
-/// One launch as the round loop asks for it: `podgap run` with `run` in an environment, its
-/// ranks writing their records to a file named `outName`.
+/// One launch as the round loop asks for it: `podgap run` with each of `kernels` in an
+/// environment, one after another in one MPI job, its ranks writing their records to a file named
+/// `outName`.
 public struct LaunchRequest {
     public var environment: SuiteFile.EnvironmentEntry
-    /// What follows `podgap run` (the kernel, its parameters, label, run id ...), without `--out`.
-    public var run: [String]
+    /// What follows `podgap run` for each kernel (the kernel, its parameters, label, run id ...),
+    /// without `--out`: one for a launch of one kernel, several for a combined launch.
+    public var kernels: [[String]]
     /// The records file's name, new for every attempt: pods keep their files (the host never
     /// deletes in their folders), so a name is never used twice.
     public var outName: String
@@ -18,10 +21,16 @@ public struct LaunchRequest {
     /// True once Ctrl-C asked the suite to stop: the launch is ended at once.
     public var interrupted: () -> Bool
 
-    public init(environment: SuiteFile.EnvironmentEntry, run: [String], outName: String, log: String, timeout: Double,
+    public init(environment: SuiteFile.EnvironmentEntry, kernels: [[String]], outName: String, log: String, timeout: Double,
                 interrupted: @escaping () -> Bool) {
-        self.environment = environment; self.run = run; self.outName = outName; self.log = log
+        self.environment = environment; self.kernels = kernels; self.outName = outName; self.log = log
         self.timeout = timeout; self.interrupted = interrupted
+    }
+
+    /// What follows `podgap run` when the ranks write to `out`: the kernel's arguments, or
+    /// `sequence` and every kernel's, each writing to `out`.
+    public func arguments(out: String) -> [String] {
+        KernelSequence.arguments(kernels.map { $0 + ["--out", out] })
     }
 }
 

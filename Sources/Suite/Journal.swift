@@ -15,6 +15,8 @@ public struct Journal {
         case round
         /// One launch finished and its records were kept.
         case launch
+        /// A kernel failed twice in a round: its environment is given up for the later rounds.
+        case failed
         /// Every launch of a round ran (or its environment was skipped).
         case finished
         /// Ctrl-C: what was under way.
@@ -33,11 +35,14 @@ public struct Journal {
         public var targetCI: Double?
         public var round: Int?
         public var order: [String]?
+        /// A kernel's run id (`launch`, `failed`).
         public var id: String?
+        /// The combined launch the kernel ran in, when it shared one with others.
+        public var launch: String?
         public var environment: String?
         public var kernel: String?
         public var position: Int?
-        /// Wall time of the launch, spawn to exit.
+        /// Wall time of the launch, spawn to exit (a combined launch: all its kernels).
         public var seconds: Double?
         /// The suite's own time between the previous launch's exit and this one's start.
         public var overhead: Double?

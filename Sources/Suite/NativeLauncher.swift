@@ -21,7 +21,7 @@ final class NativeLauncher: EnvironmentLauncher {
 
     func launch(_ request: LaunchRequest) throws -> LaunchResult {
         let out = folder.hostOutput(request.outName)
-        let (argv, variables) = try command(for: request.environment, application: [podgap, "run"] + request.run + ["--out", out])
+        let (argv, variables) = try command(for: request.environment, application: [podgap, "run"] + request.arguments(out: out))
         // The node is the host: its softirqs only (its interfaces carry the machine's other traffic).
         let node = NodeCounters(namespaces: [])
         let before = node.snapshot()

@@ -83,7 +83,7 @@ final class PodsLauncher: EnvironmentLauncher {
         let outcome: ChildOutcome
         do {
             let result = try PodLaunch(state: state, store: store, ranks: suite.ranks, timeout: request.timeout,
-                                    command: ["podgap", "run"] + request.run + ["--out", out])
+                                    command: ["podgap", "run"] + request.arguments(out: out))
                 .run(output: .log(request.log), interrupted: request.interrupted, report: log.write)
             outcome = ChildOutcome(status: result.status, seconds: Date().timeIntervalSince(started), timedOut: result.timedOut,
                                    interrupted: result.interrupted, lastLine: Child.lastLine(of: request.log))

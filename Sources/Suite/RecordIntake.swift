@@ -14,11 +14,11 @@ struct RecordIntake {
     static let launchRecordLimit = 64 << 20
     static let interruptedFolder = "interrupted"
 
-    /// Reads what `launch` wrote and appends its records, marked with the round and the position,
-    /// to the environment's records file; the startup probe becomes one "launch" record of its
-    /// wall time. Returns how many records were kept; throws when there are none.
-    func keep(_ launch: PlannedLaunch, from result: LaunchResult) throws -> Int {
-        var records: [Record] = [], foreign = 0, bad = 0
+    /// Reads what `launch` wrote: each of its kernels' records, by the kernel's run id (only the
+    /// launch's own records: whatever else a pod put in the file stays out).
+    func read(_ launch: PlannedLaunch, from result: LaunchResult) throws -> [String: [Record]] {
+        let ids = Set(launch.kernels.map { launch.id(of: $0) })
+        var records: [String: [Record]] = [:], foreign = 0, bad = 0
         for source in result.records {
             guard let data = try SafeFile.read(source, limit: RecordIntake.launchRecordLimit) else { continue }
             for (number, line) in data.split(separator: 0x0A).enumerated() {
@@ -26,22 +26,29 @@ struct RecordIntake {
                     bad += 1
                     continue
                 }
-                // Only this launch's records: whatever else a pod put in the file stays out.
-                guard record.run == launch.id else { foreign += 1; continue }
-                records.append(record)
+                guard ids.contains(record.run) else { foreign += 1; continue }
+                records[record.run, default: []].append(record)
             }
             // Host processes wrote in the suite's own folder: that file has served its purpose.
             if !result.podWritten { try? FileManager.default.removeItem(atPath: source) }
         }
         if bad + foreign > 0 { log("\(launch.id): passed over \(bad) unreadable and \(foreign) foreign line(s) in its output") }
+        return records
+    }
+
+    /// Appends `kernel`'s records from `launch`, marked with the round and the position, to the
+    /// environment's records file; the startup probe becomes one "launch" record of the launch's
+    /// wall time (`launchSeconds`). Returns how many records were kept; throws when there are none.
+    func keep(_ kernel: PlannedLaunch.PlannedKernel, of launch: PlannedLaunch, records: [Record], launchSeconds: Double,
+              launchCounters: LaunchCounters?) throws -> Int {
         guard !records.isEmpty else { throw SuiteError("wrote no records") }
         let writer = try RecordWriter(appendingTo: folder.records(launch.environment.label))
-        if launch.kernel == nil {
+        if kernel.kernel == nil {
             let probe = records[0]
             let point = MeasuredPoint(parameters: ["probe": "allreduce-4B-x1"], warmup: 0, iterations: 1,
-                                      samples: [result.outcome.seconds], verified: probe.verified,
+                                      samples: [launchSeconds], verified: probe.verified,
                                       verification: "wall time from launch to exit, measured by podgap suite")
-            let record = Record(run: launch.id, kernel: SuiteRunner.launchKernel, descriptor: SuiteRunner.launchDescriptor,
+            let record = Record(run: launch.id(of: kernel), kernel: SuiteRunner.launchKernel, descriptor: SuiteRunner.launchDescriptor,
                                 ranks: probe.ranks, trial: launch.round, round: launch.round, position: launch.position,
                                 measurement: point, keepingSamples: false, environment: probe.environment)
             try writer.append(record)
@@ -54,10 +61,22 @@ struct RecordIntake {
             record.round = launch.round
             record.position = launch.position
             // What the nodes counted over the launch, beside what its ranks counted per point.
-            record.counters?.launch = result.launchCounters
+            record.counters?.launch = launchCounters
             try writer.append(record)
         }
         return records.count
+    }
+
+    /// The launch time a launch stands for: its wall seconds, less the time its other kernels
+    /// measured after the startup probe. Rank 0 stamps every record as it writes it, so the
+    /// kernels' share is the span from the probe's record to the last kernel record, on rank 0's
+    /// clock alone; what is left is the start-up, the probe and the exit, as a launch of the probe
+    /// alone would take. Nil when a stamp cannot be read.
+    static func launchSeconds(wall: Double, probe: [Record], kernels: [Record]) -> Double? {
+        guard !kernels.isEmpty else { return wall }
+        let ends = kernels.compactMap { Record.date($0.time) }
+        guard ends.count == kernels.count, let end = ends.max(), let start = probe.last.flatMap({ Record.date($0.time) }) else { return nil }
+        return wall - max(0, end.timeIntervalSince(start))
     }
 
     /// On resume: records of rounds that did not finish go to `interrupted/` (those rounds run

@@ -36,6 +36,17 @@ public struct SuiteFile: Sendable {
         /// Each emulated node on its own share of the CPUs (`pods up --split-cpus`).
         public var splitCPUs = false
         public var memory: String?
+        /// How this environment's kernels are launched; nil: the suite's `launch`.
+        public var launchShape: LaunchShape?
+    }
+
+    /// How a round's kernels start in an environment (`launch:`).
+    public enum LaunchShape: String, Sendable, CaseIterable {
+        /// One MPI job per kernel (and one for the startup probe).
+        case perKernel = "per-kernel"
+        /// One MPI job running the startup probe and every kernel one after another
+        /// (`podgap run sequence`): one start-up per environment and round.
+        case combined
     }
 
     /// How the native environments start their ranks.
@@ -55,13 +66,16 @@ public struct SuiteFile: Sendable {
     public var launcher: Launcher
     /// Also time one tiny launch per environment and round (kernel "launch" in the records).
     public var startup: Bool
+    /// How kernels are launched in environments that do not say (`launch:`).
+    public var launchShape: LaunchShape
     public var environments: [EnvironmentEntry]
     public var kernels: [Kernel]
 
     static let defaultRounds = 10
+    static let defaultLaunchShape = LaunchShape.perKernel
     static let topFields = ["name", "description", "rounds", "seed", "ranks", "baseline", "timeout", "launcher", "startup",
-                            "environments", "kernels"]
-    static let environmentFields = ["label", "nodes", "pods-per-node", "cpus", "cpuset", "split-cpus", "memory"] + Knobs.names
+                            "launch", "environments", "kernels"]
+    static let environmentFields = ["label", "launch", "nodes", "pods-per-node", "cpus", "cpuset", "split-cpus", "memory"] + Knobs.names
     /// Options of `podgap run KERNEL` the suite sets itself.
     public static let reservedOptions: Set<String> = ["out", "label", "run-id", "trial", "round", "position", "timeout", "transport", "help", "version"]
 
@@ -85,7 +99,7 @@ public struct SuiteFile: Sendable {
         try top.onlyFields(topFields)
 
         var suite = SuiteFile(name: "", description: nil, rounds: defaultRounds, seed: nil, ranks: 2, baseline: nil, timeout: "10m",
-                              launcher: .mpirun, startup: true, environments: [], kernels: [])
+                              launcher: .mpirun, startup: true, launchShape: defaultLaunchShape, environments: [], kernels: [])
         if let value = top.field("name") {
             suite.name = try value.text()
             guard suite.name.range(of: "^[A-Za-z0-9][A-Za-z0-9._-]{0,40}$", options: .regularExpression) != nil else {
@@ -108,6 +122,7 @@ public struct SuiteFile: Sendable {
             suite.launcher = launcher
         }
         if let value = top.field("startup") { suite.startup = try value.flag() }
+        if let value = top.field("launch") { suite.launchShape = try launchShape(value) }
 
         guard let environments = top.field("environments") else {
             throw top.problem("environments: missing; list the environments to compare, \(allowed(EnvironmentCatalog.names))")
@@ -137,6 +152,17 @@ public struct SuiteFile: Sendable {
         return suite
     }
 
+    /// How `entry`'s kernels are launched in this suite.
+    public func launchShape(of entry: EnvironmentEntry) -> LaunchShape { entry.launchShape ?? launchShape }
+
+    private static func launchShape(_ value: ConfigValue) throws -> LaunchShape {
+        let name = try value.text()
+        guard let shape = LaunchShape(rawValue: name) else {
+            throw value.problem("'\(name)' is unknown; allowed: \(LaunchShape.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        return shape
+    }
+
     /// One list item, `NAME` or `NAME: VALUE`: the name, and the value unless it is empty.
     private static func listItem(_ item: ConfigValue, _ what: String, _ options: String) throws -> (name: ConfigValue, value: ConfigValue?) {
         guard item.isMapping else { return (item, nil) }
@@ -159,6 +185,7 @@ public struct SuiteFile: Sendable {
             for (option, _, value) in try options.entries() {
                 switch option {
                 case "label": entry.label = try value.text()
+                case "launch": entry.launchShape = try launchShape(value)
                 case "nodes": entry.nodes = try value.integer(atLeast: 1)
                 case "pods-per-node": entry.podsPerNode = try value.integer(atLeast: 1)
                 case "cpuset": entry.cpuset = try value.text()

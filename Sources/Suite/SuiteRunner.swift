@@ -74,7 +74,7 @@ public final class SuiteRunner {
     let handlesSignals: Bool
 
     private var skipped: [String: String] = [:]
-    /// Kernels (by index) that have completed a launch: their parameters are known to be good.
+    /// Kernels (by index, -1 the startup probe) that have completed a launch: their parameters are known to be good.
     private var succeeded = Set<Int>()
     private let interrupted = Locked(false)
     private var signalSources: [DispatchSourceSignal] = []
@@ -153,16 +153,12 @@ public final class SuiteRunner {
                 progress.update("round \(round)\(settings.rounds.map { "/\($0)" } ?? "") \(label) \(launch.kernelName)", step: index + 1, of: plan.count)
                 let overhead = lastExit.map { Date().timeIntervalSince($0) }
                 underWay = "round \(round), \(launch.id)"
-                let result = try perform(launch)
+                let counted = try perform(launch, overhead: overhead)
                 lastExit = Date()
                 if interrupted.value { break rounds }
-                guard let (seconds, count) = result else { continue }
+                guard counted else { continue }
                 launches += 1
                 if let overhead { overheads.append(overhead) }
-                var entry = Journal.Event(.launch)
-                entry.id = launch.id; entry.environment = label; entry.kernel = launch.kernelName; entry.round = round
-                entry.position = launch.position; entry.seconds = seconds; entry.overhead = overhead; entry.records = count
-                try journal.append(entry)
             }
             var finished = Journal.Event(.finished)
             finished.round = round
@@ -249,51 +245,110 @@ public final class SuiteRunner {
 
     // MARK: launches
 
-    /// Runs one launch and keeps its records: its wall seconds and record count when it
-    /// succeeded, nil when it was interrupted or its environment is now skipped.
-    private func perform(_ launch: PlannedLaunch, attempt: Int = 1) throws -> (Double, Int)? {
-        let label = launch.environment.label
-        var run = launch.kernel?.arguments ?? SuiteRunner.probe
-        let timeout = DurationText.seconds(suite.timeout)! + 30
-        run += ["--label", label, "--trial", "\(launch.round)", "--run-id", launch.id, "--timeout", suite.timeout]
+    /// What follows `podgap run` for one kernel of `launch` (the startup probe: a tiny allreduce).
+    private func arguments(of kernel: PlannedLaunch.PlannedKernel, in launch: PlannedLaunch) -> [String] {
+        var run = kernel.kernel?.arguments ?? SuiteRunner.probe
+        run += ["--label", launch.environment.label, "--trial", "\(launch.round)", "--run-id", launch.id(of: kernel), "--timeout", suite.timeout]
         if passesRound { run += ["--round", "\(launch.round)", "--position", "\(launch.position)"] }
         if launch.environment.kind == EnvironmentCatalog.nativeTCP { run += ["--transport", "tcp"] }
+        return run
+    }
+
+    /// Runs one launch and keeps its kernels' records, journaling each kernel kept (and, when the
+    /// environment is given up, each kernel that failed). True when it kept any. A combined
+    /// launch that fails part-way keeps the kernels that finished (their successor had begun:
+    /// kernels run in order) and tries the rest once more in a launch of their own.
+    private func perform(_ launch: PlannedLaunch, overhead: Double?, attempt: Int = 1) throws -> Bool {
+        let label = launch.environment.label
+        // Each kernel may take the suite's timeout; a launch as many as it runs kernels.
+        let timeout = DurationText.seconds(suite.timeout)! * Double(launch.kernels.count) + 30
         let log = folder.log(launch.id)
-        let request = LaunchRequest(environment: launch.environment, run: run, outName: "\(launch.id).s\(session)-\(attempt).jsonl",
+        let request = LaunchRequest(environment: launch.environment, kernels: launch.kernels.map { arguments(of: $0, in: launch) },
+                                    outName: "\(launch.id).s\(session)-\(attempt).jsonl",
                                     log: log, timeout: timeout, interrupted: { self.interrupted.value })
         let result = try launcher.launch(request)
         let outcome = result.outcome
-        if outcome.interrupted || interrupted.value { return nil }
-        if outcome.status == 2, launch.kernel != nil, !succeeded.contains(launch.kernelIndex) {
+        if outcome.interrupted || interrupted.value { return false }
+        if outcome.status == 2, launch.kernels.contains(where: { $0.kernel != nil && !succeeded.contains($0.index) }) {
             // The kernel refused its parameters before ever running: the suite file is wrong, not
             // the environment. (Once it has run, exit 2 is a launch problem, e.g. MPI not starting.)
             throw SuiteError("\(launch.id): podgap run rejected the suite's parameters: \(outcome.lastLine) [log: \(log)]")
         }
         // Exit 1 from a kernel is podgap run's "measured, but a point failed verification": the
         // records are written and flagged, and the report shows them apart from the statistics.
-        let measured = outcome.status == 0 || (outcome.status == 1 && launch.kernel != nil)
+        let measured = outcome.status == 0 || (outcome.status == 1 && launch.kernels.contains { $0.kernel != nil })
         var failure = outcome.timedOut ? "timed out after \(Int(timeout))s" : "failed (exit \(outcome.status)): \(outcome.lastLine)"
-        if measured {
+        var written: [String: [Record]] = [:]
+        do { written = try intake.read(launch, from: result) } catch let error as SafeFile.Refused {
+            failure = "its records were refused: \(error.reason)"
+        }
+        let records = { (kernel: PlannedLaunch.PlannedKernel) in written[launch.id(of: kernel)] ?? [] }
+        // In a launch that failed, a kernel is whole when its ranks said it finished (or, their
+        // word lost with the job, when the next kernel had written).
+        let said = launch.kernels.count > 1 && !measured ? finished(launch, in: log) : []
+        var left: [PlannedLaunch.PlannedKernel] = []
+        for (place, kernel) in launch.kernels.enumerated() {
+            let own = records(kernel)
+            // The startup probe stands for the whole launch's start and exit: only a launch that
+            // ended well measured it.
+            let done = measured ? !own.isEmpty
+                : kernel.kernel != nil && !own.isEmpty
+                    && (said.contains(launch.id(of: kernel)) || launch.kernels[(place + 1)...].contains { !records($0).isEmpty })
+            guard done else {
+                if measured && own.isEmpty && failure.hasPrefix("failed") { failure = "\(kernel.name) wrote no records" }
+                left.append(kernel)
+                continue
+            }
+            var seconds = outcome.seconds
+            if kernel.kernel == nil {
+                let others = launch.kernels.filter { $0.kernel != nil }.flatMap(records)
+                guard let probed = RecordIntake.launchSeconds(wall: outcome.seconds, probe: own, kernels: others) else {
+                    failure = "the records' times could not be read"
+                    left.append(kernel)
+                    continue
+                }
+                seconds = probed
+            }
             do {
-                let count = try intake.keep(launch, from: result)
-                if outcome.status == 1 { self.log("\(launch.id): some points failed verification (kept, flagged in the report): \(outcome.lastLine)") }
-                succeeded.insert(launch.kernelIndex)
-                return (outcome.seconds, count)
-            } catch let error as SafeFile.Refused {
-                failure = "its records were refused: \(error.reason)"
+                let count = try intake.keep(kernel, of: launch, records: own, launchSeconds: seconds, launchCounters: result.launchCounters)
+                succeeded.insert(kernel.index)
+                var entry = Journal.Event(.launch)
+                entry.id = launch.id(of: kernel); entry.environment = label; entry.kernel = kernel.name; entry.round = launch.round
+                entry.position = launch.position; entry.seconds = outcome.seconds; entry.overhead = overhead; entry.records = count
+                if launch.kernels.count > 1 { entry.launch = launch.id }
+                try journal.append(entry)
             } catch let error as SuiteError {
                 failure = error.description
+                left.append(kernel)
             }
         }
+        if outcome.status == 1 && measured { self.log("\(launch.id): some points failed verification (kept, flagged in the report): \(outcome.lastLine)") }
+        let kept = left.count < launch.kernels.count
+        guard !left.isEmpty else { return true }
+        var rest = launch
+        rest.kernels = left
         if attempt == 1 && !outcome.timedOut {
             // One retry: a busy machine occasionally fails a launch (MPI start-up, a port). The
             // retry writes a file of its own, so nothing is counted twice.
-            self.log("\(launch.id) \(failure); trying it once more")
-            return try perform(launch, attempt: 2)
+            self.log("\(launch.id) \(failure); trying \(kept ? rest.kernelName : "it") once more")
+            return try perform(rest, overhead: nil, attempt: 2) || kept
         }
-        skipped[label] = "round \(launch.round), \(launch.kernelName): \(failure) [log: logs/\(launch.id).log]; later rounds not run"
+        skipped[label] = "round \(launch.round), \(rest.kernelName): \(failure) [log: logs/\(launch.id).log]; later rounds not run"
+        for kernel in left {
+            var entry = Journal.Event(.failed)
+            entry.id = launch.id(of: kernel); entry.environment = label; entry.kernel = kernel.name; entry.round = launch.round
+            entry.reason = failure
+            try journal.append(entry)
+        }
         self.log("skipping \(label): \(skipped[label]!)")
-        return nil
+        return kept
+    }
+
+    /// The kernels of `launch` its log says finished, by run id.
+    private func finished(_ launch: PlannedLaunch, in log: String) -> Set<String> {
+        guard let data = try? SafeFile.read(log, limit: 64 << 20) else { return [] }
+        let text = String(decoding: data, as: UTF8.self)
+        return Set(launch.kernels.map { launch.id(of: $0) }.filter { text.contains(KernelSequence.finishedLine(runID: $0)) })
     }
 
     /// The suite's own measurement: the wall time of a tiny launch, from the launch command to

@@ -85,7 +85,7 @@ public struct SuiteSession {
         let shown = settings.rounds ?? suite.rounds
         var lines = ["# seed \(settings.seed)\(settings.budget == nil ? "" : "; with --budget the rounds go on until the target or the budget")"]
         for round in 1...shown {
-            lines += Schedule.round(round, of: suite, seed: settings.seed).map(\.id)
+            lines += Schedule.round(round, of: suite, seed: settings.seed).map { $0.kernels.count > 1 ? "\($0.id) (\($0.kernelName))" : $0.id }
         }
         return lines
     }

@@ -12,7 +12,7 @@ struct Run: ParsableCommand {
         discussion: "See docs/running.md (the kernels on GPUs: docs/gpus.md; the verbs baselines: docs/rdma.md).",
         // The MPI kernels (the one list), then the workloads that launch themselves.
         subcommands: RunKernels.commands.map { $0 as ParsableCommand.Type }
-            + [VerbsPingPongCommand.self, VerbsBandwidthCommand.self, StartupCommand.self])
+            + [SequenceCommand.self, VerbsPingPongCommand.self, VerbsBandwidthCommand.self, StartupCommand.self])
 }
 
 /// A `podgap run` command that measures one MPI kernel. Parsing builds the kernel and checks it
@@ -49,19 +49,19 @@ extension KernelCommand {
 
     func run() throws {
         let context = LaunchContext()
+        let step = try step(context: context)
+        try reportingDeviceErrors { try KernelRun.run([step], context: context) }
+    }
+
+    /// The kernel these arguments describe, checked, its device set up, ready for the run loop:
+    /// the same for a launch of this kernel alone and for one step of `podgap run sequence`.
+    func step(context: LaunchContext) throws -> KernelStep {
         var kernel = try checked {
             try prepareLaunch(context)
             return try self.kernel(progress: context.rank == 0 ? ProgressLine() : nil)
         }
         let amend = try prepareDevice(for: &kernel, context: context)
-        let table = table(for: kernel)
-        // A CUDA error found once MPI runs (ranks sharing a GPU under NCCL, a device fault): one
-        // line, exit 3 where hardware or a library is missing.
-        do {
-            try KernelRun(settings: options.settings, context: context).run(kernel, table: table, amend: amend)
-        } catch let error as CUDAError {
-            throw Failure(message: error.description, code: error.isMissing ? .noDevice : .unverified)
-        }
+        return KernelStep(kernel, settings: options.settings, table: table(for: kernel), amend: amend)
     }
 
     private func checkedKernel(progress: ProgressLine?) throws -> Measured {
@@ -73,6 +73,14 @@ extension KernelCommand {
         do { return try body() } catch let error as InvalidParameters {
             throw Failure.badInput(error.description)
         }
+    }
+}
+
+/// A CUDA error found once MPI runs (ranks sharing a GPU under NCCL, a device fault): one line,
+/// exit 3 where hardware or a library is missing.
+func reportingDeviceErrors(_ body: () throws -> Void) throws {
+    do { try body() } catch let error as CUDAError {
+        throw Failure(message: error.description, code: error.isMissing ? .noDevice : .unverified)
     }
 }
 

@@ -1,4 +1,5 @@
 import Foundation
+import Launch
 import Records
 import Spawn
 import Testing
@@ -10,6 +11,8 @@ final class RecordingLauncher: EnvironmentLauncher {
     let folder: URL
     /// Everything asked of it, in order: "setUp LABEL", "launch OUTNAME", "tearDown".
     private(set) var calls: [String] = []
+    /// The run ids each launch was asked to run, in order.
+    private(set) var ran: [[String]] = []
     /// Failed launches still to give, by run id (mpirun exits 255 when MPI does not start).
     var failures: [String: Int] = [:]
     /// Set-ups that fail, by label, with the reason.
@@ -31,31 +34,38 @@ final class RecordingLauncher: EnvironmentLauncher {
 
     func launch(_ request: LaunchRequest) throws -> LaunchResult {
         calls.append("launch \(request.outName)")
-        func value(_ option: String) -> String { request.run[request.run.firstIndex(of: option)! + 1] }
-        let runID = value("--run-id")
-        onLaunch(runID)
+        ran.append(request.kernels.map { $0[$0.firstIndex(of: "--run-id")! + 1] })
         if seconds > 0 { usleep(UInt32(seconds * 1e6)) }
         let output = folder.appendingPathComponent("launch-output")
         try FileManager.default.createDirectory(at: output, withIntermediateDirectories: true)
         let out = output.appendingPathComponent(request.outName).path
-        if request.interrupted() {
-            return LaunchResult(outcome: ChildOutcome(status: 143, seconds: 0.01, interrupted: true), records: [out], podWritten: false)
+        // The kernels in order, as `podgap run sequence` runs them: a failure ends the launch, and
+        // what the kernels before it wrote stays written.
+        for run in request.kernels {
+            func value(_ option: String) -> String { run[run.firstIndex(of: option)! + 1] }
+            let runID = value("--run-id")
+            onLaunch(runID)
+            if request.interrupted() {
+                return LaunchResult(outcome: ChildOutcome(status: 143, seconds: 0.01, interrupted: true), records: [out], podWritten: false)
+            }
+            if let left = failures[runID], left > 0 {
+                failures[runID] = left - 1
+                return LaunchResult(outcome: ChildOutcome(status: 255, seconds: 0.01, lastLine: "MPI did not start"), records: [out], podWritten: false)
+            }
+            let point = MeasuredPoint(parameters: ["bytes": 4], warmup: 0, iterations: 1, samples: [1e-6], verified: true, verification: "sum")
+            let environment = Environment(name: value("--label"), launcher: .init(kind: "mpirun"), container: nil, network: "loopback",
+                                          transport: .init(pml: "ob1", btl: "vader,self"), hostname: "n1", hostnames: ["n1"], cores: 2,
+                                          cpuset: "0-1", cgroup: .init(), kernel: "Linux", mpiLibrary: "Open MPI", podgapVersion: "0",
+                                          gitCommit: nil, topology: nil, bindings: nil, ranksPerNode: 2, oversubscribed: false,
+                                          yieldWhenIdle: false, yieldSetBy: nil)
+            var record = Record(run: runID, kernel: run[0], ranks: 2, trial: Int(value("--trial"))!, measurement: point,
+                                keepingSamples: false, environment: environment)
+            record.counters = recordCounters
+            try RecordWriter(appendingTo: out).append(record)
+            if request.kernels.count > 1 {
+                try AppendingFile(request.log, followingLinks: false).write(Data((KernelSequence.finishedLine(runID: runID) + "\n").utf8))
+            }
         }
-        if let left = failures[runID], left > 0 {
-            failures[runID] = left - 1
-            return LaunchResult(outcome: ChildOutcome(status: 255, seconds: 0.01, lastLine: "MPI did not start"), records: [out], podWritten: false)
-        }
-        let point = MeasuredPoint(parameters: ["bytes": 4], warmup: 0, iterations: 1, samples: [1e-6], verified: true, verification: "sum")
-        let environment = Environment(name: value("--label"), launcher: .init(kind: "mpirun"), container: nil, network: "loopback",
-                                      transport: .init(pml: "ob1", btl: "vader,self"), hostname: "n1", hostnames: ["n1"], cores: 2,
-                                      cpuset: "0-1", cgroup: .init(), kernel: "Linux", mpiLibrary: "Open MPI", podgapVersion: "0",
-                                      gitCommit: nil, topology: nil, bindings: nil, ranksPerNode: 2, oversubscribed: false,
-                                      yieldWhenIdle: false, yieldSetBy: nil)
-        let record = Record(run: runID, kernel: request.run[0], ranks: 2, trial: Int(value("--trial"))!, measurement: point,
-                            keepingSamples: false, environment: environment)
-        var written = record
-        written.counters = recordCounters
-        try RecordWriter(appendingTo: out).append(written)
         return LaunchResult(outcome: ChildOutcome(status: 0, seconds: 0.05), records: [out], podWritten: false,
                             launchCounters: launchCounters)
     }
@@ -98,6 +108,20 @@ struct FakeAvailability: EnvironmentAvailability {
             """, file: "t.yaml", kernels: FakeKernels())
     }
 
+    /// The startup probe and two kernels, launched `shape`.
+    static func threeKernels(_ shape: String) throws -> SuiteFile {
+        try SuiteFile.parse("""
+            name: t
+            ranks: 2
+            timeout: 1m
+            launch: \(shape)
+            environments: [native-shm, native-tcp]
+            kernels:
+              - allreduce: {sizes: "4:8"}
+              - allreduce: {sizes: "16"}
+            """, file: "t.yaml", kernels: FakeKernels())
+    }
+
     func runner(_ suite: SuiteFile, _ launcher: RecordingLauncher, settings: SuiteRunner.Settings,
                 availability: FakeAvailability = FakeAvailability(),
                 precision: ((URL) -> SuiteRunner.Precision?)? = nil) -> SuiteRunner {
@@ -130,6 +154,82 @@ struct FakeAvailability: EnvironmentAvailability {
         #expect(journal.filter { $0.event == .launch }.count == 4)
         #expect(journal.last?.event == .stopped && journal.last?.reason == "all 2 rounds ran")
         #expect(launcher.calls.last == "tearDown")
+    }
+
+    /// `launch: combined`: one launch per environment and round runs the startup probe and every
+    /// kernel; the records are the ones per-kernel launches keep (run ids, kernels, rounds,
+    /// positions), the launch time is the launch's wall time less the kernels' span, and the
+    /// journal names each kernel with the launch it ran in.
+    @Test func aCombinedLaunchRunsTheProbeAndEveryKernelOncePerEnvironmentAndRound() throws {
+        let launcher = RecordingLauncher(folder: folder)
+        let outcome = try runner(try Self.threeKernels("combined"), launcher, settings: .init(rounds: 2, seed: 7)).run()
+        #expect(outcome.rounds == 2 && outcome.launches == 4)
+        #expect(launcher.calls.filter { $0.hasPrefix("launch") }.count == 4)
+        #expect(launcher.ran.allSatisfy { $0.count == 3 && $0[0].contains("-startup-") && $0[1].contains("-k0-") && $0[2].contains("-k1-") })
+        #expect(launcher.calls.contains("launch native-shm-combined-r1.s1-1.jsonl"))
+        let events = journal.filter { $0.event == .launch }
+        #expect(events.count == 12)
+        #expect(events.allSatisfy { $0.launch == "\($0.environment!)-combined-r\($0.round!)" && $0.id!.hasPrefix($0.environment!) })
+        let launchTimes = try RecordReader.read(folder.appendingPathComponent("native-shm.jsonl").path).filter { $0.kernel == SuiteRunner.launchKernel }
+        #expect(launchTimes.count == 2 && launchTimes.allSatisfy { $0.seconds.p50 > 0.04 && $0.seconds.p50 <= 0.05 })
+
+        // The same suite launched per kernel, same seed: the same records, launch for launch.
+        let alone = folder.appendingPathComponent("alone")
+        try FileManager.default.createDirectory(at: alone, withIntermediateDirectories: true)
+        let perKernel = RecordingLauncher(folder: alone)
+        _ = try SuiteRunner(suite: try Self.threeKernels("per-kernel"), folder: alone, settings: .init(rounds: 2, seed: 7), passesRound: false,
+                            launcher: perKernel, availability: FakeAvailability(), handlesSignals: false, log: { _ in }).run()
+        #expect(perKernel.calls.filter { $0.hasPrefix("launch") }.count == 12)
+        for label in ["native-shm", "native-tcp"] {
+            func shape(_ folder: URL) throws -> [String] {
+                try RecordReader.read(folder.appendingPathComponent("\(label).jsonl").path)
+                    .map { "\($0.run) \($0.kernel) \($0.round!) \($0.position!) \($0.trial)" }.sorted()
+            }
+            #expect(try shape(folder) == shape(alone) && shape(folder).count == 6)
+        }
+    }
+
+    /// A kernel failing in the middle of a combined launch: the kernels that finished before it
+    /// are kept, the rest (the probe among them: the launch did not end well) run once more.
+    @Test func aCombinedLaunchFailingPartWayKeepsWhatFinishedAndRetriesTheRest() throws {
+        let launcher = RecordingLauncher(folder: folder)
+        launcher.failures["native-shm-k1-allreduce-r1"] = 1
+        let outcome = try runner(try Self.threeKernels("combined"), launcher, settings: .init(rounds: 1, seed: 7)).run()
+        #expect(outcome.skipped.isEmpty)
+        let shm = launcher.ran.filter { $0[0].hasPrefix("native-shm") }
+        #expect(shm == [["native-shm-startup-r1", "native-shm-k0-allreduce-r1", "native-shm-k1-allreduce-r1"],
+                        ["native-shm-startup-r1", "native-shm-k1-allreduce-r1"]])
+        #expect(try records("native-shm").map(\.run) == ["native-shm-k0-allreduce-r1", "native-shm-startup-r1", "native-shm-k1-allreduce-r1"])
+        #expect(journal.filter { $0.event == .launch && $0.environment == "native-shm" }.map(\.launch)
+                == ["native-shm-combined-r1", "native-shm-combined-r1", "native-shm-combined-r1"])
+    }
+
+    /// Failing twice: the finished kernels stay kept, the rest are journaled as failed for that
+    /// round, and the environment runs no later round.
+    @Test func aCombinedLaunchFailingTwiceMarksTheRestFailed() throws {
+        let launcher = RecordingLauncher(folder: folder)
+        launcher.failures["native-shm-k1-allreduce-r1"] = 2
+        let outcome = try runner(try Self.threeKernels("combined"), launcher, settings: .init(rounds: 2, seed: 7)).run()
+        #expect(outcome.skipped.map(\.environment) == ["native-shm"])
+        #expect(outcome.skipped.first?.reason
+                == "round 1, startup+allreduce: failed (exit 255): MPI did not start [log: logs/native-shm-combined-r1.log]; later rounds not run")
+        #expect(try records("native-shm").map(\.run) == ["native-shm-k0-allreduce-r1"])
+        #expect(journal.filter { $0.event == .failed }.map(\.id) == ["native-shm-startup-r1", "native-shm-k1-allreduce-r1"])
+        #expect(try records("native-tcp").map(\.round) == [1, 1, 1, 2, 2, 2])
+    }
+
+    /// Ctrl-C during a combined launch, then resume: the interrupted round runs again whole.
+    @Test func anInterruptedCombinedSuiteResumes() throws {
+        let suite = try Self.threeKernels("combined")
+        let launcher = RecordingLauncher(folder: folder)
+        let first = runner(suite, launcher, settings: .init(rounds: 2, seed: 7))
+        let second = Schedule.round(2, of: suite, seed: 7)[0]
+        launcher.onLaunch = { if $0 == second.id(of: second.kernels[1]) { first.interrupt() } }
+        #expect(throws: SuiteError.self) { _ = try first.run() }
+        #expect(journal.last?.during == "round 2, \(second.id)")
+        let outcome = try runner(suite, RecordingLauncher(folder: folder), settings: .init(rounds: 2, seed: 7)).run()
+        #expect(outcome.rounds == 2)
+        for label in ["native-shm", "native-tcp"] { #expect(try records(label).map(\.round) == [1, 1, 1, 2, 2, 2]) }
     }
 
     /// Record intake puts the nodes' counters of each launch beside the ranks' own, in every

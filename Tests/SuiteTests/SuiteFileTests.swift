@@ -136,9 +136,47 @@ struct FakeKernels: KernelRegistry {
                 let group = launches[(slot * 5)..<(slot * 5 + 5)]
                 #expect(group.map(\.environment.label) == order)
                 #expect(group.map(\.position) == [1, 2, 3, 4, 5])
-                #expect(Set(group.map(\.kernelIndex)).count == 1 && group.first!.kernelIndex == slot - 1)
+                #expect(group.allSatisfy { $0.kernels.map(\.index) == [slot - 1] })
             }
             #expect(launches.allSatisfy { $0.round == round && $0.id.hasSuffix("-r\(round)") })
+        }
+    }
+
+    /// `launch:` for the suite, and per environment: a combined environment runs the startup
+    /// probe and every kernel in one launch, at its place among one kernel's launches (another each round);
+    /// the others keep one launch per kernel. Anything else is refused, naming what is allowed.
+    @Test func combinedEnvironmentsRunEveryKernelInOneLaunch() throws {
+        let suite = try SuiteFile.parse("""
+            seed: 3
+            launch: combined
+            environments:
+              - native-shm
+              - native-tcp:
+                  launch: per-kernel
+            kernels:
+              - allreduce: {sizes: 8}
+              - allreduce: {sizes: 16}
+            """, file: "s.yaml", kernels: FakeKernels())
+        #expect(suite.launchShape == .combined)
+        #expect(suite.environments.map { suite.launchShape(of: $0) } == [.combined, .perKernel])
+        for round in 1...6 {
+            let launches = Schedule.round(round, of: suite, seed: 3)
+            let order = Schedule.order(of: ["native-shm", "native-tcp"], round: round, seed: 3)
+            #expect(launches.count == 4)
+            let combined = try #require(launches.first { $0.environment.label == "native-shm" })
+            #expect(launches.filter { $0.environment.label == "native-shm" }.count == 1)
+            #expect(combined.kernels.map(\.index) == [-1, 0, 1] && combined.id == "native-shm-combined-r\(round)")
+            #expect(combined.kernels.map { combined.id(of: $0) } == ["native-shm-startup-r\(round)", "native-shm-k0-allreduce-r\(round)", "native-shm-k1-allreduce-r\(round)"])
+            #expect(combined.position == order.firstIndex(of: "native-shm")! + 1)
+            #expect(launches.filter { $0.environment.label == "native-tcp" }.map(\.id)
+                    == ["native-tcp-startup-r\(round)", "native-tcp-k0-allreduce-r\(round)", "native-tcp-k1-allreduce-r\(round)"])
+            // Among one slot's launches, in the round's order: round 1 the startup probes', round 2
+            // the first kernel's, round 3 the second's, then round 4 the probes' again.
+            let slot = (round - 1) % 3
+            #expect(Array(launches[slot...].prefix(2).map(\.environment.label)) == order)
+        }
+        #expect(throws: SuiteError("s.yaml:1: launch: 'together' is unknown; allowed: per-kernel, combined")) {
+            try SuiteFile.parse("launch: together\nenvironments: [native-shm]\nkernels: [allreduce]\n", file: "s.yaml", kernels: FakeKernels())
         }
     }
 

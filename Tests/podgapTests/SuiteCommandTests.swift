@@ -31,7 +31,7 @@ import Testing
         let cases: [(String, String)] = [
             ("environments: [native-shm]\nkernels:\n  - allreducez\n", ":3: kernels[0]: unknown kernel 'allreducez'; allowed: allreduce, barrier, gemm, halo, pingpong, train"),
             ("environments: [native-shm, pod-mystery]\nkernels: [allreduce]\n", ":1: environments[1]: unknown environment 'pod-mystery'; allowed: native-2node, native-rdma, native-shm, native-tcp, pod-bridge, pod-host, pod-overlay, pod-rdma, pod-routed"),
-            ("environments: [native-shm]\nkernels: [allreduce]\nrunds: 3\n", ":3: runds: unknown field; allowed: baseline, description, environments, kernels, launcher, name, ranks, rounds, seed, startup, timeout"),
+            ("environments: [native-shm]\nkernels: [allreduce]\nrunds: 3\n", ":3: runds: unknown field; allowed: baseline, description, environments, kernels, launch, launcher, name, ranks, rounds, seed, startup, timeout"),
             ("environments: [native-shm]\nkernels:\n  - allreduce:\n      sizez: 4:8\n", ":4: kernels[0].allreduce.sizez: unknown parameter; allowed: algorithm, chunk, dtype, in-place, iterations, samples, sizes, table, warmup"),
             // Each kernel's options as its command declares them (option groups followed, test-only
             // knobs left out, names in ArgumentParser's kebab case).
