@@ -133,7 +133,8 @@ public enum PodJob {
         let podResults = placement.map { "\(results)/\($0.pod)" }
         for path in podResults { try makeResultsFolder(path, owner: owner) }
         let version = tools.version.value
-        var starts: [() throws -> [String]] = []
+        // Each piece of work of the side-by-side step gets the step's clock, to note its own time.
+        var starts: [(StepClock) throws -> [String]] = []
         if let bundle = tools.bundle, let seccomp = tools.seccomp {
             let base = try PodConfig.readBase(bundle: bundle)
             for (index, pod) in placement.enumerated() {
@@ -148,9 +149,10 @@ public enum PodJob {
                                        userNamespacePin: userNamespace.map { _ in "\(folder)/userns/\(pod.pod)" })
                 config.rdma = rdma
                 config.gpus = gpus?.edits
-                starts.append { [config] in
+                starts.append { [config] clock in
                     try config.write(base: base, to: podFolder)
                     try runtime.run(id: pod.pod, bundle: podFolder, log: podFolder + "/log")
+                    clock.note("pod \(index): config, runc run")
                     return []
                 }
             }
@@ -170,8 +172,9 @@ public enum PodJob {
         let attachments = placement + [(pod: names.launcher, netns: names.launcher, node: 0)]
         progress("network inside the namespaces; runc run: \(starts.count) pod(s)")
         // The first piece of work answers the CNI's addresses (none on the host network).
-        let work: [() throws -> [String]] = [{
+        let work: [(StepClock) throws -> [String]] = [{ clock in
             try network.configure(names, nodes: spec.nodes, network: podNetwork)
+            clock.note("network: namespaces' batches")
             guard let cni = tools.cni else { return [] }
             // Every namespace's bridge ADD and its `lo` at once: each ADD is a chain of processes
             // (nsenter, bridge, host-local) that mostly waits on the kernel and on the IPAM's lock.
@@ -184,9 +187,11 @@ public enum PodJob {
                 return try cni.add(container: attachment.pod, netns: attachment.netns, node: nodeNetns[attachment.node],
                                    config: cniConfigs[attachment.node])
             }
+            clock.note("network: CNI ADDs and lo")
             return Array(outcomes.prefix(attachments.count))
         }] + starts
-        let assigned = try Concurrently.map(work.count) { try work[$0]() }[0]
+        let stepClock = clock
+        let assigned = try Concurrently.map(work.count) { try work[$0](stepClock) }[0]
         clock.mark("network, CNI and runc run (parallel)")
 
         // Pods on the host network answer on their nodes' underlay addresses.

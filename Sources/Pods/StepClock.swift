@@ -26,6 +26,13 @@ struct StepClock: Sendable {
         write(name, now.timeIntervalSince(last))
     }
 
+    /// One of several pieces of work running side by side within the current step: `name` took
+    /// from the step's start (the last mark) to now. Safe from any thread.
+    func note(_ name: String) {
+        guard enabled else { return }
+        write("  " + name, Date().timeIntervalSince(last))
+    }
+
     /// The whole command so far.
     func total() {
         guard enabled else { return }
