@@ -38,43 +38,68 @@ struct LinkCommands {
         try Subprocess.run(tool ?? ip, prefix + ["-batch", "-"], input: lines.joined(separator: "\n") + "\n")
     }
 
-    func addNamespaces(_ names: [String]) throws {
-        try batch(nil, names.map { "netns add \($0)" })
-    }
-
     /// Namespaces whose names `owned` claims.
     static func namespaces(where owned: (String) -> Bool) -> [String] {
         ((try? FileManager.default.contentsOfDirectory(atPath: netnsFolder)) ?? []).filter(owned).sorted()
     }
 
-    func deleteNamespace(_ name: String) {
-        _ = try? Subprocess.run(ip, ["netns", "delete", name], check: false)
+    /// Deletes `names` in one `ip -force -batch`, in the order given; quiet about any already gone.
+    func deleteNamespaces(_ names: [String]) {
+        guard !names.isEmpty else { return }
+        _ = try? Subprocess.run(ip, ["-force", "-batch", "-"], input: names.map { "netns delete \($0)\n" }.joined(), check: false)
     }
 
-    /// Builds the job's wiring: the underlay (a bridge in its own namespace, a veth to `eth0` of
-    /// every node, and to the launcher where pods share their nodes' namespaces), then per node
-    /// its address and the network's own crossing between nodes. Namespaces must exist.
-    func wire(_ names: JobNames, nodes: Int, network: PodNetwork) throws {
-        try batch(names.underlay, LinkCommands.underlayCommands(names, nodes: nodes, launcher: !network.usesCNI, network: network))
+    /// Makes the job's namespaces (`namespaces`) and the underlay's links in one `ip -batch` on the
+    /// host: a bridge in the underlay's namespace, and a veth from it to `eth0` of every node (and
+    /// of the launcher where pods share their nodes' namespaces), each link made straight in the
+    /// namespace it belongs to.
+    func makeNamespaces(_ namespaces: [String], underlay names: JobNames, nodes: Int, network: PodNetwork) throws {
+        try batch(nil, namespaces.map { "netns add \($0)" }
+            + LinkCommands.underlayLinks(names, nodes: nodes, launcher: !network.usesCNI, network: network))
+    }
+
+    /// Sets the wiring up inside the namespaces `makeNamespaces` made: the underlay's bridge and
+    /// ports, then per node its address and the network's own crossing between nodes. Each
+    /// namespace's batch runs side by side with the others (a node's `bridge -batch` after its
+    /// `ip -batch`, whose flannel.1 it needs).
+    func configure(_ names: JobNames, nodes: Int, network: PodNetwork) throws {
+        let launcher = !network.usesCNI
+        var batches: [() throws -> Void] = [{ try batch(names.underlay, LinkCommands.underlayCommands(names, nodes: nodes, launcher: launcher)) }]
         for index in 0..<nodes {
-            try batch(names.nodeNetns(index), network.nodeCommands(index, nodes: nodes))
-            try batch(names.nodeNetns(index), network.forwardingCommands(index, nodes: nodes), tool: bridge)
+            batches.append {
+                try batch(names.nodeNetns(index), network.nodeCommands(index, nodes: nodes))
+                try batch(names.nodeNetns(index), network.forwardingCommands(index, nodes: nodes), tool: bridge)
+            }
         }
-        if !network.usesCNI {
-            try batch(names.launcher, ["link set lo up", "addr add \(LinkCommands.launcherUnderlayAddress)/24 dev eth0",
-                                       "link set eth0\(network.mtuWords) up"])
+        if launcher {
+            batches.append {
+                try batch(names.launcher, ["link set lo up", "addr add \(LinkCommands.launcherUnderlayAddress)/24 dev eth0",
+                                           "link set eth0\(network.mtuWords) up"])
+            }
         }
+        _ = try Concurrently.map(batches.count) { try batches[$0]() }
     }
 
-    static func underlayCommands(_ names: JobNames, nodes: Int, launcher: Bool, network: PodNetwork = .host) -> [String] {
-        let mtu = network.mtuWords
-        var lines = ["link set lo up", "link add \(names.underlayBridge)\(mtu) type bridge", "link set \(names.underlayBridge) up"]
+    /// The underlay's links for the host's batch, each made in its namespace: the bridge in the
+    /// underlay's, and per node (and launcher) a veth whose one end is a bridge port there and
+    /// whose other is `eth0` of the node. None of them ever exists on the host.
+    static func underlayLinks(_ names: JobNames, nodes: Int, launcher: Bool, network: PodNetwork = .host) -> [String] {
+        let mtu = network.mtuWords, underlay = names.underlay
+        return ["link add \(names.underlayBridge) netns \(underlay)\(mtu) type bridge"]
+            + underlayPorts(names, nodes: nodes, launcher: launcher).map {
+                "link add \($0.port) netns \(underlay)\(mtu) type veth peer name eth0\(mtu) netns \($0.netns)"
+            }
+    }
+
+    /// The underlay namespace's own batch: its loopback, the bridge up, and every port on it.
+    static func underlayCommands(_ names: JobNames, nodes: Int, launcher: Bool) -> [String] {
+        ["link set lo up", "link set \(names.underlayBridge) up"]
+            + underlayPorts(names, nodes: nodes, launcher: launcher).map { "link set \($0.port) master \(names.underlayBridge) up" }
+    }
+
+    private static func underlayPorts(_ names: JobNames, nodes: Int, launcher: Bool) -> [(port: String, netns: String)] {
         var ports = (0..<nodes).map { (port: names.underlayPort($0), netns: names.nodeNetns($0)) }
         if launcher { ports.append((port: names.launcherPort, netns: names.launcher)) }
-        for (port, netns) in ports {
-            lines.append("link add \(port)\(mtu) type veth peer name eth0\(mtu) netns \(netns)")
-            lines.append("link set \(port) master \(names.underlayBridge) up")
-        }
-        return lines
+        return ports
     }
 }

@@ -12,6 +12,10 @@ public enum PodJob {
         /// The runc bundle the pods run from, and the seccomp profile it carries; nil without containers.
         var bundle: String?
         var seccomp: SeccompProfile?
+        /// Every installed runtime's containers (a crashed job's runtime may be another) and the
+        /// job's runtime's version, asked while the image is checked.
+        let containers: Pending<[String]>
+        let version: Pending<String>
         /// The registry the nodes pull the image from (the `pull` knob), checked to be up.
         var registry: (registry: Registry, state: Registry.State)?
 
@@ -19,7 +23,10 @@ public enum PodJob {
             guard geteuid() == 0 else {
                 throw PodsError.badInput("pods need root (namespaces, runc, cgroups): run podgap as root, e.g. with sudo")
             }
-            runtime = try Runtime(spec.knobs.runtime)
+            let runtime = try Runtime(spec.knobs.runtime)
+            self.runtime = runtime
+            containers = Pending { Runtime.installed().flatMap { $0.list() } }
+            version = Pending { runtime.version() }
             network = try LinkCommands()
             cni = spec.network.usesCNI ? try CNI() : nil
             if spec.userNamespace { try Tools.requireUserNamespaces() }
@@ -53,18 +60,23 @@ public enum PodJob {
     /// state's `phases` count from there.
     public static func up(_ spec: JobSpec, store: Store = Store(), rdma: PodRDMA? = nil, gpus: GPUInjection? = nil,
                           submitted: Date = Date(), progress: (String) -> Void = { _ in }) throws -> JobState {
-        var clock = PhaseClock(start: submitted)
+        var phases = PhaseClock(start: submitted)
+        var clock = StepClock("up")
         let names = try JobNames(spec.name)
         let tools = try Tools(for: spec, store: store, progress: progress)
-        if FileManager.default.fileExists(atPath: store.jobFolder(spec.name)) || !leftovers(names, store: store).isEmpty {
+        clock.mark("tools and image")
+        if FileManager.default.fileExists(atPath: store.jobFolder(spec.name)) || !leftovers(names, containers: tools.containers.value, store: store).isEmpty {
             throw PodsError.badInput("job '\(spec.name)' already exists: use another --name, or `podgap pods down --name \(spec.name)`")
         }
+        clock.mark("leftovers check (runc list)")
         let results = URL(fileURLWithPath: spec.results,
                           relativeTo: URL(fileURLWithPath: FileManager.default.currentDirectoryPath)).standardizedFileURL.path
         let resultsExisted = FileManager.default.fileExists(atPath: results)
         do {
-            return try create(spec, names: names, tools: tools, results: results, store: store, rdma: rdma, gpus: gpus,
-                              clock: &clock, progress: progress)
+            let state = try create(spec, names: names, tools: tools, results: results, store: store, rdma: rdma, gpus: gpus,
+                                   clock: &clock, phases: &phases, progress: progress)
+            clock.total()
+            return state
         } catch {
             _ = down(job: spec.name, store: store)
             // Results folders this call made and nothing wrote to go too (rmdir keeps a non-empty one).
@@ -74,8 +86,15 @@ public enum PodJob {
         }
     }
 
+    /// Makes the job in steps: its namespaces and the underlay's links (one `ip -batch`); under
+    /// the `pull` knob each node's image from the registry; the files the pods mount; then, side
+    /// by side, the network inside the namespaces (each namespace's batch, then the CNI ADDs) and
+    /// each pod's config and `create` (a pod needs only its network namespace to exist, as a
+    /// Kubernetes pod sandbox does before its CNI ADD); then /etc/hosts gets the addresses in
+    /// place and every pod is started. `phases` marks the startup phases (`StartupPhase`).
     private static func create(_ spec: JobSpec, names: JobNames, tools: Tools, results: String, store: Store, rdma: PodRDMA?,
-                               gpus: GPUInjection?, clock: inout PhaseClock, progress: (String) -> Void) throws -> JobState {
+                               gpus: GPUInjection?, clock: inout StepClock, phases: inout PhaseClock,
+                               progress: (String) -> Void) throws -> JobState {
         let runtime = tools.runtime, network = tools.network
         var bundle = tools.bundle, seccomp = tools.seccomp
         let fileManager = FileManager.default
@@ -90,72 +109,41 @@ public enum PodJob {
         let userNamespace = spec.userNamespace ? UserNamespace.standard : nil
         if spec.network.usesCNI && userNamespace == nil { namespaces += placement.map(\.netns) }
         progress("namespaces: \(namespaces.count); underlay for \(spec.nodes) node(s)")
-        try network.addNamespaces(namespaces)
+        // The `mtu` knob sets the underlay's; the pods' follows it (the overlay 50 bytes less).
+        let podNetwork = spec.network.withUnderlayMTU(spec.knobs.mtu)
+        try network.makeNamespaces(namespaces, underlay: names, nodes: spec.nodes, network: podNetwork)
+        clock.mark("namespaces and links (ip)")
         if let userNamespace {
             // Each pod's network namespace is owned by its user namespace, made together.
             try fileManager.createDirectory(atPath: folder + "/userns", withIntermediateDirectories: true)
             for pod in placement {
                 try userNamespace.create(pin: "\(folder)/userns/\(pod.pod)", netns: pod.netns, ip: network.ip)
             }
+            clock.mark("user namespaces")
         }
-        // The `mtu` knob sets the underlay's; the pods' follows it (the overlay 50 bytes less).
-        let podNetwork = spec.network.withUnderlayMTU(spec.knobs.mtu)
-        try network.wire(names, nodes: spec.nodes, network: podNetwork)
-        clock.end(.submit)
+        phases.end(.submit)
 
         // Each node's image: pulled from the registry into its store and unpacked into the job's state.
         var pulls: [PulledImage]?
         if let (registry, registryState) = tools.registry, let policy = spec.knobs.pull {
             progress("image pull (\(policy.rawValue)) from \(registry.endpoint) on \(spec.nodes) node(s)")
             let pull = ImagePull(registry: registry, state: registryState, policy: policy, tag: Image.tag, network: network)
-            let pulled = try concurrently(spec.nodes) { node in
+            let pulled = try Concurrently.map(spec.nodes) { node in
                 try pull.run(node: node, netns: nodeNetns[node], link: names.registryLink(node), bundle: "\(folder)/nodes/n\(node)/bundle")
             }
             pulls = pulled
             // Nodes pull and unpack side by side: the slowest pull is the pull phase, the rest of the stage the unpack.
-            clock.end(.pulled, after: pulled.map(\.pullSeconds).max() ?? 0)
-            clock.end(.unpacked)
+            phases.end(.pulled, after: pulled.map(\.pullSeconds).max() ?? 0)
+            phases.end(.unpacked)
             bundle = pulled.first?.bundle
             seccomp = try pulled.first.map { try SeccompProfile.load(bundle: $0.bundle) }
+            clock.mark("image pull and unpack")
         }
-
-        var pods: [JobState.Pod] = []
-        var launcherAddress = LinkCommands.launcherUnderlayAddress
-        if let cni = tools.cni {
-            try fileManager.createDirectory(atPath: folder + "/cni", withIntermediateDirectories: true)
-            var configs: [[String: Any]] = []
-            for node in 0..<spec.nodes {
-                let config = CNI.bridgeConfig(job: spec.name, network: podNetwork, node: node, dataDir: "\(folder)/cni/n\(node)")
-                try CNI.save(config, to: "\(folder)/cni/n\(node).conf")
-                configs.append(config)
-            }
-            // The launcher is a pod-network endpoint on node 0, as the operator's launcher pod is.
-            let attachments = placement + [(pod: names.launcher, netns: names.launcher, node: 0)]
-            progress("CNI bridge ADD for \(attachments.count) namespace(s)")
-            let addresses = try concurrently(attachments.count) { index in
-                let attachment = attachments[index]
-                return try cni.add(container: attachment.pod, netns: attachment.netns, node: nodeNetns[attachment.node],
-                                   config: configs[attachment.node])
-            }
-            pods = placement.enumerated().map {
-                .init(name: $1.pod, node: $1.node, address: addresses[$0], netns: $1.netns, results: "\(results)/\($1.pod)")
-            }
-            launcherAddress = addresses[placement.count]
-            clock.end(.network)
-        } else {
-            // Pods in their nodes' namespaces answer on the nodes' underlay addresses.
-            pods = placement.map {
-                .init(name: $0.pod, node: $0.node, address: LinkCommands.nodeAddress($0.node), netns: nodeNetns[$0.node],
-                      results: "\(results)/\($0.pod)")
-            }
-        }
+        // With CNI each pod has a namespace of its own; on the host network, its node's.
+        let podNetns = placement.map { spec.network.usesCNI ? $0.netns : nodeNetns[$0.node] }
 
         // The hosts mpirun starts orted on: the pods, or without containers the nodes themselves.
-        var entries = spec.containers ? pods.map { (name: $0.name, address: $0.address) }
-            : (0..<spec.nodes).map { (name: names.node($0), address: LinkCommands.nodeAddress($0)) }
-        let hosts = entries.map(\.name)
-        entries.append((name: "\(spec.name)-launcher", address: launcherAddress))
-        try JobLauncher.hostsFile(entries).write(toFile: folder + "/etc/hosts", atomically: true, encoding: .utf8)
+        let hosts = spec.containers ? placement.map(\.pod) : (0..<spec.nodes).map(names.node)
         try JobLauncher.hostfile(hosts: hosts, slots: spec.knobs.slots ?? 1).write(toFile: folder + "/etc/mpi/hostfile", atomically: true, encoding: .utf8)
         let agent = folder + "/etc/mpi/kubexec.sh"
         let script: String
@@ -168,51 +156,128 @@ public enum PodJob {
         }
         try script.write(toFile: agent, atomically: true, encoding: .utf8)
         chmod(agent, 0o755)
+        // Mounted by the pods as a file: made now, its addresses written in place once known.
+        let hostsPath = folder + "/etc/hosts"
+        guard fileManager.createFile(atPath: hostsPath, contents: nil) else {
+            throw PodsError.failed("cannot write \(hostsPath)")
+        }
 
         // Each pod its own results folder: none sees another's records or anything else of `results`.
         let owner = userNamespace?.hostID
-        for pod in pods { try makeResultsFolder(pod.results, owner: owner) }
+        let podResults = placement.map { "\(results)/\($0.pod)" }
+        for path in podResults { try makeResultsFolder(path, owner: owner) }
+        let version = tools.version.value
+        // Each piece of work of the side-by-side step gets the step's clock, to note its own time.
+        // Each piece answers the addresses it assigned (only the network's) and when it ended.
+        var starts: [(StepClock) throws -> (addresses: [String], ended: Date)] = []
+        if let bundle, let seccomp {
+            let base = try PodConfig.readBase(bundle: bundle)
+            for (index, pod) in placement.enumerated() {
+                let podFolder = "\(folder)/pods/\(pod.pod)"
+                var config = PodConfig(pod: pod.pod, job: spec.name, network: spec.network, netnsPath: LinkCommands.path(podNetns[index]),
+                                       rootfs: (pulls?[pod.node].bundle ?? bundle) + "/rootfs", results: podResults[index], hosts: hostsPath,
+                                       mpiFolder: folder + "/etc/mpi", knobs: spec.knobs,
+                                       cpuset: spec.podCPUs?[index] ?? spec.nodeCPUs?[pod.node] ?? spec.cpuset,
+                                       memoryBytes: spec.memoryBytes, runtimeVersion: version,
+                                       cgroupsPath: names.cgroup(pod.pod), seccomp: seccomp, pidsLimit: spec.pidsLimit,
+                                       userNamespace: userNamespace,
+                                       userNamespacePin: userNamespace.map { _ in "\(folder)/userns/\(pod.pod)" })
+                config.rdma = rdma
+                config.gpus = gpus?.edits
+                config.hugePages = spec.hugePages
+                starts.append { [config] clock in
+                    try config.write(base: base, to: podFolder)
+                    try runtime.create(id: pod.pod, bundle: podFolder, log: podFolder + "/log")
+                    clock.note("pod \(index): config, \(runtime.kind.rawValue) create")
+                    return ([], Date())
+                }
+            }
+        }
+        var cniConfigs: [[String: Any]] = []
+        if tools.cni != nil {
+            try fileManager.createDirectory(atPath: folder + "/cni", withIntermediateDirectories: true)
+            for node in 0..<spec.nodes {
+                let config = CNI.bridgeConfig(job: spec.name, network: podNetwork, node: node, dataDir: "\(folder)/cni/n\(node)")
+                try CNI.save(config, to: "\(folder)/cni/n\(node).conf")
+                cniConfigs.append(config)
+            }
+        }
+        clock.mark("files")
 
-        if tools.cni == nil { clock.end(.network) }
-        let version = runtime.version()
+        // The launcher is a pod-network endpoint on node 0, as the operator's launcher pod is.
+        let attachments = placement + [(pod: names.launcher, netns: names.launcher, node: 0)]
+        progress("network inside the namespaces; \(runtime.kind.rawValue) create: \(starts.count) pod(s)")
+        // The first piece of work answers the CNI's addresses (none on the host network).
+        let work: [(StepClock) throws -> (addresses: [String], ended: Date)] = [{ clock in
+            try network.configure(names, nodes: spec.nodes, network: podNetwork)
+            clock.note("network: namespaces' batches")
+            guard let cni = tools.cni else { return ([], Date()) }
+            // Every namespace's bridge ADD and its `lo` at once: each ADD is a chain of processes
+            // (nsenter, bridge, host-local) that mostly waits on the kernel and on the IPAM's lock.
+            let outcomes = try Concurrently.map(attachments.count * 2) { index -> String in
+                let attachment = attachments[index % attachments.count]
+                guard index < attachments.count else {
+                    try network.batch(attachment.netns, ["link set lo up"])
+                    return ""
+                }
+                return try cni.add(container: attachment.pod, netns: attachment.netns, node: nodeNetns[attachment.node],
+                                   config: cniConfigs[attachment.node])
+            }
+            clock.note("network: CNI ADDs and lo")
+            return (Array(outcomes.prefix(attachments.count)), Date())
+        }] + starts
+        let stepClock = clock
+        let outcomes = try Concurrently.map(work.count) { try work[$0](stepClock) }
+        let assigned = outcomes[0].addresses
+        clock.mark("network, CNI and \(runtime.kind.rawValue) create (parallel)")
+        // The two overlap: the network phase is until the network was ready, the creates take the rest.
+        phases.end(.network, at: outcomes[0].ended)
+        if !starts.isEmpty { phases.end(.created) }
+
+        // Pods on the host network answer on their nodes' underlay addresses.
+        let addresses = tools.cni == nil ? placement.map { LinkCommands.nodeAddress($0.node) } : assigned
+        let pods = placement.enumerated().map {
+            JobState.Pod(name: $1.pod, node: $1.node, address: addresses[$0], netns: podNetns[$0], results: podResults[$0])
+        }
+        let launcherAddress = tools.cni == nil ? LinkCommands.launcherUnderlayAddress : addresses[placement.count]
+        var entries = spec.containers ? pods.map { (name: $0.name, address: $0.address) }
+            : (0..<spec.nodes).map { (name: names.node($0), address: LinkCommands.nodeAddress($0)) }
+        entries.append((name: "\(spec.name)-launcher", address: launcherAddress))
+        try writeInPlace(JobLauncher.hostsFile(entries), to: hostsPath)
+
         let links = [names.underlayBridge] + (0..<spec.nodes).map(names.underlayPort) + (spec.network.usesCNI ? [] : [names.launcherPort])
         let state = JobState(spec: spec, pods: pods, nodes: (0..<spec.nodes).map(names.node), nodeNetns: nodeNetns,
                              underlayNetns: names.underlay, underlayLinks: links, launcherNetns: names.launcher,
                              launcherAddress: launcherAddress, bundle: bundle, runtimeVersion: version, results: results,
                              created: ISO8601DateFormatter().string(from: Date()), launchPID: nil, gpus: gpus, pulls: pulls)
         try state.save(store)
+        clock.mark("hosts and state")
+        guard !starts.isEmpty else { return state }
 
-        if let bundle, let seccomp {
-            let base = try PodConfig.readBase(bundle: bundle)
-            progress("\(runtime.kind.rawValue) create and start: \(pods.count) pod(s)")
-            _ = try concurrently(pods.count) { index in
-                let pod = pods[index]
-                let podFolder = "\(folder)/pods/\(pod.name)"
-                var config = PodConfig(pod: pod.name, job: spec.name, network: spec.network, netnsPath: LinkCommands.path(pod.netns),
-                                       rootfs: (pulls?[pod.node].bundle ?? bundle) + "/rootfs", results: pod.results, hosts: folder + "/etc/hosts",
-                                       mpiFolder: folder + "/etc/mpi", knobs: spec.knobs,
-                                       cpuset: spec.podCPUs?[index] ?? spec.nodeCPUs?[pod.node] ?? spec.cpuset,
-                                       memoryBytes: spec.memoryBytes, runtimeVersion: version,
-                                       cgroupsPath: names.cgroup(pod.name), seccomp: seccomp, pidsLimit: spec.pidsLimit,
-                                       userNamespace: userNamespace,
-                                       userNamespacePin: userNamespace.map { _ in "\(folder)/userns/\(pod.name)" })
-                config.rdma = rdma
-                config.gpus = gpus?.edits
-                config.hugePages = spec.hugePages
-                try config.write(base: base, to: podFolder)
-                try runtime.create(id: pod.name, bundle: podFolder, log: podFolder + "/log")
-                return pod.name
-            }
-            clock.end(.created)
-            _ = try concurrently(pods.count) { index in
-                try runtime.start(id: pods[index].name, log: "\(folder)/pods/\(pods[index].name)/log")
-            }
-            clock.end(.started)
+        // Started once their /etc/hosts names every pod.
+        _ = try Concurrently.map(pods.count) { index in
+            try runtime.start(id: pods[index].name, log: "\(folder)/pods/\(pods[index].name)/log")
         }
+        phases.end(.started)
+        clock.mark("\(runtime.kind.rawValue) start (parallel)")
         var timed = state
-        timed.phases = clock.phases
+        timed.phases = phases.phases
         try timed.save(store)
         return timed
+    }
+
+    /// Writes `text` over the file at `path` (the same inode), so that a pod that bind-mounted the
+    /// file sees it: a write-and-rename would leave the pod with the old, empty one. The file is the
+    /// job's own (in its folder, which no pod can write), made by `up` just before.
+    static func writeInPlace(_ text: String, to path: String) throws {
+        guard let handle = FileHandle(forWritingAtPath: path) else { throw PodsError.failed("cannot write \(path)") }
+        defer { try? handle.close() }
+        do {
+            try handle.truncate(atOffset: 0)
+            try handle.write(contentsOf: Data(text.utf8))
+        } catch {
+            throw PodsError.failed("cannot write \(path): \(error.localizedDescription)")
+        }
     }
 
     /// Makes a pod's results folder (or keeps the one a former job left), which must be a folder
@@ -230,20 +295,15 @@ public enum PodJob {
         }
     }
 
-    /// Runs `body` for 0 ..< count on several threads (CNI plugins and runc spend most of their
-    /// time waiting on the kernel); the first error wins.
-    static func concurrently<T>(_ count: Int, _ body: @escaping (Int) throws -> T) throws -> [T] {
-        let results = ResultBox<T>(count: count)
-        DispatchQueue.concurrentPerform(iterations: count) { index in
-            let result = Result { try body(index) }
-            results.set(index, result)
-        }
-        return try results.values()
+    /// Everything of `job` that still exists: containers (of every installed runtime), namespaces,
+    /// cgroups, the job folder.
+    public static func leftovers(_ names: JobNames, store: Store = Store()) -> [String] {
+        leftovers(names, containers: Runtime.installed().flatMap { $0.list() }, store: store)
     }
 
-    /// Everything of `job` that still exists: containers (of either runtime), namespaces, cgroups, the job folder.
-    public static func leftovers(_ names: JobNames, store: Store = Store()) -> [String] {
-        var found = Runtime.installed().flatMap { $0.list() }.filter(names.ownsPod).map { "container \($0)" }
+    /// `leftovers`, with the runtime's containers listed already.
+    static func leftovers(_ names: JobNames, containers: [String], store: Store) -> [String] {
+        var found = containers.filter(names.ownsPod).map { "container \($0)" }
         found += LinkCommands.namespaces(where: names.ownsNamespace).map { "netns \($0)" }
         found += cgroupFolders(names).map { "cgroup \($0)" }
         if FileManager.default.fileExists(atPath: store.jobFolder(names.job)) { found.append("folder \(store.jobFolder(names.job))") }
@@ -255,6 +315,7 @@ public enum PodJob {
     @discardableResult
     public static func down(job: String, store: Store = Store()) -> [String] {
         guard let names = try? JobNames(job) else { return [] }
+        var clock = StepClock("down")
         var removed: [String] = []
         if let state = try? JobState.load(store, job: job), let pid = state.launchPID, pid > 1 {
             // A launch still running (or whose launcher crashed): end mpirun's whole session.
@@ -263,22 +324,28 @@ public enum PodJob {
                 removed.append("launch session \(pid)")
             }
         }
+        // The namespaces go side by side with the pods: a pod keeps its own network namespace
+        // alive until it ends, whatever happens to the name. Pods and the launcher first, then
+        // nodes, then the underlay that joins them.
+        let namespaces = LinkCommands.namespaces(where: names.ownsNamespace).sorted { rank($0, names) < rank($1, names) }
+        let namespacesGone = Pending { (try? LinkCommands())?.deleteNamespaces(namespaces) != nil }
         // The job's runtime is in its state, which a crash may have lost: ask every runtime.
-        for runtime in Runtime.installed() {
-            for id in runtime.list().filter(names.ownsPod) {
-                runtime.delete(id)
-                removed.append("container \(id)")
-            }
+        let owned = Runtime.installed().flatMap { runtime in runtime.list().filter(names.ownsPod).map { (runtime, $0) } }
+        clock.mark("state, runtimes' lists")
+        if !owned.isEmpty {
+            // `runc delete --force` of a running container signals it, then sleeps 100 ms before
+            // it first looks again: end every pod's processes here, wait for exactly them, and
+            // the deletes find stopped containers, which they remove at once, side by side.
+            stop(owned.map { names.cgroup($0.1) })
+            clock.mark("pods' processes killed")
+            _ = try? Concurrently.map(owned.count) { owned[$0].0.delete(owned[$0].1) }
+            removed += owned.map { "container \($0.1)" }
+            clock.mark("delete (parallel)")
         }
-        if let network = try? LinkCommands() {
-            // Pods and the launcher first, then nodes, then the underlay that joins them.
-            let namespaces = LinkCommands.namespaces(where: names.ownsNamespace).sorted { rank($0, names) < rank($1, names) }
-            for netns in namespaces {
-                network.deleteNamespace(netns)
-                removed.append("netns \(netns)")
-            }
-        }
+        if namespacesGone.value { removed += namespaces.map { "netns \($0)" } }
+        clock.mark("netns delete (ip -batch)")
         for folder in cgroupFolders(names) where rmdir(folder) == 0 { removed.append("cgroup \(folder)") }
+        clock.mark("cgroups left (scan, rmdir)")
         // The nodes' links to the registry went with their namespaces; their addresses go too.
         Registry(store: store).releaseLeases { $0.hasPrefix(names.stem + "-r") }
         let folder = store.jobFolder(job)
@@ -291,7 +358,21 @@ public enum PodJob {
             try? FileManager.default.removeItem(atPath: folder)
             removed.append("folder \(folder)")
         }
+        clock.mark("user namespaces, job folder")
+        clock.total()
         return removed
+    }
+
+    /// SIGKILLs every process in the pods' `cgroups` (each pod's init first: the kernel then ends
+    /// the rest of its PID namespace) and waits, at most 5 s, until each has ended. A pid read from
+    /// a pod's own cgroup names a process of that pod (the pod cannot move itself out: it has no
+    /// write to the cgroup tree); one that ended since is a zombie, or its pid waits for the
+    /// pid space to wrap round (32768 forks here) before it names another process.
+    static func stop(_ cgroups: [String]) {
+        let pids = cgroups.flatMap { processes(inCgroup: $0) }
+        for pid in pids where pid > 1 { kill(pid, SIGKILL) }
+        let deadline = Date().addingTimeInterval(5)
+        while !pids.allSatisfy(isZombie) && Date() < deadline { usleep(1_000) }
     }
 
     private static func rank(_ netns: String, _ names: JobNames) -> Int {
@@ -350,29 +431,12 @@ struct PhaseClock {
 
     init(start: Date) { last = start }
 
-    /// Ends `phase` now; with `after`, it ends that many seconds after the last phase did instead
-    /// (a phase measured inside a stage, the rest of which the next phase takes).
-    mutating func end(_ phase: StartupPhase, after seconds: Double? = nil) {
-        let now = seconds.map { last.addingTimeInterval($0) } ?? Date()
+    /// Ends `phase` at `date` (now by default, never before the last phase's end); with `after`,
+    /// that many seconds after the last phase ended instead (a phase measured inside a stage, the
+    /// rest of which the next phase takes).
+    mutating func end(_ phase: StartupPhase, at date: Date = Date(), after seconds: Double? = nil) {
+        let now = max(last, seconds.map { last.addingTimeInterval($0) } ?? date)
         phases.append(.init(phase: phase, seconds: now.timeIntervalSince(last)))
         last = now
-    }
-}
-
-/// Results of concurrent work, one slot per index, guarded by a lock.
-private final class ResultBox<T>: @unchecked Sendable {
-    private var slots: [Result<T, Error>?]
-    private let lock = NSLock()
-
-    init(count: Int) { slots = Array(repeating: nil, count: count) }
-
-    func set(_ index: Int, _ result: Result<T, Error>) {
-        lock.lock()
-        slots[index] = result
-        lock.unlock()
-    }
-
-    func values() throws -> [T] {
-        try slots.map { try $0!.get() }
     }
 }

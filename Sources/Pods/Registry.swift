@@ -77,7 +77,7 @@ public struct Registry: Sendable {
             try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
             try FileManager.default.createDirectory(atPath: absolute + "/storage", withIntermediateDirectories: true)
             try Registry.config(storage: absolute + "/storage").write(toFile: configPath, atomically: true, encoding: .utf8)
-            try network.addNamespaces([netns])
+            try network.batch(nil, ["netns add \(netns)"])
             try network.batch(netns, ["link set lo up", "link add \(Registry.bridge) type bridge",
                                       "addr add \(Registry.address)/\(Registry.prefixLength) dev \(Registry.bridge)",
                                       "link set \(Registry.bridge) up"])
@@ -182,10 +182,9 @@ public struct Registry: Sendable {
             removed.append("registry process \(pid)")
         }
         if let network = try? LinkCommands() {
-            for name in LinkCommands.namespaces(where: ownsNamespace) {
-                network.deleteNamespace(name)
-                removed.append("netns \(name)")
-            }
+            let namespaces = LinkCommands.namespaces(where: ownsNamespace)
+            network.deleteNamespaces(namespaces)
+            removed += namespaces.map { "netns \($0)" }
         }
         if let dir = state?.dir, FileManager.default.fileExists(atPath: dir + "/nodes") {
             try? FileManager.default.removeItem(atPath: dir + "/nodes")
@@ -282,10 +281,10 @@ public struct Registry: Sendable {
         let network = try LinkCommands()
         let started = Date()
         try? FileManager.default.removeItem(atPath: LinkCommands.path(pusherNetns))
-        try network.addNamespaces([pusherNetns])
+        try network.batch(nil, ["netns add \(pusherNetns)"])
         defer {
             detach(link: pusherNetns, network: network)
-            network.deleteNamespace(pusherNetns)
+            network.deleteNamespaces([pusherNetns])
         }
         try attach(pusherNetns, link: pusherNetns, network: network)
         let digestFile = folder + "/push-digest"

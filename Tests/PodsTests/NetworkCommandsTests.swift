@@ -34,12 +34,17 @@ import Testing
     @Test func underlayJoinsEveryNodeAndTheLauncherToOneBridge() throws {
         let names = try JobNames("j")
         let stem = names.stem
+        // Made from the host, each link straight in its namespace: none of them is ever on the host.
+        let links = LinkCommands.underlayLinks(names, nodes: 2, launcher: true)
+        #expect(links.contains("link add \(stem)-br netns \(stem)-ul type bridge"))
+        #expect(links.contains("link add \(stem)-u0 netns \(stem)-ul type veth peer name eth0 netns \(stem)-n0"))
+        #expect(links.contains("link add \(stem)-u1 netns \(stem)-ul type veth peer name eth0 netns \(stem)-n1"))
+        #expect(links.contains("link add \(stem)-ul0 netns \(stem)-ul type veth peer name eth0 netns \(stem)-l"))
+        #expect(links.allSatisfy { $0.contains(" netns \(stem)-ul ") }, "every link is made in the underlay's namespace")
         let lines = LinkCommands.underlayCommands(names, nodes: 2, launcher: true)
-        #expect(lines.contains("link add \(stem)-br type bridge"))
-        #expect(lines.contains("link add \(stem)-u0 type veth peer name eth0 netns \(stem)-n0"))
-        #expect(lines.contains("link add \(stem)-u1 type veth peer name eth0 netns \(stem)-n1"))
-        #expect(lines.contains("link add \(stem)-ul0 type veth peer name eth0 netns \(stem)-l"))
         #expect(lines.filter { $0.hasSuffix("master \(stem)-br up") }.count == 3)
+        #expect(lines.contains("link set \(stem)-br up") && lines.contains("link set lo up"))
+        #expect(!LinkCommands.underlayLinks(names, nodes: 2, launcher: false).contains { $0.contains("\(stem)-ul0") })
         #expect(!LinkCommands.underlayCommands(names, nodes: 2, launcher: false).contains { $0.contains("\(stem)-ul0") })
     }
 
@@ -52,9 +57,10 @@ import Testing
         #expect(lines.contains("link set eth0 mtu 9000 up"))
         #expect(lines.contains("link set flannel.1 mtu 8950 up"))
         let names = try JobNames("j")
-        let underlay = LinkCommands.underlayCommands(names, nodes: 2, launcher: false, network: jumbo)
-        #expect(underlay.contains("link add \(names.stem)-br mtu 9000 type bridge"))
-        #expect(underlay.contains("link add \(names.stem)-u0 mtu 9000 type veth peer name eth0 mtu 9000 netns \(names.stem)-n0"))
+        let underlay = LinkCommands.underlayLinks(names, nodes: 2, launcher: false, network: jumbo)
+        let (stem, ul) = (names.stem, names.underlay)
+        #expect(underlay.contains("link add \(stem)-br netns \(ul) mtu 9000 type bridge"))
+        #expect(underlay.contains("link add \(stem)-u0 netns \(ul) mtu 9000 type veth peer name eth0 mtu 9000 netns \(stem)-n0"))
         #expect(CNI.bridgeConfig(job: "j", network: jumbo, node: 0, dataDir: "/d")["mtu"] as? Int == 8950)
     }
 }
