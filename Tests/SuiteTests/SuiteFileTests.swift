@@ -125,7 +125,7 @@ struct FakeKernels: KernelRegistry {
     @Test func aRoundIsEveryEnvironmentOncePerKernelInItsOrder() {
         let labels = Self.suite.environments.map(\.label)
         for round in 1...12 {
-            let order = Schedule.order(of: labels, round: round, seed: 7)
+            let order = RoundPlan(round: round, environments: labels, baseline: Self.suite.baseline, seed: 7).order
             #expect(order.sorted() == labels.sorted())
             let launches = Schedule.round(round, of: Self.suite, seed: 7)
             #expect(launches.count == 15)
