@@ -11,8 +11,8 @@ import Records
 /// environment runs once before and once after the baseline, ABBA-style, so a drift within a
 /// round and the place in it fall on both sides alike. (A second baseline launch per round, to
 /// put one on each side of every environment, would break the report's one-launch-per-round
-/// pairing and cost a launch per environment: measured against this layout in
-/// benchmarks/README.md, "Rounds where they are needed".)
+/// pairing and cost a launch per environment; it is not built. How far a pair's ratio strays
+/// with its distance in the round: benchmarks/README.md, "Rounds where they are needed".)
 ///
 /// With a budget, once intervals exist (`widths`), a round runs only the environments whose
 /// widest headline interval is still above the target and within a factor `share` of the

@@ -21,11 +21,11 @@ public struct PlannedLaunch: Equatable, Sendable {
 }
 
 /// The order launches run in. A round runs its environments (`RoundPlan`: the baseline and
-/// those around it, in an order laid out afresh for each round from the suite's seed) once per
-/// kernel, back to back: the machine's slow drift and its fast/slow modes then fall on every
-/// environment alike, and the report can pair each environment with the baseline within a round. Within a round the kernels go one after the
-/// other (all environments' startup probes, then all environments' first kernel ...), so paired
-/// launches of one kernel run next to each other in time.
+/// those beside it, laid out afresh for each round from the suite's seed) once per kernel, back
+/// to back: the machine's slow drift and its fast/slow modes then fall on every environment
+/// alike, and the report can pair each environment with the baseline within a round. Within a
+/// round the kernels go one after the other (all environments' startup probes, then all
+/// environments' first kernel ...), so paired launches of one kernel run next to each other in time.
 public enum Schedule {
     /// The labels in a seeded random order for round `round`. Same seed, same round: same order,
     /// so a resumed suite repeats the interrupted round's order.

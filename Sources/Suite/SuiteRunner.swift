@@ -4,10 +4,10 @@ import Records
 import Spawn
 
 /// Runs a suite into a results folder, round after round: each environment of the round's plan
-/// (`RoundPlan`) once per kernel, in the plan's order. This is the round loop (order, stop rules, budget, target,
-/// resume, retry and skip); an `EnvironmentLauncher` starts the launches and `RecordIntake` keeps
-/// their records. Environments are set up once, before the first round (pods: set-up, not a
-/// launch), stay up across rounds and always come down. Every launch and every finished round is
+/// (`RoundPlan`) once per kernel, in the plan's order. This is the round loop (plan, stop rules,
+/// budget, target, resume, retry and skip); an `EnvironmentLauncher` starts the launches and
+/// `RecordIntake` keeps their records. Environments are set up once, before the first round (pods:
+/// set-up, not a launch), stay up across rounds and always come down. Every launch and every finished round is
 /// journaled, so `--resume` continues at the first round that did not finish.
 ///
 /// Pods are untrusted: each pods environment gets its own folder under `pods/`, the only part of
