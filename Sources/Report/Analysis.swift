@@ -132,8 +132,7 @@ public struct Analysis: Sendable {
         var widest: (environment: String, headline: Headline, width: Double)?
         for (environment, list) in headlines {
             for headline in list {
-                let width = headline.interval.map { $0.upperBound - $0.lowerBound } ?? .infinity
-                if widest == nil || width > widest!.width { widest = (environment, headline, width) }
+                if widest == nil || headline.width > widest!.width { widest = (environment, headline, headline.width) }
             }
         }
         return widest
@@ -233,7 +232,7 @@ public struct Analysis: Sendable {
             let missing = Set(mine.flatMap(\.missingRounds)).sorted()
             if !missing.isEmpty {
                 let at = mine.filter { !$0.missingRounds.isEmpty }.count
-                warnings.append("\(environment) against \(baseline): round(s) \(rounds(missing)) lack one of the two at \(at) point(s); those points are paired without them")
+                warnings.append("\(environment) against \(baseline): round(s) \(rounds(missing)) lack \(baseline) at \(at) point(s); those points are paired without them")
             }
             let duplicates = Set(mine.flatMap(\.duplicateRounds)).sorted()
             if !duplicates.isEmpty {
@@ -557,7 +556,13 @@ private struct Pairer {
                         duplicates.append(round)
                         continue
                     }
-                    guard mineHere, theirsHere else { missing.append(round); continue }
+                    guard mineHere, theirsHere else {
+                        // A round the candidate sat out is no fault: a budget suite spends its rounds
+                        // where intervals are still wide (the suite's RoundPlan). A round without the
+                        // reference is: every round that runs an environment runs the baseline.
+                        if !theirsHere { missing.append(round) }
+                        continue
+                    }
                     if let only, !only.contains(round) { continue }
                     if let p = mineList[mine].probe, let q = theirsList[theirs].probe, MachineMode.differ(p, q) {
                         mixed.append(round)

@@ -13,6 +13,8 @@ public struct Headline: Sendable {
 
     public var gap: Double { isRate ? comparison.rateGap : comparison.gap }
     public var interval: ClosedRange<Double>? { isRate ? comparison.rateInterval : comparison.interval }
+    /// The interval's width as a fraction (upper minus lower end); infinite while there is none.
+    public var width: Double { interval.map { $0.upperBound - $0.lowerBound } ?? .infinity }
     public var summary: String { comparison.summary(asRate: isRate) }
 
     /// Judged on the scale shown: a rate's equivalence on the rate's interval.

@@ -11,7 +11,7 @@ public struct Journal {
         case suite
         /// A later run continues the suite (`--resume`).
         case resumed
-        /// A round starts, with its order.
+        /// A round starts, with its plan.
         case round
         /// One launch finished and its records were kept.
         case launch
@@ -33,8 +33,13 @@ public struct Journal {
         /// `--budget` in seconds and `--target-ci` in points, for a resumed budget run.
         public var budget: Double?
         public var targetCI: Double?
+        /// How rounds are laid out (`RoundPlan.Layout`), for a resumed suite.
+        public var layout: RoundPlan.Layout?
         public var round: Int?
+        /// The round's plan: its environments in order, and each environment's widest headline
+        /// interval (points) the plan was made from (budget runs, once intervals exist).
         public var order: [String]?
+        public var widths: [String: Double]?
         /// A kernel's run id (`launch`, `failed`).
         public var id: String?
         /// The combined launch the kernel ran in, when it shared one with others.

@@ -46,17 +46,17 @@ public struct PlannedLaunch: Equatable, Sendable {
     public var kernelName: String { kernels.map(\.name).joined(separator: "+") }
 }
 
-/// The order launches run in. A round runs every environment once per kernel, back to back, in
-/// an order drawn afresh for each round from the suite's seed: the machine's slow drift and its
-/// fast/slow modes then fall on every environment alike, and the report can pair each
-/// environment with the baseline within a round. Within a round the kernels go one after the
-/// other (all environments' startup probes, then all environments' first kernel ...), so paired
-/// launches of one kernel run next to each other in time. An environment whose launches are
-/// combined runs all its kernels in one launch, at its place in the round's order among one
-/// kernel's launches (the first kernel's in round 1, the next one's in round 2 ...).
+/// The order launches run in. A round runs its environments (`RoundPlan`: the baseline and
+/// those beside it, laid out afresh for each round from the suite's seed) once per kernel, back
+/// to back: the machine's slow drift and its fast/slow modes then fall on every environment
+/// alike, and the report can pair each environment with the baseline within a round. Within a
+/// round the kernels go one after the other (all environments' startup probes, then all
+/// environments' first kernel ...), so paired launches of one kernel run next to each other in time. An environment whose
+/// launches are combined runs all its kernels in one launch, at its place in the round's order
+/// among one kernel's launches (the first kernel's in round 1, the next one's in round 2 ...).
 public enum Schedule {
-    /// The environments' labels in round `round`'s order. Same seed, same round: same order, so a
-    /// resumed suite repeats the interrupted round's order.
+    /// The labels in a seeded random order for round `round`. Same seed, same round: same order,
+    /// so a resumed suite repeats the interrupted round's order.
     public static func order(of labels: [String], round: Int, seed: UInt64) -> [String] {
         // One generator per round, seeded from (seed, round): a round's order does not depend on
         // how many rounds ran before it.
@@ -64,9 +64,15 @@ public enum Schedule {
         return labels.shuffled(using: &generator)
     }
 
-    /// Every launch of round `round`, in the order they run.
-    public static func round(_ round: Int, of suite: SuiteFile, seed: UInt64) -> [PlannedLaunch] {
-        let order = self.order(of: suite.environments.map(\.label), round: round, seed: seed)
+    /// Every launch of round `round`, in the order they run: every environment, laid out by
+    /// `RoundPlan` (the plan before any interval is known).
+    public static func round(_ round: Int, of suite: SuiteFile, seed: UInt64, layout: RoundPlan.Layout = .paired) -> [PlannedLaunch] {
+        let plan = RoundPlan(round: round, environments: suite.environments.map(\.label), baseline: suite.baseline, seed: seed, layout: layout)
+        return self.round(round, of: suite, order: plan.order)
+    }
+
+    /// Every launch of round `round` of the environments in `order` (labels; `RoundPlan` decides them).
+    public static func round(_ round: Int, of suite: SuiteFile, order: [String]) -> [PlannedLaunch] {
         let entries = order.map { label in suite.environments.first { $0.label == label }! }
         var slots: [PlannedLaunch.PlannedKernel] = suite.startup ? [.init(kernel: nil, index: -1)] : []
         slots += suite.kernels.enumerated().map { .init(kernel: $0.element, index: $0.offset) }

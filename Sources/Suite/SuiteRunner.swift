@@ -3,11 +3,11 @@ import Launch
 import Records
 import Spawn
 
-/// Runs a suite into a results folder, round after round: every environment once per kernel per
-/// round, in the round's seeded order. This is the round loop (order, stop rules, budget, target,
-/// resume, retry and skip); an `EnvironmentLauncher` starts the launches and `RecordIntake` keeps
-/// their records. Environments are set up once, before the first round (pods: set-up, not a
-/// launch), stay up across rounds and always come down. Every launch and every finished round is
+/// Runs a suite into a results folder, round after round: each environment of the round's plan
+/// (`RoundPlan`) once per kernel, in the plan's order. This is the round loop (plan, stop rules,
+/// budget, target, resume, retry and skip); an `EnvironmentLauncher` starts the launches and
+/// `RecordIntake` keeps their records. Environments are set up once, before the first round (pods:
+/// set-up, not a launch), stay up across rounds and always come down. Every launch and every finished round is
 /// journaled, so `--resume` continues at the first round that did not finish.
 ///
 /// Pods are untrusted: each pods environment gets its own folder under `pods/`, the only part of
@@ -26,8 +26,15 @@ public final class SuiteRunner {
         /// With a budget: stop once every headline's 95% interval is at most this many points wide.
         public var targetCI: Double?
 
-        public init(rounds: Int?, seed: UInt64, budget: Double? = nil, targetCI: Double? = nil) {
-            self.rounds = rounds; self.seed = seed; self.budget = budget; self.targetCI = targetCI
+        /// How each round is laid out (`RoundPlan`).
+        public var layout: RoundPlan.Layout
+        /// Rounds in which every environment runs before a budget rests any (`RoundPlan`).
+        public var fullRounds: Int
+
+        public init(rounds: Int?, seed: UInt64, budget: Double? = nil, targetCI: Double? = nil, layout: RoundPlan.Layout = .paired,
+                    fullRounds: Int = RoundPlan.roundsBeforeResting) {
+            self.rounds = rounds; self.seed = seed; self.budget = budget; self.targetCI = targetCI; self.layout = layout
+            self.fullRounds = fullRounds
         }
     }
 
@@ -36,7 +43,12 @@ public final class SuiteRunner {
         public var widest: Double
         /// Which headline that is, in words.
         public var headline: String
-        public init(widest: Double, headline: String) { self.widest = widest; self.headline = headline }
+        /// Each environment's widest headline interval, in points: where a budget run spends its
+        /// next rounds (`RoundPlan`).
+        public var widths: [String: Double]
+        public init(widest: Double, headline: String, widths: [String: Double] = [:]) {
+            self.widest = widest; self.headline = headline; self.widths = widths
+        }
     }
 
     public struct Outcome {
@@ -109,6 +121,7 @@ public final class SuiteRunner {
         if state.settings == nil {
             var header = Journal.Event(.suite)
             header.seed = settings.seed; header.rounds = settings.rounds; header.budget = settings.budget; header.targetCI = settings.targetCI
+            header.layout = settings.layout
             try journal.append(header)
         }
         let firstRound = (state.finished.max() ?? 0) + 1
@@ -128,21 +141,30 @@ public final class SuiteRunner {
             try setUp(entry)
         }
 
-        var overheads: [Double] = [], roundSeconds: [Double] = []
+        // Each finished round's seconds per environment it ran: a round's cost is its plan's size.
+        var overheads: [Double] = [], environmentSeconds: [Double] = []
         var launches = 0, round = firstRound
         var stop = "", reached: Precision?
+        // A resumed budget run plans its next round from the kept records, as the first run did.
+        if measuresPrecision(after: firstRound - 1) { reached = precision?(folder.url) }
         var underWay = ""
         rounds: while !interrupted.value {
             if let limit = settings.rounds, round > limit { stop = settings.budget == nil ? "all \(limit) rounds ran" : "the most rounds asked for (\(limit)) ran"; break }
-            if let budget = settings.budget, let typical = roundSeconds.max(), Date().timeIntervalSince(started) + typical > budget {
+            let live = suite.environments.filter { skipped[$0.label] == nil }
+            guard !live.isEmpty else { stop = "every environment was skipped"; break }
+            let widths = settings.budget == nil ? nil : reached?.widths
+            let layout = RoundPlan(round: round, environments: live.map(\.label), baseline: suite.baseline, seed: settings.seed,
+                                   layout: settings.layout, widths: widths, target: settings.targetCI,
+                                   fullRounds: settings.fullRounds)
+            if let budget = settings.budget, let slowest = environmentSeconds.max(),
+               Date().timeIntervalSince(started) + slowest * Double(layout.order.count) > budget {
                 stop = String(format: "the time budget (%.0f s) was spent", budget)
                 break
             }
-            let live = suite.environments.filter { skipped[$0.label] == nil }
-            guard !live.isEmpty else { stop = "every environment was skipped"; break }
-            let plan = Schedule.round(round, of: suite, seed: settings.seed)
+            let plan = Schedule.round(round, of: suite, order: layout.order)
             var event = Journal.Event(.round)
-            event.round = round; event.order = Schedule.order(of: suite.environments.map(\.label), round: round, seed: settings.seed)
+            // JSON has no infinity: an environment without an interval yet is left out (read back as unmeasured).
+            event.round = round; event.order = layout.order; event.widths = widths?.filter { $0.value.isFinite }
             try journal.append(event)
             let roundStarted = Date()
             var lastExit: Date?
@@ -164,9 +186,9 @@ public final class SuiteRunner {
             finished.round = round
             finished.seconds = Date().timeIntervalSince(roundStarted)
             try journal.append(finished)
-            roundSeconds.append(finished.seconds!)
+            environmentSeconds.append(finished.seconds! / Double(layout.order.count))
             underWay = "between rounds \(round) and \(round + 1)"
-            if settings.budget != nil, let target = settings.targetCI, round >= SuiteRunner.minimumRounds, let precision {
+            if measuresPrecision(after: round), let target = settings.targetCI, let precision {
                 reached = precision(folder.url)
                 if let reached, reached.widest <= target {
                     stop = String(format: "the target was reached: every headline interval at most %.1f points wide", target)
@@ -188,12 +210,17 @@ public final class SuiteRunner {
             throw SuiteError("interrupted; finished rounds are kept: continue with podgap suite --resume \(folder.url.path)", interrupted: true)
         }
         var stopped = Journal.Event(.stopped)
-        stopped.reason = stop; stopped.widest = reached?.widest; stopped.round = round - 1
+        stopped.reason = stop; stopped.widest = reached?.widest.isFinite == true ? reached?.widest : nil; stopped.round = round - 1
         try journal.append(stopped)
         return Outcome(folder: folder.url.path, rounds: journal.state().finished.count, launches: launches, skipped: skippedList,
                        stop: stop, precision: reached,
                        meanOverhead: overheads.isEmpty ? 0 : overheads.reduce(0, +) / Double(overheads.count),
                        maxOverhead: overheads.max() ?? 0)
+    }
+
+    /// Whether a budget run reads its intervals once `round` has finished.
+    private func measuresPrecision(after round: Int) -> Bool {
+        settings.budget != nil && settings.targetCI != nil && round >= SuiteRunner.minimumRounds
     }
 
     // MARK: environments

@@ -16,10 +16,13 @@ public struct SuiteSession {
         public var budget: String?
         public var targetCI: Double
         public var seed: UInt64?
+        /// How rounds are laid out; nil: `paired`, or what a resumed suite started with.
+        public var layout: RoundPlan.Layout?
 
-        public init(file: String?, resume: String?, results: String, rounds: Int?, budget: String?, targetCI: Double, seed: UInt64?) {
+        public init(file: String?, resume: String?, results: String, rounds: Int?, budget: String?, targetCI: Double, seed: UInt64?,
+                    layout: RoundPlan.Layout? = nil) {
             self.file = file; self.resume = resume; self.results = results; self.rounds = rounds
-            self.budget = budget; self.targetCI = targetCI; self.seed = seed
+            self.budget = budget; self.targetCI = targetCI; self.seed = seed; self.layout = layout
         }
     }
 
@@ -74,7 +77,8 @@ public struct SuiteSession {
             rounds: request.rounds ?? (journaled != nil ? journaled?.rounds : (budgetRun == nil ? suite.rounds : nil)),
             seed: request.seed ?? journaled?.seed ?? suite.seed ?? UInt64.random(in: 0...UInt64(Int64.max)),
             budget: budgetRun,
-            targetCI: budgetRun == nil ? nil : (budget != nil ? request.targetCI : journaled?.targetCI ?? request.targetCI))
+            targetCI: budgetRun == nil ? nil : (budget != nil ? request.targetCI : journaled?.targetCI ?? request.targetCI),
+            layout: request.layout ?? journaled?.layout ?? .paired)
         results = request.results
     }
 
@@ -85,7 +89,7 @@ public struct SuiteSession {
         let shown = settings.rounds ?? suite.rounds
         var lines = ["# seed \(settings.seed)\(settings.budget == nil ? "" : "; with --budget the rounds go on until the target or the budget")"]
         for round in 1...shown {
-            lines += Schedule.round(round, of: suite, seed: settings.seed).map { $0.kernels.count > 1 ? "\($0.id) (\($0.kernelName))" : $0.id }
+            lines += Schedule.round(round, of: suite, seed: settings.seed, layout: settings.layout).map { $0.kernels.count > 1 ? "\($0.id) (\($0.kernelName))" : $0.id }
         }
         return lines
     }
@@ -190,8 +194,9 @@ public struct SuiteSession {
     public static func precision(of folder: URL, baseline: String?) -> SuiteRunner.Precision? {
         guard let inputs = try? Inputs.load([folder.path]),
               let analysis = try? Analysis.build(inputs.facts, skipped: inputs.skipped, options: Analysis.Options(baseline: baseline)) else { return nil }
+        let widths = analysis.headlines.mapValues { 100 * ($0.map(\.width).max() ?? .infinity) }
         return analysis.widestHeadline.map {
-            SuiteRunner.Precision(widest: $0.width * 100, headline: "\($0.environment) \($0.headline.kernel) \($0.headline.metric)")
+            SuiteRunner.Precision(widest: $0.width * 100, headline: "\($0.environment) \($0.headline.kernel) \($0.headline.metric)", widths: widths)
         }
     }
 

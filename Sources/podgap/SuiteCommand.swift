@@ -36,13 +36,16 @@ struct SuiteCommand: ParsableCommand {
     @Option(help: "Seed of the rounds' orders (default: the file's seed, else a fresh one, kept in the journal).")
     var seed: UInt64?
 
+    @Option(help: "How rounds are laid out: paired (the baseline in the middle, the others beside it; with --budget, only the environments whose intervals are still widest) or shuffled (every environment, in a seeded random order).")
+    var layout: RoundPlan.Layout?
+
     @Flag(help: "Check the suite file and print the launch plan without running anything.")
     var dryRun = false
 
     func run() throws {
         let registry = RunKernels()
         let request = SuiteSession.Request(file: file, resume: resume, results: results, rounds: rounds, budget: budget,
-                                           targetCI: targetCI, seed: seed)
+                                           targetCI: targetCI, seed: seed, layout: layout)
         do {
             let session = try SuiteSession(request, kernels: registry)
             if dryRun {
@@ -72,3 +75,5 @@ struct SuiteCommand: ParsableCommand {
         (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
     }
 }
+
+extension RoundPlan.Layout: ExpressibleByArgument {}

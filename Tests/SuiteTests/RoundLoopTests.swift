@@ -331,6 +331,74 @@ struct FakeAvailability: EnvironmentAvailability {
         #expect(journal.last?.event == .stopped && journal.last?.widest == 5)
     }
 
+    static let threeWay = """
+        name: t
+        ranks: 2
+        timeout: 1m
+        startup: false
+        baseline: native-shm
+        environments: [native-shm, native-tcp, native-2node]
+        kernels:
+          - allreduce:
+              sizes: 4:8
+        """
+
+    /// After its full rounds (3 here) a budget run spends its rounds on what is still wide: native-2node,
+    /// narrow enough, rests; the baseline runs in every round, beside the other; the journal
+    /// keeps each round's plan and the widths it was made from.
+    @Test func aBudgetRunSpendsItsRoundsWhereIntervalsAreWide() throws {
+        let suite = try SuiteFile.parse(Self.threeWay, file: "t.yaml", kernels: FakeKernels())
+        let launcher = RecordingLauncher(folder: folder)
+        let widths = ["native-tcp": 30.0, "native-2node": 8]
+        let precision: (URL) -> SuiteRunner.Precision? = { _ in SuiteRunner.Precision(widest: 30, headline: "native-tcp allreduce", widths: widths) }
+        let outcome = try runner(suite, launcher, settings: .init(rounds: 6, seed: 7, budget: 600, targetCI: 10, fullRounds: 3), precision: precision).run()
+        #expect(outcome.rounds == 6 && outcome.launches == 3 * 3 + 2 * 3)
+        #expect(try records("native-shm").map(\.round) == [1, 2, 3, 4, 5, 6])
+        #expect(try records("native-tcp").map(\.round) == [1, 2, 3, 4, 5, 6])
+        #expect(try records("native-2node").map(\.round) == [1, 2, 3])
+        let plans = journal.filter { $0.event == .round }
+        #expect(plans.prefix(3).allSatisfy { $0.order?.count == 3 && $0.widths == nil })
+        #expect(plans.dropFirst(3).allSatisfy { Set($0.order ?? []) == ["native-shm", "native-tcp"] && $0.widths == widths })
+        // Each launch's position is its place in its round's plan.
+        for launch in journal.filter({ $0.event == .launch }) {
+            let order = plans.first { $0.round == launch.round }!.order!
+            #expect(order[launch.position! - 1] == launch.environment)
+        }
+        // Without a budget, every round runs every environment.
+        let plain = RecordingLauncher(folder: folder.appendingPathComponent("plain"))
+        let plainFolder = folder.appendingPathComponent("plain-results")
+        try FileManager.default.createDirectory(at: plainFolder, withIntermediateDirectories: true)
+        _ = try SuiteRunner(suite: suite, folder: plainFolder, settings: .init(rounds: 5, seed: 7), passesRound: false, launcher: plain,
+                            availability: FakeAvailability(), precision: precision, handlesSignals: false, log: { _ in }).run()
+        #expect(plain.calls.filter { $0.hasPrefix("launch native-2node") }.count == 5)
+    }
+
+    /// Ctrl-C in a round planned from the widths: the resumed suite reads the widths from the
+    /// kept records before its first round, and so runs the interrupted round's plan again.
+    @Test func aResumedBudgetRunRepeatsTheInterruptedRoundsPlan() throws {
+        let suite = try SuiteFile.parse(Self.threeWay, file: "t.yaml", kernels: FakeKernels())
+        // The widths the kept records give: native-tcp is wide while fewer than 5 rounds are kept.
+        let precision: (URL) -> SuiteRunner.Precision? = { folder in
+            let kept = (try? self.records("native-tcp", in: folder).count) ?? 0
+            return SuiteRunner.Precision(widest: 30, headline: "native-tcp allreduce",
+                                         widths: ["native-tcp": kept < 5 ? 30 : 9, "native-2node": 12])
+        }
+        let settings = SuiteRunner.Settings(rounds: 6, seed: 7, budget: 600, targetCI: 10, fullRounds: 3)
+        let launcher = RecordingLauncher(folder: folder)
+        let first = runner(suite, launcher, settings: settings, precision: precision)
+        launcher.onLaunch = { if $0.hasSuffix("-r5") { first.interrupt() } }
+        #expect(throws: SuiteError.self) { _ = try first.run() }
+        let again = RecordingLauncher(folder: folder)
+        _ = try runner(suite, again, settings: settings, precision: precision).run()
+        let fifth = journal.filter { $0.event == .round && $0.round == 5 }
+        #expect(fifth.count == 2 && fifth[0].order == fifth[1].order && fifth[0].widths == fifth[1].widths)
+        #expect(Set(fifth[0].order ?? []) == ["native-shm", "native-tcp"], "native-2node (12) is under √2 of native-tcp (30)")
+        // Once round 5 is kept, native-tcp is narrow enough (9) and native-2node (12) is the widest.
+        #expect(try records("native-2node").map(\.round) == [1, 2, 3, 6])
+        #expect(try records("native-tcp").map(\.round) == [1, 2, 3, 4, 5])
+        #expect(try records("native-shm").map(\.round) == [1, 2, 3, 4, 5, 6])
+    }
+
     /// /dev/infiniband with only rdma_cm is no adapter: the module that knows says so, and the
     /// RDMA environment is skipped with its words, never launched.
     @Test func environmentsThisMachineCannotRunAreSkippedWithTheModulesReason() throws {

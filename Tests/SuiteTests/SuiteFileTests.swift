@@ -128,7 +128,7 @@ struct FakeKernels: KernelRegistry {
     @Test func aRoundIsEveryEnvironmentOncePerKernelInItsOrder() {
         let labels = Self.suite.environments.map(\.label)
         for round in 1...12 {
-            let order = Schedule.order(of: labels, round: round, seed: 7)
+            let order = RoundPlan(round: round, environments: labels, baseline: Self.suite.baseline, seed: 7).order
             #expect(order.sorted() == labels.sorted())
             let launches = Schedule.round(round, of: Self.suite, seed: 7)
             #expect(launches.count == 15)
@@ -161,7 +161,7 @@ struct FakeKernels: KernelRegistry {
         #expect(suite.environments.map { suite.launchShape(of: $0) } == [.combined, .perKernel])
         for round in 1...6 {
             let launches = Schedule.round(round, of: suite, seed: 3)
-            let order = Schedule.order(of: ["native-shm", "native-tcp"], round: round, seed: 3)
+            let order = RoundPlan(round: round, environments: ["native-shm", "native-tcp"], baseline: suite.baseline, seed: 3).order
             #expect(launches.count == 4)
             let combined = try #require(launches.first { $0.environment.label == "native-shm" })
             #expect(launches.filter { $0.environment.label == "native-shm" }.count == 1)
