@@ -114,8 +114,8 @@ struct PodsKnobsTests {
         defer { try? FileManager.default.removeItem(at: results) }
         let job = PodsHarness.uniqueName("kc")
         let names = try JobNames(job)
-        try withJob(job, ["--network", "bridge", "--nodes", "1", "--pods-per-node", "2", "--runtime", "crun", "--cpu-limit", "0.2",
-                                  // A pids limit a fork bomb reaches at a fifth of a core within the probe's 20 s.
+        try withJob(job, ["--network", "bridge", "--nodes", "1", "--pods-per-node", "2", "--runtime", "crun", "--cpu-limit", "0.5",
+                                  // A pids limit a fork bomb reaches at half a core within the probe's 20 s.
                                   "--pids", "128"],
                     results: results) {
             let crun = try Shell.run("/usr/bin/crun", ["list", "--quiet"]).stdout.split(separator: "\n").map(String.init)
@@ -125,14 +125,13 @@ struct PodsKnobsTests {
             let v1 = FileManager.default.fileExists(atPath: cpu)
             let quota = v1 ? try String(contentsOfFile: cpu + "/cpu.cfs_quota_us", encoding: .utf8)
                 : try String(contentsOfFile: "/sys/fs/cgroup\(names.cgroup("\(job)-p0"))/cpu.max", encoding: .utf8)
-            #expect(quota.hasPrefix("20000"), "a fifth of a core per 100 ms period: \(quota)")
+            #expect(quota.hasPrefix("50000"), "half a core per 100 ms period: \(quota)")
             let pids = "/sys/fs/cgroup/pids\(names.cgroup("\(job)-p0"))/pids.max"
             if v1 { #expect(try String(contentsOfFile: pids, encoding: .utf8) == "128\n") }
-            let probe = try PodsHarness.podgap(["pods", "probe", "--name", job])
-            #expect(probe.status == 0, "every escape refused under crun too: \(probe.stdout) \(probe.stderr)")
-            let launch = try PodsHarness.podgap(["pods", "launch", "--name", job, "--np", "2", "--timeout", "90s", "--",
-                                                 "podgap", "run", "allreduce", "--sizes", "4:64K", "--iterations", "100",
-                                                 "--warmup", "10", "--out", "/results/a.jsonl"])
+            // Busy-polling ranks (one per pod on two cores) use all the quota they get.
+            let launch = try PodsHarness.podgap(["pods", "launch", "--name", job, "--np", "2", "--timeout", "100s", "--",
+                                                 "podgap", "run", "allreduce", "--sizes", "4:64K", "--iterations", "30",
+                                                 "--warmup", "3", "--out", "/results/a.jsonl"])
             #expect(launch.status == 0, "launch: \(launch.stderr)")
             // The ranks ran throttled: the pod's cgroup counted periods where the quota ran out.
             let stat = try String(contentsOfFile: (v1 ? cpu : "/sys/fs/cgroup\(names.cgroup("\(job)-p0"))") + "/cpu.stat", encoding: .utf8)
@@ -142,11 +141,14 @@ struct PodsKnobsTests {
             #expect(records.count == 15)
             for record in records {
                 #expect(record.verified)
-                #expect(record.environment.knobs == Knobs(cpuLimit: 0.2, runtime: .crun))
+                #expect(record.environment.knobs == Knobs(cpuLimit: 0.5, runtime: .crun))
                 #expect(record.environment.container?.runtime == "crun")
                 #expect(record.environment.container?.version == (try Runtime(.crun)).version())
-                #expect(record.environment.cgroup.cpuQuota == 0.2)
+                #expect(record.environment.cgroup.cpuQuota == 0.5)
             }
+            // After the launch (its fork bomb would take the pod's quota from the ranks).
+            let probe = try PodsHarness.podgap(["pods", "probe", "--name", job])
+            #expect(probe.status == 0, "every escape refused under crun too: \(probe.stdout) \(probe.stderr)")
         }
     }
 
