@@ -20,13 +20,16 @@ func sampleRecord(bytes: Int = 1024, verified: Bool = true) -> Record {
                   keepingSamples: true, environment: sampleEnvironment())
 }
 
-@Suite struct RecordFileTests {
+@Suite final class RecordFileTests {
     let folder: URL
 
     init() throws {
         folder = FileManager.default.temporaryDirectory.appendingPathComponent("podgap-collector-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
     }
+
+    /// A fresh instance per test: what it made goes with it.
+    deinit { try? FileManager.default.removeItem(at: folder) }
 
     func file(_ name: String, _ text: String? = nil) -> String {
         let path = folder.appendingPathComponent(name).path

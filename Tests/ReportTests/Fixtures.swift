@@ -1,5 +1,6 @@
 import Records
 import Foundation
+import Testing
 @testable import Report
 
 /// Records and facts built in code, with values chosen so that every expected number in
@@ -63,9 +64,13 @@ enum Fixtures {
         return facts
     }
 
+    /// The running test's own folder, from the `.temporaryFolder` trait.
+    @TaskLocal static var folder: URL?
+
+    /// Writes `contents` to `name` in the running test's folder, which the `.temporaryFolder` trait
+    /// removes when the test ends.
     static func temporaryFile(_ name: String, _ contents: String) throws -> String {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("podgap-report-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        guard let folder else { throw FixtureError("Fixtures.temporaryFile needs the .temporaryFolder trait on its suite or test") }
         let path = folder.appendingPathComponent(name).path
         try contents.write(toFile: path, atomically: true, encoding: .utf8)
         return path
@@ -76,4 +81,27 @@ enum Fixtures {
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         return String(decoding: try encoder.encode(record), as: UTF8.self)
     }
+}
+
+struct FixtureError: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// A folder of its own for each test case (`Fixtures.folder`), removed when the case ends,
+/// whatever it left there.
+struct TemporaryFolderTrait: SuiteTrait, TestTrait, TestScoping {
+    var isRecursive: Bool { true }
+
+    func provideScope(for test: Test, testCase: Test.Case?, performing function: @Sendable () async throws -> Void) async throws {
+        guard testCase != nil else { return try await function() }
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("podgap-report-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        try await Fixtures.$folder.withValue(folder) { try await function() }
+    }
+}
+
+extension Trait where Self == TemporaryFolderTrait {
+    static var temporaryFolder: Self { Self() }
 }

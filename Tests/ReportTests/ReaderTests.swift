@@ -15,7 +15,7 @@ struct FastRead {
     }
 }
 
-@Suite struct ReaderTests {
+@Suite(.temporaryFolder) struct ReaderTests {
     @Test func fastReaderAgreesWithTheFullDecoder() throws {
         let records = [Fixtures.record("native-shm", bytes: 4, trial: 1, seconds: 1.25e-6),
                        Fixtures.record("pod-overlay", bytes: 1 << 20, trial: 2, seconds: 3.5e-3, verified: false)]
@@ -214,7 +214,7 @@ struct FastRead {
     }
 }
 
-@Suite struct PairingKeyTests {
+@Suite(.temporaryFolder) struct PairingKeyTests {
     @Test func environmentDerivedParametersDoNotSplitPairs() throws {
         // BLAS threads follow the cores a rank gets (1 on a shared host, 2 per emulated node):
         // both paths leave them out of the key.

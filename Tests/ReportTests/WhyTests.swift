@@ -5,7 +5,7 @@ import Testing
 
 /// The WHY section from records with counters made in code: pod-overlay sends the same packets as
 /// native-2node, 50 bytes larger each, and its cgroup throttles; native-shm's records carry none.
-@Suite struct WhyTests {
+@Suite(.temporaryFolder) struct WhyTests {
     static let rounds = 1...6
 
     static func counters(packets: Double, bytesPerPacket: Double, throttled: Double) -> Counters {

@@ -3,13 +3,16 @@ import Spawn
 import Testing
 
 /// Spawn's one runner: time limits, interruption, logs and captured output.
-@Suite struct ChildTests {
+@Suite final class ChildTests {
     let folder: URL
 
     init() throws {
         folder = FileManager.default.temporaryDirectory.appendingPathComponent("podgap-child-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
     }
+
+    /// A fresh instance per test: what it made goes with it.
+    deinit { try? FileManager.default.removeItem(at: folder) }
 
     @Test func aChildPastItsTimeIsEndedWithEverythingItStarted() throws {
         let log = folder.appendingPathComponent("log").path

@@ -87,13 +87,16 @@ struct FakeAvailability: EnvironmentAvailability {
 
 /// The round loop, driven through a recording launcher: retry, skip, interrupt, resume, budget
 /// and target, each read back from the journal and the records files.
-@Suite struct RoundLoopTests {
+@Suite final class RoundLoopTests {
     let folder: URL
 
     init() throws {
         folder = FileManager.default.temporaryDirectory.appendingPathComponent("podgap-rounds-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
     }
+
+    /// A fresh instance per test: what it made goes with it.
+    deinit { try? FileManager.default.removeItem(at: folder) }
 
     static func suite(_ environments: [String] = ["native-shm", "native-tcp"]) throws -> SuiteFile {
         try SuiteFile.parse("""

@@ -8,7 +8,7 @@ import Testing
 struct SlurmTests {
     static let allreduceSizes = [4, 8, 16, 32, 64, 128, 256, 512, 1024]
 
-    @Test func oneNodeRunsKernelsAndRejectsBadInput() throws {
+    @Test func oneNodeRunsKernelsAndRejectsBadInput() async throws {
         let cluster = try LocalSlurm.up(nodes: 1)
         defer { cluster.remove() }
 
@@ -54,8 +54,9 @@ struct SlurmTests {
             (["--results", blocker.appendingPathComponent("sub").path, "allreduce"], "cannot create results folder '\(blocker.path)/sub/slurm-"),
             (["--mpi=pmi2", "allreduce"], "--mpi=pmi2 does not work with Debian's Open MPI"),
         ]
-        for (arguments, reason) in cases {
-            let job = try cluster.sbatch(["-n", "1"], arguments, timeout: 30)
+        // Submitted together: each sbatch --wait sleeps 2 s between polls, and the jobs end at once.
+        let jobs = try await cluster.sbatchAll(cases.map { (["-n", "1"], $0.0) }, timeout: 30)
+        for ((arguments, reason), job) in zip(cases, jobs) {
             #expect(job.status == 2, "\(arguments): \(job.output)")
             let lines = job.output.split(separator: "\n")
             #expect(lines.count == 1 && lines.first?.hasPrefix("podgap.sbatch: ") == true, "\(arguments): \(job.output)")
@@ -71,7 +72,15 @@ struct SlurmTests {
         defer { cluster.remove() }
         let perNode = ["-N", "2", "--ntasks-per-node=1"]
 
-        let allreduce = try cluster.sbatch(perNode, ["allreduce", "--sizes", "4:1K", "--iterations", "20", "--warmup", "2"])
+        // Submitted together (each sbatch --wait sleeps 2 s between polls); Slurm runs the
+        // one-node job once the two-node ones leave it two cores.
+        let jobs = try await cluster.sbatchAll([
+            (perNode, ["allreduce", "--sizes", "4:1K", "--iterations", "20", "--warmup", "2"]),
+            // Two tasks on one node of the two (what `podgap suite` runs for native-shm under srun).
+            (["-N", "1", "-n", "2"], ["allreduce", "--sizes", "4:64", "--iterations", "10", "--warmup", "1"]),
+            (perNode, ["halo", "--local", "64x64", "--iterations", "10", "--warmup", "2"]),
+        ])
+        let (allreduce, oneNode, halo) = (jobs[0], jobs[1], jobs[2])
         #expect(allreduce.status == 0, "\(allreduce.output)")
         let records = try RecordReader.read(cluster.results(allreduce.id, "allreduce"))
         #expect(records.map { Int($0.params["bytes"]?.doubleValue ?? -1) } == Self.allreduceSizes)
@@ -91,8 +100,6 @@ struct SlurmTests {
             #expect(environment.oversubscribed && environment.yieldWhenIdle && environment.yieldSetBy == "podgap")
         }
 
-        // Two tasks on one node of the two (what `podgap suite` runs for native-shm under srun).
-        let oneNode = try cluster.sbatch(["-N", "1", "-n", "2"], ["allreduce", "--sizes", "4:64", "--iterations", "10", "--warmup", "1"])
         #expect(oneNode.status == 0, "\(oneNode.output)")
         let shared = try RecordReader.read(cluster.results(oneNode.id, "allreduce"))
         #expect(shared.count == 5)
@@ -102,7 +109,6 @@ struct SlurmTests {
             #expect(record.environment.cores == min(2, ProcessInfo.processInfo.activeProcessorCount))
         }
 
-        let halo = try cluster.sbatch(perNode, ["halo", "--local", "64x64", "--iterations", "10", "--warmup", "2"])
         #expect(halo.status == 0, "\(halo.output)")
         let haloRecords = try RecordReader.read(cluster.results(halo.id, "halo"))
         #expect(haloRecords.count == 1 && haloRecords.allSatisfy { $0.verified && $0.environment.hostnames == ["node1", "node2"] })

@@ -60,6 +60,18 @@ struct LocalSlurm {
         return Job(id: id, status: finished.status, output: output, sbatch: finished)
     }
 
+    /// Several `sbatch --wait` at once (options and arguments each), in the order given.
+    func sbatchAll(_ jobs: [([String], [String])], timeout: Double = 90) async throws -> [Job] {
+        try await withThrowingTaskGroup(of: (Int, Job).self) { group in
+            for (index, (options, arguments)) in jobs.enumerated() {
+                group.addTask { (index, try sbatch(options, arguments, timeout: timeout)) }
+            }
+            var finished: [Int: Job] = [:]
+            for try await (index, job) in group { finished[index] = job }
+            return jobs.indices.map { finished[$0]! }
+        }
+    }
+
     func results(_ job: Int, _ kernel: String) -> String {
         work.appendingPathComponent("results/slurm-\(job)/\(kernel).jsonl").path
     }
