@@ -48,6 +48,11 @@ public struct WhatToChange: Sendable {
         /// The knob's mechanism among the counters that moved between the base and the knob's
         /// environment at this point (WHY's figures): a cpu-limit beside its throttled periods.
         public var evidence: [Why.Movement]
+        /// The knob's environment against its base directly, paired by round, in the worse
+        /// direction (+ is worse), with its interval: what the knob does where the base has no
+        /// gap to recover (a CPU limit that slows a step the pod ran at native speed).
+        public var againstBase: Double? = nil
+        public var againstBaseInterval: ClosedRange<Double>? = nil
     }
 
     public struct Change: Sendable {
@@ -181,6 +186,9 @@ public struct WhatToChange: Sendable {
             return effect
         }
         let worse: (Double) -> Double = headline.isRate ? { 1 - exp(-$0) } : { exp($0) - 1 }
+        let direct = zip(lk, lb).map { $0 - $1 }
+        effect.againstBase = worse(Median.of(direct)!)
+        effect.againstBaseInterval = analysis.options.bootstrap.pairedMedianInterval(direct).map { worse($0.lowerBound)...worse($0.upperBound) }
         let gapBase = worse(Median.of(lb)!), gapKnob = worse(Median.of(lk)!)
         effect.baseGap = gapBase
         effect.knobGap = gapKnob
@@ -246,6 +254,11 @@ extension WhatToChange {
             text = "not resolved: \(percent(e.recovered ?? 0))\(interval) of \(gap) \(context)"
         case .undefined:
             text = "undefined for \(what(e)): \(e.reason ?? "no fraction")"
+            // What the knob does all the same, against its base itself.
+            if let direct = e.againstBase, let interval = e.againstBaseInterval {
+                let says = interval.lowerBound > 0 ? "worse" : interval.upperBound < 0 ? "better" : "not resolved"
+                text += "; against \(base) itself: \(shown(direct, isRate: e.isRate, interval: interval)), \(says)"
+            }
         }
         if !e.evidence.isEmpty { text += "; counters: " + e.evidence.map(Why.text).joined(separator: ", ") }
         return text

@@ -61,8 +61,11 @@ public struct Recommendation {
             guard let base = change.base else { return nil }
             let mine = change.effects.filter { $0.kernel == kernel || $0.kernel == SuiteRunner.launchKernel }
             let comments = mine.map { "\(change.setting) (\(change.environment)) " + WhatToChange.effectText($0, base: base, baseline: report.baseline) }
-            return Standing(change: change, helped: mine.filter { $0.verdict == .recovers }, hurt: mine.filter { $0.verdict == .adds },
-                            comments: comments)
+            // Where the base had no gap to recover, the knob's own effect against the base decides.
+            func direct(_ effect: WhatToChange.Effect) -> ClosedRange<Double>? { effect.verdict == .undefined ? effect.againstBaseInterval : nil }
+            let helped = mine.filter { $0.verdict == .recovers || (direct($0)?.upperBound ?? 0) < 0 }
+            let hurt = mine.filter { $0.verdict == .adds || (direct($0)?.lowerBound ?? 0) > 0 }
+            return Standing(change: change, helped: helped, hurt: hurt, comments: comments)
         }
     }
 
@@ -72,7 +75,8 @@ public struct Recommendation {
         # podgap recommend \(folder) --mpijob
         # The job suite '\(suite.name)' measured (\(suite.ranks) ranks, \(analysis.rounds.map { "\($0) rounds" } ?? "no rounds"), baseline \(report.baseline)),
         # as Kubeflow MPIJobs with the knobs that helped applied: a knob applies to a kernel's job where it
-        # recovered part of a headline gap (interval above 0) and added to none. Numbers: this folder's
+        # recovered part of a headline gap (interval above 0) and added to none (where the pod had no gap,
+        # it made the headline better than the pod's, and worse nowhere). Numbers: this folder's
         # records, on the machine that ran them; measure your own cluster before trusting them there.
 
         """

@@ -139,6 +139,14 @@ import Testing
             #expect(bandwidth.verdict == .undefined && bandwidth.recovered == nil && bandwidth.interval == nil)
             #expect(bandwidth.reason?.contains("pod-overlay's gap to native-2node is not resolved") == true)
         }
+        // What the knob does all the same: the limit's 5x against the base's 1.1x and 0.9x by round
+        // is a bandwidth 1 - sqrt(0.99)/5 = 80.1% lower than pod-overlay's, on every resample.
+        let limited = try WhatToChangeTests.effect(try WhatToChangeTests.change(report, "pod-overlay-limit"), "allreduce", bytes: 65536)
+        let direct = try #require(limited.againstBase)
+        #expect(limited.isRate && abs(direct - (1 - 0.99.squareRoot() / 5)) < 1e-9)
+        #expect(try #require(limited.againstBaseInterval).lowerBound > 0)
+        #expect(report.lines.contains { $0.hasPrefix("cpu-limit: 0.9 (pod-overlay-limit) undefined for allreduce large-message bandwidth (64K B): ")
+            && $0.contains("; against pod-overlay itself: -80.1% [") && $0.contains("], worse") })
         let jumbo = try WhatToChangeTests.change(report, "pod-routed-jumbo")
         #expect(jumbo.base == nil && jumbo.effects.isEmpty)
         #expect(report.lines.contains("mtu: 9000 (pod-routed-jumbo): no base: the records hold no pod environment on the routed network without knobs (add pod-routed to the suite)"))
