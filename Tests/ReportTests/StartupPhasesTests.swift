@@ -5,7 +5,7 @@ import Testing
 
 /// The STARTUP PHASES section from records written to a file and read back through the report's
 /// own reader (the fast scanner, and the decoder for the odd line), numbers worked out by hand.
-@Suite struct StartupPhasesTests {
+@Suite(.temporaryFolder) struct StartupPhasesTests {
     static func startup(_ environment: String, round: Int, phases: [(StartupPhase, Double)], pulled: Double? = nil) -> Record {
         let total = phases.reduce(0) { $0 + $1.1 }
         let measurement = MeasuredPoint(parameters: ["launch": "x"], warmup: 0, iterations: 1, samples: [total],
