@@ -58,7 +58,8 @@ import Testing
         defer { try? FileManager.default.removeItem(at: folder) }
         let plan = try SuiteCommandTests.suite([file, "--dry-run"], timeout: 30)
         #expect(plan.status == 0, "\(plan.stderr)")
-        #expect(plan.stdout == "# seed 5\nnative-tcp-k0-barrier-r1\nnative-shm-k0-barrier-r1\nnative-shm-k0-barrier-r2\nnative-tcp-k0-barrier-r2\n")
+        // The paired layout (RoundPlan): the baseline (native-shm) beside the other, mirrored in round 2.
+        #expect(plan.stdout == "# seed 5\nnative-shm-k0-barrier-r1\nnative-tcp-k0-barrier-r1\nnative-tcp-k0-barrier-r2\nnative-shm-k0-barrier-r2\n")
 
         let run = try SuiteCommandTests.suite([file, "--results", folder.appendingPathComponent("results").path])
         #expect(run.status == 0, "\(run.stderr)")
