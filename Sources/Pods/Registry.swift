@@ -227,7 +227,10 @@ public struct Registry: Sendable {
     func attach(_ client: String, link: String, network: LinkCommands) throws -> String {
         let address = try lease(for: link)
         do {
-            try network.batch(netns, ["link add \(link) type veth peer name \(Registry.clientInterface) netns \(client)",
+            // The address may be a released client's: forget the registry's neighbour entry for it,
+            // or replies go to the old veth's MAC until the entry ages out (~30 s: a pull's dial timeout).
+            try network.batch(netns, ["neigh flush to \(address)",
+                                      "link add \(link) type veth peer name \(Registry.clientInterface) netns \(client)",
                                       "link set \(link) master \(Registry.bridge) up"])
             try network.batch(client, ["link set lo up", "addr add \(address)/\(Registry.prefixLength) dev \(Registry.clientInterface)",
                                        "link set \(Registry.clientInterface) up"])
