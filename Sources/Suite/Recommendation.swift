@@ -2,6 +2,7 @@ import Foundation
 import Records
 import Report
 import Launch
+import Pods
 
 /// `podgap recommend DIR --mpijob`: the job a suite measured, as Kubeflow MPIJobs
 /// (kubeflow.org/v2beta1, one per kernel), with the Kubernetes knobs that helped it applied,
@@ -129,7 +130,9 @@ public struct Recommendation {
         let slots = knobs.slots.flatMap { suite.ranks % $0 == 0 ? $0 : nil } ?? 1
         let q = Recommendation.quoted
         // mpirun hands PODGAP_KNOBS to every rank (-x): ranks started over ssh do not see a pod's env.
-        let arguments = ["--np", "\(suite.ranks)"] + (knobs.isEmpty ? [] : ["-x", "PODGAP_KNOBS"]) + ["/usr/local/bin/podgap", "run"] + kernel.arguments
+        // The ranks map their buffers from the pod's hugetlbfs where PODGAP_HUGEPAGES names it.
+        let hugePages = knobs.hugepages == true ? ["-x", HugePageBuffers.variable] : []
+        let arguments = ["--np", "\(suite.ranks)"] + (knobs.isEmpty ? [] : ["-x", "PODGAP_KNOBS"]) + hugePages + ["/usr/local/bin/podgap", "run"] + kernel.arguments
             + ["--out", "/results/\(Recommendation.resourceName(suite.name))-\(kernel.name).jsonl"]
 
         y.add(0, "apiVersion: kubeflow.org/v2beta1")
@@ -164,6 +167,11 @@ public struct Recommendation {
             y.comment(16, "The records the job writes say the knobs it ran with (environment.knobs).")
             y.add(16, "- name: PODGAP_KNOBS")
             y.add(18, "value: " + q(knobs.variable))
+        }
+        if knobs.hugepages == true {
+            y.comment(16, "hugepages: the ranks' message buffers from the workers' hugetlbfs (mounted below).")
+            y.add(16, "- name: " + HugePageBuffers.variable)
+            y.add(18, "value: " + q(HugePages.Mount.destination))
         }
         y.add(14, "args:")
         for argument in arguments { y.add(16, "- " + q(argument)) }
@@ -212,7 +220,7 @@ public struct Recommendation {
         y.add(14, "volumeMounts:")
         y.add(16, "- {name: results, mountPath: /results}")
         if slots > 1 { y.add(16, "- {name: dshm, mountPath: /dev/shm}") }
-        if knobs.hugepages == true { y.add(16, "- {name: hugepages, mountPath: /dev/hugepages}") }
+        if knobs.hugepages == true { y.add(16, "- {name: hugepages, mountPath: \(HugePages.Mount.destination)}") }
         y.add(10, "volumes:")
         y.add(12, "- name: results")
         y.add(14, "persistentVolumeClaim: {claimName: podgap-results}")

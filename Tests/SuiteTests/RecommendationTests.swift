@@ -109,6 +109,39 @@ import Testing
         #expect(text.contains("value: \"guaranteed=true,slots=2,mtu=9000,seccomp=unconfined\""))
     }
 
+    /// The runtime, huge pages and the image pull, where they helped: a RuntimeClass, huge pages
+    /// requested = limited with their volume and the variable the ranks map their buffers by, and
+    /// the pull policy; the client library accepts the job.
+    @Test func runtimeHugePagesAndPullAreAppliedAsKubernetesSpellsThem() throws {
+        let folder = try Self.folder(environments: [
+            ("native-2node", "native-2node", "host", nil, 1),
+            ("pod-overlay", "pod-overlay", "overlay", nil, 2),
+            ("pod-overlay-crun", "pod-overlay: {label: pod-overlay-crun, runtime: crun}", "overlay", Knobs(runtime: .crun), 1.5),
+            ("pod-overlay-hugepages", "pod-overlay: {label: pod-overlay-hugepages, hugepages: true}", "overlay", Knobs(hugepages: true), 1.6),
+            ("pod-overlay-pull", "pod-overlay: {label: pod-overlay-pull, pull: if-not-present}", "overlay", Knobs(pull: .ifNotPresent), 1.7),
+        ])
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let text = try Recommendation(folder: folder, kernels: FakeKernels()).mpiJobs()
+        let path = folder + "/mpijob.yaml"
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        let checked = try Self.check(path)
+        #expect(checked.status == 0, "\(checked.output)\n\(text)")
+        let job = try #require(try ConfigValue.document(text, file: path))
+        let specs = try #require(job.field("spec")?.field("mpiReplicaSpecs"))
+        let pod = try #require(specs.field("Worker")?.field("template")?.field("spec"))
+        #expect(try pod.field("runtimeClassName")?.text() == "crun")
+        let container = try #require(try pod.field("containers")?.list().first)
+        #expect(try container.field("imagePullPolicy")?.text() == "IfNotPresent")
+        let resources = try #require(container.field("resources"))
+        #expect(try resources.field("requests")?.field("hugepages-2Mi")?.text() == "64Mi" && resources.field("limits")?.field("hugepages-2Mi")?.text() == "64Mi")
+        #expect(try pod.field("volumes")?.list().contains { try $0.field("emptyDir")?.field("medium")?.text() == "HugePages-2Mi" } == true)
+        #expect(try container.field("volumeMounts")?.list().contains { try $0.field("mountPath")?.text() == "/dev/hugepages" } == true)
+        let launcher = try #require(try specs.field("Launcher")?.field("template")?.field("spec")?.field("containers")?.list().first)
+        let arguments = try #require(try launcher.field("args")?.list().map { try $0.text() })
+        #expect(arguments.starts(with: ["--np", "2", "-x", "PODGAP_KNOBS", "-x", "PODGAP_HUGEPAGES", "/usr/local/bin/podgap", "run"]))
+        #expect(try launcher.field("env")?.list().contains { try $0.field("name")?.text() == "PODGAP_HUGEPAGES" && $0.field("value")?.text() == "/dev/hugepages" } == true)
+    }
+
     @Test func aMisspelledFieldInAPodTemplateFailsTheCheck() throws {
         let folder = try Self.folder()
         defer { try? FileManager.default.removeItem(atPath: folder) }
