@@ -129,7 +129,8 @@ public struct Registry: Sendable {
         // bash's /dev/tcp: no HTTP client to install for one request on a private address.
         let request = "exec 3<>/dev/tcp/\(Registry.address)/\(Registry.port) && printf 'GET /v2/ HTTP/1.0\\r\\n\\r\\n' >&3 && head -n 1 <&3"
         while Date() < deadline {
-            guard Registry.isRegistry(pid) else {
+            // Alive, not "is docker-registry": until the child has exec'd, its cmdline is podgap's.
+            guard kill(pid, 0) == 0, !PodJob.isZombie(pid) else {
                 throw PodsError.failed("registry \(endpoint): docker-registry ended at start: \(Child.lastLine(of: logPath))")
             }
             let answer = try? Subprocess.run(nsenter, ["--net=\(LinkCommands.path(netns))", "/bin/bash", "-c", request], check: false, timeout: 5)
