@@ -23,6 +23,13 @@ struct SequenceCommand: ParsableCommand {
     var words: [String] = []
 
     func run() throws {
+        // The suite's gate folder comes first, before any kernel (`KernelSequence.gateOption`).
+        var words = words, gate: String?
+        if words.first == KernelSequence.gateOption {
+            guard words.count > 1 else { throw Failure.badInput("\(KernelSequence.gateOption) needs a folder") }
+            gate = words[1]
+            words.removeFirst(2)
+        }
         let segments = words.split(separator: KernelSequence.separator, omittingEmptySubsequences: false)
         guard !words.isEmpty, segments.allSatisfy({ !$0.isEmpty }) else {
             throw Failure.badInput("podgap run sequence needs KERNEL OPTIONS..., kernels separated by \(KernelSequence.separator)")
@@ -40,6 +47,6 @@ struct SequenceCommand: ParsableCommand {
             }
             steps.append(try parsed.step(context: context))
         }
-        try reportingDeviceErrors { try KernelRun.run(steps, context: context) }
+        try reportingDeviceErrors { try KernelRun.run(steps, context: context, gate: gate) }
     }
 }
