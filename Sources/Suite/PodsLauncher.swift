@@ -32,11 +32,7 @@ final class PodsLauncher: EnvironmentLauncher {
     func setUp(_ entry: SuiteFile.EnvironmentEntry, interrupted: () -> Bool) -> SetUpResult {
         guard case .nodes(let defaultNodes, let mode, let containers) = suite.launch(of: entry) else { return .ready }
         guard let network = PodNetwork(mode) else { return .failed("no pod network for \(mode.rawValue)") }
-        let nodes = entry.nodes ?? defaultNodes
-        // With `slots` each pod runs that many ranks: fewer pods, as slotsPerWorker makes fewer workers.
-        // Rounded up: every rank needs a slot (6 ranks, 2 slots, 2 nodes: 2 pods per node).
-        let slots = (entry.knobs.slots ?? 1) * nodes
-        let perNode = entry.podsPerNode ?? max(1, (suite.ranks + slots - 1) / slots)
+        let (nodes, perNode) = entry.placement(ranks: suite.ranks, defaultNodes: defaultNodes)
         let job = jobName(entry)
         let logName = "\(entry.label)-pods-up"
         let log = LogLines(folder.log(logName))
