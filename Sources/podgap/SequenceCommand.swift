@@ -16,6 +16,8 @@ struct SequenceCommand: ParsableCommand {
             Each kernel takes the options of podgap run KERNEL; --then starts the next one. Every kernel
             must give the same --transport and --label. Example:
               mpirun -np 2 podgap run sequence allreduce --sizes 4:64K --out a.jsonl --then halo --local 64x64 --out a.jsonl
+            --gate DIR, before the first kernel (the suite gives it): between two kernels every rank waits
+            until DIR/gate-K exists (at most 5 s), while the suite reads the nodes' counters (docs/counters.md).
             See docs/suite-internals.md.
             """)
 
