@@ -81,7 +81,8 @@ let package = Package(
         .testTarget(name: "ComputeTests", dependencies: ["Compute", "Statistics", "Records"]),
         .testTarget(name: "KernelsTests", dependencies: ["Kernels", "Compute", "VerbsKernels", "Records"]),
         .testTarget(name: "CUDATests", dependencies: ["CUDA", "Compute", "Kernels", "Records"]),
-        .testTarget(name: "PodsTests", dependencies: ["Pods", "Records", "RDMADevices", "RDMATestSupport", .product(name: "Yams", package: "Yams")]),
+        .testTarget(name: "PodsTests", dependencies: ["Pods", "Records", "Spawn", "RDMADevices", "RDMATestSupport", .product(name: "Yams", package: "Yams")],
+                    exclude: ["Fixtures"]),
         .testTarget(name: "ReportTests", dependencies: ["Report", "Records"]),
         .testTarget(name: "SuiteTests", dependencies: ["Suite", "Records", "Config", "Spawn", "Launch"]),
         // Synthetic records from known links, for the model's unit tests and the CLI's.

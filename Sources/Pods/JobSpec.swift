@@ -77,7 +77,10 @@ public struct JobSpec: Codable, Sendable, Equatable {
         self.network = network
         self.containers = containers
         let available = hostCPUs ?? CPUSet.current()
-        do { try knobs.validate(cores: available.count) } catch { throw PodsError.badInput(error.description) }
+        do {
+            try knobs.validate(cores: available.count, pods: containers ? nodes * podsPerNode : nil,
+                               pinned: containers && (cpuset != nil || splitCPUs))
+        } catch { throw PodsError.badInput(error.description) }
         self.knobs = knobs
         if let cpuset {
             guard let asked = CPUSet(parsing: cpuset) else {
@@ -96,7 +99,6 @@ public struct JobSpec: Codable, Sendable, Equatable {
             nodeCPUs = try JobSpec.shares(of: hostCPUs ?? CPUSet.current(), nodes: nodes).map(\.listDescription)
         }
         if knobs.guaranteed == true, containers {
-            if cpuset != nil || splitCPUs { throw PodsError.badInput("guaranteed gives each pod CPUs of its own; drop --cpuset and --split-cpus") }
             podCPUs = try JobSpec.exclusiveCPUs(of: available, pods: nodes * podsPerNode)
         }
         if let memory { memoryBytes = try JobSpec.parseMemory(memory) }

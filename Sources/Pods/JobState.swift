@@ -64,9 +64,23 @@ public struct JobState: Codable, Sendable {
         guard let data = FileManager.default.contents(atPath: path(store, job)) else {
             throw PodsError.badInput("no pods job '\(job)': see `podgap pods list`, or start it with `podgap pods up --name \(job) ...`")
         }
-        do { return try JSONDecoder().decode(JobState.self, from: data) } catch {
+        do { return try JSONDecoder().decode(JobState.self, from: upgraded(data)) } catch {
             throw PodsError.failed("\(path(store, job)) is unreadable (\(error)): run `podgap pods down --name \(job)`")
         }
+    }
+
+    /// State an older podgap saved, in today's shape. Pods outlive an upgrade, and `down` (the
+    /// launch it ends), `list`, `launch` and the image prune (the bundles in use) read this file.
+    /// Before knobs (97d55fc) the spec held the CPU limit as `cpus`: now the `cpu-limit` knob.
+    static func upgraded(_ data: Data) -> Data {
+        guard var state = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any],
+              var spec = state["spec"] as? [String: Any], spec["knobs"] == nil,
+              let knobs = try? JSONSerialization.jsonObject(with: JSONEncoder().encode(Knobs(cpuLimit: spec["cpus"] as? Double)))
+        else { return data }
+        spec["cpus"] = nil
+        spec["knobs"] = knobs
+        state["spec"] = spec
+        return (try? JSONSerialization.data(withJSONObject: state)) ?? data
     }
 
     func save(_ store: Store) throws {

@@ -32,11 +32,20 @@ public struct Counters: Codable, Equatable, Sendable {
     /// The nodes' counters over the whole launch, read by the suite on the host around it (a pod
     /// cannot read its node's namespace); nil outside suites and in records written before.
     public var launch: LaunchCounters?
+    /// The same nodes' counters over this kernel's own part of a combined launch (from the gate
+    /// before it, or the launch's start, to the gate after it, or the launch's end), read while
+    /// every rank waited between two kernels; nil for a launch of one kernel (`launch` is its part).
+    public var kernelPart: LaunchCounters?
 
     public init(region: String = "point", values: [String: Value] = [:], unavailable: [String: String] = [:],
-                launch: LaunchCounters? = nil) {
+                launch: LaunchCounters? = nil, kernelPart: LaunchCounters? = nil) {
         self.region = region; self.values = values; self.unavailable = unavailable; self.launch = launch
+        self.kernelPart = kernelPart
     }
+
+    /// The nodes' counters over the part of the launch this record's kernel ran in: its own part
+    /// of a combined launch, else the whole launch.
+    public var nodes: LaunchCounters? { kernelPart ?? launch }
 }
 
 /// What the nodes counted from just before a launch started to just after it ended: each emulated

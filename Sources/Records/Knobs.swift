@@ -119,8 +119,10 @@ public struct Knobs: Codable, Sendable, Equatable {
         }
     }
 
-    /// Checks the knobs together against the machine (`cores` CPUs) and, where known, the ranks.
-    public func validate(cores: Int, ranks: Int? = nil) throws(Problem) {
+    /// Checks the knobs together against the machine (`cores` CPUs) and, where known, the ranks
+    /// and the job's pods (`pods` of them; `pinned` when the job names its CPUs, with a cpuset or
+    /// split-cpus): a suite file at `--dry-run` and `pods up` refuse the same.
+    public func validate(cores: Int, ranks: Int? = nil, pods: Int? = nil, pinned: Bool = false) throws(Problem) {
         if let cpuLimit, cpuLimit > Double(cores) {
             throw Problem("cpu-limit \(NumberWords.plain(cpuLimit)) is more than this machine's \(cores) CPU(s): a limit above the machine limits nothing")
         }
@@ -129,6 +131,15 @@ public struct Knobs: Codable, Sendable, Equatable {
         }
         if let slots, let ranks, ranks % slots != 0 {
             throw Problem("slots \(slots) do not divide the \(ranks) ranks: every pod runs the same number of ranks")
+        }
+        if let slots, let ranks, let pods, ranks > slots * pods {
+            throw Problem("slots \(slots) on \(pods) pod(s) hold \(slots * pods) ranks, fewer than the \(ranks) ranks: add pods (pods-per-node) or slots")
+        }
+        if guaranteed == true, pinned {
+            throw Problem("guaranteed gives each pod CPUs of its own; drop cpuset and split-cpus (--cpuset, --split-cpus)")
+        }
+        if guaranteed == true, let pods, pods > cores {
+            throw Problem("guaranteed gives each pod a whole CPU of its own: \(pods) pods need \(pods) CPUs, and there are \(cores) here; use fewer pods (slots) or drop guaranteed")
         }
     }
 

@@ -21,7 +21,7 @@ public struct CounterFigure: Sendable, Equatable {
             guard let bytes = net(c, "tx_bytes"), let packets = net(c, "tx_packets"), packets > 0 else { return nil }
             return bytes / packets
         },
-        // The nodes' side, over the whole launch (`Counters.launch`, read by the suite on the host):
+        // The nodes' side, over the kernel's part of the launch (`Counters.nodes`, read by the suite on the host):
         // the underlay frames as sent (their mix of sizes moves with the launch's other traffic),
         // and what encapsulation added to each packet the VXLAN device sent.
         .init(name: "node underlay bytes/packet", unit: "bytes") { c, _ in
@@ -70,8 +70,9 @@ public struct CounterFigure: Sendable, Equatable {
         return matching.isEmpty ? nil : matching.values.map(\.sum).reduce(0, +)
     }
 
-    /// A launch counter summed over the nodes.
-    static func launchSum(_ c: Counters, _ name: String) -> Double? { c.launch?.values[name]?.sum }
+    /// A node counter summed over the nodes, over the record's kernel's part of its launch (a
+    /// combined launch's other kernels' traffic left out).
+    static func launchSum(_ c: Counters, _ name: String) -> Double? { c.nodes?.values[name]?.sum }
 
     /// The underlay's transmitted bytes beyond the VXLAN device's, per packet the device sent,
     /// less the inner Ethernet header (14 bytes) that Linux leaves out of a tunnel device's count:
@@ -164,7 +165,7 @@ public struct Why: Sendable {
         var unavailable: [String: String] = [:]
         for fact in facts {
             unavailable.merge(fact.counters.unavailable) { first, _ in first }
-            for (name, reason) in fact.counters.launch?.unavailable ?? [:] where unavailable["launch " + name] == nil {
+            for (name, reason) in fact.counters.nodes?.unavailable ?? [:] where unavailable["launch " + name] == nil {
                 unavailable["launch " + name] = reason
             }
         }

@@ -37,8 +37,10 @@ public struct KernelRun {
     /// each after a barrier and a fresh machine probe, with its own run id, output and table.
     /// Everything that can be refused is refused for every step before MPI starts. A step that
     /// fails verification does not stop the next ones (exit 1 at the end, as alone); one that
-    /// throws ends the job, and the records of the steps before it stay written.
-    public static func run(_ steps: [KernelStep], context: LaunchContext) throws {
+    /// throws ends the job, and the records of the steps before it stay written. With a `gate`
+    /// folder, every rank waits between two kernels until the suite has read the nodes' counters
+    /// (`KernelSequence.gateOption`).
+    public static func run(_ steps: [KernelStep], context: LaunchContext, gate: String? = nil) throws {
         guard let first = steps.first else { throw RunFailure.badInput("no kernel to run") }
         for step in steps { try MemoryFit.check(step.memoryPerRank(context.size), ranksOnNode: context.localSize) }
         // One MPI job has one transport and one environment: every step must say the same.
@@ -51,7 +53,7 @@ public struct KernelRun {
         var outputs: [OutputFile?] = []
         do {
             for step in steps { outputs.append(try context.rank == 0 ? step.settings.out.map { try OutputFile(path: $0) } : nil) }
-            try measure(steps, outputs: outputs.map { $0?.writer }, transport: transport, context: context)
+            try measure(steps, outputs: outputs.map { $0?.writer }, transport: transport, context: context, gate: gate)
         } catch {
             outputs.forEach { $0?.removeIfUnused() }
             throw error
@@ -59,7 +61,7 @@ public struct KernelRun {
     }
 
     private static func measure(_ steps: [KernelStep], outputs: [RecordWriter?], transport: TransportDecision,
-                                context: LaunchContext) throws {
+                                context: LaunchContext, gate: String?) throws {
         let first = steps[0]
         let yieldSetBy = KernelRun.enableYieldIfOversubscribed(context)
         // Each kernel may take its own time limit; together they may take the sum.
@@ -83,6 +85,12 @@ public struct KernelRun {
             // Every rank starts the next kernel together, after the machine's state is read again,
             // as a launch of that kernel alone reads it just before it measures.
             if index > 0 { try world.barrier() }
+            if index > 0, let gate {
+                // Every rank has finished the kernels before: the suite reads the nodes' counters
+                // now, between two kernels, and opens the gate.
+                if world.rank == 0 { waitAtGate(index, folder: gate) }
+                try world.barrier()
+            }
             environment.probe = try MachineProbe.probe(on: world)
             unverified += try step.measure(world, environment, outputs[index])
             if steps.count > 1, world.rank == 0, let runID = step.settings.runID {
@@ -92,6 +100,22 @@ public struct KernelRun {
         try MPI.finalize()
         if let problem = unverified.first {
             throw RunFailure(message: "\(unverified.count) point(s) failed verification: \(problem)", code: .unverified)
+        }
+    }
+
+    /// Rank 0 says it waits at gate `index`, then waits (at most `KernelSequence.gateWait`) for
+    /// its file in `folder`; it goes on without it, saying so, so that a suite that never opens
+    /// it costs seconds, not the launch.
+    static func waitAtGate(_ index: Int, folder: String) {
+        FileHandle.standardError.write(Data((KernelSequence.gateLine(index) + "\n").utf8))
+        let file = folder + "/" + KernelSequence.gateFile(index)
+        let deadline = Date().addingTimeInterval(KernelSequence.gateWait)
+        while access(file, F_OK) != 0 {
+            guard Date() < deadline else {
+                FileHandle.standardError.write(Data((KernelSequence.missedGateLine(index) + "\n").utf8))
+                return
+            }
+            usleep(500)
         }
     }
 

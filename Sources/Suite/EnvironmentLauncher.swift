@@ -28,10 +28,14 @@ public struct LaunchRequest {
     }
 
     /// What follows `podgap run` when the ranks write to `out`: the kernel's arguments, or
-    /// `sequence` and every kernel's, each writing to `out`.
-    public func arguments(out: String) -> [String] {
-        KernelSequence.arguments(kernels.map { $0 + ["--out", out] })
+    /// `sequence` (waiting between kernels at gates in `gate`, as the ranks see it) and every
+    /// kernel's, each writing to `out`.
+    public func arguments(out: String, gate: String? = nil) -> [String] {
+        KernelSequence.arguments(kernels.map { $0 + ["--out", out] }, gate: gate)
     }
+
+    /// The name of this launch's gate folder (a combined launch's), beside where its ranks write.
+    var gateName: String { "gates-" + (outName as NSString).deletingPathExtension }
 }
 
 /// How a launch ended and where its records are.
@@ -45,9 +49,14 @@ public struct LaunchResult {
     /// The nodes' counters over the launch, read on the host (`NodeCounters`); record intake
     /// attaches them to every record of the launch that carries counters.
     public var launchCounters: LaunchCounters?
+    /// In a combined launch, the nodes' counters over each kernel's part of it, in the order of
+    /// the request's kernels (`NodeCounting`); nil for a launch of one kernel.
+    public var kernelCounters: [LaunchCounters]?
 
-    public init(outcome: ChildOutcome, records: [String], podWritten: Bool, launchCounters: LaunchCounters? = nil) {
+    public init(outcome: ChildOutcome, records: [String], podWritten: Bool, launchCounters: LaunchCounters? = nil,
+                kernelCounters: [LaunchCounters]? = nil) {
         self.outcome = outcome; self.records = records; self.podWritten = podWritten; self.launchCounters = launchCounters
+        self.kernelCounters = kernelCounters
     }
 }
 

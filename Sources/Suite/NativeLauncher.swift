@@ -21,19 +21,25 @@ final class NativeLauncher: EnvironmentLauncher {
 
     func launch(_ request: LaunchRequest) throws -> LaunchResult {
         let out = folder.hostOutput(request.outName)
-        let (argv, variables) = try command(for: request.environment, application: [podgap, "run"] + request.arguments(out: out))
         // The node is the host: its softirqs only (its interfaces carry the machine's other traffic).
-        let node = NodeCounters(namespaces: [])
-        let before = node.snapshot()
+        let gates = folder.hostOutput(request.gateName)
+        let counting = NodeCounting(NodeCounters(namespaces: []), kernels: request.kernels.count, hostFolder: gates, log: request.log)
+        let application = [podgap, "run"] + request.arguments(out: out, gate: counting.hostFolder)
+        let (argv, variables): ([String], [String: String])
+        do { (argv, variables) = try command(for: request.environment, application: application) } catch {
+            _ = counting.finish()
+            throw error
+        }
         let outcome: ChildOutcome
         do {
             outcome = try Child.run(argv, environment: MPIRunEnvironment.current.merging(variables) { $1 }, output: .log(request.log),
                                     timeout: request.timeout, interrupted: request.interrupted)
         } catch let error as SpawnError {
+            _ = counting.finish()
             throw SuiteError(error.description)
         }
-        return LaunchResult(outcome: outcome, records: [out], podWritten: false,
-                            launchCounters: LaunchCounters(from: before, to: node.snapshot()))
+        let counted = counting.finish()
+        return LaunchResult(outcome: outcome, records: [out], podWritten: false, launchCounters: counted.launch, kernelCounters: counted.parts)
     }
 
     func tearDown() {}

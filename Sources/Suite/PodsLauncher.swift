@@ -32,11 +32,7 @@ final class PodsLauncher: EnvironmentLauncher {
     func setUp(_ entry: SuiteFile.EnvironmentEntry, interrupted: () -> Bool) -> SetUpResult {
         guard case .nodes(let defaultNodes, let mode, let containers) = suite.launch(of: entry) else { return .ready }
         guard let network = PodNetwork(mode) else { return .failed("no pod network for \(mode.rawValue)") }
-        let nodes = entry.nodes ?? defaultNodes
-        // With `slots` each pod runs that many ranks: fewer pods, as slotsPerWorker makes fewer workers.
-        // Rounded up: every rank needs a slot (6 ranks, 2 slots, 2 nodes: 2 pods per node).
-        let slots = (entry.knobs.slots ?? 1) * nodes
-        let perNode = entry.podsPerNode ?? max(1, (suite.ranks + slots - 1) / slots)
+        let (nodes, perNode) = entry.placement(ranks: suite.ranks, defaultNodes: defaultNodes)
         let job = jobName(entry)
         let logName = "\(entry.label)-pods-up"
         let log = LogLines(folder.log(logName))
@@ -77,13 +73,15 @@ final class PodsLauncher: EnvironmentLauncher {
         let containers = state.spec.containers
         let out = containers ? "/results/\(request.outName)" : folder.hostOutput(request.outName)
         let records = containers ? state.pods.map { ($0.results as NSString).appendingPathComponent(request.outName) } : [out]
-        let nodes = NodeCounters(namespaces: state.nodeNetns)
-        let before = nodes.snapshot()
+        // A combined launch's gates: in the job's /etc/mpi, which pods mount read-only.
+        let gates = (store.jobFolder(state.spec.name) as NSString).appendingPathComponent("etc/mpi/" + request.gateName)
+        let counting = NodeCounting(NodeCounters(namespaces: state.nodeNetns), kernels: request.kernels.count, hostFolder: gates, log: request.log)
+        let gate = counting.hostFolder.map { containers ? "/etc/mpi/" + request.gateName : $0 }
         let started = Date()
         let outcome: ChildOutcome
         do {
             let result = try PodLaunch(state: state, store: store, ranks: suite.ranks, timeout: request.timeout,
-                                    command: ["podgap", "run"] + request.arguments(out: out))
+                                    command: ["podgap", "run"] + request.arguments(out: out, gate: gate))
                 .run(output: .log(request.log), interrupted: request.interrupted, report: log.write)
             outcome = ChildOutcome(status: result.status, seconds: Date().timeIntervalSince(started), timedOut: result.timedOut,
                                    interrupted: result.interrupted, lastLine: Child.lastLine(of: request.log))
@@ -94,8 +92,9 @@ final class PodsLauncher: EnvironmentLauncher {
             log.write(reason)
             outcome = ChildOutcome(status: 1, seconds: Date().timeIntervalSince(started), lastLine: reason)
         }
-        return LaunchResult(outcome: outcome, records: records, podWritten: containers,
-                            launchCounters: LaunchCounters(from: before, to: nodes.snapshot()))
+        let counted = counting.finish()
+        return LaunchResult(outcome: outcome, records: records, podWritten: containers, launchCounters: counted.launch,
+                            kernelCounters: counted.parts)
     }
 
     func tearDown() {

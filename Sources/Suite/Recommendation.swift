@@ -93,6 +93,45 @@ public struct Recommendation {
         mutating func comment(_ indent: Int, _ text: String) {
             for line in text.split(separator: "\n", omittingEmptySubsequences: false) { add(indent, "# " + line) }
         }
+
+        /// A container's `env:` (the launcher's and the worker's sit at the same depth).
+        mutating func env(_ variables: [Variable]) {
+            add(14, "env:")
+            for variable in variables {
+                if let why = variable.why { comment(16, why) }
+                add(16, "- name: " + variable.name)
+                add(18, "value: " + variable.value)
+            }
+        }
+
+        /// A container's `volumeMounts:`, then its pod's `volumes:`, one entry each per volume.
+        mutating func volumes(_ volumes: [Volume]) {
+            add(14, "volumeMounts:")
+            for volume in volumes { add(16, "- {name: \(volume.name), mountPath: \(volume.mountPath)}") }
+            add(10, "volumes:")
+            for volume in volumes {
+                if let why = volume.why { comment(12, why) }
+                add(12, "- name: " + volume.name)
+                add(14, volume.source)
+            }
+        }
+    }
+
+    /// An environment variable of a container, its value as YAML, with why where it needs saying.
+    struct Variable {
+        var name: String, value: String, why: String?
+        init(_ name: String, _ value: String, why: String? = nil) { self.name = name; self.value = value; self.why = why }
+    }
+
+    /// A pod volume, where its container mounts it, and its source as YAML.
+    struct Volume {
+        var name: String, mountPath: String, source: String, why: String?
+        init(_ name: String, at mountPath: String, source: String, why: String? = nil) {
+            self.name = name; self.mountPath = mountPath; self.source = source; self.why = why
+        }
+
+        /// Where the ranks write their records: the results claim, in the launcher and every worker.
+        static let results = Volume("results", at: "/results", source: "persistentVolumeClaim: {claimName: podgap-results}")
     }
 
     /// The MPIJob for one kernel of the suite.
@@ -155,34 +194,19 @@ public struct Recommendation {
         y.add(10, "containers:")
         y.add(12, "- name: launcher")
         y.add(14, "image: " + q(image))
-        y.add(14, "env:")
-        y.add(16, "- name: K_MPI_JOB_ROLE")
-        y.add(18, "value: launcher")
-        if slots > 1 {
-            y.comment(16, "The entrypoint's transports: shared memory (vader) within a pod, TCP between pods.")
-            y.add(16, "- name: PODGAP_BTL")
-            y.add(18, "value: " + q(LaunchPlan.podTransports(sharedMemory: true).btl))
-        }
-        if !knobs.isEmpty {
-            y.comment(16, "The records the job writes say the knobs it ran with (environment.knobs).")
-            y.add(16, "- name: PODGAP_KNOBS")
-            y.add(18, "value: " + q(knobs.variable))
-        }
-        if knobs.hugepages == true {
-            y.comment(16, "hugepages: the ranks' message buffers from the workers' hugetlbfs (mounted below).")
-            y.add(16, "- name: " + HugePageBuffers.variable)
-            y.add(18, "value: " + q(HugePages.Mount.destination))
-        }
+        y.env([Variable("K_MPI_JOB_ROLE", "launcher")]
+              + (slots > 1 ? [Variable("PODGAP_BTL", q(LaunchPlan.podTransports(sharedMemory: true).btl),
+                                       why: "The entrypoint's transports: shared memory (vader) within a pod, TCP between pods.")] : [])
+              + (knobs.isEmpty ? [] : [Variable("PODGAP_KNOBS", q(knobs.variable),
+                                                why: "The records the job writes say the knobs it ran with (environment.knobs).")])
+              + (knobs.hugepages == true ? [Variable(HugePageBuffers.variable, q(HugePages.Mount.destination),
+                                                     why: "hugepages: the ranks' message buffers from the workers' hugetlbfs (mounted below).")] : []))
         y.add(14, "args:")
         for argument in arguments { y.add(16, "- " + q(argument)) }
         y.add(14, "resources:")
         y.add(16, "requests: {cpu: \"500m\", memory: 512Mi}")
         y.add(16, "limits: {memory: 1Gi}")
-        y.add(14, "volumeMounts:")
-        y.add(16, "- {name: results, mountPath: /results}")
-        y.add(10, "volumes:")
-        y.add(12, "- name: results")
-        y.add(14, "persistentVolumeClaim: {claimName: podgap-results}")
+        y.volumes([.results])
         y.add(4, "Worker:")
         y.add(6, "replicas: \(suite.ranks / slots)")
         y.add(6, "template:")
@@ -209,31 +233,14 @@ public struct Recommendation {
             y.comment(14, "pull: \(pull.rawValue) as measured (the kubelet's imagePullPolicy).")
             y.add(14, "imagePullPolicy: " + (pull == .always ? "Always" : "IfNotPresent"))
         }
-        y.add(14, "env:")
-        y.add(16, "- name: K_MPI_JOB_ROLE")
-        y.add(18, "value: worker")
-        y.add(16, "- name: PODGAP_SSHD")
-        y.add(18, "value: \"1\"")
-        y.add(16, "- name: PODGAP_NETWORK")
-        y.add(18, "value: " + q(hostNetwork ? NetworkMode.host.rawValue : NetworkMode.overlay.rawValue))
+        y.env([Variable("K_MPI_JOB_ROLE", "worker"), Variable("PODGAP_SSHD", "\"1\""),
+               Variable("PODGAP_NETWORK", q(hostNetwork ? NetworkMode.host.rawValue : NetworkMode.overlay.rawValue))])
         resources(&y, knobs: knobs, slots: slots)
-        y.add(14, "volumeMounts:")
-        y.add(16, "- {name: results, mountPath: /results}")
-        if slots > 1 { y.add(16, "- {name: dshm, mountPath: /dev/shm}") }
-        if knobs.hugepages == true { y.add(16, "- {name: hugepages, mountPath: \(HugePages.Mount.destination)}") }
-        y.add(10, "volumes:")
-        y.add(12, "- name: results")
-        y.add(14, "persistentVolumeClaim: {claimName: podgap-results}")
-        if slots > 1 {
-            y.comment(12, "Shared memory between the ranks of a pod: more than the 64 MiB a container gets by default.")
-            y.add(12, "- name: dshm")
-            y.add(14, "emptyDir: {medium: Memory, sizeLimit: 1Gi}")
-        }
-        if knobs.hugepages == true {
-            y.comment(12, "hugepages: the message buffers come from this hugetlbfs (PODGAP_KNOBS tells the ranks); the nodes\nmust have 2 MiB pages reserved (vm.nr_hugepages) for the kubelet to advertise hugepages-2Mi.")
-            y.add(12, "- name: hugepages")
-            y.add(14, "emptyDir: {medium: HugePages-2Mi}")
-        }
+        y.volumes([.results]
+                  + (slots > 1 ? [Volume("dshm", at: "/dev/shm", source: "emptyDir: {medium: Memory, sizeLimit: 1Gi}",
+                                         why: "Shared memory between the ranks of a pod: more than the 64 MiB a container gets by default.")] : [])
+                  + (knobs.hugepages == true ? [Volume("hugepages", at: HugePages.Mount.destination, source: "emptyDir: {medium: HugePages-2Mi}",
+                                                       why: "hugepages: the message buffers come from this hugetlbfs (PODGAP_KNOBS tells the ranks); the nodes\nmust have 2 MiB pages reserved (vm.nr_hugepages) for the kubelet to advertise hugepages-2Mi.")] : []))
         if let mtu = knobs.mtu {
             y.comment(0, "mtu: \(mtu) is the CNI's setting, not the MPIJob's: the nodes' underlay at \(mtu), the pod network at \(mtu - 50)\n(VXLAN's 50 bytes less), e.g. Flannel's net-conf.json \"Backend\": {\"Type\": \"vxlan\", \"MTU\": \(mtu - 50)}.")
         }

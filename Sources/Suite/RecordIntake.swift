@@ -40,7 +40,7 @@ struct RecordIntake {
     /// environment's records file; the startup probe becomes one "launch" record of the launch's
     /// wall time (`launchSeconds`). Returns how many records were kept; throws when there are none.
     func keep(_ kernel: PlannedLaunch.PlannedKernel, of launch: PlannedLaunch, records: [Record], launchSeconds: Double,
-              launchCounters: LaunchCounters?) throws -> Int {
+              launchCounters: LaunchCounters?, kernelCounters: LaunchCounters? = nil) throws -> Int {
         guard !records.isEmpty else { throw SuiteError("wrote no records") }
         let writer = try RecordWriter(appendingTo: folder.records(launch.environment.label))
         if kernel.kernel == nil {
@@ -62,6 +62,8 @@ struct RecordIntake {
             record.position = launch.position
             // What the nodes counted over the launch, beside what its ranks counted per point.
             record.counters?.launch = launchCounters
+            // And over this kernel's own part of it, where the launch ran several.
+            record.counters?.kernelPart = kernelCounters
             try writer.append(record)
         }
         return records.count

@@ -38,6 +38,16 @@ public struct SuiteFile: Sendable {
         public var memory: String?
         /// How this environment's kernels are launched; nil: the suite's `launch`.
         public var launchShape: LaunchShape?
+
+        /// The emulated nodes and pods per node `pods up` makes for `ranks` ranks (the kind's
+        /// `defaultNodes` unless `nodes` is set). With `slots` each pod runs that many ranks:
+        /// fewer pods, as slotsPerWorker makes fewer workers. Rounded up: every rank needs a slot
+        /// (6 ranks, 2 slots, 2 nodes: 2 pods per node).
+        func placement(ranks: Int, defaultNodes: Int) -> (nodes: Int, podsPerNode: Int) {
+            let nodes = self.nodes ?? defaultNodes
+            let slots = (knobs.slots ?? 1) * nodes
+            return (nodes, podsPerNode ?? max(1, (ranks + slots - 1) / slots))
+        }
     }
 
     /// How a round's kernels start in an environment (`launch:`).
@@ -215,8 +225,13 @@ public struct SuiteFile: Sendable {
             if !containers && !entry.knobs.isEmpty {
                 throw item.problem("\(name) runs its ranks as host processes: knobs (\(Knobs.names.joined(separator: ", "))) apply to pod environments only")
             }
-            do { try entry.knobs.validate(cores: cores, ranks: ranks) } catch { throw item.problem(error.description) }
-            let nodes = entry.nodes ?? defaultNodes
+            // What `pods up` and the launches would refuse (slots too few for the ranks, guaranteed
+            // pods beyond the CPUs), refused here at the entry's line, at --dry-run too.
+            let (nodes, perNode) = entry.placement(ranks: ranks, defaultNodes: defaultNodes)
+            do {
+                try entry.knobs.validate(cores: cores, ranks: ranks, pods: containers ? nodes * perNode : nil,
+                                         pinned: containers && (entry.cpuset != nil || entry.splitCPUs))
+            } catch { throw item.problem(error.description) }
             let slots = entry.knobs.slots ?? 1
             if entry.podsPerNode == nil, ranks % nodes != 0, slots == 1 {
                 throw item.problem("\(ranks) ranks do not spread evenly over \(nodes) nodes; set ranks or pods-per-node")

@@ -337,7 +337,8 @@ public final class SuiteRunner {
                 seconds = probed
             }
             do {
-                let count = try intake.keep(kernel, of: launch, records: own, launchSeconds: seconds, launchCounters: result.launchCounters)
+                let count = try intake.keep(kernel, of: launch, records: own, launchSeconds: seconds, launchCounters: result.launchCounters,
+                                            kernelCounters: result.kernelCounters.flatMap { place < $0.count ? $0[place] : nil })
                 succeeded.insert(kernel.index)
                 var entry = Journal.Event(.launch)
                 entry.id = launch.id(of: kernel); entry.environment = label; entry.kernel = kernel.name; entry.round = launch.round

@@ -16,6 +16,8 @@ struct SequenceCommand: ParsableCommand {
             Each kernel takes the options of podgap run KERNEL; --then starts the next one. Every kernel
             must give the same --transport and --label. Example:
               mpirun -np 2 podgap run sequence allreduce --sizes 4:64K --out a.jsonl --then halo --local 64x64 --out a.jsonl
+            --gate DIR, before the first kernel (the suite gives it): between two kernels every rank waits
+            until DIR/gate-K exists (at most 5 s), while the suite reads the nodes' counters (docs/counters.md).
             See docs/suite-internals.md.
             """)
 
@@ -23,6 +25,13 @@ struct SequenceCommand: ParsableCommand {
     var words: [String] = []
 
     func run() throws {
+        // The suite's gate folder comes first, before any kernel (`KernelSequence.gateOption`).
+        var words = words, gate: String?
+        if words.first == KernelSequence.gateOption {
+            guard words.count > 1 else { throw Failure.badInput("\(KernelSequence.gateOption) needs a folder") }
+            gate = words[1]
+            words.removeFirst(2)
+        }
         let segments = words.split(separator: KernelSequence.separator, omittingEmptySubsequences: false)
         guard !words.isEmpty, segments.allSatisfy({ !$0.isEmpty }) else {
             throw Failure.badInput("podgap run sequence needs KERNEL OPTIONS..., kernels separated by \(KernelSequence.separator)")
@@ -40,6 +49,6 @@ struct SequenceCommand: ParsableCommand {
             }
             steps.append(try parsed.step(context: context))
         }
-        try reportingDeviceErrors { try KernelRun.run(steps, context: context) }
+        try reportingDeviceErrors { try KernelRun.run(steps, context: context, gate: gate) }
     }
 }

@@ -109,7 +109,7 @@ import Testing
         let three = try refusal { try JobSpec(name: "j", nodes: 1, podsPerNode: 3, network: .bridge, knobs: Knobs(guaranteed: true), hostCPUs: two) }
         #expect(three.contains("3 pods need 3 CPUs"))
         let pinned = try refusal { try JobSpec(name: "j", nodes: 1, podsPerNode: 2, network: .bridge, knobs: Knobs(guaranteed: true), cpuset: "0", hostCPUs: two) }
-        #expect(pinned.contains("drop --cpuset"))
+        #expect(pinned.contains("drop cpuset and split-cpus (--cpuset, --split-cpus)"))
     }
 
     @Test func guaranteedPodsGetExclusiveWholeCPUsWithoutAQuota() throws {

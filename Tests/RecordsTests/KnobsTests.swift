@@ -69,6 +69,16 @@ import Testing
         #expect(problem { try Knobs(slots: 2).validate(cores: 2, ranks: 3) } == "slots 2 do not divide the 3 ranks: every pod runs the same number of ranks")
         #expect(problem { try Knobs(slots: 2).validate(cores: 2, ranks: 4) } == nil)
         #expect(problem { try Knobs(cpuLimit: 1, guaranteed: true).validate(cores: 2) } != nil)
+        // Against the job's pods, as a suite file plans them and `pods up` makes them.
+        #expect(problem { try Knobs(slots: 2).validate(cores: 2, ranks: 8, pods: 2) }
+                == "slots 2 on 2 pod(s) hold 4 ranks, fewer than the 8 ranks: add pods (pods-per-node) or slots")
+        #expect(problem { try Knobs(slots: 2).validate(cores: 2, ranks: 8, pods: 4) } == nil)
+        #expect(problem { try Knobs(guaranteed: true).validate(cores: 2, ranks: 3, pods: 3) }
+                == "guaranteed gives each pod a whole CPU of its own: 3 pods need 3 CPUs, and there are 2 here; use fewer pods (slots) or drop guaranteed")
+        #expect(problem { try Knobs(guaranteed: true).validate(cores: 2, ranks: 2, pods: 2) } == nil)
+        #expect(problem { try Knobs(guaranteed: true).validate(cores: 2, pods: 1, pinned: true) }
+                == "guaranteed gives each pod CPUs of its own; drop cpuset and split-cpus (--cpuset, --split-cpus)")
+        #expect(problem { try Knobs(cpuLimit: 1).validate(cores: 2, pods: 8, pinned: true) } == nil, "only guaranteed claims whole CPUs")
     }
 }
 

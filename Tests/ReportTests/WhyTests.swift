@@ -72,8 +72,11 @@ import Testing
     /// The nodes' counters over each launch (`counters.launch`, as the suite attaches them):
     /// native-2node's underlay carries the ranks' frames, pod-overlay's the same frames plus 50
     /// bytes of VXLAN each, counted 64 bytes above its flannel.1 (which leaves out the inner
-    /// Ethernet header); the ranks' own namespaces see the same frames on both sides.
-    @Test func nodeUnderlayShowsVXLANsFiftyBytesPerPacketFromTheLaunchCounters() throws {
+    /// Ethernet header); the ranks' own namespaces see the same frames on both sides. From a
+    /// combined launch, the figures come from the kernel's own part (`counters.kernelPart`), not
+    /// from the whole launch, whose other kernels sent 40,000 frames of other sizes.
+    @Test(arguments: [false, true])
+    func nodeUnderlayShowsVXLANsFiftyBytesPerPacketFromTheLaunchCounters(combined: Bool) throws {
         func launch(_ interfaces: [String: (packets: Double, bytesPerPacket: Double)]) -> LaunchCounters {
             var values: [String: Counters.Value] = [:]
             for (name, (packets, size)) in interfaces {
@@ -90,9 +93,18 @@ import Testing
                 record.position = 1
                 record.counters = WhyTests.counters(packets: 8, bytesPerPacket: 88.4, throttled: 0)
                 let packets = 6000 + Double(round)
-                record.counters?.launch = environment == "native-2node"
+                let own = environment == "native-2node"
                     ? launch(["eth0": (packets, 88), "lo": (10, 66)])
                     : launch(["eth0": (packets, 138), "flannel.1": (packets, 74), "lo": (10, 66)])
+                if combined {
+                    // The whole launch: this kernel's frames and 40,000 of the others', 1,000 bytes each
+                    // on both sides (the same figure, nothing moved, were it read).
+                    let others = 40_000.0, mixed = packets + others
+                    record.counters?.launch = launch(["eth0": (mixed, 1000), "flannel.1": (mixed, 936), "lo": (10, 66)])
+                    record.counters?.kernelPart = own
+                } else {
+                    record.counters?.launch = own
+                }
                 lines.append(try Fixtures.jsonLine(record))
             }
         }

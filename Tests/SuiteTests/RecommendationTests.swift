@@ -66,18 +66,25 @@ import Testing
         return (process.terminationStatus, output)
     }
 
-    @Test func theKnobsThatHelpedAreAppliedEachWithItsEffectAndTheClientLibraryAcceptsTheJob() throws {
-        let folder = try Self.folder()
+    /// The MPIJob `recommend --mpijob` writes for a suite folder of `environments`, as
+    /// scripts/check-mpijob (which must accept it) saw it, and read back as YAML.
+    static func checkedJob(_ environments: [(label: String, entry: String, network: String, knobs: Knobs?, ratio: Double)] = environments)
+        throws -> (text: String, job: ConfigValue, path: String, output: String) {
+        let folder = try Self.folder(environments: environments)
         defer { try? FileManager.default.removeItem(atPath: folder) }
         let text = try Recommendation(folder: folder, kernels: FakeKernels()).mpiJobs()
         let path = folder + "/mpijob.yaml"
         try text.write(toFile: path, atomically: true, encoding: .utf8)
         let checked = try Self.check(path)
         #expect(checked.status == 0, "\(checked.output)\n\(text)")
-        #expect(checked.output == "\(path): 1 MPIJob(s) valid\n")
+        return (text, try #require(try ConfigValue.document(text, file: path)), path, checked.output)
+    }
+
+    @Test func theKnobsThatHelpedAreAppliedEachWithItsEffectAndTheClientLibraryAcceptsTheJob() throws {
+        let (text, job, path, output) = try Self.checkedJob()
+        #expect(output == "\(path): 1 MPIJob(s) valid\n")
 
         // Read back as YAML: slots 2 make one worker of two ranks; Guaranteed's whole CPUs.
-        let job = try #require(try ConfigValue.document(text, file: path))
         let spec = try #require(job.field("spec"))
         #expect(try spec.field("slotsPerWorker")?.integer(atLeast: 1) == 2)
         let worker = try #require(spec.field("mpiReplicaSpecs")?.field("Worker"))
@@ -113,20 +120,13 @@ import Testing
     /// requested = limited with their volume and the variable the ranks map their buffers by, and
     /// the pull policy; the client library accepts the job.
     @Test func runtimeHugePagesAndPullAreAppliedAsKubernetesSpellsThem() throws {
-        let folder = try Self.folder(environments: [
+        let (_, job, _, _) = try Self.checkedJob([
             ("native-2node", "native-2node", "host", nil, 1),
             ("pod-overlay", "pod-overlay", "overlay", nil, 2),
             ("pod-overlay-crun", "pod-overlay: {label: pod-overlay-crun, runtime: crun}", "overlay", Knobs(runtime: .crun), 1.5),
             ("pod-overlay-hugepages", "pod-overlay: {label: pod-overlay-hugepages, hugepages: true}", "overlay", Knobs(hugepages: true), 1.6),
             ("pod-overlay-pull", "pod-overlay: {label: pod-overlay-pull, pull: if-not-present}", "overlay", Knobs(pull: .ifNotPresent), 1.7),
         ])
-        defer { try? FileManager.default.removeItem(atPath: folder) }
-        let text = try Recommendation(folder: folder, kernels: FakeKernels()).mpiJobs()
-        let path = folder + "/mpijob.yaml"
-        try text.write(toFile: path, atomically: true, encoding: .utf8)
-        let checked = try Self.check(path)
-        #expect(checked.status == 0, "\(checked.output)\n\(text)")
-        let job = try #require(try ConfigValue.document(text, file: path))
         let specs = try #require(job.field("spec")?.field("mpiReplicaSpecs"))
         let pod = try #require(specs.field("Worker")?.field("template")?.field("spec"))
         #expect(try pod.field("runtimeClassName")?.text() == "crun")

@@ -62,6 +62,7 @@ struct FakeKernels: KernelRegistry {
               - pod-bridge: {label: old-name, cpus: 0.5}
             kernels: [allreduce]
             """)
+        let cores = CPUSet.current().count
         #expect(suite.environments.map(\.knobs) == [Knobs(), Knobs(cpuLimit: 0.9), Knobs(slots: 2, mtu: 9000, seccomp: .unconfined),
                                                       Knobs(cpuLimit: 0.5)])
         let cases: [(String, String)] = [
@@ -75,6 +76,13 @@ struct FakeKernels: KernelRegistry {
             ("environments:\n  - pod-overlay:\n      runtime: kata\nkernels: [allreduce]\n", "s.yaml:3: environments[0].pod-overlay.runtime: runtime 'kata' is unknown; allowed: runc, crun"),
             ("environments:\n  - pod-overlay:\n      hugepages: 2Mi\nkernels: [allreduce]\n", "s.yaml:3: environments[0].pod-overlay.hugepages: hugepages '2Mi' is not true or false"),
             ("environments:\n  - native-shm:\n      runtime: crun\nkernels: [allreduce]\n", "s.yaml:2: environments[0]: native-shm runs on the host: knobs"),
+            // What pods up and the launches would refuse, refused where the suite is read (--dry-run too).
+            ("ranks: 8\nenvironments:\n  - pod-overlay: {slots: 2, pods-per-node: 1}\nkernels: [allreduce]\n",
+             "s.yaml:3: environments[0]: slots 2 on 2 pod(s) hold 4 ranks, fewer than the 8 ranks"),
+            ("ranks: \(cores + 1)\nenvironments:\n  - pod-bridge: {guaranteed: true}\nkernels: [allreduce]\n",
+             "s.yaml:3: environments[0]: guaranteed gives each pod a whole CPU of its own: \(cores + 1) pods need \(cores + 1) CPUs, and there are \(cores) here"),
+            ("environments:\n  - pod-overlay: {guaranteed: true, split-cpus: true}\nkernels: [allreduce]\n",
+             "s.yaml:2: environments[0]: guaranteed gives each pod CPUs of its own; drop cpuset and split-cpus"),
         ]
         for (text, start) in cases {
             let error = try #require(throws: SuiteError.self, "\(text)") { try Self.parse(text) }

@@ -64,6 +64,33 @@ import Testing
             #expect(time > 0 && time < wall)
         }
 
+        // The nodes' counters: each kernel of a combined launch carries its own part of the launch
+        // (read at the gates between kernels), which differ by kernel and together come to no more
+        // than the launch's; a launch of one kernel has only the launch's.
+        let combinedRecords = try RecordReader.read(results.appendingPathComponent("native-shm-combined.jsonl").path)
+            .filter { $0.kernel != "launch" }
+        for round in 1...2 {
+            let these = combinedRecords.filter { $0.round == round }
+            let launch = try #require(these.first?.counters?.launch)
+            #expect(these.allSatisfy { $0.counters?.launch == launch })
+            var parts: [String: LaunchCounters] = [:]
+            for record in these {
+                let part = try #require(record.counters?.kernelPart, "\(record.kernel) round \(round)")
+                #expect(part.unavailable.isEmpty, "\(part.unavailable)")
+                #expect(parts[record.kernel, default: part] == part, "one part per kernel")
+                parts[record.kernel] = part
+            }
+            #expect(Set(parts.keys) == ["allreduce", "halo", "train"])
+            let walls = parts.values.compactMap { $0.values["region.wall_usec"]?.sum }
+            #expect(walls.count == 3 && Set(walls).count == 3 && walls.allSatisfy { $0 > 0 }, "\(walls)")
+            for (name, whole) in launch.values {
+                let sum = parts.values.compactMap { $0.values[name]?.sum }.reduce(0, +)
+                #expect(sum <= whole.sum, "\(name): the kernels' parts \(sum), the launch \(whole.sum)")
+            }
+        }
+        let aloneRecords = try RecordReader.read(results.appendingPathComponent("native-shm.jsonl").path).filter { $0.kernel != "launch" }
+        #expect(aloneRecords.allSatisfy { $0.counters?.launch != nil && $0.counters?.kernelPart == nil })
+
         // The report pairs each kernel of the combined launch with the same kernel alone, by round.
         let report = try String(contentsOf: results.appendingPathComponent("report.txt"), encoding: .utf8)
         for headline in ["small-message latency", "halo iteration time", "training step", "launch time"] {
@@ -78,6 +105,7 @@ import Testing
             ([String](), "podgap: podgap run sequence needs KERNEL OPTIONS..., kernels separated by --then"),
             (["allreduce", "--then"], "podgap: podgap run sequence needs KERNEL OPTIONS..., kernels separated by --then"),
             (["allreduce", "--then", "nothing"], "podgap: 'nothing' is not a kernel of podgap run sequence"),
+            (["--gate"], "podgap: --gate needs a folder"),
             (["allreduce", "--sizes", "4:0"], "podgap: allreduce: "),
             (["allreduce", "--label", "a", "--then", "halo", "--label", "b"], "podgap: halo: every kernel of one launch must give the same --transport and --label"),
         ] {

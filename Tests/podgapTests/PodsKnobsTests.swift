@@ -235,5 +235,20 @@ struct PodsKnobsTests {
             #expect(suite.stderr == "podgap: \(file):4: environments[1].pod-overlay.runtime: PODGAP_CRUN=/nonexistent/crun is not an executable crun: install crun (scripts/setup) or fix the path\n")
         }
         #expect(!FileManager.default.fileExists(atPath: folder.appendingPathComponent("results").path))
+
+        // What pods up (guaranteed) and the launches (slots) refuse, `suite --dry-run` refuses at
+        // the entry's line, with nothing brought up.
+        let cores = CPUSet.current().count
+        for (text, message) in [
+            ("ranks: 8\nenvironments:\n  - native-2node\n  - pod-overlay: {slots: 2, pods-per-node: 1}\nkernels: [allreduce]\n",
+             "4: environments[1]: slots 2 on 2 pod(s) hold 4 ranks, fewer than the 8 ranks: add pods (pods-per-node) or slots"),
+            ("ranks: \(cores + 1)\nenvironments:\n  - native-shm\n  - pod-bridge: {guaranteed: true}\nkernels: [allreduce]\n",
+             "4: environments[1]: guaranteed gives each pod a whole CPU of its own: \(cores + 1) pods need \(cores + 1) CPUs, and there are \(cores) here; use fewer pods (slots) or drop guaranteed"),
+        ] {
+            try text.write(toFile: file, atomically: true, encoding: .utf8)
+            let suite = try PodsHarness.podgap(["suite", file, "--dry-run"], environment: Shell.mpiEnvironment)
+            #expect(suite.status == 2, "\(suite.stderr)")
+            #expect(suite.stderr == "podgap: \(file):\(message)\n")
+        }
     }
 }
