@@ -21,10 +21,13 @@ final class NativeLauncher: EnvironmentLauncher {
 
     func launch(_ request: LaunchRequest) throws -> LaunchResult {
         let out = folder.hostOutput(request.outName)
-        let (argv, variables) = try command(for: request.environment, application: [podgap, "run"] + request.arguments(out: out))
         // The node is the host: its softirqs only (its interfaces carry the machine's other traffic).
         let node = NodeCounters(namespaces: [])
         let before = node.snapshot()
+        // A startup probe's launch is submitted as the launcher starts (nothing comes before it).
+        let submitted = Date().timeIntervalSince1970
+        let probe = StartupHandover(launched: submitted).arguments(start: submitted, launch: suite.launcher.rawValue)
+        let (argv, variables) = try command(for: request.environment, application: [podgap, "run"] + request.arguments(out: out, probe: probe))
         let outcome: ChildOutcome
         do {
             outcome = try Child.run(argv, environment: MPIRunEnvironment.current.merging(variables) { $1 }, output: .log(request.log),
