@@ -105,7 +105,7 @@ final class PodsLauncher: EnvironmentLauncher {
         guard let state = jobs[label] else {
             throw SuiteError("\(label): its pods are not up")
         }
-        return run(request, on: state, submitted: Date(), handover: [])
+        return run(request, on: state, submitted: nil, handover: [])
     }
 
     /// A pull environment's launch: its job comes up (submitted now: the launch's clock), runs the
@@ -129,9 +129,10 @@ final class PodsLauncher: EnvironmentLauncher {
         return run(request, on: state, submitted: submitted, handover: state.startupPhases, pulledBytes: state.pulledBytes)
     }
 
-    /// Runs `request` on the pods of `state`, the launch submitted at `submitted`; a startup probe
-    /// gets `handover`, the phases before the launch command (from `submitted`), and the bytes pulled.
-    private func run(_ request: LaunchRequest, on state: JobState, submitted: Date, handover: [(StartupPhase, Double)],
+    /// Runs `request` on the pods of `state`, the launch submitted at `submitted` (nil: pods that
+    /// were up already, submitted with the launch command); a startup probe gets `handover`, the
+    /// phases before the launch command (from `submitted`), and the bytes pulled.
+    private func run(_ request: LaunchRequest, on state: JobState, submitted: Date?, handover: [(StartupPhase, Double)],
                      pulledBytes: Int64? = nil) -> LaunchResult {
         let log = LogLines(request.log)
         // Pods write in their own /results; ranks without containers are host processes.
@@ -140,9 +141,10 @@ final class PodsLauncher: EnvironmentLauncher {
         let records = containers ? state.pods.map { ($0.results as NSString).appendingPathComponent(request.outName) } : [out]
         let nodes = NodeCounters(namespaces: state.nodeNetns)
         let before = nodes.snapshot()
-        let launched = Date().timeIntervalSince1970
+        let launched = Date()
+        let submitted = submitted ?? launched
         // Ranks without containers are host processes that mpirun starts (native phases); pods', after the wire-up.
-        let probe = StartupHandover(launched: launched, phases: handover, pulledBytes: pulledBytes)
+        let probe = StartupHandover(launched: launched.timeIntervalSince1970, phases: handover, pulledBytes: pulledBytes)
             .arguments(start: submitted.timeIntervalSince1970, launch: containers ? "pods" : SuiteFile.Launcher.mpirun.rawValue)
         let outcome: ChildOutcome
         do {
