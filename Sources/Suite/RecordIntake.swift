@@ -46,7 +46,8 @@ struct RecordIntake {
         let writer = try RecordWriter(appendingTo: folder.records(launch.environment.label))
         if kernel.kernel == nil {
             let probe = records[0]
-            let point = MeasuredPoint(parameters: ["probe": "allreduce-4B-x1"], warmup: 0, iterations: 1,
+            // The probe is a tiny allreduce, or under `startup: phases` `run startup`'s probe (its record has phases).
+            let point = MeasuredPoint(parameters: ["probe": .string(probe.phases.isEmpty ? "allreduce-4B-x1" : probe.kernel)], warmup: 0, iterations: 1,
                                       samples: [launchSeconds], verified: probe.verified,
                                       verification: "wall time from launch to exit, measured by podgap suite")
             let record = Record(run: launch.id(of: kernel), kernel: SuiteRunner.launchKernel, descriptor: SuiteRunner.launchDescriptor,

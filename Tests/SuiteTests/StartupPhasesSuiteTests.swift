@@ -108,6 +108,8 @@ final class StartupProbeLauncher: EnvironmentLauncher {
             #expect(record.throughput[StartupPhase.pulledBytesKey] == 7)
             #expect(record.position == 1)
         }
-        for record in records where record.kernel == "launch" { #expect(record.seconds.p50 == 2.5 && record.phases.isEmpty) }
+        for record in records where record.kernel == "launch" {
+            #expect(record.seconds.p50 == 2.5 && record.phases.isEmpty && record.params["probe"] == .string("startup"))
+        }
     }
 }
