@@ -19,6 +19,8 @@ struct ImagePull {
     let policy: Knobs.Pull
     let tag: String
     let network: LinkCommands
+    /// Whose node stores: nil the nodes every job shares, else a group of nodes of their own (`JobSpec.nodeStores`).
+    var group: String? = nil
 
     /// Node `node` (namespace `netns`) brings the image into its store per `policy` and unpacks
     /// it at `bundle`; `link` names its veth to the registry, removed again once it has pulled.
@@ -26,7 +28,7 @@ struct ImagePull {
         let phase = { (name: String, error: Error) in
             PodsError.failed("registry \(registry.endpoint), phase \(name) (node n\(node)): \(error)")
         }
-        let storeFolder = state.nodeStore(node)
+        let storeFolder = state.nodeStore(node, group: group)
         try FileManager.default.createDirectory(atPath: storeFolder, withIntermediateDirectories: true)
         let lock = try FolderLock(storeFolder)
         defer { lock.release() }

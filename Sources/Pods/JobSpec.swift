@@ -30,6 +30,10 @@ public struct JobSpec: Codable, Sendable, Equatable {
     public var pidsLimit: Int
     /// Pods in user namespaces of their own (root inside, `UserNamespace.standard` outside).
     public var userNamespace: Bool
+    /// Under the `pull` knob, whose image stores the nodes pull into: nil, the nodes every job
+    /// shares (a node's cache outlives jobs); a name, nodes of this group's own, so that a suite's
+    /// cold environment never empties its warm one's stores (`Registry.removeNodeStores`).
+    public var nodeStores: String?
 
     /// Docker's and Kubernetes' distributions commonly cap a container at a few thousand
     /// processes; ranks need a few dozen (threads count too).

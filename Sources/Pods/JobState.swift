@@ -49,6 +49,11 @@ public struct JobState: Codable, Sendable {
         public var seconds: Double
     }
 
+    /// `phases` as a startup launch hands them to its ranks (none where `up` did not time them).
+    public var startupPhases: [(StartupPhase, Double)] { (phases ?? []).map { ($0.phase, $0.seconds) } }
+    /// What the nodes' pulls moved, all nodes together; nil without a pull.
+    public var pulledBytes: Int64? { pulls.map { $0.reduce(0) { $0 + $1.bytes } } }
+
     /// This state as JSONSerialization objects, each pod with its runtime status (`pods list --json`).
     public func jsonObject(podStatuses: [String]) throws -> [String: Any] {
         guard var object = try JSONSerialization.jsonObject(with: JSONEncoder().encode(self)) as? [String: Any],

@@ -127,7 +127,8 @@ public enum PodJob {
         var pulls: [PulledImage]?
         if let (registry, registryState) = tools.registry, let policy = spec.knobs.pull {
             progress("image pull (\(policy.rawValue)) from \(registry.endpoint) on \(spec.nodes) node(s)")
-            let pull = ImagePull(registry: registry, state: registryState, policy: policy, tag: Image.tag, network: network)
+            let pull = ImagePull(registry: registry, state: registryState, policy: policy, tag: Image.tag, network: network,
+                                 group: spec.nodeStores)
             let pulled = try Concurrently.map(spec.nodes) { node in
                 try pull.run(node: node, netns: nodeNetns[node], link: names.registryLink(node), bundle: "\(folder)/nodes/n\(node)/bundle")
             }

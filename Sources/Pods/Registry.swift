@@ -35,8 +35,12 @@ public struct Registry: Sendable {
         public var pushed: [String: String] = [:]
 
         public var storage: String { dir + "/storage" }
-        /// Node `index`'s image store: the OCI layouts it pulled (a kubelet's image cache).
-        public func nodeStore(_ index: Int) -> String { "\(dir)/nodes/n\(index)" }
+        /// Node `index`'s image store: the OCI layouts it pulled (a kubelet's image cache). `group`
+        /// names nodes of their own (a suite environment's, `JobSpec.nodeStores`); nil, the nodes
+        /// every job shares.
+        public func nodeStore(_ index: Int, group: String? = nil) -> String {
+            group.map { "\(dir)/nodes/\($0)/n\(index)" } ?? "\(dir)/nodes/n\(index)"
+        }
     }
 
     public let store: Store
@@ -196,6 +200,17 @@ public struct Registry: Sendable {
             removed.append("folder \(folder)")
         }
         return removed
+    }
+
+    /// Removes the image stores of the nodes `group` names (`JobSpec.nodeStores`), once no job of
+    /// theirs runs; nothing where no registry was up (its `down` removed every store). Returns what it removed.
+    @discardableResult
+    public func removeNodeStores(group: String) -> [String] {
+        guard let data = FileManager.default.contents(atPath: statePath),
+              let state = try? JSONDecoder().decode(State.self, from: data) else { return [] }
+        let folder = "\(state.dir)/nodes/\(group)"
+        guard (try? FileManager.default.removeItem(atPath: folder)) != nil else { return [] }
+        return ["node image stores \(folder)"]
     }
 
     /// Waits for `pid` to end (reaping it where this process started it), at most `seconds`.

@@ -28,7 +28,7 @@ public struct HTMLRenderer: Sendable {
         if let startup = analysis.startupPhases {
             let table = startup.table
             body += "<h2>Startup phases (against \(escapeXML(startup.baseline)))</h2>\n<p class=\"note\">\(escapeXML(startup.note))</p>\n"
-                + startupBars(startup) + self.table(table.header, table.rows, verdictColumn: nil)
+                + startupBars(startup) + self.table(table.header, table.rows, verdictColumn: table.header.count - 1)
         }
         if let note = Rows.unrankedNote(analysis) { body += "<p class=\"note\">\(escapeXML(note))</p>\n" }
         if !analysis.machineStates.isEmpty {

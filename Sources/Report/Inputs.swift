@@ -69,7 +69,8 @@ public struct Inputs: Sendable {
         clock.mark("why")
         analysis.whatToChange = WhatToChange.build(analysis, counters: counters)
         clock.mark("what to change")
-        analysis.startupPhases = StartupPhases.build(startup, baseline: analysis.baseline, environments: analysis.environments)
+        analysis.startupPhases = StartupPhases.build(startup, baseline: analysis.baseline, environments: analysis.environments,
+                                                      options: options)
         if let first = problems.first {
             analysis.warnings.insert("\(problems.count) bad line(s) skipped (--skip-bad), first: \(first.description)", at: 0)
         }

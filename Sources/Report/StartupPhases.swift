@@ -1,3 +1,4 @@
+import Foundation
 import Records
 import Statistics
 
@@ -22,13 +23,17 @@ public struct StartupPhases: Sendable {
         /// Per phase, the median paired difference to the baseline; nil without a common round.
         public var gaps: [StartupPhase: Double]?
         public var pairedRounds: Int
+        /// The whole start (the phases' sum, submit to first allreduce) against the baseline's,
+        /// paired by round as any kernel's point is: gap, interval, p and verdict.
+        public var total: Comparison?
     }
 
     public var baseline: String
     public var rows: [Row]
 
     /// nil where no record has phases.
-    static func build(_ launches: [Launch], baseline: String, environments: [String]) -> StartupPhases? {
+    static func build(_ launches: [Launch], baseline: String, environments: [String],
+                      options: Analysis.Options = Analysis.Options()) -> StartupPhases? {
         guard !launches.isEmpty else { return nil }
         let byEnvironment = Dictionary(grouping: launches, by: \.environment)
         let order = environments.filter { byEnvironment[$0] != nil } + byEnvironment.keys.filter { !environments.contains($0) }.sorted()
@@ -46,7 +51,15 @@ public struct StartupPhases: Sendable {
                     (phase, Median.of(paired.map { ($0.phases[phase.rawValue] ?? 0) - (reference[$0.launch]?[phase.rawValue] ?? 0) }) ?? 0)
                 })
             }
-            return Row(environment: environment, launches: mine.count, seconds: seconds, gaps: gaps, pairedRounds: paired.count)
+            var total: Comparison?
+            if gaps != nil {
+                let sum = { (phases: [String: Double]) in phases.values.reduce(0, +) }
+                let pairs = paired.map { (sum($0.phases), sum(reference[$0.launch]!)) }.filter { $0.0 > 0 && $0.1 > 0 }
+                total = Comparison(point: PointKey(kernel: "startup", parameters: "total", ranks: 0, bytes: nil), environment: environment,
+                                   baseline: baseline, ratios: pairs.map { log($0.0 / $0.1) }, candidateMedians: pairs.map(\.0),
+                                   baselineMedians: pairs.map(\.1), options: options)
+            }
+            return Row(environment: environment, launches: mine.count, seconds: seconds, gaps: gaps, pairedRounds: paired.count, total: total)
         }
         return StartupPhases(baseline: baseline, rows: rows)
     }
@@ -59,7 +72,7 @@ public struct StartupPhases: Sendable {
     /// The table: per environment, each phase's median seconds and its gap to the baseline.
     public var table: (header: [String], rows: [[String]]) {
         let columns = phases
-        let header = ["environment", "launches"] + columns.map(\.label) + ["total"]
+        let header = ["environment", "launches"] + columns.map(\.label) + ["total", "total's gap [95% CI], p", "verdict"]
         let body = rows.map { row -> [String] in
             let cells = columns.map { phase -> String in
                 let value = row.seconds.first { $0.phase == phase }.map { NumberText.duration($0.seconds) } ?? "-"
@@ -68,12 +81,13 @@ public struct StartupPhases: Sendable {
             }
             let total = row.seconds.reduce(0) { $0 + $1.seconds }
             let paired = row.gaps == nil ? "" : ", \(row.pairedRounds) paired"
-            return [row.environment, "\(row.launches)\(paired)"] + cells + [NumberText.duration(total)]
+            let verdict = row.total.map { [$0.summary(), Rows.verdict($0, asRate: false)] } ?? ["-", "-"]
+            return [row.environment, "\(row.launches)\(paired)"] + cells + [NumberText.duration(total)] + verdict
         }
         return (header, body)
     }
 
     public var note: String {
-        "Median seconds per phase over each environment's startup launches; in brackets the gap to \(baseline), the median of the differences over the rounds (or trials) both ran (a phase \(baseline) lacks counts 0 s there)."
+        "Median seconds per phase over each environment's startup launches; in brackets the gap to \(baseline), the median of the differences over the rounds (or trials) both ran (a phase \(baseline) lacks counts 0 s there). The total's gap and verdict pair the whole start, submit to first allreduce, by round, as ALL POINTS pairs a kernel's."
     }
 }

@@ -23,7 +23,7 @@ public struct TableRenderer: Sendable {
         if let change = analysis.whatToChange, !change.changes.isEmpty { out += "\n" + change.section() }
         if let startup = analysis.startupPhases {
             let table = startup.table
-            out += "\nSTARTUP PHASES (against \(startup.baseline))\n  \(startup.note)\n" + self.table(table.header, table.rows, verdictColumn: nil)
+            out += "\nSTARTUP PHASES (against \(startup.baseline))\n  \(startup.note)\n" + self.table(table.header, table.rows, verdictColumn: table.header.count - 1)
         }
         if !analysis.skipped.isEmpty {
             out += "\nSKIPPED\n" + analysis.skipped.map { "  \($0.environment): \($0.reason)\n" }.joined()

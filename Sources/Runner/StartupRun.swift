@@ -38,24 +38,8 @@ public struct StartupRun {
         self.pull = pull == .never ? nil : pull
     }
 
-    /// What the launcher hands the ranks besides the start: when the launch command began, the
-    /// phases of `pods up` before it, and the bytes the image pull moved.
-    public struct Handover: Sendable {
-        public var launched: Double
-        public var phases: [(StartupPhase, Double)] = []
-        public var pulledBytes: Int64?
-
-        public init(launched: Double, phases: [(StartupPhase, Double)] = [], pulledBytes: Int64? = nil) {
-            self.launched = launched; self.phases = phases; self.pulledBytes = pulledBytes
-        }
-
-        var arguments: [String] {
-            var words = ["--probe-launched", String(format: "%.6f", launched)]
-            if !phases.isEmpty { words += ["--probe-phases", StartupPhase.text(phases)] }
-            if let pulledBytes { words += ["--probe-pulled-bytes", String(pulledBytes)] }
-            return words
-        }
-    }
+    /// What the launcher hands the ranks besides the start (one type for `run startup` and suites).
+    public typealias Handover = StartupHandover
 
     /// Runs every trial; throws `RunFailure` with the exit code to leave with.
     public func run() throws {
@@ -91,8 +75,8 @@ public struct StartupRun {
     }
 
     private func probeArguments(start: Double, launch: String, out: String, runID: String, trial: Int, handover: Handover) -> [String] {
-        var arguments = ["run", "startup", "--network", network.rawValue, "--probe-start", String(format: "%.6f", start), "--probe-launch", launch,
-                         "--out", out, "--run-id", runID, "--trial", String(trial)] + handover.arguments
+        var arguments = ["run", "startup", "--network", network.rawValue] + handover.arguments(start: start, launch: launch)
+            + ["--out", out, "--run-id", runID, "--trial", String(trial)]
         if let label = settings.label { arguments += ["--label", label] }
         if !containers { arguments.append("--no-containers") }
         if let round = settings.round { arguments += ["--round", String(round)] }
@@ -130,8 +114,7 @@ public struct StartupRun {
             defer { PodJob.down(job: name, store: store) }
             let state = try PodJob.up(spec, store: store, submitted: Date(timeIntervalSince1970: start))
             let written = containers ? "/results/\(out.lastPathComponent)" : out.path
-            let handover = Handover(launched: Date().timeIntervalSince1970, phases: (state.phases ?? []).map { ($0.phase, $0.seconds) },
-                                    pulledBytes: state.pulls.map { $0.reduce(0) { $0 + $1.bytes } })
+            let handover = Handover(launched: Date().timeIntervalSince1970, phases: state.startupPhases, pulledBytes: state.pulledBytes)
             let command = ["podgap"] + probeArguments(start: start, launch: "pods", out: written, runID: runID, trial: trial,
                                                       handover: handover)
             let outcome = try PodLaunch(state: state, store: store, ranks: ranks, timeout: settings.timeout, command: command,

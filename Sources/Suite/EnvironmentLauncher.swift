@@ -20,18 +20,22 @@ public struct LaunchRequest {
     public var timeout: Double
     /// True once Ctrl-C asked the suite to stop: the launch is ended at once.
     public var interrupted: () -> Bool
+    /// The launch is `podgap run startup`'s probe alone (`startup: phases`): the launcher says
+    /// when it submitted the launch and what came before the ranks' command (`StartupHandover`).
+    public var startupProbe: Bool
 
     public init(environment: SuiteFile.EnvironmentEntry, kernels: [[String]], outName: String, log: String, timeout: Double,
-                interrupted: @escaping () -> Bool) {
+                interrupted: @escaping () -> Bool, startupProbe: Bool = false) {
         self.environment = environment; self.kernels = kernels; self.outName = outName; self.log = log
-        self.timeout = timeout; self.interrupted = interrupted
+        self.timeout = timeout; self.interrupted = interrupted; self.startupProbe = startupProbe
     }
 
     /// What follows `podgap run` when the ranks write to `out`: the kernel's arguments, or
     /// `sequence` (waiting between kernels at gates in `gate`, as the ranks see it) and every
-    /// kernel's, each writing to `out`.
-    public func arguments(out: String, gate: String? = nil) -> [String] {
-        KernelSequence.arguments(kernels.map { $0 + ["--out", out] }, gate: gate)
+    /// kernel's, each writing to `out`; a startup probe's followed by `probe`, the launcher's
+    /// handover (`StartupHandover.arguments(start:launch:)`).
+    public func arguments(out: String, gate: String? = nil, probe: [String] = []) -> [String] {
+        KernelSequence.arguments(kernels.map { $0 + ["--out", out] + (startupProbe ? probe : []) }, gate: gate)
     }
 
     /// The name of this launch's gate folder (a combined launch's), beside where its ranks write.
@@ -123,6 +127,13 @@ public struct SuiteFolder: Sendable {
 }
 
 extension SuiteFile {
+    /// What follows `podgap run` for `entry`'s startup probe under `startup: phases` (without the
+    /// launcher's handover): `run startup`'s probe, on the environment's network.
+    func startupProbe(_ entry: EnvironmentEntry) -> [String] {
+        guard case .nodes(_, let mode, let containers) = launch(of: entry) else { return ["startup", "--network", NetworkMode.loopback.rawValue] }
+        return ["startup", "--network", mode.rawValue] + (containers ? [] : ["--no-containers"])
+    }
+
     /// How `entry` starts its ranks in this suite. Under Slurm native nodes are Slurm's own nodes
     /// (srun -N), not node namespaces.
     func launch(of entry: EnvironmentEntry) -> EnvironmentKind.Launch {

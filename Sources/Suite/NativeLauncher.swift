@@ -24,7 +24,10 @@ final class NativeLauncher: EnvironmentLauncher {
         // The node is the host: its softirqs only (its interfaces carry the machine's other traffic).
         let gates = folder.hostOutput(request.gateName)
         let counting = NodeCounting(NodeCounters(namespaces: []), kernels: request.kernels.count, hostFolder: gates, log: request.log)
-        let application = [podgap, "run"] + request.arguments(out: out, gate: counting.hostFolder)
+        // A startup probe's launch is submitted as the launcher starts (nothing comes before it).
+        let submitted = Date().timeIntervalSince1970
+        let probe = StartupHandover(launched: submitted).arguments(start: submitted, launch: suite.launcher.rawValue)
+        let application = [podgap, "run"] + request.arguments(out: out, gate: counting.hostFolder, probe: probe)
         let (argv, variables): ([String], [String: String])
         do { (argv, variables) = try command(for: request.environment, application: application) } catch {
             _ = counting.finish()

@@ -38,21 +38,30 @@ struct RecordIntake {
 
     /// Appends `kernel`'s records from `launch`, marked with the round and the position, to the
     /// environment's records file; the startup probe becomes one "launch" record of the launch's
-    /// wall time (`launchSeconds`). Returns how many records were kept; throws when there are none.
+    /// wall time (`launchSeconds`), and a startup probe's record (`startup: phases`) is kept too.
+    /// Returns how many records were kept; throws when there are none.
     func keep(_ kernel: PlannedLaunch.PlannedKernel, of launch: PlannedLaunch, records: [Record], launchSeconds: Double,
               launchCounters: LaunchCounters?, kernelCounters: LaunchCounters? = nil) throws -> Int {
         guard !records.isEmpty else { throw SuiteError("wrote no records") }
         let writer = try RecordWriter(appendingTo: folder.records(launch.environment.label))
         if kernel.kernel == nil {
             let probe = records[0]
-            let point = MeasuredPoint(parameters: ["probe": "allreduce-4B-x1"], warmup: 0, iterations: 1,
+            // The probe is a tiny allreduce, or under `startup: phases` `run startup`'s probe (its record has phases).
+            let point = MeasuredPoint(parameters: ["probe": .string(probe.phases.isEmpty ? "allreduce-4B-x1" : probe.kernel)], warmup: 0, iterations: 1,
                                       samples: [launchSeconds], verified: probe.verified,
                                       verification: "wall time from launch to exit, measured by podgap suite")
             let record = Record(run: launch.id(of: kernel), kernel: SuiteRunner.launchKernel, descriptor: SuiteRunner.launchDescriptor,
                                 ranks: probe.ranks, trial: launch.round, round: launch.round, position: launch.position,
                                 measurement: point, keepingSamples: false, environment: probe.environment)
             try writer.append(record)
-            return 1
+            // `startup: phases`: the probe's own startup record, with the launch's phases, is kept beside it.
+            for var timed in records where !timed.phases.isEmpty {
+                timed.trial = launch.round
+                timed.round = launch.round
+                timed.position = launch.position
+                try writer.append(timed)
+            }
+            return 1 + records.filter { !$0.phases.isEmpty }.count
         }
         for var record in records {
             // The suite knows which round and place it ran the launch in; the record says so

@@ -76,12 +76,17 @@ public struct SuiteFile: Sendable {
     public var launcher: Launcher
     /// Also time one tiny launch per environment and round (kernel "launch" in the records).
     public var startup: Bool
+    /// `startup: phases`: that launch is `podgap run startup`'s probe, so each also leaves a
+    /// "startup" record with its phases, submit to first allreduce (docs/startup.md).
+    public var phases = false
     /// How kernels are launched in environments that do not say (`launch:`).
     public var launchShape: LaunchShape
     public var environments: [EnvironmentEntry]
     public var kernels: [Kernel]
 
     static let defaultRounds = 10
+    /// The `startup:` value that times each start-up in phases.
+    static let startupPhases = "phases"
     static let defaultLaunchShape = LaunchShape.perKernel
     static let topFields = ["name", "description", "rounds", "seed", "ranks", "baseline", "timeout", "launcher", "startup",
                             "launch", "environments", "kernels"]
@@ -131,7 +136,14 @@ public struct SuiteFile: Sendable {
             guard let launcher = Launcher(rawValue: name) else { throw value.problem("'\(name)' is unknown; \(allowed(Launcher.allCases.map(\.rawValue)))") }
             suite.launcher = launcher
         }
-        if let value = top.field("startup") { suite.startup = try value.flag() }
+        if let value = top.field("startup") {
+            if (try? value.text()) == startupPhases {
+                suite.startup = true
+                suite.phases = true
+            } else {
+                do { suite.startup = try value.flag() } catch { throw value.problem("'\(try value.text())' must be true, false or \(startupPhases)") }
+            }
+        }
         if let value = top.field("launch") { suite.launchShape = try launchShape(value) }
 
         guard let environments = top.field("environments") else {
@@ -148,9 +160,16 @@ public struct SuiteFile: Sendable {
             suite.environments.append(entry)
         }
 
-        guard let kernelList = top.field("kernels") else { throw top.problem("kernels: missing; list the kernels to run, \(allowed(kernels.names))") }
-        guard let items = try? kernelList.list(), !items.isEmpty else { throw kernelList.problem("must be a non-empty list of kernels; \(allowed(kernels.names))") }
-        for item in items { suite.kernels.append(try kernel(item, registry: kernels)) }
+        // A suite of start-ups alone (`startup: phases`) needs no kernel.
+        if let kernelList = top.field("kernels") {
+            guard let items = try? kernelList.list(), !items.isEmpty else { throw kernelList.problem("must be a non-empty list of kernels; \(allowed(kernels.names))") }
+            for item in items { suite.kernels.append(try kernel(item, registry: kernels)) }
+        } else if !suite.phases {
+            throw top.problem("kernels: missing; list the kernels to run, \(allowed(kernels.names))")
+        }
+        if suite.phases, let combined = suite.environments.first(where: { suite.launchShape(of: $0) == .combined }) {
+            throw top.field("startup")!.problem("startup: \(startupPhases) times each start-up in a launch of its own, which \(combined.label)'s launch: combined has not; use launch: per-kernel")
+        }
 
         if let value = top.field("baseline") {
             let baseline = try value.text()

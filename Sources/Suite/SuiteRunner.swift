@@ -68,6 +68,7 @@ public final class SuiteRunner {
     /// Rounds before a budget run first asks whether its intervals are narrow enough.
     static let minimumRounds = 3
     /// What the startup probe runs: the smallest launch that still starts MPI everywhere.
+    /// (`startup: phases`: `SuiteFile.startupProbe`.)
     public static let probe = ["allreduce", "--sizes", "4", "--iterations", "1", "--warmup", "0"]
 
     let suite: SuiteFile
@@ -274,7 +275,7 @@ public final class SuiteRunner {
 
     /// What follows `podgap run` for one kernel of `launch` (the startup probe: a tiny allreduce).
     private func arguments(of kernel: PlannedLaunch.PlannedKernel, in launch: PlannedLaunch) -> [String] {
-        var run = kernel.kernel?.arguments ?? SuiteRunner.probe
+        var run = kernel.kernel?.arguments ?? (suite.phases ? suite.startupProbe(launch.environment) : SuiteRunner.probe)
         run += ["--label", launch.environment.label, "--trial", "\(launch.round)", "--run-id", launch.id(of: kernel), "--timeout", suite.timeout]
         if passesRound { run += ["--round", "\(launch.round)", "--position", "\(launch.position)"] }
         if launch.environment.kind == EnvironmentCatalog.nativeTCP { run += ["--transport", "tcp"] }
@@ -292,7 +293,8 @@ public final class SuiteRunner {
         let log = folder.log(launch.id)
         let request = LaunchRequest(environment: launch.environment, kernels: launch.kernels.map { arguments(of: $0, in: launch) },
                                     outName: "\(launch.id).s\(session)-\(attempt).jsonl",
-                                    log: log, timeout: timeout, interrupted: { self.interrupted.value })
+                                    log: log, timeout: timeout, interrupted: { self.interrupted.value },
+                                    startupProbe: suite.phases && launch.kernels.contains { $0.kernel == nil })
         let result = try launcher.launch(request)
         let outcome = result.outcome
         if outcome.interrupted || interrupted.value { return false }

@@ -45,8 +45,13 @@ import Testing
         #expect(abs(gaps[.pulled]! - 4) < 1e-9)
         #expect(abs(gaps[.mpiInit]! + 0.7) < 1e-9, "native's MPI_Init (0.6, 0.7, 0.8) is all on its side: -0.7")
         #expect(abs(gaps[.firstCollective]! - 0.001) < 1e-9)
+        // The whole start, paired by round: pods' 7.3-11.5 s against native's 0.7-0.9 s in every round.
+        let total = try #require(pods.total)
+        #expect(total.isPaired && total.trials == 3 && total.verdict == .slower, "\(total.summary())")
+        #expect(abs(total.baselineMedian - 0.801) < 1e-9 && abs(total.median - (0.1 + 4 + 5 + 0.01 + 0.1 + 0.02 + 1.0 + 0.002)) < 1e-9)
         let native = try #require(startup.rows.first { $0.environment == "native-shm" })
-        #expect(native.gaps == nil && native.seconds.map(\.phase) == StartupPhase.native)
+        #expect(native.gaps == nil && native.total == nil && native.seconds.map(\.phase) == StartupPhase.native)
+        #expect(startup.table.rows.first { $0[0] == "pod-bridge" }?.last == "slower")
 
         let text = TableRenderer(colour: false).render(analysis)
         #expect(text.contains("STARTUP PHASES (against native-shm)") && text.contains("image pulled") && text.contains("4.000 s (+4.000 s)"),

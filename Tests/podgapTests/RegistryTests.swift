@@ -234,6 +234,72 @@ struct RegistryTests {
         try cluster.downAndCheck(pid: try cluster.state().pid)
     }
 
+    /// A suite pays a cluster's start every round: `pull: always` pulls cold (an emptied store)
+    /// in each launch, `if-not-present` pulls only in its first (its stores its own, so the cold
+    /// environment's emptying never reaches them), and each launch's startup record carries its
+    /// phases, which add up (within 5%) launch by launch. After the suite nothing of its jobs is
+    /// left (namespaces, containers, job state, node stores), and after `registry down` nothing of
+    /// the registry either.
+    @Test func aSuitePaysAColdPullEveryRoundWithPhasesThatAddUp() throws {
+        let cluster = try Cluster()
+        defer { _ = try? cluster.podgap(["registry", "down"]); cluster.remove() }
+        try cluster.upWithImage()
+        func hostObjects() throws -> Set<String> {
+            var lines = try Shell.run("/usr/sbin/ip", ["netns", "list"]).stdout
+            lines += try Shell.run("/usr/sbin/runc", ["list", "--quiet"]).stdout
+            if FileManager.default.isExecutableFile(atPath: "/usr/bin/crun") { lines += try Shell.run("/usr/bin/crun", ["list", "--quiet"]).stdout }
+            return Set(lines.split(separator: "\n").map { String($0.split(separator: " ").first ?? "") })
+        }
+        let before = try hostObjects()
+        let file = cluster.root.appendingPathComponent("cold.yaml")
+        try """
+        name: cold
+        rounds: 2
+        ranks: 2
+        seed: 3
+        timeout: 2m
+        startup: phases
+        baseline: native-shm
+        environments:
+          - native-shm
+          - pod-host: {label: cold, pull: always}
+          - pod-host: {label: warm, pull: if-not-present}
+        """.write(to: file, atomically: true, encoding: .utf8)
+        let results = cluster.root.appendingPathComponent("results")
+        let suite = try cluster.podgap(["suite", file.path, "--results", results.path], timeout: 400)
+        try #require(suite.status == 0, "suite: \(suite.stderr.suffix(800))")
+        let run = results.appendingPathComponent(try #require(try FileManager.default.contentsOfDirectory(atPath: results.path).first))
+
+        for label in ["native-shm", "cold", "warm"] {
+            let records = try RecordReader.read(run.appendingPathComponent("\(label).jsonl").path).filter { $0.kernel == "startup" }
+            #expect(records.map(\.round) == [1, 2], "\(label): a startup record per round")
+            let expected = label == "native-shm" ? StartupPhase.native : StartupPhase.pods
+            for record in records {
+                #expect(Set(record.phases.keys) == Set(expected.map(\.rawValue)), "\(label): \(record.phases.keys.sorted())")
+                #expect(record.verified, "\(label): \(record.verification)")
+                let toInit = expected.filter { $0 != .firstCollective }.compactMap { record.phases[$0.rawValue]?.p50 }.reduce(0, +)
+                #expect(abs(toInit - record.seconds.p50) <= StartupPhase.sumTolerance * record.seconds.p50,
+                        "\(label) round \(record.round ?? 0): \(toInit) s of phases against \(record.seconds.p50) s measured")
+            }
+            let bytes = records.map { $0.throughput[StartupPhase.pulledBytesKey] ?? -1 }
+            switch label {
+            case "cold": #expect(bytes.allSatisfy { $0 > 2_000_000 }, "a cold pull in every round: \(bytes)")
+            case "warm": #expect(bytes.first ?? 0 > 2_000_000 && bytes.last == 0, "warm pulls once, then finds the image: \(bytes)")
+            default: #expect(bytes == [-1, -1])
+            }
+        }
+        let report = try String(contentsOf: run.appendingPathComponent("report.txt"), encoding: .utf8)
+        #expect(report.contains("STARTUP PHASES") && report.contains("2 paired"), "\(report.suffix(1500))")
+
+        let after = try hostObjects()
+        #expect(after == before, "left on the host: \(after.subtracting(before))")
+        let jobs = try FileManager.default.contentsOfDirectory(atPath: cluster.runRoot).filter { $0 != "registry.d" }
+        #expect(jobs == [], "job state left: \(jobs)")
+        let stores = (try? FileManager.default.contentsOfDirectory(atPath: cluster.dir + "/nodes")) ?? []
+        #expect(stores == [], "node stores left: \(stores)")
+        try cluster.downAndCheck(pid: try cluster.state().pid)
+    }
+
     /// Nothing of `job`: containers, namespaces, links, cgroups, its state (bundles), its leases,
     /// and no half-pulled layout in a node store.
     func assertNothingOfJobLeft(_ job: String, cluster: Cluster) throws {
