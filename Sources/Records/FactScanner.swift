@@ -10,7 +10,7 @@ import Foundation
 /// `facts(_:)`'s switch, and `RecordFacts.init(_ record:)` for lines the decoder reads.
 final class FactScanner {
     /// The top-level fields the scanner reads; any other key is skipped unbuilt.
-    private enum Field: Int, CaseIterable {
+    fileprivate enum Field: Int, CaseIterable {
         case schema, kernel, params, ranks, trial, round, position, wrong, descriptor, osu, seconds, throughput, verified,
              environment, run, time, warmup, iterations, counters, phases
 
@@ -78,6 +78,12 @@ final class FactScanner {
     /// (-1: none).
     private var currentKernel = -1, currentParameters = -1, currentDescriptor = -1, currentEnvironment = -1
 
+    /// The last line's top-level keys in order, as written from the opening quote to the colon,
+    /// and the field each names: records write the same keys in the same order, so a key is
+    /// matched with one comparison against the one at its place last time, without being
+    /// scanned or looked up.
+    private let trail = KeyTrail()
+
     init(details: Bool) { self.details = details }
 
     /// Hands the facts of one line to `body` and returns true, or returns false where anything is
@@ -107,12 +113,22 @@ final class FactScanner {
         var throughput: [String: Double] = [:], rateProblem: (key: String, reason: String)?
         // A key read here given twice: JSONDecoder keeps the first, this scan would keep the
         // last (found by benchmarks/fuzz). The full decoder decides such lines.
-        var seen = 0
+        var seen = 0, step = 0
         guard scanner.consume(UInt8(ascii: "{")) else { return false }
         if scanner.consume(UInt8(ascii: "}")) { return false }
         repeat {
-            guard let key = scanner.rawString(), scanner.consume(UInt8(ascii: ":")) else { return false }
-            guard let field = Field.named(key, in: scanner) else {
+            let field: Field?
+            if let known = trail.match(step, &scanner) {
+                field = known
+            } else {
+                scanner.skipSpace()
+                let start = scanner.position
+                guard let key = scanner.rawString(), scanner.consume(UInt8(ascii: ":")) else { return false }
+                field = Field.named(key, in: scanner)
+                trail.record(step, scanner.base + start, count: scanner.position - start, field)
+            }
+            step += 1
+            guard let field else {
                 guard scanner.skipValue() != nil else { return false }
                 continue
             }
@@ -354,6 +370,47 @@ final class FactScanner {
     /// field a newer kernel adds is its to judge).
     private func descriptor(_ outer: JSONScanner, _ range: Range<Int>) -> Int? {
         descriptors.index(outer.bytes(range)) { try? JSONDecoder().decode(KernelDescriptor.self, from: Data($0)) }
+    }
+}
+
+/// Keys as the last line wrote them, in order (`FactScanner.trail`): a fixed space of their own,
+/// outside any Swift array or stored variable, so matching one retains nothing and needs no
+/// exclusivity check (it runs some twenty times a line).
+private final class KeyTrail {
+    private static let capacity = 48, byteCapacity = 1024
+    private let bytes = UnsafeMutablePointer<UInt8>.allocate(capacity: byteCapacity)
+    private let entries = UnsafeMutablePointer<(start: Int, count: Int, field: FactScanner.Field?)>.allocate(capacity: capacity)
+    /// Entries that hold the last line's keys (a key that differed cut the trail there).
+    private let validCount = UnsafeMutablePointer<Int>.allocate(capacity: 1)
+    private var valid: Int {
+        get { validCount.pointee }
+        set { validCount.pointee = newValue }
+    }
+
+    init() { validCount.initialize(to: 0) }
+    deinit { bytes.deallocate(); entries.deallocate(); validCount.deallocate() }
+
+    /// The field of the key at `step` when the scanner's next bytes repeat it, moved past its colon.
+    /// An outer `Optional` nil means no match; `.some(nil)` a key the scanner skips.
+    func match(_ step: Int, _ scanner: inout JSONScanner) -> FactScanner.Field?? {
+        guard step < valid else { return nil }
+        scanner.skipSpace()
+        let entry = entries[step]
+        guard scanner.position + entry.count <= scanner.end else { return nil }
+        let text = scanner.base + scanner.position, expected = bytes + entry.start
+        for index in 0..<entry.count where text[index] != expected[index] { return nil }
+        scanner.position += entry.count
+        return .some(entry.field)
+    }
+
+    /// Keeps the key at `step` (its `count` bytes from the quote to the colon) for the next line.
+    func record(_ step: Int, _ key: UnsafePointer<UInt8>, count: Int, _ field: FactScanner.Field?) {
+        valid = min(valid, step)
+        let start = step == 0 ? 0 : entries[step - 1].start + entries[step - 1].count
+        guard step == valid, step < KeyTrail.capacity, start + count <= KeyTrail.byteCapacity else { return }
+        (bytes + start).update(from: key, count: count)
+        entries[step] = (start, count, field)
+        valid = step + 1
     }
 }
 
