@@ -10,7 +10,7 @@ import Foundation
 /// `facts(_:)`'s switch, and `RecordFacts.init(_ record:)` for lines the decoder reads.
 final class FactScanner {
     /// The top-level fields the scanner reads; any other key is skipped unbuilt.
-    fileprivate enum Field: Int, CaseIterable {
+    private enum Field: Int, CaseIterable {
         case schema, kernel, params, ranks, trial, round, position, wrong, descriptor, osu, seconds, throughput, verified,
              environment, run, time, warmup, iterations, counters, phases
 
@@ -83,6 +83,8 @@ final class FactScanner {
     /// matched with one comparison against the one at its place last time, without being
     /// scanned or looked up.
     private let trail = KeyTrail()
+    /// The same for the keys of `seconds` (six a line).
+    private let secondsTrail = KeyTrail()
 
     init(details: Bool) { self.details = details }
 
@@ -118,14 +120,14 @@ final class FactScanner {
         if scanner.consume(UInt8(ascii: "}")) { return false }
         repeat {
             let field: Field?
-            if let known = trail.match(step, &scanner) {
-                field = known
+            if let tag = trail.match(step, &scanner) {
+                field = Field(rawValue: tag)
             } else {
                 scanner.skipSpace()
                 let start = scanner.position
                 guard let key = scanner.rawString(), scanner.consume(UInt8(ascii: ":")) else { return false }
                 field = Field.named(key, in: scanner)
-                trail.record(step, scanner.base + start, count: scanner.position - start, field)
+                trail.record(step, scanner.base + start, count: scanner.position - start, tag: field?.rawValue ?? -1)
             }
             step += 1
             guard let field else {
@@ -181,7 +183,8 @@ final class FactScanner {
                 guard let values = numbers(&scanner, FactScanner.osuKeys) else { return false }
                 osu = OSUStatistics(avg: values[0], min: values[1], max: values[2])
             case .seconds:
-                seconds = numbers(&scanner, FactScanner.summaryKeys, skipping: "samples", checks: FactScanner.summaryChecks)
+                seconds = numbers(&scanner, FactScanner.summaryKeys, skipping: "samples", checks: FactScanner.summaryChecks,
+                                  trail: secondsTrail)
                 if seconds == nil { return false }
             case .throughput:
                 guard scanner.consume(UInt8(ascii: "{")) else { return false }
@@ -281,14 +284,32 @@ final class FactScanner {
 
     /// An object whose fields are all numbers: the values of `keys` in their order, nil when one is
     /// missing or anything else is there (but `skipping`, a field of any shape).
+    /// `trail` matches the keys against the last object's at their places (`KeyTrail`).
     private func numbers(_ scanner: inout JSONScanner, _ keys: [StaticString], skipping: StaticString? = nil,
-                         checks: [NumberCheck]? = nil) -> Numbers? {
+                         checks: [NumberCheck]? = nil, trail: KeyTrail? = nil) -> Numbers? {
         guard scanner.consume(UInt8(ascii: "{")) else { return nil }
-        var values = Numbers(), seen = 0
+        var values = Numbers(), seen = 0, step = 0
         repeat {
-            guard let key = scanner.rawString(), scanner.consume(UInt8(ascii: ":")) else { return nil }
-            if let skipping, scanner.equals(key, skipping) { guard scanner.skipValue() != nil else { return nil }; continue }
-            guard let index = keys.firstIndex(where: { scanner.equals(key, $0) }), seen & (1 << index) == 0 else { return nil }
+            // The key's index in `keys`, -1 for the one skipped.
+            let tag: Int
+            if let known = trail?.match(step, &scanner) {
+                tag = known
+            } else {
+                scanner.skipSpace()
+                let start = scanner.position
+                guard let key = scanner.rawString(), scanner.consume(UInt8(ascii: ":")) else { return nil }
+                if let skipping, scanner.equals(key, skipping) {
+                    tag = -1
+                } else {
+                    guard let index = keys.firstIndex(where: { scanner.equals(key, $0) }) else { return nil }
+                    tag = index
+                }
+                trail?.record(step, scanner.base + start, count: scanner.position - start, tag: tag)
+            }
+            step += 1
+            guard tag >= 0 else { guard scanner.skipValue() != nil else { return nil }; continue }
+            let index = tag
+            guard seen & (1 << index) == 0 else { return nil }
             let value: Double?
             switch checks?[index] ?? .exact {
             case .exact: value = scanner.number()
@@ -373,13 +394,14 @@ final class FactScanner {
     }
 }
 
-/// Keys as the last line wrote them, in order (`FactScanner.trail`): a fixed space of their own,
-/// outside any Swift array or stored variable, so matching one retains nothing and needs no
-/// exclusivity check (it runs some twenty times a line).
+/// Keys as the last line wrote them, in order (`FactScanner.trail`), each with a tag (what the
+/// scanner made of it): a fixed space of their own, outside any Swift array or stored variable,
+/// so matching one retains nothing and needs no exclusivity check (it runs some thirty times a
+/// line).
 private final class KeyTrail {
     private static let capacity = 48, byteCapacity = 1024
     private let bytes = UnsafeMutablePointer<UInt8>.allocate(capacity: byteCapacity)
-    private let entries = UnsafeMutablePointer<(start: Int, count: Int, field: FactScanner.Field?)>.allocate(capacity: capacity)
+    private let entries = UnsafeMutablePointer<(start: Int, count: Int, tag: Int)>.allocate(capacity: capacity)
     /// Entries that hold the last line's keys (a key that differed cut the trail there).
     private let validCount = UnsafeMutablePointer<Int>.allocate(capacity: 1)
     private var valid: Int {
@@ -390,9 +412,9 @@ private final class KeyTrail {
     init() { validCount.initialize(to: 0) }
     deinit { bytes.deallocate(); entries.deallocate(); validCount.deallocate() }
 
-    /// The field of the key at `step` when the scanner's next bytes repeat it, moved past its colon.
-    /// An outer `Optional` nil means no match; `.some(nil)` a key the scanner skips.
-    func match(_ step: Int, _ scanner: inout JSONScanner) -> FactScanner.Field?? {
+    /// The tag of the key at `step` when the scanner's next bytes repeat it, moved past its colon;
+    /// nil when they do not.
+    func match(_ step: Int, _ scanner: inout JSONScanner) -> Int? {
         guard step < valid else { return nil }
         scanner.skipSpace()
         let entry = entries[step]
@@ -400,16 +422,16 @@ private final class KeyTrail {
         let text = scanner.base + scanner.position, expected = bytes + entry.start
         for index in 0..<entry.count where text[index] != expected[index] { return nil }
         scanner.position += entry.count
-        return .some(entry.field)
+        return entry.tag
     }
 
     /// Keeps the key at `step` (its `count` bytes from the quote to the colon) for the next line.
-    func record(_ step: Int, _ key: UnsafePointer<UInt8>, count: Int, _ field: FactScanner.Field?) {
+    func record(_ step: Int, _ key: UnsafePointer<UInt8>, count: Int, tag: Int) {
         valid = min(valid, step)
         let start = step == 0 ? 0 : entries[step - 1].start + entries[step - 1].count
         guard step == valid, step < KeyTrail.capacity, start + count <= KeyTrail.byteCapacity else { return }
         (bytes + start).update(from: key, count: count)
-        entries[step] = (start, count, field)
+        entries[step] = (start, count, tag)
         valid = step + 1
     }
 }
