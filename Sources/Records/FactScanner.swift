@@ -63,54 +63,92 @@ final class FactScanner {
     // Interned by their raw bytes: millions of records share a handful of names, parameter sets,
     // descriptors and environment blocks, so each is built once and found again without making
     // a String of it. A value whose bytes repeat the last one's is not even scanned.
-    private var strings = ByteKeyedCache<String>()
+    private var strings = ByteKeyedCache<String>(), kernels = ByteKeyedCache<String>()
     private var parameters = ByteKeyedCache<(canonical: String, bytes: Double?)>()
     private var descriptors = ByteKeyedCache<KernelDescriptor>()
     private var environments = ByteKeyedCache<ScannedEnvironment>()
 
+    /// The last line's facts, kept from line to line and changed field by field: a record repeats
+    /// the last one's names, parameters and environment (interned, the same storage), so no
+    /// reference is retained or released for them and no fact is built, copied or destroyed per
+    /// line (that was a sixth of reading a million).
+    private var current = RecordFacts(kernel: "", parameters: "", bytes: nil, ranks: 0, trial: 0, seconds: 0, verified: false,
+                                      environment: "", host: "", mpiLibrary: "", podgapVersion: "")
+    /// Which cached kernel name, parameter set, descriptor and environment block `current` holds
+    /// (-1: none).
+    private var currentKernel = -1, currentParameters = -1, currentDescriptor = -1, currentEnvironment = -1
+
+    /// The last line's top-level keys in order, as written from the opening quote to the colon,
+    /// and the field each names: records write the same keys in the same order, so a key is
+    /// matched with one comparison against the one at its place last time, without being
+    /// scanned or looked up.
+    private let trail = KeyTrail()
+    /// The same for the keys of `seconds` (six a line).
+    private let secondsTrail = KeyTrail()
+
     init(details: Bool) { self.details = details }
 
-    /// The facts of one line, or nil where anything is unusual (the full decoder decides).
-    func facts(_ line: UnsafeBufferPointer<UInt8>) -> RecordFacts? {
+    /// Hands the facts of one line to `body` and returns true, or returns false where anything is
+    /// unusual (the full decoder decides). The facts are lent in place, to read during the call
+    /// only (`inout` so that they are not copied; `body` must not change them).
+    func read(_ line: UnsafeBufferPointer<UInt8>, _ body: (inout RecordFacts) -> Void) -> Bool {
         var scanner = JSONScanner(base: line.baseAddress!, position: 0, end: line.count)
-        return scan(&scanner)
+        guard scan(&scanner) else { return false }
+        body(&current)
+        return true
     }
 
     private func intern(_ scanner: JSONScanner, _ range: Range<Int>) -> String {
         strings.value(scanner.bytes(range)) { String(decoding: $0, as: UTF8.self) }!
     }
 
-    private func scan(_ scanner: inout JSONScanner) -> RecordFacts? {
-        var kernel: String?, params: (canonical: String, bytes: Double?)?, ranks: Int?, trial = 0, iterations = 0
-        var round: Int?, position: Int?, wrong: Int?, descriptor: KernelDescriptor?, osu: OSUStatistics?
+    /// Scans one line into `current`; false (and `current` left as it may be) where the full
+    /// decoder must decide.
+    private func scan(_ scanner: inout JSONScanner) -> Bool {
+        // The interned values by their index in their cache (-1: absent): fetched (retained)
+        // only when they differ from the last line's.
+        var kernel = -1, parameters = -1, descriptor = -1, environment = -1
+        var ranks: Int?, trial = 0, iterations = 0
+        var round: Int?, position: Int?, wrong: Int?, osu: OSUStatistics?
         var warmup = 0, counters: Counters?, phases: [String: Double] = [:]
-        var seconds: Numbers?, verified: Bool?, environment: ScannedEnvironment?
+        var seconds: Numbers?, verified: Bool?
         var throughput: [String: Double] = [:], rateProblem: (key: String, reason: String)?
         // A key read here given twice: JSONDecoder keeps the first, this scan would keep the
         // last (found by benchmarks/fuzz). The full decoder decides such lines.
-        var seen = 0
-        guard scanner.consume(UInt8(ascii: "{")) else { return nil }
-        if scanner.consume(UInt8(ascii: "}")) { return nil }
+        var seen = 0, step = 0
+        guard scanner.consume(UInt8(ascii: "{")) else { return false }
+        if scanner.consume(UInt8(ascii: "}")) { return false }
         repeat {
-            guard let key = scanner.rawString(), scanner.consume(UInt8(ascii: ":")) else { return nil }
-            guard let field = Field.named(key, in: scanner) else {
-                guard scanner.skipValue() != nil else { return nil }
+            let field: Field?
+            if let tag = trail.match(step, &scanner) {
+                field = Field(rawValue: tag)
+            } else {
+                scanner.skipSpace()
+                let start = scanner.position
+                guard let key = scanner.rawString(), scanner.consume(UInt8(ascii: ":")) else { return false }
+                field = Field.named(key, in: scanner)
+                trail.record(step, scanner.base + start, count: scanner.position - start, tag: field?.rawValue ?? -1)
+            }
+            step += 1
+            guard let field else {
+                guard scanner.skipValue() != nil else { return false }
                 continue
             }
-            guard seen & (1 << field.rawValue) == 0 else { return nil }
+            guard seen & (1 << field.rawValue) == 0 else { return false }
             seen |= 1 << field.rawValue
             switch field {
             case .schema:
-                guard let value = scanner.rawString(), scanner.equals(value, "podgap.record/2") || scanner.equals(value, "podgap.record/1") else { return nil }
+                guard let value = scanner.rawString(), scanner.equals(value, "podgap.record/2") || scanner.equals(value, "podgap.record/1") else { return false }
             case .kernel:
-                guard let value = scanner.rawString() else { return nil }
-                kernel = intern(scanner, value)
+                guard let value = scanner.rawString(),
+                      let index = kernels.index(scanner.bytes(value), make: { String(decoding: $0, as: UTF8.self) }) else { return false }
+                kernel = index
             case .params:
-                guard let value = parameters.repeated(&scanner) ?? scanner.skipValue().flatMap({ canonicalParameters(scanner, $0) }) else { return nil }
-                params = value
+                guard let index = self.parameters.repeated(&scanner) ?? scanner.skipValue().flatMap({ canonicalParameters(scanner, $0) }) else { return false }
+                parameters = index
             case .ranks: ranks = scanner.integer()
             case .trial, .round, .position, .wrong, .warmup, .iterations:
-                guard let value = scanner.integer() else { return nil }
+                guard let value = scanner.integer() else { return false }
                 switch field {
                 case .trial: trial = value
                 case .round: round = value
@@ -124,37 +162,38 @@ final class FactScanner {
                 // Decoded whole (its own Codable, as the full decoder would): only the WHY section
                 // reads it, and only records that have it pay.
                 guard let range = scanner.skipValue(),
-                      let read = try? JSONDecoder().decode(Counters.self, from: Data(scanner.bytes(range))) else { return nil }
+                      let read = try? JSONDecoder().decode(Counters.self, from: Data(scanner.bytes(range))) else { return false }
                 counters = read
             case .phases:
                 // Name -> summary; only a startup launch's phases are kept (its p50, the one sample).
-                guard scanner.consume(UInt8(ascii: "{")) else { return nil }
+                guard scanner.consume(UInt8(ascii: "{")) else { return false }
                 if !scanner.consume(UInt8(ascii: "}")) {
                     repeat {
                         guard let name = scanner.rawString(), scanner.consume(UInt8(ascii: ":")),
-                              let values = numbers(&scanner, FactScanner.summaryKeys, skipping: "samples") else { return nil }
+                              let values = numbers(&scanner, FactScanner.summaryKeys, skipping: "samples") else { return false }
                         let text = intern(scanner, name)
                         if StartupPhase(rawValue: text) != nil { phases[text] = values[1] }
                     } while scanner.consume(UInt8(ascii: ","))
-                    guard scanner.consume(UInt8(ascii: "}")) else { return nil }
+                    guard scanner.consume(UInt8(ascii: "}")) else { return false }
                 }
             case .descriptor:
-                guard let known = descriptors.repeated(&scanner) ?? scanner.skipValue().flatMap({ self.descriptor(scanner, $0) }) else { return nil }
-                descriptor = known
+                guard let index = descriptors.repeated(&scanner) ?? scanner.skipValue().flatMap({ self.descriptor(scanner, $0) }) else { return false }
+                descriptor = index
             case .osu:
-                guard let values = numbers(&scanner, FactScanner.osuKeys) else { return nil }
+                guard let values = numbers(&scanner, FactScanner.osuKeys) else { return false }
                 osu = OSUStatistics(avg: values[0], min: values[1], max: values[2])
             case .seconds:
-                seconds = numbers(&scanner, FactScanner.summaryKeys, skipping: "samples", checks: FactScanner.summaryChecks)
-                if seconds == nil { return nil }
+                seconds = numbers(&scanner, FactScanner.summaryKeys, skipping: "samples", checks: FactScanner.summaryChecks,
+                                  trail: secondsTrail)
+                if seconds == nil { return false }
             case .throughput:
-                guard scanner.consume(UInt8(ascii: "{")) else { return nil }
+                guard scanner.consume(UInt8(ascii: "{")) else { return false }
                 if !scanner.consume(UInt8(ascii: "}")) {
                     repeat {
-                        guard let name = scanner.rawString(), scanner.consume(UInt8(ascii: ":")) else { return nil }
+                        guard let name = scanner.rawString(), scanner.consume(UInt8(ascii: ":")) else { return false }
                         // Only bandwidths have a bound (10^4 GB/s): a value written below 10^4
                         // needs no conversion unless the details are kept.
-                        guard let value = details ? scanner.number() : scanner.numberIfAtLeast(exponent: 4) else { return nil }
+                        guard let value = details ? scanner.number() : scanner.numberIfAtLeast(exponent: 4) else { return false }
                         if value > PhysicalBounds.fastestBandwidth || details {
                             let text = intern(scanner, name)
                             if details { throughput[text] = value }
@@ -164,43 +203,60 @@ final class FactScanner {
                             }
                         }
                     } while scanner.consume(UInt8(ascii: ","))
-                    guard scanner.consume(UInt8(ascii: "}")) else { return nil }
+                    guard scanner.consume(UInt8(ascii: "}")) else { return false }
                 }
             case .verified: verified = scanner.bool()
             case .environment:
                 // The same block for every record of a launch: read once.
-                if let known = environments.repeated(&scanner) {
-                    environment = known
+                if let index = environments.repeated(&scanner) {
+                    environment = index
                     continue
                 }
                 guard let range = scanner.skipValue(),
-                      let known = environments.value(scanner.bytes(range), make: { _ in
+                      let index = environments.index(scanner.bytes(range), make: { _ in
                           var inner = JSONScanner(base: scanner.base, position: range.lowerBound, end: range.upperBound)
                           guard let read = self.environment(&inner), inner.atEnd else { return nil }
                           return read
-                      }) else { return nil }
-                environment = known
+                      }) else { return false }
+                environment = index
             case .run, .time:
                 // Not needed here, but the full decoder requires them (a string, which it checks).
-                guard scanner.skipValue() != nil else { return nil }
+                guard scanner.skipValue() != nil else { return false }
             }
         } while scanner.consume(UInt8(ascii: ","))
         guard scanner.consume(UInt8(ascii: "}")), scanner.atEnd,
               seen & Field.required == Field.required,
-              let kernel, let ranks, let seconds, let verified, let environment else { return nil }
-        let parameters = params ?? ("", nil)
+              kernel >= 0, let ranks, let seconds, let verified, environment >= 0 else { return false }
         // Summary keys in `summaryKeys` order: min, p50, mean, p99, max, stddev.
         // Every value read is finite (`number`), so a summary inside the bounds needs no check.
         let inBounds = seconds[0] >= PhysicalBounds.shortestIteration && seconds[4] <= PhysicalBounds.longestIteration
         let implausible = (inBounds ? nil : PhysicalBounds.violation(secondsMin: seconds[0], max: seconds[4],
                                                                      others: [seconds[1], seconds[2], seconds[3], seconds[5]]))
             ?? rateProblem?.reason
-        return RecordFacts(kernel: kernel, parameters: parameters.canonical, bytes: parameters.bytes, ranks: ranks,
-                           iterations: iterations, trial: trial, round: round, position: position, seconds: seconds[1], mean: seconds[2],
-                           p99: seconds[3], verified: verified, implausible: implausible, environment: environment.name,
-                           host: environment.host, mpiLibrary: environment.mpi, podgapVersion: environment.version,
-                           probe: environment.probe, descriptor: descriptor, osu: osu, wrong: wrong, throughput: throughput,
-                           warmup: warmup, counters: counters, network: environment.network, knobs: environment.knobs, phases: phases)
+        // Only what differs from the last line is stored: equal interned names are the same
+        // storage, so comparing them is one word, and storing them would retain and release.
+        if kernel != currentKernel { current.kernel = kernels[kernel]; currentKernel = kernel }
+        if parameters != currentParameters {
+            let value: (canonical: String, bytes: Double?) = parameters < 0 ? ("", nil) : self.parameters[parameters]
+            current.parameters = value.canonical; current.bytes = value.bytes
+            currentParameters = parameters
+        }
+        if environment != currentEnvironment {
+            let value = environments[environment]
+            current.environment = value.name; current.host = value.host; current.mpiLibrary = value.mpi
+            current.podgapVersion = value.version; current.probe = value.probe
+            current.network = value.network; current.knobs = value.knobs
+            currentEnvironment = environment
+        }
+        if descriptor != currentDescriptor { current.descriptor = descriptor < 0 ? nil : descriptors[descriptor]; currentDescriptor = descriptor }
+        current.ranks = ranks; current.iterations = iterations; current.trial = trial; current.round = round
+        current.position = position; current.seconds = seconds[1]; current.mean = seconds[2]; current.p99 = seconds[3]
+        current.verified = verified; current.osu = osu; current.wrong = wrong; current.warmup = warmup
+        if current.implausible != nil || implausible != nil { current.implausible = implausible }
+        if !(current.throughput.isEmpty && throughput.isEmpty) { current.throughput = throughput }
+        if current.counters != nil || counters != nil { current.counters = counters }
+        if !(current.phases.isEmpty && phases.isEmpty) { current.phases = phases }
+        return true
     }
 
     private static let summaryKeys: [StaticString] = ["min", "p50", "mean", "p99", "max", "stddev"]
@@ -228,14 +284,32 @@ final class FactScanner {
 
     /// An object whose fields are all numbers: the values of `keys` in their order, nil when one is
     /// missing or anything else is there (but `skipping`, a field of any shape).
+    /// `trail` matches the keys against the last object's at their places (`KeyTrail`).
     private func numbers(_ scanner: inout JSONScanner, _ keys: [StaticString], skipping: StaticString? = nil,
-                         checks: [NumberCheck]? = nil) -> Numbers? {
+                         checks: [NumberCheck]? = nil, trail: KeyTrail? = nil) -> Numbers? {
         guard scanner.consume(UInt8(ascii: "{")) else { return nil }
-        var values = Numbers(), seen = 0
+        var values = Numbers(), seen = 0, step = 0
         repeat {
-            guard let key = scanner.rawString(), scanner.consume(UInt8(ascii: ":")) else { return nil }
-            if let skipping, scanner.equals(key, skipping) { guard scanner.skipValue() != nil else { return nil }; continue }
-            guard let index = keys.firstIndex(where: { scanner.equals(key, $0) }), seen & (1 << index) == 0 else { return nil }
+            // The key's index in `keys`, -1 for the one skipped.
+            let tag: Int
+            if let known = trail?.match(step, &scanner) {
+                tag = known
+            } else {
+                scanner.skipSpace()
+                let start = scanner.position
+                guard let key = scanner.rawString(), scanner.consume(UInt8(ascii: ":")) else { return nil }
+                if let skipping, scanner.equals(key, skipping) {
+                    tag = -1
+                } else {
+                    guard let index = keys.firstIndex(where: { scanner.equals(key, $0) }) else { return nil }
+                    tag = index
+                }
+                trail?.record(step, scanner.base + start, count: scanner.position - start, tag: tag)
+            }
+            step += 1
+            guard tag >= 0 else { guard scanner.skipValue() != nil else { return nil }; continue }
+            let index = tag
+            guard seen & (1 << index) == 0 else { return nil }
             let value: Double?
             switch checks?[index] ?? .exact {
             case .exact: value = scanner.number()
@@ -305,9 +379,9 @@ final class FactScanner {
     }
 
     /// The same `key=value` text as `RecordFacts.canonical`, cached by the object's raw bytes.
-    private func canonicalParameters(_ outer: JSONScanner, _ range: Range<Int>) -> (canonical: String, bytes: Double?)? {
+    private func canonicalParameters(_ outer: JSONScanner, _ range: Range<Int>) -> Int? {
         // Rare path (once per distinct parameter set): decode it properly.
-        parameters.value(outer.bytes(range)) { raw in
+        parameters.index(outer.bytes(range)) { raw in
             guard let object = try? JSONDecoder().decode([String: JSONValue].self, from: Data(raw)) else { return nil }
             return (RecordFacts.canonical(object), object["bytes"]?.doubleValue)
         }
@@ -315,8 +389,50 @@ final class FactScanner {
 
     /// A kernel's descriptor, decoded once per distinct text (the decoder keeps it generic: a
     /// field a newer kernel adds is its to judge).
-    private func descriptor(_ outer: JSONScanner, _ range: Range<Int>) -> KernelDescriptor? {
-        descriptors.value(outer.bytes(range)) { try? JSONDecoder().decode(KernelDescriptor.self, from: Data($0)) }
+    private func descriptor(_ outer: JSONScanner, _ range: Range<Int>) -> Int? {
+        descriptors.index(outer.bytes(range)) { try? JSONDecoder().decode(KernelDescriptor.self, from: Data($0)) }
+    }
+}
+
+/// Keys as the last line wrote them, in order (`FactScanner.trail`), each with a tag (what the
+/// scanner made of it): a fixed space of their own, outside any Swift array or stored variable,
+/// so matching one retains nothing and needs no exclusivity check (it runs some thirty times a
+/// line).
+private final class KeyTrail {
+    private static let capacity = 48, byteCapacity = 1024
+    private let bytes = UnsafeMutablePointer<UInt8>.allocate(capacity: byteCapacity)
+    private let entries = UnsafeMutablePointer<(start: Int, count: Int, tag: Int)>.allocate(capacity: capacity)
+    /// Entries that hold the last line's keys (a key that differed cut the trail there).
+    private let validCount = UnsafeMutablePointer<Int>.allocate(capacity: 1)
+    private var valid: Int {
+        get { validCount.pointee }
+        set { validCount.pointee = newValue }
+    }
+
+    init() { validCount.initialize(to: 0) }
+    deinit { bytes.deallocate(); entries.deallocate(); validCount.deallocate() }
+
+    /// The tag of the key at `step` when the scanner's next bytes repeat it, moved past its colon;
+    /// nil when they do not.
+    func match(_ step: Int, _ scanner: inout JSONScanner) -> Int? {
+        guard step < valid else { return nil }
+        scanner.skipSpace()
+        let entry = entries[step]
+        guard scanner.position + entry.count <= scanner.end else { return nil }
+        let text = scanner.base + scanner.position, expected = bytes + entry.start
+        for index in 0..<entry.count where text[index] != expected[index] { return nil }
+        scanner.position += entry.count
+        return entry.tag
+    }
+
+    /// Keeps the key at `step` (its `count` bytes from the quote to the colon) for the next line.
+    func record(_ step: Int, _ key: UnsafePointer<UInt8>, count: Int, tag: Int) {
+        valid = min(valid, step)
+        let start = step == 0 ? 0 : entries[step - 1].start + entries[step - 1].count
+        guard step == valid, step < KeyTrail.capacity, start + count <= KeyTrail.byteCapacity else { return }
+        (bytes + start).update(from: key, count: count)
+        entries[step] = (start, count, tag)
+        valid = step + 1
     }
 }
 
@@ -332,6 +448,15 @@ struct ByteKeyedCache<Value> {
 
     /// The value for `bytes`, made by `make` (nil when it cannot be) the first time.
     mutating func value(_ bytes: UnsafeRawBufferPointer, make: (UnsafeRawBufferPointer) -> Value?) -> Value? {
+        index(bytes, make: make).map { values[$0] }
+    }
+
+    /// The value at an index `index` or `repeated` gave.
+    subscript(index: Int) -> Value { values[index] }
+
+    /// Where the value for `bytes` is, made by `make` (nil when it cannot be) the first time:
+    /// the same index for the same bytes, so a caller compares indices, not values.
+    mutating func index(_ bytes: UnsafeRawBufferPointer, make: (UnsafeRawBufferPointer) -> Value?) -> Int? {
         if let guessed = guess(where: { key in key.count == bytes.count && ByteKeyedCache.same(key, bytes.baseAddress!) }) { return guessed }
         var hasher = Hasher()
         hasher.combine(bytes: bytes)
@@ -345,29 +470,29 @@ struct ByteKeyedCache<Value> {
         return use(keys.count - 1)
     }
 
-    /// A value again when the scanner's next bytes repeat its text (the last value's, or the one
-    /// that followed it last time), skipped without being scanned: the text was a whole JSON
-    /// object, which ends where its bytes end, and the same bytes read the same.
-    mutating func repeated(_ scanner: inout JSONScanner) -> Value? {
+    /// A value's index again when the scanner's next bytes repeat its text (the last value's, or
+    /// the one that followed it last time), skipped without being scanned: the text was a whole
+    /// JSON object, which ends where its bytes end, and the same bytes read the same.
+    mutating func repeated(_ scanner: inout JSONScanner) -> Int? {
         scanner.skipSpace()
         let start = scanner.base + scanner.position, available = scanner.end - scanner.position
-        guard let value = guess(where: { $0.count <= available && ByteKeyedCache.same($0, start) }) else { return nil }
-        scanner.position += keys[last].count
-        return value
+        guard let index = guess(where: { $0.count <= available && ByteKeyedCache.same($0, start) }) else { return nil }
+        scanner.position += keys[index].count
+        return index
     }
 
-    private mutating func guess(where matches: ([UInt8]) -> Bool) -> Value? {
+    private mutating func guess(where matches: ([UInt8]) -> Bool) -> Int? {
         guard last >= 0 else { return nil }
-        if matches(keys[last]) { return values[last] }
+        if matches(keys[last]) { return last }
         let next = successors[last]
         guard next >= 0, matches(keys[next]) else { return nil }
         return use(next)
     }
 
-    private mutating func use(_ index: Int) -> Value {
+    private mutating func use(_ index: Int) -> Int {
         if last >= 0 { successors[last] = index }
         last = index
-        return values[index]
+        return index
     }
 
     private static func same(_ key: [UInt8], _ bytes: UnsafeRawPointer) -> Bool {

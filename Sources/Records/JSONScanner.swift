@@ -53,17 +53,23 @@ struct JSONScanner {
     }
 
     /// True when the bytes of `range` spell `text`.
+    /// Compared byte by byte in place: keys are a few bytes, where a call to memcmp cost more
+    /// than the comparison (a record has some thirty keys).
     func equals(_ range: Range<Int>, _ text: StaticString) -> Bool {
         guard range.count == text.utf8CodeUnitCount else { return false }
-        return memcmp(base + range.lowerBound, text.utf8Start, range.count) == 0
+        let bytes = base + range.lowerBound, expected = text.utf8Start
+        for index in 0..<range.count where bytes[index] != expected[index] { return false }
+        return true
     }
 
     mutating func number() -> Double? {
-        // strtod alone would take what JSON does not ("01", "0x10", "inf"): the grammar first.
-        guard let text = numberText() else { return nil }
-        if let value = DecimalText.double(base, position, text.end) {
+        // strtod alone would take what JSON does not ("01", "0x10", "inf"): the grammar first,
+        // which gathers the digits as it checks them (`DecimalText.double` in the same pass).
+        guard let text = numberText(gathering: true) else { return nil }
+        if text.significantDigits <= 19, text.exponentDigits < 6,
+           let magnitude = DecimalText.eiselLemire(text.mantissa, text.exponent - text.fractionDigits) {
             position = text.end
-            return value
+            return text.negative ? -magnitude : magnitude
         }
         // Lines end in a newline or a 0 byte that the reader guarantees, so strtod stops in bounds.
         var stop: UnsafeMutablePointer<CChar>?
@@ -80,7 +86,7 @@ struct JSONScanner {
     /// it is skipped and 0 returned (the caller needs nothing below the bound). Its size is read
     /// from the text: the digits before the point, and the exponent.
     mutating func numberIfAtLeast(exponent bound: Int) -> Double? {
-        guard let text = numberText() else { return nil }
+        guard let text = numberText(gathering: false) else { return nil }
         // The value is below 10^(integer digits + exponent) (below 10^exponent without any).
         guard max(text.integerDigits, 1) + text.exponent > bound else { position = text.end; return 0 }
         return number()
@@ -90,18 +96,37 @@ struct JSONScanner {
     /// negative): at or above that, it is skipped and 10^`exponent` returned (the caller needs
     /// only to know it is not below). Only values certain to be finite are skipped.
     mutating func numberIfBelow(exponent bound: Int) -> Double? {
-        guard let text = numberText() else { return nil }
+        guard let text = numberText(gathering: false) else { return nil }
         // The power of ten of the first significant digit: 2 for 123.4, -3 for 0.0012.
         let first = text.integerDigits > 0 ? text.integerDigits - 1 + text.exponent
             : text.fractionZeros.map { text.exponent - $0 - 1 }
         guard !text.negative, let first, first >= bound, first <= 300 else { return number() }
         position = text.end
-        return pow(10, Double(bound))
+        return JSONScanner.powerOfTen(bound)
     }
+
+    /// 10^`exponent`, as `pow` gives it (computed once per exponent: the bounds are a few).
+    private static func powerOfTen(_ exponent: Int) -> Double {
+        let index = exponent + 30
+        return powersOfTen.indices.contains(index) ? powersOfTen[index] : pow(10, Double(exponent))
+    }
+    private static let powersOfTen = (-30...30).map { pow(10, Double($0)) }
 
     /// The parts of the number at the position that tell its size, without converting it, and
     /// where it ends; nil when the text is not a JSON number. The position does not move.
-    private mutating func numberText() -> (end: Int, negative: Bool, integerDigits: Int, fractionZeros: Int?, exponent: Int)? {
+    /// The parts of a number's text: its size (`integerDigits`, `fractionZeros`, `exponent`) and,
+    /// gathered in the same pass, its value as `DecimalText.double` reads it: the significant
+    /// digits as an integer (`mantissa`, exact while `significantDigits` is 19 or fewer), the
+    /// digits after the point, and how many digits the exponent has.
+    private struct NumberText {
+        var end: Int, negative: Bool, integerDigits: Int, fractionZeros: Int?, exponent: Int
+        var mantissa: UInt64, significantDigits: Int, fractionDigits: Int, exponentDigits: Int
+    }
+
+    /// `gathering` false leaves the value's parts at zero: a number only compared with a bound
+    /// (most of a record's) is not worth them.
+    @inline(__always)
+    private mutating func numberText(gathering: Bool) -> NumberText? {
         skipSpace()
         // JSON's number grammar, strictly: -? (0 | [1-9][0-9]*) (. [0-9]+)? ([eE] [+-]? [0-9]+)?
         func isDigit(_ index: Int) -> Bool { index < end && base[index] >= UInt8(ascii: "0") && base[index] <= UInt8(ascii: "9") }
@@ -109,9 +134,16 @@ struct JSONScanner {
         let negative = index < end && base[index] == UInt8(ascii: "-")
         if negative { index += 1 }
         guard isDigit(index) else { return nil }
-        var integerDigits = 0
+        var integerDigits = 0, mantissa: UInt64 = 0, significantDigits = 0, fractionDigits = 0
+        // Leading zeros are not significant; past 19 digits the mantissa is not exact (counted only).
+        func gather(_ digit: UInt8) {
+            if gathering, mantissa != 0 || digit != 0 {
+                if significantDigits < 19 { mantissa = mantissa &* 10 &+ UInt64(digit) }
+                significantDigits += 1
+            }
+        }
         if base[index] == UInt8(ascii: "0") { index += 1 } else {
-            while isDigit(index) { integerDigits += 1; index += 1 }
+            while isDigit(index) { gather(base[index] - UInt8(ascii: "0")); integerDigits += 1; index += 1 }
         }
         // Zeros after the point before its first other digit (nil when there is none).
         var fractionZeros: Int?
@@ -121,10 +153,11 @@ struct JSONScanner {
             var zeros = 0
             while isDigit(index) {
                 if fractionZeros == nil { if base[index] == UInt8(ascii: "0") { zeros += 1 } else { fractionZeros = zeros } }
+                gather(base[index] - UInt8(ascii: "0")); if gathering { fractionDigits += 1 }
                 index += 1
             }
         }
-        var exponent = 0
+        var exponent = 0, exponentDigits = 0
         if index < end, base[index] == UInt8(ascii: "e") || base[index] == UInt8(ascii: "E") {
             index += 1
             var negative = false
@@ -139,8 +172,11 @@ struct JSONScanner {
             }
             if digits >= 6 { exponent = 100_000 }
             if negative { exponent = -exponent }
+            exponentDigits = digits
         }
-        return (index, negative, integerDigits, fractionZeros, exponent)
+        return NumberText(end: index, negative: negative, integerDigits: integerDigits, fractionZeros: fractionZeros,
+                          exponent: exponent, mantissa: mantissa, significantDigits: significantDigits,
+                          fractionDigits: fractionDigits, exponentDigits: exponentDigits)
     }
 
     mutating func integer() -> Int? {

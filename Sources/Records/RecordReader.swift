@@ -62,10 +62,8 @@ public enum RecordReader {
                             start: () -> Part, add: (inout Part, RecordFacts) -> Void) throws -> FactParts<Part> {
         let read = try lines(of: paths, skippingBad: skippingBad, requireRecords: true, chunkSize: chunkSize,
                              start: { (part: start(), scanner: FactScanner(details: details)) }) { chunk, line in
-            if let fact = chunk.scanner.facts(line.bytes) {
-                add(&chunk.part, fact)
-                return
-            }
+            let scanner = chunk.scanner
+            if scanner.read(line.bytes, { add(&chunk.part, $0) }) { return }
             chunk.scanner.decoded += 1
             add(&chunk.part, RecordFacts(try decode(line.text, file: line.file, line: line.number), details: details))
         }

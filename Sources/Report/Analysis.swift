@@ -161,6 +161,7 @@ public struct Analysis: Sendable {
     /// The parts are taken out of `groupings` one by one as they are merged, so each part's
     /// lists are let go as soon as they are copied (a million records are never held twice).
     static func build(groupings: inout [Grouping], skipped: [SkippedEnvironment], options: Options) throws -> Analysis {
+        let clock = PhaseClock()
         // Each part's lists, in part order, per point and environment: joined below on every
         // core; the rest of each part is merged here.
         var pieces: [PointKey: [String: [[Grouping.Launch]]]] = [:]
@@ -174,7 +175,9 @@ public struct Analysis: Sendable {
             part.launches = [:]
             grouping.merge(part)
         }
+        clock.mark("  merge")
         grouping.launches = Grouping.joined(&pieces)
+        clock.mark("  join")
         let recordCount = grouping.recordCount
         guard recordCount > 0 else { throw AnalysisError.noRecords }
         let present = grouping.present
@@ -191,6 +194,7 @@ public struct Analysis: Sendable {
         // The launches live on in `points`: let the grouping's copy go.
         grouping.launches = [:]
         let sortedKeys = keys.sorted(by: kernels.precedes)
+        clock.mark("  points")
         let pairer = Pairer(points: points, options: options)
 
         var comparisons: [Comparison] = []
@@ -203,8 +207,10 @@ public struct Analysis: Sendable {
         guard !comparisons.isEmpty else {
             throw AnalysisError.nothingPairs(baseline: baseline, present: environments.filter { $0 != baseline })
         }
+        clock.mark("  comparisons")
         let chains = Ladder.chains(Ladder.steps(present: present)).compactMap { pairer.chain($0, keys: sortedKeys, kernels: kernels) }
 
+        clock.mark("  chains")
         let labels = PointKey.labels(for: keys)
         var analysis = Analysis(baseline: baseline, environments: environments, kernels: kernels, points: points,
                                 comparisons: comparisons, headlines: headlines, chains: chains,
@@ -217,6 +223,7 @@ public struct Analysis: Sendable {
         }).count
         analysis.warnings = grouping.warnings(points: points, environments: environments, kernels: kernels, labels: labels)
             + Analysis.roundWarnings(comparisons, options: options)
+        clock.mark("  warnings")
         return analysis
     }
 

@@ -12,7 +12,8 @@ public struct KernelDescriptions: Sendable {
     /// Records what `fact` says about its kernel: the first descriptor seen wins.
     mutating func note(_ fact: RecordFacts) {
         // Runs of one kernel: look it up again only when it changes.
-        if fact.kernel == lastKernel && (fact.descriptor == nil || lastHadDescriptor) && (fact.bytes == nil || lastSweeps) { return }
+        // The descriptor is looked at last: reading it copies it (retains its lists), a million times.
+        if fact.kernel == lastKernel && (fact.bytes == nil || lastSweeps) && (lastHadDescriptor || fact.descriptor == nil) { return }
         if byKernel[fact.kernel] == nil, let descriptor = fact.descriptor { byKernel[fact.kernel] = descriptor }
         if fact.bytes != nil { sweeps.insert(fact.kernel) }
         lastKernel = fact.kernel

@@ -220,7 +220,8 @@ public struct Why: Sendable {
         var all: [String: Set<Int>] = [:]
         for sides in analysis.points.values {
             for (environment, point) in sides {
-                for launch in point.launches { all[environment, default: []].insert(launch.round ?? launch.trial) }
+                // One look-up per list, not per launch: a large report has a million launches.
+                all[environment, default: []].formUnion(point.launches.lazy.map { $0.round ?? $0.trial })
             }
         }
         return analysis.environments.compactMap { environment in

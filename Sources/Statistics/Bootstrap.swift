@@ -16,10 +16,21 @@ public struct Bootstrap: Sendable {
     /// Nil unless both sides have at least two trials: one trial has no spread to resample.
     public func gapInterval(baseline: [Double], candidate: [Double]) -> ClosedRange<Double>? {
         guard baseline.count >= 2, candidate.count >= 2 else { return nil }
-        var generator = SeededGenerator(seed: seed)
         var gaps: [Double] = []
         gaps.reserveCapacity(resamples)
         let baseline = baseline.sorted(), candidate = candidate.sorted()
+        if baseline.count > Bootstrap.limitCount && candidate.count > Bootstrap.limitCount {
+            // Both in the limit: the two sides take the stream's deviates in turn.
+            let deviates = normalDeviates(2 * resamples)
+            for index in 0..<resamples {
+                let b = Bootstrap.limitMedian(baseline, deviates[2 * index])
+                let c = Bootstrap.limitMedian(candidate, deviates[2 * index + 1])
+                guard b > 0 else { continue }
+                gaps.append(c / b - 1)
+            }
+            return interval(of: gaps)
+        }
+        var generator = SeededGenerator(seed: seed)
         var base = [Int32](repeating: 0, count: baseline.count), cand = [Int32](repeating: 0, count: candidate.count)
         for _ in 0..<resamples {
             let b = Bootstrap.resampledMedian(baseline, into: &base, using: &generator)
@@ -40,11 +51,7 @@ public struct Bootstrap: Sendable {
     public func pairedMedianInterval(_ differences: [Double]) -> ClosedRange<Double>? {
         let n = differences.count
         guard n >= 2 else { return nil }
-        var generator = SeededGenerator(seed: seed)
-        let values = differences.sorted()
-        var scratch = [Int32](repeating: 0, count: values.count)
-        let medians = (0..<resamples).map { _ in Bootstrap.resampledMedian(values, into: &scratch, using: &generator) }
-        return interval(of: medians, tail: expandedTail(n: n))
+        return interval(of: resampledMedians(differences.sorted()), tail: expandedTail(n: n))
     }
 
     /// Interval of any statistic of `rounds` paired rounds, the rounds resampled whole (a draw
@@ -81,12 +88,31 @@ public struct Bootstrap: Sendable {
     /// Interval of the median itself, for the bands drawn around each environment's curve.
     public func medianInterval(_ values: [Double]) -> ClosedRange<Double>? {
         guard values.count >= 2 else { return nil }
-        var generator = SeededGenerator(seed: seed)
-        let values = values.sorted()
-        var scratch = [Int32](repeating: 0, count: values.count)
-        let medians = (0..<resamples).map { _ in Bootstrap.resampledMedian(values, into: &scratch, using: &generator) }
-        return interval(of: medians)
+        return interval(of: resampledMedians(values.sorted()))
     }
+
+    /// The medians of `resamples` resamples of sorted `values`, drawn from the seed's stream.
+    private func resampledMedians(_ values: [Double]) -> [Double] {
+        if values.count > Bootstrap.limitCount {
+            return normalDeviates(resamples).map { Bootstrap.limitMedian(values, $0) }
+        }
+        var generator = SeededGenerator(seed: seed)
+        var scratch = [Int32](repeating: 0, count: values.count)
+        return (0..<resamples).map { _ in Bootstrap.resampledMedian(values, into: &scratch, using: &generator) }
+    }
+
+    /// The first `count` standard normal deviates of the seed's stream, two draws each (as
+    /// `limitMedian` drew them one resample at a time): the same for every point of a report,
+    /// so computed once per seed and count instead of a logarithm and a cosine per resample.
+    private func normalDeviates(_ count: Int) -> [Double] {
+        Bootstrap.deviates.value(for: DeviatesKey(seed: seed, count: count)) {
+            var generator = SeededGenerator(seed: seed)
+            return (0..<count).map { _ in Bootstrap.normalDeviate(&generator) }
+        }
+    }
+
+    struct DeviatesKey: Hashable { var seed: UInt64; var count: Int }
+    private static let deviates = Memo<DeviatesKey, [Double]>()
 
     private func interval(of estimates: [Double], tail: Double? = nil) -> ClosedRange<Double>? {
         guard !estimates.isEmpty else { return nil }
@@ -102,7 +128,7 @@ public struct Bootstrap: Sendable {
     private static func resampledMedian(_ values: [Double], into counts: inout [Int32],
                                         using generator: inout SeededGenerator) -> Double {
         let n = values.count
-        if n > 100 { return limitMedian(values, &generator) }
+        if n > limitCount { return limitMedian(values, normalDeviate(&generator)) }
         for index in 0..<n { counts[index] = 0 }
         for _ in 0..<n { counts[draw(n, &generator)] += 1 }
         let lowerTarget = (n - 1) / 2, upperTarget = n / 2
@@ -120,15 +146,21 @@ public struct Bootstrap: Sendable {
     /// normal around the middle with standard deviation sqrt(n)/2 (the binomial count of draws
     /// below a rank), so it is drawn directly: O(1) per resample instead of O(n), which keeps a
     /// report over millions of records to seconds.
-    private static func limitMedian(_ sorted: [Double], _ generator: inout SeededGenerator) -> Double {
+    private static func limitMedian(_ sorted: [Double], _ z: Double) -> Double {
         let n = Double(sorted.count)
-        // Box-Muller from two uniforms in (0, 1].
-        let u1 = (Double(generator.next() >> 11) + 1) / 9007199254740992.0
-        let u2 = Double(generator.next() >> 11) / 9007199254740992.0
-        let z = (-2 * log(u1)).squareRoot() * cos(2 * Double.pi * u2)
         let position = min(max((n - 1) / 2 + z * n.squareRoot() / 2, 0), n - 1)
         let lower = Int(position.rounded(.down)), upper = min(lower + 1, sorted.count - 1)
         return sorted[lower] + (sorted[upper] - sorted[lower]) * (position - Double(lower))
+    }
+
+    /// Above this many values a resample's median is drawn from its normal limit (`limitMedian`).
+    private static let limitCount = 100
+
+    /// A standard normal deviate by Box-Muller from the generator's next two uniforms in (0, 1].
+    private static func normalDeviate(_ generator: inout SeededGenerator) -> Double {
+        let u1 = (Double(generator.next() >> 11) + 1) / 9007199254740992.0
+        let u2 = Double(generator.next() >> 11) / 9007199254740992.0
+        return (-2 * log(u1)).squareRoot() * cos(2 * Double.pi * u2)
     }
 
     private static func draw(_ n: Int, _ generator: inout SeededGenerator) -> Int {

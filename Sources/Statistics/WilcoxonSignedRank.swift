@@ -22,17 +22,19 @@ public enum WilcoxonSignedRank {
         let nonZero = differences.filter { $0 != 0 && $0.isFinite }
         let n = nonZero.count
         guard n > 0 else { return nil }
-        // Ranks of |d|, ties sharing their mean rank.
-        let order = nonZero.indices.sorted { abs(nonZero[$0]) < abs(nonZero[$1]) }
+        // Ranks of |d|, ties sharing their mean rank. Sorted as integers: a finite |d|'s bits
+        // order as the value does, shifted up to make room for the sign in the lowest bit (a
+        // tie's ranks are all the same, so the order within a tie does not matter).
+        let keys = nonZero.map { ($0.magnitude.bitPattern << 1) | ($0 > 0 ? 1 : 0) }.sorted()
         var wPlus = 0.0, tieTerm = 0.0, hasTies = false
         var start = 0
         while start < n {
             var stop = start + 1
-            while stop < n && abs(nonZero[order[stop]]) == abs(nonZero[order[start]]) { stop += 1 }
+            while stop < n && keys[stop] >> 1 == keys[start] >> 1 { stop += 1 }
             let size = stop - start
             let rank = Double(start + 1 + stop) / 2
             if size > 1 { hasTies = true; tieTerm += Double(size * size * size - size) }
-            for index in start..<stop where nonZero[order[index]] > 0 { wPlus += rank }
+            for index in start..<stop where keys[index] & 1 == 1 { wPlus += rank }
             start = stop
         }
         if !hasTies && n <= exactLimit {

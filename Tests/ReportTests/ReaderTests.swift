@@ -72,6 +72,47 @@ struct FastRead {
         }
     }
 
+    /// The scanner keeps one fact from line to line and changes only what differs, and matches
+    /// each key against the one the last line had at its place: whatever changes between lines
+    /// (the keys' order, a key more or less, the environment, parameters, descriptor, counters,
+    /// phases, a line only the full decoder reads), every fact is the decoder's.
+    @Test func factsKeptFromLineToLineAreTheDecodersWhateverChangesBetweenLines() throws {
+        func record(_ environment: String, bytes: Int, trial: Int) -> Record {
+            Fixtures.record(environment, bytes: bytes, trial: trial, seconds: 1e-6 * Double(trial))
+        }
+        var withCounters = record("pod-overlay", bytes: 8, trial: 3)
+        withCounters.counters = WhyTests.counters(packets: 8, bytesPerPacket: 150, throttled: 2)
+        var startup = record("pod-overlay", bytes: 8, trial: 4)
+        startup.phases = ["network": Summary(min: 0.1, p50: 0.2, mean: 0.2, p99: 0.3, max: 0.3, stddev: 0), "halo": Summary(of: [1])]
+        var noDescriptor = record("native-shm", bytes: 8, trial: 5)
+        noDescriptor.descriptor = nil
+        var knobs = record("pod-overlay-limit", bytes: 16, trial: 6)
+        knobs.environment.knobs = Knobs(cpuLimit: 0.5, slots: 2)
+        knobs.throughput = ["busbw_gbps": 2e4]
+        var escaped = record("native-shm", bytes: 16, trial: 7)
+        escaped.verification = "checked \"sum\""
+        let records = [record("native-shm", bytes: 4, trial: 1), record("native-shm", bytes: 4, trial: 2), withCounters, startup,
+                       noDescriptor, knobs, escaped, record("native-shm", bytes: 16, trial: 8), record("native-shm", bytes: 4, trial: 9)]
+        var lines = try records.map(Fixtures.jsonLine)
+        // The schema first in one line, the kernel last in another, the run left out of a third
+        // (the decoder then refuses it: the reader must too).
+        lines[1] = "{\"schema\":\"podgap.record/2\"," + lines[1].dropFirst().replacingOccurrences(of: ",\"schema\":\"podgap.record/2\"", with: "")
+        lines[7] = lines[7].replacingOccurrences(of: "\"kernel\":\"allreduce\",", with: "").dropLast() + ",\"kernel\":\"allreduce\"}"
+        #expect(lines[1].hasPrefix("{\"schema\"") && lines[7].hasSuffix("\"kernel\":\"allreduce\"}"))
+        let refused = lines[2].replacingOccurrences(of: "\"run\":\"run-pod-overlay-3\",", with: "")
+        let path = try Fixtures.temporaryFile("lines.jsonl", (lines + [refused]).joined(separator: "\n") + "\n")
+        for details in [false, true] {
+            let reader = try FastRead(path, skippingBad: true, details: details)
+            #expect(reader.facts == records.map { RecordFacts($0, details: details) })
+            #expect(reader.problems.map(\.description) == ["\(path):10: missing field 'run'"])
+            // The line without its run is the full decoder's to refuse (an escaped string in a
+            // field the scanner skips is still its own).
+            #expect(reader.decoded == 1)
+            #expect(reader.facts[3].phases == ["network": 0.2] && reader.facts[4].phases.isEmpty)
+            #expect(reader.facts[2].counters != nil && reader.facts[3].counters == nil && reader.facts[4].descriptor == nil)
+        }
+    }
+
     @Test func valuesOutsidePhysicalBoundsAreFlaggedWithTheReason() throws {
         var slow = Fixtures.record("native-shm", bytes: 8, trial: 1, seconds: 2e-6)
         slow.seconds.max = 1e308
