@@ -1,4 +1,7 @@
 import CBLAS
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Row-major single-precision matrix products through OpenBLAS, named as the math reads.
 public enum Matrix {
@@ -21,6 +24,17 @@ public enum Matrix {
 
     /// Floating-point operations of one m x n x k product (a multiply and an add each).
     public static func flops(m: Int, n: Int, k: Int) -> Double { 2 * Double(m) * Double(n) * Double(k) }
+
+    /// Ends OpenBLAS's worker threads, for a command that does no matrix work (`pods up`,
+    /// `pods down`): OpenBLAS starts them when podgap loads, and each spins on sched_yield for
+    /// 2^28 cycles (0.1 s at 2.6 GHz) before it sleeps, a core taken from the runc and CNI
+    /// processes such a command waits for. A later product starts them again (OpenBLAS's own
+    /// `exec_blas_async` does). `blas_thread_shutdown_` is OpenBLAS's (its fork handler), not in
+    /// its headers; nothing happens where the library has no such function.
+    public static func endThreads() {
+        guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "blas_thread_shutdown_") else { return }
+        _ = unsafeBitCast(symbol, to: (@convention(c) () -> Int32).self)()
+    }
 
     /// OpenBLAS's own threads: one per rank when ranks fill the cores, else they fight for them.
     public static var threads: Int {

@@ -68,7 +68,7 @@ public enum PodJob {
         if FileManager.default.fileExists(atPath: store.jobFolder(spec.name)) || !leftovers(names, containers: tools.containers.value, store: store).isEmpty {
             throw PodsError.badInput("job '\(spec.name)' already exists: use another --name, or `podgap pods down --name \(spec.name)`")
         }
-        clock.mark("leftovers check (runc list)")
+        clock.mark("leftovers check (state folders)")
         let results = URL(fileURLWithPath: spec.results,
                           relativeTo: URL(fileURLWithPath: FileManager.default.currentDirectoryPath)).standardizedFileURL.path
         let resultsExisted = FileManager.default.fileExists(atPath: results)
@@ -210,21 +210,26 @@ public enum PodJob {
         progress("network inside the namespaces; \(runtime.kind.rawValue) create: \(starts.count) pod(s)")
         // The first piece of work answers the CNI's addresses (none on the host network).
         let work: [(StepClock) throws -> (addresses: [String], ended: Date)] = [{ clock in
-            try network.configure(names, nodes: spec.nodes, network: podNetwork)
-            clock.note("network: namespaces' batches")
-            guard let cni = tools.cni else { return ([], Date()) }
-            // Every namespace's bridge ADD and its `lo` at once: each ADD is a chain of processes
-            // (nsenter, bridge, host-local) that mostly waits on the kernel and on the IPAM's lock.
-            let outcomes = try Concurrently.map(attachments.count * 2) { index -> String in
-                let attachment = attachments[index % attachments.count]
+            guard let cni = tools.cni else {
+                try network.configure(names, nodes: spec.nodes, network: podNetwork)
+                clock.note("network: namespaces' batches")
+                return ([], Date())
+            }
+            // The nodes' own wiring (eth0, flannel.1, routes, FDB) and the CNI ADDs (each a chain of
+            // processes, bridge then host-local, that mostly waits on the kernel and the IPAM's lock)
+            // touch different devices: all at once. Each namespace's `lo` is one netlink message.
+            let outcomes = try Concurrently.map(attachments.count + 1) { index -> String in
                 guard index < attachments.count else {
-                    try network.batch(attachment.netns, ["link set lo up"])
+                    for attachment in attachments { try NetworkNamespace.setLoopbackUp(attachment.netns) }
+                    try network.configure(names, nodes: spec.nodes, network: podNetwork)
+                    clock.note("network: lo, namespaces' batches")
                     return ""
                 }
+                let attachment = attachments[index]
                 return try cni.add(container: attachment.pod, netns: attachment.netns, node: nodeNetns[attachment.node],
                                    config: cniConfigs[attachment.node])
             }
-            clock.note("network: CNI ADDs and lo")
+            clock.note("network: CNI ADDs")
             return (Array(outcomes.prefix(attachments.count)), Date())
         }] + starts
         let stepClock = clock
@@ -356,7 +361,7 @@ public enum PodJob {
             removed.append("user namespace \(pin)")
         }
         if FileManager.default.fileExists(atPath: folder) {
-            try? FileManager.default.removeItem(atPath: folder)
+            FileTree.remove(folder)
             removed.append("folder \(folder)")
         }
         clock.mark("user namespaces, job folder")

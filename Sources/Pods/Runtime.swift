@@ -112,10 +112,22 @@ public struct Runtime: Sendable {
         return (status, Int32((object["pid"] as? Int) ?? 0))
     }
 
-    /// Every container id this runtime knows.
-    public func list() -> [String] {
-        guard let output = try? run(["list", "--quiet"], check: false), output.status == 0 else { return [] }
-        return output.stdout.split(separator: "\n").map(String.init)
+    /// Where the runtime keeps a folder per container (its `--root`, the default for root).
+    var stateRoot: String { kind == .crun ? "/run/crun" : "/run/runc" }
+
+    /// Every container id this runtime knows: the folders of its state root, which is all that
+    /// `runc list --quiet` reads. `pods up` and `pods down` ask every installed runtime, and a
+    /// `list` was a Go process each (crun's four, through `hybridPrefix`): 20-70 ms of each command.
+    /// A folder whose container is half made or half deleted counts too, so `up` refuses the name
+    /// and `down` deletes it.
+    public func list() -> [String] { Runtime.containers(inStateRoot: stateRoot) }
+
+    /// The container folders of a runtime's state root: folders, not links or files, by name.
+    static func containers(inStateRoot root: String) -> [String] {
+        ((try? FileManager.default.contentsOfDirectory(atPath: root)) ?? []).filter { entry in
+            var info = stat()
+            return lstat("\(root)/\(entry)", &info) == 0 && info.st_mode & S_IFMT == S_IFDIR
+        }.sorted()
     }
 
     /// Kills and removes the container, whatever state it is in; quiet when it is already gone.

@@ -3,6 +3,7 @@ import ArgumentParser
 import Foundation
 import Pods
 import RDMA
+import Compute
 
 /// `podgap pods`: Kubernetes-style pods on this machine (runc, netns, CNI bridge, VXLAN).
 struct PodsCommand: ParsableCommand {
@@ -86,6 +87,7 @@ struct PodsUp: ParsableCommand {
     var userns = false
 
     func run() throws {
+        Matrix.endThreads()  // no matrix work here: OpenBLAS's spinning workers would take a core from runc
         var knobs = Knobs()
         let given: [(String, String?)] = [("cpu-limit", cpuLimit), ("guaranteed", guaranteed ? "true" : nil), ("slots", slots),
                                           ("mtu", mtu), ("seccomp", seccomp), ("runtime", runtime),
@@ -268,6 +270,7 @@ struct PodsDown: ParsableCommand {
         } else {
             jobs = PodJob.jobs()
         }
+        Matrix.endThreads()  // as in `up`
         for job in jobs {
             let removed = PodJob.down(job: job)
             print("\(job): removed \(removed.count) item(s)")

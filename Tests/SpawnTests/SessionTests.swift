@@ -47,6 +47,30 @@ import Testing
         #expect(child.end(grace: 2) == 128 + SIGTERM)
     }
 
+    /// Voluntary context switches of the calling thread so far (getrusage RUSAGE_THREAD).
+    static func threadSwitches() -> Int {
+        var usage = rusage()
+        getrusage(__rusage_who_t(1), &usage)
+        return usage.ru_nvcsw
+    }
+
+    @Test func waitSleepsUntilTheChildEndsInsteadOfPolling() throws {
+        // Waiting half a second on a running child: polling every 2 ms wakes ~250 times; a
+        // pidfd wakes once, at the deadline.
+        let running = try Session(["/bin/sleep", "60"], environment: [:])
+        let before = Self.threadSwitches()
+        #expect(running.wait(seconds: 0.5) == nil)
+        let switches = Self.threadSwitches() - before
+        #expect(switches < 20, "the waiting thread woke \(switches) times in 0.5 s")
+        #expect(running.end(grace: 2) == 128 + SIGTERM)
+        // And it answers as soon as the child ends, with its status.
+        let short = try Session(["/bin/sh", "-c", "sleep 0.3; exit 7"], environment: [:])
+        let started = Date()
+        #expect(short.wait(seconds: 30) == 7)
+        let waited = Date().timeIntervalSince(started)
+        #expect(waited >= 0.25 && waited < 5, "waited \(waited) s")
+    }
+
     @Test func aMissingProgramIsAnErrorThatNamesIt() {
         #expect { try Session(["/nonexistent/podgap-spawn-test"], environment: [:]) } throws: { error in
             (error as? SpawnError)?.description.contains("/nonexistent/podgap-spawn-test") == true
