@@ -21,7 +21,11 @@ final class NativeLauncher: EnvironmentLauncher {
 
     func launch(_ request: LaunchRequest) throws -> LaunchResult {
         let out = folder.hostOutput(request.outName)
-        let (argv, variables) = try command(for: request.environment, application: [podgap, "run"] + request.arguments(out: out))
+        let plan = try plan(for: request.environment)
+        // Slurm's name for the job: unique per attempt, so that a timed-out one can be cancelled.
+        let job = "podgap-" + request.outName.replacingOccurrences(of: ".jsonl", with: "")
+        let (argv, variables) = try command(for: request.environment, application: [podgap, "run"] + request.arguments(out: out),
+                                            job: job, output: request.log)
         // The node is the host: its softirqs only (its interfaces carry the machine's other traffic).
         let node = NodeCounters(namespaces: [])
         let before = node.snapshot()
@@ -32,6 +36,8 @@ final class NativeLauncher: EnvironmentLauncher {
         } catch let error as SpawnError {
             throw SuiteError(error.description)
         }
+        // A killed srun or sbatch leaves its job to Slurm: end it, or it holds the cores.
+        if outcome.timedOut || outcome.interrupted { plan.cancel(job: job) }
         return LaunchResult(outcome: outcome, records: [out], podWritten: false,
                             launchCounters: LaunchCounters(from: before, to: node.snapshot()))
     }
@@ -46,15 +52,16 @@ final class NativeLauncher: EnvironmentLauncher {
         guard case .native = suite.launch(of: entry) else {
             throw SuiteError("\(entry.label) starts its ranks in pods or emulated nodes, not natively")
         }
-        let starter: LaunchPlan.NativeStarter = suite.launcher == .srun ? .srun : .mpirun
-        do { return try LaunchPlan.native(environment: entry.kind, ranks: suite.ranks, starter: starter, machine: machine) } catch let error as LaunchError {
+        do { return try LaunchPlan.native(environment: entry.kind, ranks: suite.ranks, starter: suite.launcher(of: entry), machine: machine) } catch let error as LaunchError {
             throw SuiteError("\(entry.label): \(error.description)")
         }
     }
 
-    /// mpirun (or srun) starting the suite's ranks of `application` in `entry`, and the variables it needs.
-    func command(for entry: SuiteFile.EnvironmentEntry, application: [String]) throws -> (argv: [String], environment: [String: String]) {
+    /// mpirun, srun or sbatch starting the suite's ranks of `application` in `entry`, and the
+    /// variables it needs; Slurm names the job `job`, and a batch job's output goes to `output`.
+    func command(for entry: SuiteFile.EnvironmentEntry, application: [String], job: String? = nil,
+                 output: String = "/dev/null") throws -> (argv: [String], environment: [String: String]) {
         let plan = try plan(for: entry)
-        return (plan.command + application, plan.environment)
+        return (plan.argv(running: application, job: job, output: output), plan.environment)
     }
 }

@@ -29,6 +29,20 @@ import Testing
         #expect(early.allSatisfy { $0.1 >= 0 })
     }
 
+    /// sbatch: the queue wait and allocation (to the batch script's stamp), then the process
+    /// start from there; the phases still add up to the whole.
+    @Test func aBatchJobsAllocationIsAPhaseOfItsOwn() {
+        let handover = StartupRun.Handover(launched: 10, allocated: 12.5)
+        let phases = StartupRun.phases(start: 10, handover: handover, processesStarted: 12.7, slowestInit: 13.2, firstCollective: 13.3, pods: false)
+        #expect(phases.map(\.0) == StartupPhase.batch)
+        let seconds = phases.map(\.1)
+        #expect(zip(seconds, [2.5, 0.2, 0.5, 0.1]).allSatisfy { abs($0 - $1) < 1e-9 }, "\(seconds)")
+        #expect(StartupRun.checkSum(phases, total: 3.3).ok)
+        // A process start in ticks before the stamp counts from the stamp.
+        let early = StartupRun.phases(start: 10, handover: handover, processesStarted: 12.49, slowestInit: 13, firstCollective: 13.1, pods: false)
+        #expect(early.allSatisfy { $0.1 >= 0 } && StartupRun.checkSum(early, total: 3.1).ok)
+    }
+
     @Test func theHandoverRoundTripsThroughItsArguments() {
         let phases: [(StartupPhase, Double)] = [(.submit, 0.25), (.pulled, 1.5)]
         let parsed = StartupPhase.parse(StartupPhase.text(phases))
