@@ -256,18 +256,21 @@ public struct StartupRun {
     }
 }
 
-/// When this process started, in seconds since 1970: its start time after boot (clock ticks,
-/// /proc/self/stat's 22nd field) plus the boot time (/proc/stat's btime).
+/// When a process (this one by default) started, in seconds since 1970 (CLOCK_REALTIME, as the
+/// launcher's submit time): its start after boot (clock ticks of CLOCK_BOOTTIME, /proc/PID/stat's
+/// 22nd field) moved onto the real-time clock by the two clocks' difference now. Not /proc/stat's
+/// btime: whole seconds, and stale once NTP has slewed the clock, it put starts up to a second
+/// off, before their own launch.
 enum ProcessStart {
-    static func seconds() -> Double? {
-        guard let stat = try? String(contentsOfFile: "/proc/self/stat", encoding: .utf8),
+    static func seconds(of pid: String = "self") -> Double? {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
               let close = stat.lastIndex(of: ")") else { return nil }
         // Fields after the command's ")" start at the 3rd (state): the 22nd is the 20th of them.
         let fields = stat[stat.index(after: close)...].split(separator: " ")
-        guard fields.count > 19, let ticks = Double(fields[19]),
-              let system = try? String(contentsOfFile: "/proc/stat", encoding: .utf8),
-              let line = system.split(separator: "\n").first(where: { $0.hasPrefix("btime ") }),
-              let boot = Double(line.split(separator: " ").last ?? "") else { return nil }
+        guard fields.count > 19, let ticks = Double(fields[19]) else { return nil }
+        var sinceBoot = timespec()
+        guard clock_gettime(CLOCK_BOOTTIME, &sinceBoot) == 0 else { return nil }
+        let boot = Date().timeIntervalSince1970 - (Double(sinceBoot.tv_sec) + Double(sinceBoot.tv_nsec) / 1e9)
         let perSecond = Double(sysconf(Int32(_SC_CLK_TCK)))
         return boot + ticks / max(perSecond, 1)
     }

@@ -1,3 +1,4 @@
+import Foundation
 @testable import Runner
 import Records
 import Testing
@@ -50,5 +51,22 @@ import Testing
         #expect(StartupPhase.parse("submit=1,nonsense=2") == nil)
         #expect(StartupPhase.parse("submit=-1") == nil)
         #expect(ProcessStart.seconds().map { $0 > 1_000_000_000 } == true, "this process's start, in seconds since 1970")
+    }
+
+    /// A child's start read from /proc lands on the real-time clock within a clock tick or two of
+    /// when it was spawned (btime's whole seconds put it up to a second off).
+    @Test func aProcessStartIsOnTheRealTimeClock() throws {
+        for _ in 0..<3 {
+            let before = Date().timeIntervalSince1970
+            let child = Process()
+            child.executableURL = URL(fileURLWithPath: "/bin/sleep")
+            child.arguments = ["0.5"]
+            try child.run()
+            let after = Date().timeIntervalSince1970
+            defer { child.waitUntilExit() }
+            let started = try #require(ProcessStart.seconds(of: String(child.processIdentifier)))
+            let tick = 1 / Double(sysconf(Int32(_SC_CLK_TCK)))
+            #expect(started >= before - 2 * tick && started <= after + 2 * tick, "\(started - before) s after the spawn began, \(after - before) s to spawn")
+        }
     }
 }

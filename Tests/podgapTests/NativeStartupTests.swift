@@ -48,6 +48,47 @@ import Testing
     }
 }
 
+extension NativeStartupTests {
+    /// One suite, the same kernel natively under mpirun, srun and sbatch side by side: each
+    /// environment's records say who started its ranks, nothing is skipped, Slurm's queue is
+    /// empty afterwards, and the sbatch job's output went to the launch's log.
+    @Test(.enabled(if: LocalSlurm.canRun, "slurm-local needs root (network namespaces, daemons)"))
+    func oneSuiteRunsMpirunSrunAndSbatchSideBySide() throws {
+        let cluster = try LocalSlurm.up(nodes: 1)
+        defer { cluster.remove() }
+        let file = cluster.work.appendingPathComponent("native.yaml")
+        try """
+        name: native
+        rounds: 1
+        startup: false
+        baseline: native-shm
+        environments:
+          - native-shm
+          - native-shm:
+              label: native-srun
+              launcher: srun
+          - native-shm:
+              label: native-sbatch
+              launcher: sbatch
+        kernels:
+          - allreduce: {sizes: "4", iterations: 20, warmup: 2}
+        """.write(to: file, atomically: true, encoding: .utf8)
+        let suite = try Shell.run(Shell.podgap, ["suite", file.path, "--results", cluster.work.appendingPathComponent("results").path],
+                                  environment: cluster.environment, timeout: 240, workingDirectory: cluster.work)
+        #expect(suite.status == 0, "\(suite.stderr.suffix(800))")
+        let run = URL(fileURLWithPath: suite.stdout.trimmingCharacters(in: .whitespacesAndNewlines))
+        for (label, kind) in [("native-shm", "mpirun"), ("native-srun", "srun"), ("native-sbatch", "srun")] {
+            let records = try RecordReader.read(run.appendingPathComponent("\(label).jsonl").path)
+            #expect(records.count == 1 && records.allSatisfy { $0.verified && $0.environment.launcher.kind == kind }, "\(label)")
+            #expect(records.allSatisfy { ($0.environment.launcher.jobID != nil) == (kind == "srun") }, "\(label): \(records.map(\.environment.launcher))")
+        }
+        let skipped = (try? SkippedEnvironment.read(run.appendingPathComponent(SkippedEnvironment.file).path)) ?? []
+        #expect(skipped.isEmpty, "\(skipped)")
+        let queue = try Shell.run("/usr/bin/squeue", ["-h"], environment: cluster.environment, timeout: 30)
+        #expect(queue.status == 0 && queue.stdout.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty, "\(queue.stdout)")
+    }
+}
+
 /// What every startup record must show: the phases `expected`, in the catalog, none negative,
 /// adding up within `StartupPhase.sumTolerance` to the measured time up to every rank past
 /// MPI_Init (`seconds`), and verified (the ranks' own check against submit-to-first-allreduce).
