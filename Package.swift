@@ -89,7 +89,7 @@ let package = Package(
         .target(name: "ModelFixtures", dependencies: ["Model", "Records"], path: "Tests/ModelFixtures"),
         .testTarget(name: "ModelTests", dependencies: ["Model", "Records", "ModelFixtures"]),
         .testTarget(name: "SpawnTests", dependencies: ["Spawn"]),
-        .testTarget(name: "LaunchTests", dependencies: ["Launch", "Records"]),
+        .testTarget(name: "LaunchTests", dependencies: ["Launch", "Records", "Spawn"]),
         // RDMA devices as data, for the tests of RDMA and of the transport choice.
         .target(name: "RDMATestSupport", dependencies: ["RDMADevices"], path: "Tests/RDMATestSupport"),
         .testTarget(name: "RDMATests", dependencies: ["RDMA", "RDMATestSupport", .product(name: "Yams", package: "Yams")]),

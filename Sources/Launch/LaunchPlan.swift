@@ -21,7 +21,16 @@ public struct LaunchPlan: Sendable, Equatable {
 
     /// How the native environments start their ranks (a suite's `launcher`).
     public enum NativeStarter: String, Sendable, CaseIterable {
-        case mpirun, srun
+        /// mpirun on this host.
+        case mpirun
+        /// `srun --mpi=pmix` from here: Slurm allocates and starts the ranks in one step.
+        case srun
+        /// A batch job (`sbatch --wait`) whose script starts the ranks with the same srun: the
+        /// queue wait is part of the launch, as a cluster's users pay it.
+        case sbatch
+
+        /// Slurm starts the ranks (srun or sbatch): it must answer here.
+        public var usesSlurm: Bool { self != .mpirun }
     }
 
     /// Settings a user gave mpirun by hand (`podgap-mpirun`): the plan says them in its records
@@ -46,6 +55,8 @@ public struct LaunchPlan: Sendable, Equatable {
     public var pml: String?
     /// Settings left to the user's own flags.
     public var userSettings: Set<UserSetting> = []
+    /// srun runs inside a batch job submitted with `sbatch --wait` (`argv(running:)`).
+    public var batch = false
 
     /// Exported to the ranks without containers (emulated nodes), who otherwise would not know
     /// their job and network (pods have them in their own environment).
@@ -64,7 +75,7 @@ public struct LaunchPlan: Sendable, Equatable {
         switch environment?.launch {
         case nil: break
         case .native(let b, let p)?: btl = b; pml = p
-        case .nodes(let count, _, false)? where starter == .srun:
+        case .nodes(let count, _, false)? where starter.usesSlurm:
             // Under Slurm the emulated nodes are Slurm's own nodes, which share no memory.
             nodes = count; btl = "tcp,self"
         case .nodes?:
@@ -73,9 +84,11 @@ public struct LaunchPlan: Sendable, Equatable {
         let perNode = (ranks + nodes - 1) / nodes
         let binding = nodes > 1 ? Rules.slurmNodesBinding() : Rules.nativeBinding(ranksPerNode: perNode, cores: machine.cores)
         let (yield, yieldReason) = Rules.yield(ranksOnMachine: perNode, cores: machine.cores)
-        return LaunchPlan(starter: starter == .srun ? .srun(nodes: nodes) : .mpirun, ranks: ranks, machine: machine,
-                          ranksPerNode: perNode, binding: binding, yieldWhenIdle: yield, yieldReason: yieldReason,
-                          oversubscribe: perNode > machine.cores, btl: btl, pml: pml)
+        var plan = LaunchPlan(starter: starter == .mpirun ? .mpirun : .srun(nodes: nodes), ranks: ranks, machine: machine,
+                              ranksPerNode: perNode, binding: binding, yieldWhenIdle: yield, yieldReason: yieldReason,
+                              oversubscribe: perNode > machine.cores, btl: btl, pml: pml)
+        plan.batch = starter == .sbatch
+        return plan
     }
 
     /// Ranks over a pods job's hosts (pods, or emulated nodes without containers), all on this
@@ -181,8 +194,33 @@ public struct LaunchPlan: Sendable, Equatable {
         return arguments
     }
 
-    /// The program and its arguments: the argv before the command the ranks run.
+    /// The program and its arguments: the argv before the command the ranks run (under
+    /// sbatch, the srun line its batch script runs).
     public var command: [String] { [program] + arguments }
+
+    /// The batch script's variable holding when it started (seconds since 1970, from `date
+    /// +%s.%N`): the end of the queue wait, which srun hands on to the ranks.
+    public static let allocatedVariable = "PODGAP_ALLOCATED"
+
+    /// The argv that starts `application` on the plan's ranks: `command` and the application,
+    /// or under sbatch `sbatch --wait` of a batch script that stamps its start and runs them
+    /// with srun, its output appended to `output`. Slurm names the job (or srun's) `job`, for
+    /// `cancel(job:)`.
+    public func argv(running application: [String], job: String? = nil, output: String = "/dev/null") -> [String] {
+        guard case .srun(let nodes) = starter else { return command + application }
+        let name = job.map { ["--job-name=\($0)"] } ?? []
+        guard batch else { return [program] + name + arguments + application }
+        let script = "export \(LaunchPlan.allocatedVariable)=$(date +%s.%N); exec " + (command + application).map(LaunchPlan.quoted).joined(separator: " ")
+        return [Executable.find("sbatch") ?? "/usr/bin/sbatch", "--wait", "--quiet"] + name + ["--output=\(output)", "--open-mode=append",
+                "-n", String(ranks), "-N", String(nodes), "--wrap", script]
+    }
+
+    /// Ends a Slurm job or step named `job` that outlived its starter (killed at a timeout);
+    /// nothing for mpirun.
+    public func cancel(job: String) {
+        guard case .srun = starter, let scancel = Executable.find("scancel") else { return }
+        _ = try? Child.capture([scancel, "--name=\(job)"], timeout: 30)
+    }
 
     /// Variables the starter needs set: Open MPI's consent to run as root, and under srun the
     /// binding (srun passes its environment to the tasks; mpirun gets it as `-x` flags).
@@ -217,7 +255,7 @@ public struct LaunchPlan: Sendable, Equatable {
     public var starterName: String {
         switch starter {
         case .mpirun: return "mpirun"
-        case .srun: return "srun"
+        case .srun: return batch ? "sbatch" : "srun"
         case .pods(let containers, _, _, _): return containers ? "pods" : "nodes"
         }
     }

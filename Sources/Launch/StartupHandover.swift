@@ -9,9 +9,11 @@ public struct StartupHandover: Sendable {
     public var launched: Double
     public var phases: [(StartupPhase, Double)] = []
     public var pulledBytes: Int64?
+    /// Under sbatch, when the batch script started (the ranks read it from their environment).
+    public var allocated: Double?
 
-    public init(launched: Double, phases: [(StartupPhase, Double)] = [], pulledBytes: Int64? = nil) {
-        self.launched = launched; self.phases = phases; self.pulledBytes = pulledBytes
+    public init(launched: Double, phases: [(StartupPhase, Double)] = [], pulledBytes: Int64? = nil, allocated: Double? = nil) {
+        self.launched = launched; self.phases = phases; self.pulledBytes = pulledBytes; self.allocated = allocated
     }
 
     public var arguments: [String] {

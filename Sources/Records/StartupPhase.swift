@@ -17,7 +17,11 @@ public enum StartupPhase: String, CaseIterable, Codable, Sendable {
     /// Pods: from the launch command to every rank past MPI_Init (mpirun, orted in the pods,
     /// the ranks' exec and MPI's wire-up).
     case wireUp = "wireup"
-    /// Native: from the launch command to the slowest rank's process start.
+    /// Native under sbatch: from the submission to the batch script's start (the queue wait and
+    /// the allocation), as the script stamps it.
+    case allocated
+    /// Native: from the launch command (under sbatch, the batch script's start) to the slowest
+    /// rank's process start; under srun Slurm's allocation is part of it.
     case processesStarted = "processes_started"
     /// Native: from the slowest process start to every rank past MPI_Init.
     case mpiInit = "mpi_init"
@@ -26,11 +30,13 @@ public enum StartupPhase: String, CaseIterable, Codable, Sendable {
 
     /// The pods' phases, in order; those a launch did not go through (no pull) are left out.
     public static let pods: [StartupPhase] = [.submit, .pulled, .unpacked, .network, .created, .started, .wireUp, .firstCollective]
-    /// mpirun on this host (or on the emulated nodes), in order.
+    /// mpirun on this host (or on the emulated nodes), or srun, in order.
     public static let native: [StartupPhase] = [.processesStarted, .mpiInit, .firstCollective]
+    /// A batch job (sbatch, srun in its script), in order.
+    public static let batch: [StartupPhase] = [.allocated] + native
 
     /// Every phase in the order a report shows them.
-    public static let ordered: [StartupPhase] = pods.filter { $0 != .firstCollective } + native
+    public static let ordered: [StartupPhase] = pods.filter { $0 != .firstCollective } + batch
 
     public var label: String {
         switch self {
@@ -41,6 +47,7 @@ public enum StartupPhase: String, CaseIterable, Codable, Sendable {
         case .created: return "container created"
         case .started: return "started"
         case .wireUp: return "MPI wire-up"
+        case .allocated: return "job allocated"
         case .processesStarted: return "processes started"
         case .mpiInit: return "MPI_Init"
         case .firstCollective: return "first allreduce"

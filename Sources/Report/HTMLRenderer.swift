@@ -97,7 +97,7 @@ public struct HTMLRenderer: Sendable {
     /// One stacked bar per environment, a segment per phase, on one scale of seconds.
     func startupBars(_ startup: StartupPhases) -> String {
         let phases = startup.phases
-        let palette = ["#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1", "#ff9da7", "#9c755f", "#bab0ac"]
+        let palette = ["#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1", "#ff9da7", "#9c755f", "#bab0ac", "#d37295"]
         func colour(_ phase: StartupPhase) -> String { palette[(StartupPhase.ordered.firstIndex(of: phase) ?? 0) % palette.count] }
         let longest = startup.rows.map { $0.seconds.reduce(0) { $0 + $1.seconds } }.max() ?? 0
         let labelWidth = 180.0, barWidth = 560.0, rowHeight = 22.0

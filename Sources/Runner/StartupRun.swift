@@ -27,15 +27,20 @@ public struct StartupRun {
     public var report: (String) -> Void
     /// Pods pull the image from the registry before they start (the `pull` knob); nil for none.
     public var pull: Knobs.Pull?
+    /// What starts native ranks: mpirun on this host, or Slurm (srun, or sbatch with srun in its
+    /// batch script), the launch timed from the submission.
+    public var launcher: LaunchPlan.NativeStarter
 
     /// The environment native startup launches are: mpirun on this host, over shared memory.
     public static let nativeEnvironment = EnvironmentCatalog.nativeShm
 
     public init(network: NetworkMode, containers: Bool, ranks: Int, trials: Int, settings: RunSettings, podgap: String,
-                machine: Machine = .current, pull: Knobs.Pull? = nil, report: @escaping (String) -> Void) {
+                machine: Machine = .current, pull: Knobs.Pull? = nil, launcher: LaunchPlan.NativeStarter = .mpirun,
+                report: @escaping (String) -> Void) {
         self.network = network; self.containers = containers; self.ranks = ranks; self.trials = trials
         self.settings = settings; self.podgap = podgap; self.machine = machine; self.report = report
         self.pull = pull == .never ? nil : pull
+        self.launcher = launcher
     }
 
     /// What the launcher hands the ranks besides the start (one type for `run startup` and suites).
@@ -57,6 +62,9 @@ public struct StartupRun {
         if !containers && podNetwork == nil {
             throw RunFailure.badInput("--network \(network.rawValue) runs mpirun on this host; --no-containers applies to emulated nodes (--network \(PodNetwork.host.mode.rawValue))")
         }
+        if launcher != .mpirun && podNetwork != nil {
+            throw RunFailure.badInput("--launcher \(launcher.rawValue) starts native ranks through Slurm: give --network \(NetworkMode.loopback.rawValue) (pods are started by mpirun over the pods)")
+        }
         for trial in settings.trial..<(settings.trial + trials) {
             let status = try podNetwork.map { try pods($0, out: path, runID: runID, trial: trial) }
                 ?? native(out: path.path, runID: runID, trial: trial)
@@ -64,14 +72,20 @@ public struct StartupRun {
         }
     }
 
-    /// The native launch's argv for one trial: the launch plan's mpirun, then the ranks' probe.
-    public func nativeCommand(start: Double, out: String, runID: String, trial: Int) throws -> [String] {
-        let plan: LaunchPlan
-        do { plan = try LaunchPlan.native(environment: StartupRun.nativeEnvironment, ranks: ranks, machine: machine) } catch let error as LaunchError {
+    /// The native launch's plan: native-shm's, started by `launcher`.
+    func nativePlan() throws -> LaunchPlan {
+        do { return try LaunchPlan.native(environment: StartupRun.nativeEnvironment, ranks: ranks, starter: launcher, machine: machine) } catch let error as LaunchError {
             throw RunFailure.badInput(error.description)
         }
-        return plan.command + [podgap] + probeArguments(start: start, launch: "mpirun", out: out, runID: runID, trial: trial,
-                                                        handover: Handover(launched: start))
+    }
+
+    /// The native launch's argv for one trial: the launch plan's mpirun, srun or sbatch, then the
+    /// ranks' probe; Slurm names the job `job`, a batch job's output goes to `output`.
+    public func nativeCommand(start: Double, out: String, runID: String, trial: Int, job: String? = nil,
+                              output: String = "/dev/null") throws -> [String] {
+        try nativePlan().argv(running: [podgap] + probeArguments(start: start, launch: launcher.rawValue, out: out, runID: runID, trial: trial,
+                                                                 handover: Handover(launched: start)),
+                              job: job, output: output)
     }
 
     private func probeArguments(start: Double, launch: String, out: String, runID: String, trial: Int, handover: Handover) -> [String] {
@@ -84,15 +98,24 @@ public struct StartupRun {
         return arguments
     }
 
-    /// mpirun on this host, the ranks as plain processes.
+    /// mpirun on this host, the ranks as plain processes; or Slurm's srun or sbatch, the
+    /// submission timed from here, a batch job's output kept until it has ended well.
     private func native(out: String, runID: String, trial: Int) throws -> Int32 {
-        let argv = try nativeCommand(start: Date().timeIntervalSince1970, out: out, runID: runID, trial: trial)
-        let mpirun: Session
-        do { mpirun = try Session(argv, environment: MPIRunEnvironment.current) } catch let error as SpawnError {
+        let plan = try nativePlan()
+        let job = "podgap-startup-\(runID)-\(trial)"
+        let output = launcher == .sbatch ? FileManager.default.temporaryDirectory.appendingPathComponent("\(job).out").path : "/dev/null"
+        defer { if output != "/dev/null" { unlink(output) } }
+        let argv = try nativeCommand(start: Date().timeIntervalSince1970, out: out, runID: runID, trial: trial, job: job, output: output)
+        let starter: Session
+        do { starter = try Session(argv, environment: MPIRunEnvironment.current.merging(plan.environment) { $1 }) } catch let error as SpawnError {
             throw RunFailure.badInput(error.description)
         }
-        if let status = mpirun.wait(seconds: settings.timeout) { return status }
-        _ = mpirun.end(grace: 5)
+        if let status = starter.wait(seconds: settings.timeout) {
+            if status != 0 && output != "/dev/null" { report("\(launcher.rawValue) job \(job): \(Child.lastLine(of: output))") }
+            return status
+        }
+        _ = starter.end(grace: 5)
+        plan.cancel(job: job)
         throw RunFailure(message: "startup trial \(trial) timed out after \(Int(settings.timeout.rounded()))s; records written so far are intact",
                          code: .timedOut)
     }
@@ -152,10 +175,16 @@ public struct StartupRun {
         environment.mpiThreadLevel = threadLevel.name
         if let writer {
             let seconds = slowest - start
-            let includes = launch != "pods" ? "mpirun + MPI_Init"
+            let includes = launch == "srun" ? "srun (allocation, step launch) + MPI_Init"
+                : launch == "sbatch" ? "sbatch (queue wait, batch script) + srun + MPI_Init"
+                : launch != "pods" ? "mpirun + MPI_Init"
                 : !containers ? "pods up (node netns, underlay) + mpirun + MPI_Init"
                 : "pods up (netns, CNI, runc create+start) + mpirun + MPI_Init"
-            let handover = handover ?? Handover(launched: start)
+            var handover = handover ?? Handover(launched: start)
+            if launch == LaunchPlan.NativeStarter.sbatch.rawValue {
+                // The batch script's start, stamped by the script and handed on by srun.
+                handover.allocated = ProcessInfo.processInfo.environment[LaunchPlan.allocatedVariable].flatMap(Double.init)
+            }
             let phases = StartupRun.phases(start: start, handover: handover, processesStarted: slowestPair[1], slowestInit: slowest,
                                            firstCollective: firstCollective, pods: launch == "pods")
             let check = StartupRun.checkSum(phases, total: firstCollective - start)
@@ -176,17 +205,22 @@ public struct StartupRun {
     }
 
     /// The launch's phases in order: pods up's as handed over, then from the launch command on
-    /// (pods: the wire-up to the slowest MPI_Init; native: the slowest process start, then
-    /// MPI_Init), then the first allreduce.
+    /// (pods: the wire-up to the slowest MPI_Init; native: a batch job's allocation, the slowest
+    /// process start, then MPI_Init), then the first allreduce.
     static func phases(start: Double, handover: Handover, processesStarted: Double, slowestInit: Double, firstCollective: Double,
                        pods: Bool) -> [(StartupPhase, Double)] {
         var phases = handover.phases
         if pods {
             phases.append((.wireUp, slowestInit - handover.launched))
         } else {
+            var from = handover.launched
+            if let allocated = handover.allocated {
+                from = max(allocated, from)
+                phases.append((.allocated, from - handover.launched))
+            }
             // A process cannot start before its launch: a coarse clock (ticks) must not say so.
-            let started = max(processesStarted, handover.launched)
-            phases += [(.processesStarted, started - handover.launched), (.mpiInit, slowestInit - started)]
+            let started = max(processesStarted, from)
+            phases += [(.processesStarted, started - from), (.mpiInit, slowestInit - started)]
         }
         phases.append((.firstCollective, firstCollective - slowestInit))
         return phases
@@ -203,18 +237,21 @@ public struct StartupRun {
     }
 }
 
-/// When this process started, in seconds since 1970: its start time after boot (clock ticks,
-/// /proc/self/stat's 22nd field) plus the boot time (/proc/stat's btime).
+/// When a process (this one by default) started, in seconds since 1970 (CLOCK_REALTIME, as the
+/// launcher's submit time): its start after boot (clock ticks of CLOCK_BOOTTIME, /proc/PID/stat's
+/// 22nd field) moved onto the real-time clock by the two clocks' difference now. Not /proc/stat's
+/// btime: whole seconds, and stale once NTP has slewed the clock, it put starts up to a second
+/// off, before their own launch.
 enum ProcessStart {
-    static func seconds() -> Double? {
-        guard let stat = try? String(contentsOfFile: "/proc/self/stat", encoding: .utf8),
+    static func seconds(of pid: String = "self") -> Double? {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
               let close = stat.lastIndex(of: ")") else { return nil }
         // Fields after the command's ")" start at the 3rd (state): the 22nd is the 20th of them.
         let fields = stat[stat.index(after: close)...].split(separator: " ")
-        guard fields.count > 19, let ticks = Double(fields[19]),
-              let system = try? String(contentsOfFile: "/proc/stat", encoding: .utf8),
-              let line = system.split(separator: "\n").first(where: { $0.hasPrefix("btime ") }),
-              let boot = Double(line.split(separator: " ").last ?? "") else { return nil }
+        guard fields.count > 19, let ticks = Double(fields[19]) else { return nil }
+        var sinceBoot = timespec()
+        guard clock_gettime(CLOCK_BOOTTIME, &sinceBoot) == 0 else { return nil }
+        let boot = Date().timeIntervalSince1970 - (Double(sinceBoot.tv_sec) + Double(sinceBoot.tv_nsec) / 1e9)
         let perSecond = Double(sysconf(Int32(_SC_CLK_TCK)))
         return boot + ticks / max(perSecond, 1)
     }

@@ -91,7 +91,7 @@ public protocol EnvironmentLauncher: AnyObject {
 public protocol EnvironmentAvailability {
     /// Why environments that need an RDMA adapter cannot run here; nil when one is usable.
     func rdmaUnavailable() -> String?
-    /// Why `launcher: srun` cannot start ranks here; nil when a Slurm cluster answers.
+    /// Why `launcher: srun` (or sbatch) cannot start ranks here; nil when a Slurm cluster answers.
     func slurmUnavailable() -> String?
     /// Why pods cannot be made here (not root, no runc ...); nil when they can.
     func podsUnavailable() -> String?
@@ -137,7 +137,7 @@ extension SuiteFile {
     /// How `entry` starts its ranks in this suite. Under Slurm native nodes are Slurm's own nodes
     /// (srun -N), not node namespaces.
     func launch(of entry: EnvironmentEntry) -> EnvironmentKind.Launch {
-        if launcher == .srun, case .nodes(_, _, false) = entry.kind.launch { return .native(btl: "tcp,self", pml: nil) }
+        if launcher(of: entry).usesSlurm, case .nodes(_, _, false) = entry.kind.launch { return .native(btl: "tcp,self", pml: nil) }
         return entry.kind.launch
     }
 }

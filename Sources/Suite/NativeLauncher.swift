@@ -21,15 +21,18 @@ final class NativeLauncher: EnvironmentLauncher {
 
     func launch(_ request: LaunchRequest) throws -> LaunchResult {
         let out = folder.hostOutput(request.outName)
+        let plan = try plan(for: request.environment)
+        // Slurm's name for the job: unique per attempt, so that a timed-out one can be cancelled.
+        let job = "podgap-" + request.outName.replacingOccurrences(of: ".jsonl", with: "")
         // The node is the host: its softirqs only (its interfaces carry the machine's other traffic).
         let gates = folder.hostOutput(request.gateName)
         let counting = NodeCounting(NodeCounters(namespaces: []), kernels: request.kernels.count, hostFolder: gates, log: request.log)
         // A startup probe's launch is submitted as the launcher starts (nothing comes before it).
         let submitted = Date().timeIntervalSince1970
-        let probe = StartupHandover(launched: submitted).arguments(start: submitted, launch: suite.launcher.rawValue)
+        let probe = StartupHandover(launched: submitted).arguments(start: submitted, launch: suite.launcher(of: request.environment).rawValue)
         let application = [podgap, "run"] + request.arguments(out: out, gate: counting.hostFolder, probe: probe)
         let (argv, variables): ([String], [String: String])
-        do { (argv, variables) = try command(for: request.environment, application: application) } catch {
+        do { (argv, variables) = try command(for: request.environment, application: application, job: job, output: request.log) } catch {
             _ = counting.finish()
             throw error
         }
@@ -41,6 +44,8 @@ final class NativeLauncher: EnvironmentLauncher {
             _ = counting.finish()
             throw SuiteError(error.description)
         }
+        // A killed srun or sbatch leaves its job to Slurm: end it, or it holds the cores.
+        if outcome.timedOut || outcome.interrupted { plan.cancel(job: job) }
         let counted = counting.finish()
         return LaunchResult(outcome: outcome, records: [out], podWritten: false, launchCounters: counted.launch, kernelCounters: counted.parts)
     }
@@ -55,15 +60,16 @@ final class NativeLauncher: EnvironmentLauncher {
         guard case .native = suite.launch(of: entry) else {
             throw SuiteError("\(entry.label) starts its ranks in pods or emulated nodes, not natively")
         }
-        let starter: LaunchPlan.NativeStarter = suite.launcher == .srun ? .srun : .mpirun
-        do { return try LaunchPlan.native(environment: entry.kind, ranks: suite.ranks, starter: starter, machine: machine) } catch let error as LaunchError {
+        do { return try LaunchPlan.native(environment: entry.kind, ranks: suite.ranks, starter: suite.launcher(of: entry), machine: machine) } catch let error as LaunchError {
             throw SuiteError("\(entry.label): \(error.description)")
         }
     }
 
-    /// mpirun (or srun) starting the suite's ranks of `application` in `entry`, and the variables it needs.
-    func command(for entry: SuiteFile.EnvironmentEntry, application: [String]) throws -> (argv: [String], environment: [String: String]) {
+    /// mpirun, srun or sbatch starting the suite's ranks of `application` in `entry`, and the
+    /// variables it needs; Slurm names the job `job`, and a batch job's output goes to `output`.
+    func command(for entry: SuiteFile.EnvironmentEntry, application: [String], job: String? = nil,
+                 output: String = "/dev/null") throws -> (argv: [String], environment: [String: String]) {
         let plan = try plan(for: entry)
-        return (plan.command + application, plan.environment)
+        return (plan.argv(running: application, job: job, output: output), plan.environment)
     }
 }

@@ -1,5 +1,6 @@
 import Config
 import Foundation
+import Launch
 import Pods
 import Records
 
@@ -38,6 +39,10 @@ public struct SuiteFile: Sendable {
         public var memory: String?
         /// How this environment's kernels are launched; nil: the suite's `launch`.
         public var launchShape: LaunchShape?
+        /// What starts this environment's native ranks (`launcher:` under the entry); nil: the suite's.
+        public var launcher: Launcher?
+        /// Where the file set `launcher` (FILE:LINE), for refusals that point at it.
+        public var launcherSetAt: String?
 
         /// The emulated nodes and pods per node `pods up` makes for `ranks` ranks (the kind's
         /// `defaultNodes` unless `nodes` is set). With `slots` each pod runs that many ranks:
@@ -59,10 +64,8 @@ public struct SuiteFile: Sendable {
         case combined
     }
 
-    /// How the native environments start their ranks.
-    public enum Launcher: String, Sendable, CaseIterable {
-        case mpirun, srun
-    }
+    /// How native environments start their ranks: mpirun on this host, or srun or sbatch through Slurm.
+    public typealias Launcher = LaunchPlan.NativeStarter
 
     public var name: String
     public var description: String?
@@ -73,7 +76,10 @@ public struct SuiteFile: Sendable {
     public var ranks: Int
     public var baseline: String?
     public var timeout: String
+    /// What starts the native environments' ranks where an environment does not say (`launcher:`).
     public var launcher: Launcher
+    /// Where the file set the suite-wide `launcher` (FILE:LINE); nil where it is the default.
+    public var launcherSetAt: String?
     /// Also time one tiny launch per environment and round (kernel "launch" in the records).
     public var startup: Bool
     /// `startup: phases`: that launch is `podgap run startup`'s probe, so each also leaves a
@@ -90,7 +96,7 @@ public struct SuiteFile: Sendable {
     static let defaultLaunchShape = LaunchShape.perKernel
     static let topFields = ["name", "description", "rounds", "seed", "ranks", "baseline", "timeout", "launcher", "startup",
                             "launch", "environments", "kernels"]
-    static let environmentFields = ["label", "launch", "nodes", "pods-per-node", "cpus", "cpuset", "split-cpus", "memory"] + Knobs.names
+    static let environmentFields = ["label", "launch", "launcher", "nodes", "pods-per-node", "cpus", "cpuset", "split-cpus", "memory"] + Knobs.names
     /// Options of `podgap run KERNEL` the suite sets itself.
     public static let reservedOptions: Set<String> = ["out", "label", "run-id", "trial", "round", "position", "timeout", "transport", "help", "version"]
 
@@ -132,9 +138,8 @@ public struct SuiteFile: Sendable {
             guard DurationText.seconds(suite.timeout) != nil else { throw value.problem("'\(suite.timeout)' is not a duration: use seconds, or a number with s, m or h") }
         }
         if let value = top.field("launcher") {
-            let name = try value.text()
-            guard let launcher = Launcher(rawValue: name) else { throw value.problem("'\(name)' is unknown; \(allowed(Launcher.allCases.map(\.rawValue)))") }
-            suite.launcher = launcher
+            suite.launcher = try launcher(value)
+            suite.launcherSetAt = location(value)
         }
         if let value = top.field("startup") {
             if (try? value.text()) == startupPhases {
@@ -184,6 +189,22 @@ public struct SuiteFile: Sendable {
     /// How `entry`'s kernels are launched in this suite.
     public func launchShape(of entry: EnvironmentEntry) -> LaunchShape { entry.launchShape ?? launchShape }
 
+    /// What starts `entry`'s native ranks in this suite: its own `launcher`, else the suite's.
+    public func launcher(of entry: EnvironmentEntry) -> Launcher { entry.launcher ?? launcher }
+
+    /// Where the file chose `entry`'s launcher (FILE:LINE of the `launcher` key); nil for the default.
+    public func launcherSetAt(of entry: EnvironmentEntry) -> String? { entry.launcher != nil ? entry.launcherSetAt : launcherSetAt }
+
+    private static func launcher(_ value: ConfigValue) throws -> Launcher {
+        let name = try value.text()
+        guard let launcher = Launcher(rawValue: name) else {
+            throw value.problem("'\(name)' is unknown; allowed: \(Launcher.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        return launcher
+    }
+
+    private static func location(_ value: ConfigValue) -> String { value.line.map { "\(value.file):\($0)" } ?? value.file }
+
     private static func launchShape(_ value: ConfigValue) throws -> LaunchShape {
         let name = try value.text()
         guard let shape = LaunchShape(rawValue: name) else {
@@ -215,6 +236,9 @@ public struct SuiteFile: Sendable {
                 switch option {
                 case "label": entry.label = try value.text()
                 case "launch": entry.launchShape = try launchShape(value)
+                case "launcher":
+                    entry.launcher = try launcher(value)
+                    entry.launcherSetAt = location(value)
                 case "nodes": entry.nodes = try value.integer(atLeast: 1)
                 case "pods-per-node": entry.podsPerNode = try value.integer(atLeast: 1)
                 case "cpuset": entry.cpuset = try value.text()
@@ -241,6 +265,9 @@ public struct SuiteFile: Sendable {
                 throw item.problem("\(name) runs on the host: nodes, pods-per-node, cpus, cpuset, split-cpus and memory apply to pods environments only")
             }
         case .nodes(let defaultNodes, _, let containers):
+            if containers && entry.launcher != nil {
+                throw item.problem("\(name) starts its ranks in pods (mpirun over the pods): launcher (\(Launcher.allCases.map(\.rawValue).joined(separator: ", "))) applies to native environments and native-2node")
+            }
             if !containers && !entry.knobs.isEmpty {
                 throw item.problem("\(name) runs its ranks as host processes: knobs (\(Knobs.names.joined(separator: ", "))) apply to pod environments only")
             }

@@ -246,7 +246,7 @@ public final class SuiteRunner {
                     skipped[entry.label] = reason
                 }
             case .native:
-                if suite.launcher == .srun, let reason = slurm { skipped[entry.label] = "no Slurm cluster: \(reason)" }
+                if suite.launcher(of: entry).usesSlurm, let reason = slurm { skipped[entry.label] = "no Slurm cluster: \(reason)" }
             }
         }
         for (label, reason) in skipped.sorted(by: { $0.key < $1.key }) { log("skipping \(label): \(reason)") }

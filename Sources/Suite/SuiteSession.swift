@@ -84,6 +84,19 @@ public struct SuiteSession {
 
     private let results: String
 
+    /// `--dry-run`'s check of what a run would skip for want of Slurm: the first environment
+    /// whose ranks srun or sbatch starts, refused at the `launcher` key that chose srun (FILE:LINE), when
+    /// `availability` finds no Slurm cluster. A run skips such environments with the reason instead.
+    public func checkSlurm(_ availability: any EnvironmentAvailability) throws {
+        let srun = suite.environments.filter { entry in
+            guard case .native = suite.launch(of: entry) else { return false }
+            return suite.launcher(of: entry).usesSlurm
+        }
+        guard let first = srun.first, let reason = availability.slurmUnavailable() else { return }
+        let location = suite.launcherSetAt(of: first).map { "\($0): " } ?? ""
+        throw SuiteError("\(location)\(first.label) starts its ranks with \(suite.launcher(of: first).rawValue), but no Slurm cluster answers here: \(reason)")
+    }
+
     /// What `--dry-run` prints: the seed, then every launch of every round in its order.
     public var plan: [String] {
         let shown = settings.rounds ?? suite.rounds

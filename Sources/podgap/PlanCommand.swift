@@ -26,7 +26,7 @@ struct PlanCommand: ParsableCommand {
     @Option(help: "Ranks.")
     var np: Int
 
-    @Option(help: "mpirun, or srun (--mpi=pmix).")
+    @Option(help: "mpirun, srun (--mpi=pmix), or sbatch (prints the srun line its batch script runs).")
     var starter: LaunchPlan.NativeStarter = .mpirun
 
     @Option(help: "Judge the rules for a machine with this many cores (default: the cores this process may use).")

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Kernels
+import Launch
 import Records
 import Runner
 
@@ -15,6 +16,9 @@ struct StartupCommand: ParsableCommand {
 
     @Flag(name: .customLong("no-containers"), help: "Emulated nodes without pods (native-2node); needs --network host.")
     var noContainers = false
+
+    @Option(help: "Native ranks (--network loopback) started by mpirun on this host, srun, or sbatch (srun in a batch job: the queue wait counts); Slurm must answer (scripts/slurm-local up).")
+    var launcher: LaunchPlan.NativeStarter = .mpirun
 
     @Option(help: "Ranks (one pod per rank in pods).")
     var np = 2
@@ -57,6 +61,6 @@ struct StartupCommand: ParsableCommand {
         var knobs = Knobs()
         if let pull { do { try knobs.set("pull", to: pull) } catch { throw Failure.badInput("--" + error.description) } }
         try StartupRun(network: network, containers: !noContainers, ranks: np, trials: trials, settings: settings,
-                       podgap: CommandLine.arguments[0], pull: knobs.pull, report: PodsFailure.report).run()
+                       podgap: CommandLine.arguments[0], pull: knobs.pull, launcher: launcher, report: PodsFailure.report).run()
     }
 }

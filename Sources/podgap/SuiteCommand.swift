@@ -49,6 +49,7 @@ struct SuiteCommand: ParsableCommand {
         do {
             let session = try SuiteSession(request, kernels: registry)
             if dryRun {
+                try session.checkSlurm(HostAvailability())
                 session.plan.forEach { print($0) }
                 return
             }

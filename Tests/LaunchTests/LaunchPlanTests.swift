@@ -1,5 +1,6 @@
 import Foundation
 import Records
+import Spawn
 import Testing
 @testable import Launch
 
@@ -77,6 +78,30 @@ import Testing
         let full = try LaunchPlan.native(environment: nil, ranks: 4, starter: .srun, machine: Self.two)
         #expect(full.arguments.last == "--cpu-bind=none" && full.yieldWhenIdle)
         #expect(throws: LaunchError.self) { try LaunchPlan.native(environment: EnvironmentCatalog.nativeTwoNode, ranks: 2, machine: Self.two) }
+    }
+
+    /// sbatch: a batch job of the plan's tasks and nodes whose script stamps its start and execs
+    /// the same srun line, as a shell reads it back (the application's words quoted whole).
+    @Test func sbatchWrapsTheSameSrunInABatchScriptThatStampsItsStart() throws {
+        let plan = try LaunchPlan.native(environment: EnvironmentCatalog.nativeTwoNode, ranks: 2, starter: .sbatch, machine: Self.two)
+        let srun = try LaunchPlan.native(environment: EnvironmentCatalog.nativeTwoNode, ranks: 2, starter: .srun, machine: Self.two)
+        #expect(plan.starterName == "sbatch" && plan.command == srun.command && plan.environment == srun.environment)
+        let application = ["/bin/podgap", "run", "x", "--label", "it's two words"]
+        let argv = plan.argv(running: application, job: "j1", output: "/tmp/o.log")
+        #expect(argv.first?.hasSuffix("sbatch") == true)
+        #expect(Array(argv[1..<argv.count - 1]) == ["--wait", "--quiet", "--job-name=j1", "--output=/tmp/o.log", "--open-mode=append",
+                                                    "-n", "2", "-N", "2", "--wrap"])
+        let script = try #require(argv.last)
+        #expect(script.hasPrefix("export PODGAP_ALLOCATED=$(date +%s.%N); exec "))
+        // The script's words after `exec`, as sh splits them: srun's line, then the application, unchanged.
+        let words = try Child.capture(["/bin/sh", "-c", "for w in " + script.components(separatedBy: "; exec ")[1] + "; do printf '%s\\n' \"$w\"; done"],
+                                      timeout: 10).stdout.split(separator: "\n").map(String.init)
+        #expect(words == srun.command + application)
+        // srun alone takes the job's name; mpirun knows none.
+        #expect(srun.argv(running: ["a"], job: "j2") == [srun.program, "--job-name=j2"] + srun.arguments + ["a"])
+        let mpirun = try LaunchPlan.native(environment: EnvironmentCatalog.nativeShm, ranks: 2, machine: Self.two)
+        #expect(mpirun.argv(running: ["a"], job: "j3") == mpirun.command + ["a"])
+        #expect(LaunchPlan.NativeStarter.allCases.map(\.usesSlurm) == [false, true, true])
     }
 
     @Test func slotsLetRanksOfOnePodShareMemoryAndTCPStaysBetweenPods() throws {

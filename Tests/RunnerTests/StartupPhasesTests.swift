@@ -1,3 +1,4 @@
+import Foundation
 @testable import Runner
 import Records
 import Testing
@@ -29,6 +30,20 @@ import Testing
         #expect(early.allSatisfy { $0.1 >= 0 })
     }
 
+    /// sbatch: the queue wait and allocation (to the batch script's stamp), then the process
+    /// start from there; the phases still add up to the whole.
+    @Test func aBatchJobsAllocationIsAPhaseOfItsOwn() {
+        let handover = StartupRun.Handover(launched: 10, allocated: 12.5)
+        let phases = StartupRun.phases(start: 10, handover: handover, processesStarted: 12.7, slowestInit: 13.2, firstCollective: 13.3, pods: false)
+        #expect(phases.map(\.0) == StartupPhase.batch)
+        let seconds = phases.map(\.1)
+        #expect(zip(seconds, [2.5, 0.2, 0.5, 0.1]).allSatisfy { abs($0 - $1) < 1e-9 }, "\(seconds)")
+        #expect(StartupRun.checkSum(phases, total: 3.3).ok)
+        // A process start in ticks before the stamp counts from the stamp.
+        let early = StartupRun.phases(start: 10, handover: handover, processesStarted: 12.49, slowestInit: 13, firstCollective: 13.1, pods: false)
+        #expect(early.allSatisfy { $0.1 >= 0 } && StartupRun.checkSum(early, total: 3.1).ok)
+    }
+
     @Test func theHandoverRoundTripsThroughItsArguments() {
         let phases: [(StartupPhase, Double)] = [(.submit, 0.25), (.pulled, 1.5)]
         let parsed = StartupPhase.parse(StartupPhase.text(phases))
@@ -36,5 +51,22 @@ import Testing
         #expect(StartupPhase.parse("submit=1,nonsense=2") == nil)
         #expect(StartupPhase.parse("submit=-1") == nil)
         #expect(ProcessStart.seconds().map { $0 > 1_000_000_000 } == true, "this process's start, in seconds since 1970")
+    }
+
+    /// A child's start read from /proc lands on the real-time clock within a clock tick or two of
+    /// when it was spawned (btime's whole seconds put it up to a second off).
+    @Test func aProcessStartIsOnTheRealTimeClock() throws {
+        for _ in 0..<3 {
+            let before = Date().timeIntervalSince1970
+            let child = Process()
+            child.executableURL = URL(fileURLWithPath: "/bin/sleep")
+            child.arguments = ["0.5"]
+            try child.run()
+            let after = Date().timeIntervalSince1970
+            defer { child.waitUntilExit() }
+            let started = try #require(ProcessStart.seconds(of: String(child.processIdentifier)))
+            let tick = 1 / Double(sysconf(Int32(_SC_CLK_TCK)))
+            #expect(started >= before - 2 * tick && started <= after + 2 * tick, "\(started - before) s after the spawn began, \(after - before) s to spawn")
+        }
     }
 }

@@ -416,6 +416,25 @@ struct FakeAvailability: EnvironmentAvailability {
         #expect(!launcher.calls.contains { $0.contains("native-rdma") })
     }
 
+    /// Without Slurm only the environment whose own `launcher` is srun is skipped; its mpirun
+    /// twin in the same suite runs.
+    @Test func anSrunEnvironmentWithoutSlurmIsSkippedBesideItsMpirunTwin() throws {
+        let suite = try SuiteFile.parse("""
+            name: t
+            ranks: 2
+            startup: false
+            environments:
+              - native-shm
+              - native-shm: {label: native-srun, launcher: srun}
+            kernels: [allreduce]
+            """, file: "t.yaml", kernels: FakeKernels())
+        let launcher = RecordingLauncher(folder: folder)
+        let outcome = try runner(suite, launcher, settings: .init(rounds: 1, seed: 7), availability: FakeAvailability(slurm: "sinfo is not installed")).run()
+        #expect(outcome.skipped == [SkippedEnvironment(environment: "native-srun", reason: "no Slurm cluster: sinfo is not installed")])
+        #expect(try outcome.launches == 1 && records("native-shm").count == 1)
+        #expect(!launcher.calls.contains { $0.contains("native-srun") })
+    }
+
     /// A `hugepages` pod environment where the host has no huge pages reserved is skipped with
     /// the reason (and how to reserve them); the same pods without the knob still run.
     @Test func aHugepagesEnvironmentWithoutReservedPagesIsSkippedWithTheReason() throws {
