@@ -10,7 +10,8 @@ import Foundation
 /// +0.5 to +0.8 between the two over 64 rounds). The adjusted ratio is `r - beta g`, beta the
 /// least-squares slope of `r` on `g` over the rounds: each round's ratio as it would read had both
 /// launches run at the same probe rate (g = 0), which is what a gap between two environments on
-/// one machine means.
+/// one machine means. The slope is held at zero or above (a slower mode never makes a launch
+/// faster), so data without the relation are left as measured.
 ///
 /// Only where the environment does not move the probe itself: if the rounds' median probe ratio
 /// is more than `shiftLimit` away from 1 (a CPU limit slows the probe in every round), the probe
@@ -61,6 +62,8 @@ public struct ModeAdjustment: Sendable, Equatable {
             sxx += dg * dg
             sxy += dg * (ratios[i] - meanR)
         }
-        return sxx > 1e-12 ? sxy / sxx : nil
+        // A launch in the slower mode is never faster for it: a negative slope is noise (seen in
+        // a run under a compiler's load), so the slope is held at zero or above.
+        return sxx > 1e-12 ? max(0, sxy / sxx) : nil
     }
 }

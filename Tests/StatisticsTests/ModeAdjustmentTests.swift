@@ -21,7 +21,7 @@ import Testing
 
     /// No slope from too few rounds, from a covariate that does not vary, or where the median probe
     /// ratio says the environment itself moves the probe (a CPU limit halving it every round).
-    @Test func leavesRatiosAloneWhereItCannotOrMustNotAdjust() {
+    @Test func leavesRatiosAloneWhereItCannotOrMustNotAdjust() throws {
         let covariates = [0.0, 0.5, -0.02, 0.01, -0.6, 0.03, 0.45, -0.01, 0.0, -0.5]
         let ratios = covariates.map { 0.2 + 0.7 * $0 }
         #expect(ModeAdjustment(ratios: Array(ratios.prefix(7)), covariates: Array(covariates.prefix(7))) == nil)
@@ -32,5 +32,9 @@ import Testing
         // A draw the slope cannot come from falls back to the plain median.
         #expect(ModeAdjustment.adjustedMedian(ratios: ratios, covariates: covariates, indices: [0, 1, 2]) == Median.of(Array(ratios.prefix(3))))
         #expect(ModeAdjustment(ratios: ratios + [.nan], covariates: covariates + [0]) == nil)
+        // Ratios that fall as the probe ratio rises are not a mode's doing: slope zero, ratios as measured.
+        let falling = covariates.map { 0.2 - 0.5 * $0 }
+        let none = try #require(ModeAdjustment(ratios: falling, covariates: covariates))
+        #expect(none.slope == 0 && none.adjusted(falling, covariates: covariates) == falling)
     }
 }
