@@ -31,10 +31,12 @@ public struct Analysis: Sendable {
         public var equivalence: Double
         /// Drop rounds whose two launches ran in different machine modes (`MachineMode`).
         public var excludeMixed: Bool
+        /// Paired ratios adjusted for the machine's mode by the probes' ratios (`ModeAdjustment`).
+        public var adjustForMode: Bool
         public init(baseline: String? = nil, bootstrap: Bootstrap = Bootstrap(), equivalence: Double = 0.05,
-                    excludeMixed: Bool = false) {
+                    excludeMixed: Bool = false, adjustForMode: Bool = true) {
             self.baseline = baseline; self.bootstrap = bootstrap; self.equivalence = equivalence
-            self.excludeMixed = excludeMixed
+            self.excludeMixed = excludeMixed; self.adjustForMode = adjustForMode
         }
     }
 
@@ -545,6 +547,8 @@ private struct Pairer {
         }
         // Both sides' launches are sorted by round, one per round: walk them together.
         var ratios: [Double] = [], mineMatched: [Double] = [], theirsMatched: [Double] = []
+        // Per round, log(baseline's probe GEMM rate / this side's): the machine-mode covariate.
+        var covariates: [Double] = [], everyRoundProbed = true
         var missing: [Int] = [], duplicates: [Int] = [], mixed: [Int] = []
         ratios.reserveCapacity(min(a.launches.count, b.launches.count))
         // Fields are read in place: a copy of each launch retained and released its rates.
@@ -577,12 +581,18 @@ private struct Pairer {
                     }
                     let x = mineList[mine].seconds, y = theirsList[theirs].seconds
                     ratios.append(log(x / y))
+                    if let p = mineList[mine].probe, let q = theirsList[theirs].probe, p.gemmGflops > 0, q.gemmGflops > 0 {
+                        covariates.append(log(q.gemmGflops / p.gemmGflops))
+                    } else {
+                        everyRoundProbed = false
+                    }
                     mineMatched.append(x)
                     theirsMatched.append(y)
                 }
             }
         }
         var comparison = Comparison(point: key, environment: candidate, baseline: reference, ratios: ratios,
+                                    covariates: options.adjustForMode && everyRoundProbed ? covariates : nil,
                                     candidateMedians: mineMatched, baselineMedians: theirsMatched, options: options,
                                     estimateOnly: estimateOnly)
         comparison.unverified = a.unverified + b.unverified

@@ -44,12 +44,16 @@ public struct Comparison: Sendable {
     public var duplicateRounds: [Int] = []
     public var mixedRounds: [Int] = []
     public var excludedMixed = 0
+    /// The slope of the mode adjustment (`ModeAdjustment`) where the paired ratios were adjusted.
+    public var modeSlope: Double?
 
     public var isPaired: Bool { if case .paired = pairing { return true } else { return false } }
 
-    /// Paired by round. `estimateOnly` leaves out the interval and p (to choose points cheaply).
-    init(point: PointKey, environment: String, baseline: String, ratios: [Double], candidateMedians: [Double],
-         baselineMedians: [Double], options: Analysis.Options, estimateOnly: Bool = false) {
+    /// Paired by round. `covariates` (one per ratio: the log ratio of the two launches' probe
+    /// rates) adjust the ratios for the machine's mode (`ModeAdjustment`) where there are enough
+    /// rounds. `estimateOnly` leaves out the interval and p (to choose points cheaply).
+    init(point: PointKey, environment: String, baseline: String, ratios: [Double], covariates: [Double]? = nil,
+         candidateMedians: [Double], baselineMedians: [Double], options: Analysis.Options, estimateOnly: Bool = false) {
         self.point = point
         self.environment = environment
         self.baseline = baseline
@@ -58,14 +62,30 @@ public struct Comparison: Sendable {
         baselineTrials = ratios.count
         median = Median.of(candidateMedians) ?? 0
         baselineMedian = Median.of(baselineMedians) ?? 0
-        logGap = Median.of(ratios) ?? 0
+        let adjustment = covariates.flatMap { ModeAdjustment(ratios: ratios, covariates: $0) }
+        let used = covariates.flatMap { adjustment?.adjusted(ratios, covariates: $0) } ?? ratios
+        modeSlope = adjustment?.slope
+        logGap = Median.of(used) ?? 0
         gap = exp(logGap) - 1
         unverified = 0
         equivalence = options.equivalence
         guard !estimateOnly else { return }
-        interval = options.bootstrap.pairedMedianInterval(ratios).map { (exp($0.lowerBound) - 1)...(exp($0.upperBound) - 1) }
-        pValue = WilcoxonSignedRank.test(ratios)?.pValue ?? (ratios.isEmpty ? nil : 1)
+        let logInterval: ClosedRange<Double>?
+        if let covariates, adjustment != nil, ratios.count <= Comparison.slopeResampledUpTo {
+            // The slope is estimated again in every resample: the interval carries its uncertainty.
+            logInterval = options.bootstrap.pairedInterval(rounds: ratios.count) { indices in
+                ModeAdjustment.adjustedMedian(ratios: ratios, covariates: covariates, indices: indices)
+            }
+        } else {
+            logInterval = options.bootstrap.pairedMedianInterval(used)
+        }
+        interval = logInterval.map { (exp($0.lowerBound) - 1)...(exp($0.upperBound) - 1) }
+        pValue = WilcoxonSignedRank.test(used)?.pValue ?? (used.isEmpty ? nil : 1)
     }
+
+    /// Beyond this many rounds the slope is estimated once: its error is then small against the
+    /// median's, and the bootstrap keeps its O(1)-per-resample path for large reports.
+    static let slopeResampledUpTo = 200
 
     /// Unpaired, trial medians on each side.
     init(point: PointKey, candidate: EnvironmentPoint, baseline: EnvironmentPoint, options: Analysis.Options,

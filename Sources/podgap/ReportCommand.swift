@@ -148,6 +148,9 @@ struct ReportInputs: ParsableArguments {
     @Flag(help: "Leave out rounds whose environment and baseline ran in different machine modes (their probes more than 1.5x apart).")
     var excludeMixed = false
 
+    @Flag(help: "Pair rounds without the mode adjustment (each round's ratio as measured, not corrected by the two launches' probe rates).")
+    var unadjusted = false
+
     /// The analysis settings, after checking the values in one line each.
     func analysisOptions() throws -> Analysis.Options {
         guard !files.isEmpty else { throw Failure.badInput("name at least one results file or suite folder") }
@@ -156,6 +159,6 @@ struct ReportInputs: ParsableArguments {
             throw Failure.badInput("--equivalence \(String(format: "%g", equivalence)) is not a margin: give a percentage above 0 and below 100, e.g. 5")
         }
         return Analysis.Options(baseline: baseline, bootstrap: Bootstrap(resamples: resamples, seed: seed),
-                                equivalence: equivalence / 100, excludeMixed: excludeMixed)
+                                equivalence: equivalence / 100, excludeMixed: excludeMixed, adjustForMode: !unadjusted)
     }
 }
