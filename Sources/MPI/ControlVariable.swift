@@ -6,10 +6,25 @@ extension MPI {
     /// so the answer reflects mpirun flags, `OMPI_MCA_*` variables and the params files alike.
     /// Returns nil when the library does not know the variable. Callable before `initialize`.
     public static func controlVariable(named name: String) -> String? {
-        var provided: Int32 = 0
-        guard MPI_T_init_thread(Int32(MPI_THREAD_SINGLE), &provided) == MPI_SUCCESS else { return nil }
-        defer { MPI_T_finalize() }
+        controlVariables(named: [name])[name]
+    }
 
+    /// Several MCA parameters read in one MPI_T session; those the library does not know are left
+    /// out. Each session costs: MPI_T_init_thread loads every component of every framework, and on
+    /// Debian four of them link libpsm2 and libpsm_infinipath, whose constructors calibrate a clock
+    /// by sleeping 100 ms or more (docs/tests.md). The session still ends here, as one per variable
+    /// did: variables registered in it would not see `OMPI_MCA_*` set before MPI_Init.
+    public static func controlVariables(named names: [String]) -> [String: String] {
+        var provided: Int32 = 0
+        guard MPI_T_init_thread(Int32(MPI_THREAD_SINGLE), &provided) == MPI_SUCCESS else { return [:] }
+        defer { MPI_T_finalize() }
+        var values: [String: String] = [:]
+        for name in names { values[name] = readControlVariable(name) }
+        return values
+    }
+
+    /// One variable, inside an open MPI_T session.
+    private static func readControlVariable(_ name: String) -> String? {
         var index: Int32 = 0
         guard MPI_T_cvar_get_index(name, &index) == MPI_SUCCESS else { return nil }
 

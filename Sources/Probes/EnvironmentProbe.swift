@@ -34,9 +34,8 @@ extension Environment {
         let variables = ProcessInfo.processInfo.environment
         let cores = context.nodeCores
         let perNode = ranksPerNode ?? context.localSize
-        let pml = MPI.controlVariable(named: "pml")
-        let btl = MPI.controlVariable(named: "btl")
-        let yield = MPI.controlVariable(named: "mpi_yield_when_idle")
+        let mca = MPI.controlVariables(named: ["pml", "btl", "mpi_yield_when_idle"])
+        let pml = mca["pml"], btl = mca["btl"], yield = mca["mpi_yield_when_idle"]
         let yieldOn = yield == "1" || yield == "true"
         let names = hostnames ?? [hostname]
         // A launcher that overrode Open MPI's choice (pods exclude shared memory) says why.

@@ -12,7 +12,22 @@ struct SlurmTests {
         let cluster = try LocalSlurm.up(nodes: 1)
         defer { cluster.remove() }
 
-        let allreduce = try cluster.sbatch(["-n", "2"], ["allreduce", "--sizes", "4:1K", "--iterations", "20", "--warmup", "2"])
+        // Bad input, checked below.
+        let blocker = cluster.work.appendingPathComponent("blocker")
+        try Data().write(to: blocker)
+        let cases: [([String], String)] = [
+            ([], "no kernel given"),
+            (["nosuch", "--sizes", "4"], "unknown kernel 'nosuch'"),
+            (["--results", blocker.appendingPathComponent("sub").path, "allreduce"], "cannot create results folder '\(blocker.path)/sub/slurm-"),
+            (["--mpi=pmi2", "allreduce"], "--mpi=pmi2 does not work with Debian's Open MPI"),
+        ]
+        // Submitted together (each sbatch --wait sleeps 2 s between polls): the two-rank jobs take
+        // both cores in turn, and the bad-input ones end at once when they start.
+        let submitted = try await cluster.sbatchAll([
+            (["-n", "2"], ["allreduce", "--sizes", "4:1K", "--iterations", "20", "--warmup", "2"]),
+            (["-n", "2"], ["--cpu-bind", "none", "halo", "--local", "64x64", "--iterations", "10", "--warmup", "2"]),
+        ] + cases.map { (["-n", "1"], $0.0) }, timeout: 90)
+        let (allreduce, halo, jobs) = (submitted[0], submitted[1], submitted.dropFirst(2))
         #expect(allreduce.status == 0, "\(allreduce.output)")
         let records = try RecordReader.read(cluster.results(allreduce.id, "allreduce"))
         #expect(records.map { Int($0.params["bytes"]?.doubleValue ?? -1) } == Self.allreduceSizes)
@@ -33,7 +48,6 @@ struct SlurmTests {
         }
 
         // Binding turned off by the user: recorded as such, both ranks free to run anywhere.
-        let halo = try cluster.sbatch(["-n", "2"], ["--cpu-bind", "none", "halo", "--local", "64x64", "--iterations", "10", "--warmup", "2"])
         #expect(halo.status == 0, "\(halo.output)")
         let haloRecords = try RecordReader.read(cluster.results(halo.id, "halo"))
         #expect(haloRecords.count == 1)
@@ -46,16 +60,6 @@ struct SlurmTests {
 
         // Bad input: the job ends at once, one line in its output file naming the problem, exit 2,
         // and no results folder for it.
-        let blocker = cluster.work.appendingPathComponent("blocker")
-        try Data().write(to: blocker)
-        let cases: [([String], String)] = [
-            ([], "no kernel given"),
-            (["nosuch", "--sizes", "4"], "unknown kernel 'nosuch'"),
-            (["--results", blocker.appendingPathComponent("sub").path, "allreduce"], "cannot create results folder '\(blocker.path)/sub/slurm-"),
-            (["--mpi=pmi2", "allreduce"], "--mpi=pmi2 does not work with Debian's Open MPI"),
-        ]
-        // Submitted together: each sbatch --wait sleeps 2 s between polls, and the jobs end at once.
-        let jobs = try await cluster.sbatchAll(cases.map { (["-n", "1"], $0.0) }, timeout: 30)
         for ((arguments, reason), job) in zip(cases, jobs) {
             #expect(job.status == 2, "\(arguments): \(job.output)")
             let lines = job.output.split(separator: "\n")
