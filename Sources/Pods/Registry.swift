@@ -16,6 +16,8 @@ public struct Registry: Sendable {
     static let leaseRange = 10...32_000
     /// The bridge inside the registry's namespace, and each client's interface inside its own.
     static let bridge = "reg"
+    /// Locally administered, from the registry's address (198.18.128.1).
+    static let bridgeMAC = "02:00:c6:12:80:01"
     static let clientInterface = "reg0"
     /// The image's name in the registry.
     public static let repository = "podgap"
@@ -82,7 +84,11 @@ public struct Registry: Sendable {
             try FileManager.default.createDirectory(atPath: absolute + "/storage", withIntermediateDirectories: true)
             try Registry.config(storage: absolute + "/storage").write(toFile: configPath, atomically: true, encoding: .utf8)
             try network.batch(nil, ["netns add \(netns)"])
-            try network.batch(netns, ["link set lo up", "link add \(Registry.bridge) type bridge",
+            // The bridge's MAC is set, not left to follow its ports': a bridge takes the lowest of
+            // its ports' addresses, so a client attaching changed it under the clients already
+            // talking to it, whose next connection then went to the old MAC and was dropped
+            // (a pull's "dial tcp ... i/o timeout" after its manifest had been read).
+            try network.batch(netns, ["link set lo up", "link add \(Registry.bridge) address \(Registry.bridgeMAC) type bridge",
                                       "addr add \(Registry.address)/\(Registry.prefixLength) dev \(Registry.bridge)",
                                       "link set \(Registry.bridge) up"])
             Registry.closeOnExec()
