@@ -146,12 +146,15 @@ public struct SuiteSession {
     /// cannot run. Throws the runner's `SuiteError` (interrupted or not).
     public func run(into folder: URL, podgap: String, passesRound: Bool, availability: any EnvironmentAvailability,
                     say: (String) -> Void) throws -> Finished {
-        let launchesPerEnvironment = suite.kernels.count + (suite.startup ? 1 : 0)
+        // A combined environment starts its probe and kernels in one launch; the others one each.
+        let launchesPerRound = suite.environments.reduce(0) { sum, entry in
+            sum + (suite.launchShape(of: entry) == .combined ? 1 : suite.kernels.count + (suite.startup ? 1 : 0))
+        }
         var howMany = "\(settings.rounds ?? suite.rounds) rounds"
         if let budget = settings.budget, let target = settings.targetCI {
             howMany = String(format: "rounds for up to %.0f s or until every headline interval is under %g points", budget, target)
         }
-        say("\(suite.name): \(howMany) of \(suite.environments.count * launchesPerEnvironment) launches (\(suite.environments.count) environments x \(launchesPerEnvironment)), seed \(settings.seed), into \(folder.path)")
+        say("\(suite.name): \(howMany) of \(launchesPerRound) launches (\(suite.environments.count) environments), seed \(settings.seed), into \(folder.path)")
 
         let baseline = suite.baseline
         let runner = SuiteRunner(suite: suite, folder: folder, settings: settings, passesRound: passesRound,
