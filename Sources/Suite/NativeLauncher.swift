@@ -31,14 +31,10 @@ final class NativeLauncher: EnvironmentLauncher {
         let submitted = Date().timeIntervalSince1970
         let probe = StartupHandover(launched: submitted).arguments(start: submitted, launch: suite.launcher(of: request.environment).rawValue)
         let application = [podgap, "run"] + request.arguments(out: out, gate: counting.hostFolder, probe: probe)
-        let (argv, variables): ([String], [String: String])
-        do { (argv, variables) = try command(for: request.environment, application: application, job: job, output: request.log) } catch {
-            _ = counting.finish()
-            throw error
-        }
+        let argv = plan.argv(running: application, job: job, output: request.log)
         let outcome: ChildOutcome
         do {
-            outcome = try Child.run(argv, environment: MPIRunEnvironment.current.merging(variables) { $1 }, output: .log(request.log),
+            outcome = try Child.run(argv, environment: MPIRunEnvironment.current.merging(plan.environment) { $1 }, output: .log(request.log),
                                     timeout: request.timeout, interrupted: request.interrupted)
         } catch let error as SpawnError {
             _ = counting.finish()
