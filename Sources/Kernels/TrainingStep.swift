@@ -19,7 +19,12 @@ public struct TrainingStep: Kernel {
             .init(key: "gemm_gflops", label: "GEMM rate", unit: "gigaflops", direction: .higherIsBetter),
         ],
         headlines: [.init(label: "training step (samples/s)", point: .heaviest, asRate: true)],
-        order: 3, role: .trainingStep)
+        order: 3, role: .trainingStep, modePhase: TrainingStep.computeAlonePhase)
+
+    /// The step's computation while no message is in flight: from the step's start to its first
+    /// bucket's allreduce, and the update after the last is reduced (with one bucket, all of it).
+    /// Timed on the host where it computes synchronously: the descriptor's `modePhase`.
+    public static let computeAlonePhase = "compute_alone"
 
     public var widths: [Int]
     /// Samples per rank per step.
@@ -158,7 +163,7 @@ public struct TrainingStep: Kernel {
         let reduceSeconds = try TrainingStep.timeLocalSum(count: largestBucket, on: communicator)
 
         let total = warmup + steps
-        var stepTimes = [Double](repeating: 0, count: total), compute = stepTimes, exposed = stepTimes
+        var stepTimes = [Double](repeating: 0, count: total), compute = stepTimes, exposed = stepTimes, alone = stepTimes
         try communicator.barrier()
         for step in 0..<total {
             progress?.update("train", step: step + 1, of: total)
@@ -171,12 +176,14 @@ public struct TrainingStep: Kernel {
             let start = MPI.wallTime
             model.forward()
             model.outputGradient(targets: backend.address(of: deviceTargets), divisor: globalRows * widths.last!, slot: step)
+            var firstStart: Double?
             try model.backward(chunkFlops: overlap ? chunkFlops : .infinity, betweenChunks: {
                 let before = MPI.wallTime
                 try reducer.progress()
                 testing += MPI.wallTime - before
             }, layerDone: { layer in
                 guard overlap, let bucket = bucketClosing[layer] else { return }
+                if firstStart == nil { firstStart = MPI.wallTime }
                 try reducer.start(bucket: bucket)
             })
             // A backend that queues work is still computing here: keep the reductions moving
@@ -198,6 +205,8 @@ public struct TrainingStep: Kernel {
             stepTimes[step] = end - start
             exposed[step] = reduced - backwardDone + testing
             compute[step] = stepTimes[step] - exposed[step]
+            // Before the first bucket goes out and after the last comes back, nothing is in flight.
+            alone[step] = (firstStart ?? backwardDone) - start + (end - reduced)
         }
         progress?.finish()
 
@@ -218,6 +227,7 @@ public struct TrainingStep: Kernel {
         let slowestStep = try Timing.slowest(Array(stepTimes[timed]), over: communicator)
         let slowestCompute = try Timing.slowest(Array(compute[timed]), over: communicator)
         let slowestExposed = try Timing.slowest(Array(exposed[timed]), over: communicator)
+        let slowestAlone = try Timing.slowest(Array(alone[timed]), over: communicator)
         let stepMedian = Summary(of: slowestStep).p50, computeMedian = Summary(of: slowestCompute).p50
         var verification = identical
             ? "weights bit-identical on all \(size) ranks (checksum \(String(checksums[0], radix: 16)))"
@@ -247,7 +257,10 @@ public struct TrainingStep: Kernel {
                          "gemm_gflops": computeMedian > 0 ? model.flopsPerStep / computeMedian / 1e9 : 0,
                          "loss_first": losses[0], "loss_last": losses[total - 1],
                          "reduce_gbps": reduceSeconds > 0 ? Double(largestBucket * MemoryLayout<Float>.size) / reduceSeconds / 1e9 : 0],
-            phases: ["compute": slowestCompute, "exposed_communication": slowestExposed],
+            phases: backend.device == .cpu
+                ? ["compute": slowestCompute, "exposed_communication": slowestExposed, TrainingStep.computeAlonePhase: slowestAlone]
+                // A GPU queues its work: the host's clock would time the queueing.
+                : ["compute": slowestCompute, "exposed_communication": slowestExposed],
             verified: identical && falls, verification: verification))
     }
 

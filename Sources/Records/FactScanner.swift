@@ -64,7 +64,7 @@ final class FactScanner {
     // descriptors and environment blocks, so each is built once and found again without making
     // a String of it. A value whose bytes repeat the last one's is not even scanned.
     private var strings = ByteKeyedCache<String>(), kernels = ByteKeyedCache<String>()
-    private var parameters = ByteKeyedCache<(canonical: String, bytes: Double?)>()
+    private var parameters = ByteKeyedCache<(canonical: String, bytes: Double?, derived: String)>()
     private var descriptors = ByteKeyedCache<KernelDescriptor>()
     private var environments = ByteKeyedCache<ScannedEnvironment>()
 
@@ -111,6 +111,8 @@ final class FactScanner {
         var ranks: Int?, trial = 0, iterations = 0
         var round: Int?, position: Int?, wrong: Int?, osu: OSUStatistics?
         var warmup = 0, counters: Counters?, phases: [String: Double] = [:]
+        // Every phase's median, until the descriptor (read before or after) names its mode phase.
+        var kernelPhases: [(name: String, p50: Double)] = []
         var seconds: Numbers?, verified: Bool?
         var throughput: [String: Double] = [:], rateProblem: (key: String, reason: String)?
         // A key read here given twice: JSONDecoder keeps the first, this scan would keep the
@@ -172,7 +174,7 @@ final class FactScanner {
                         guard let name = scanner.rawString(), scanner.consume(UInt8(ascii: ":")),
                               let values = numbers(&scanner, FactScanner.summaryKeys, skipping: "samples") else { return false }
                         let text = intern(scanner, name)
-                        if StartupPhase(rawValue: text) != nil { phases[text] = values[1] }
+                        if StartupPhase(rawValue: text) != nil { phases[text] = values[1] } else { kernelPhases.append((text, values[1])) }
                     } while scanner.consume(UInt8(ascii: ","))
                     guard scanner.consume(UInt8(ascii: "}")) else { return false }
                 }
@@ -237,8 +239,8 @@ final class FactScanner {
         // storage, so comparing them is one word, and storing them would retain and release.
         if kernel != currentKernel { current.kernel = kernels[kernel]; currentKernel = kernel }
         if parameters != currentParameters {
-            let value: (canonical: String, bytes: Double?) = parameters < 0 ? ("", nil) : self.parameters[parameters]
-            current.parameters = value.canonical; current.bytes = value.bytes
+            let value: (canonical: String, bytes: Double?, derived: String) = parameters < 0 ? ("", nil, "") : self.parameters[parameters]
+            current.parameters = value.canonical; current.bytes = value.bytes; current.derived = value.derived
             currentParameters = parameters
         }
         if environment != currentEnvironment {
@@ -256,6 +258,8 @@ final class FactScanner {
         if !(current.throughput.isEmpty && throughput.isEmpty) { current.throughput = throughput }
         if current.counters != nil || counters != nil { current.counters = counters }
         if !(current.phases.isEmpty && phases.isEmpty) { current.phases = phases }
+        let modePhase = current.descriptor?.modePhase
+        current.modeSeconds = modePhase.flatMap { name in kernelPhases.last { $0.name == name }?.p50 }
         return true
     }
 
@@ -383,7 +387,7 @@ final class FactScanner {
         // Rare path (once per distinct parameter set): decode it properly.
         parameters.index(outer.bytes(range)) { raw in
             guard let object = try? JSONDecoder().decode([String: JSONValue].self, from: Data(raw)) else { return nil }
-            return (RecordFacts.canonical(object), object["bytes"]?.doubleValue)
+            return (RecordFacts.canonical(object), object["bytes"]?.doubleValue, RecordFacts.canonical(object, derived: true))
         }
     }
 

@@ -90,9 +90,17 @@ public struct KernelDescriptor: Codable, Equatable, Sendable {
     /// What the model calibrates from these records; nil for a kernel it does not read (and in
     /// records written before roles: `Record.role` then falls back to the kernel's name).
     public var role: Role?
+    /// A phase of the kernel's records (`phases`) that times computation alone, at the moments the
+    /// kernel runs and with no message in flight: the machine's speed for this kernel, which no
+    /// network moves. A report adjusts this kernel's paired ratios by it instead of by the probe,
+    /// which ran before the kernel and, on a machine whose speed changes within a second, misses
+    /// the kernel's own mode (benchmarks/README.md, "The step's noise"). Nil: the probe.
+    public var modePhase: String?
 
-    public init(metrics: [Metric], headlines: [Headline], busFactor: BusFactor? = nil, order: Int, role: Role? = nil) {
+    public init(metrics: [Metric], headlines: [Headline], busFactor: BusFactor? = nil, order: Int, role: Role? = nil,
+                modePhase: String? = nil) {
         self.metrics = metrics; self.headlines = headlines; self.busFactor = busFactor; self.order = order; self.role = role
+        self.modePhase = modePhase
     }
 
     /// For records that carry no descriptor (schema 1, hand-made files): time per iteration,

@@ -64,6 +64,10 @@ public struct Knobs: Codable, Sendable, Equatable {
 
     public var isEmpty: Bool { self == Knobs() }
 
+    /// Whether a pod computes differently under these knobs (a CPU quota, an exclusive cpuset,
+    /// huge pages): its computation then differs for a reason other than the machine's mode.
+    public var changesCompute: Bool { cpuLimit != nil || guaranteed == true || hugepages == true }
+
     /// A knob that cannot be taken as written, in words that say what to write instead.
     public struct Problem: Error, CustomStringConvertible, Sendable, Equatable {
         public var description: String

@@ -53,13 +53,20 @@ public struct RecordFacts: Equatable, Sendable {
     public var knobs: Knobs?
     /// A startup launch's phases (`StartupPhase` names only), seconds each; empty otherwise.
     public var phases: [String: Double]
+    /// The median of the descriptor's `modePhase` (the kernel's own computation, nothing in
+    /// flight), where the record has one: the report's machine-mode covariate for the kernel.
+    public var modeSeconds: Double?
+    /// The parameters the environment decided (`blas_threads=2`; `environmentDerived`), as
+    /// `canonical` writes them: two launches compute alike only where these are equal.
+    public var derived: String
 
     public init(kernel: String, parameters: String, bytes: Double?, ranks: Int, iterations: Int = 0, trial: Int, round: Int? = nil,
                 position: Int? = nil, seconds: Double, mean: Double? = nil, p99: Double? = nil, verified: Bool,
                 implausible: String? = nil, environment: String, host: String, mpiLibrary: String, podgapVersion: String,
                 probe: MachineProbe? = nil, descriptor: KernelDescriptor? = nil, osu: OSUStatistics? = nil,
                 wrong: Int? = nil, throughput: [String: Double] = [:], warmup: Int = 0, counters: Counters? = nil,
-                network: String? = nil, knobs: Knobs? = nil, phases: [String: Double] = [:]) {
+                network: String? = nil, knobs: Knobs? = nil, phases: [String: Double] = [:],
+                modeSeconds: Double? = nil, derived: String = "") {
         self.kernel = kernel; self.parameters = parameters; self.bytes = bytes; self.ranks = ranks
         self.iterations = iterations; self.trial = trial; self.round = round; self.position = position
         self.seconds = seconds; self.mean = mean ?? seconds; self.p99 = p99 ?? seconds
@@ -67,6 +74,7 @@ public struct RecordFacts: Equatable, Sendable {
         self.host = host; self.mpiLibrary = mpiLibrary; self.podgapVersion = podgapVersion
         self.probe = probe; self.descriptor = descriptor; self.osu = osu; self.wrong = wrong; self.throughput = throughput
         self.warmup = warmup; self.counters = counters; self.network = network; self.knobs = knobs; self.phases = phases
+        self.modeSeconds = modeSeconds; self.derived = derived
     }
 
     public init(_ record: Record, details: Bool = false) {
@@ -82,7 +90,9 @@ public struct RecordFacts: Equatable, Sendable {
                   probe: record.environment.probe, descriptor: record.descriptor, osu: record.osu, wrong: record.wrong,
                   throughput: details ? record.throughput : [:], warmup: record.warmup, counters: record.counters,
                   network: record.environment.network, knobs: record.environment.knobs,
-                  phases: RecordFacts.startupPhases(record.phases.mapValues(\.p50)))
+                  phases: RecordFacts.startupPhases(record.phases.mapValues(\.p50)),
+                  modeSeconds: record.descriptor?.modePhase.flatMap { record.phases[$0]?.p50 },
+                  derived: RecordFacts.canonical(record.params, derived: true))
     }
 
     /// The phases of `phases` a startup record has: the others (halo's exchange ...) stay out, so
@@ -97,9 +107,10 @@ public struct RecordFacts: Equatable, Sendable {
     /// The round when the record has one, else the trial: what groups a launch's records.
     public var launch: Int { round ?? trial }
 
-    /// `a=1,b=x`: the same text the fast reader builds from raw JSON.
-    public static func canonical(_ parameters: [String: JSONValue]) -> String {
-        parameters.keys.filter { !environmentDerived.contains($0) }.sorted()
+    /// `a=1,b=x`: the same text the fast reader builds from raw JSON. `derived`: the
+    /// environment-derived parameters instead of the others.
+    public static func canonical(_ parameters: [String: JSONValue], derived: Bool = false) -> String {
+        parameters.keys.filter { environmentDerived.contains($0) == derived }.sorted()
             .map { "\($0)=\(parameters[$0]!.description)" }.joined(separator: ",")
     }
 

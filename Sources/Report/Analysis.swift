@@ -197,7 +197,7 @@ public struct Analysis: Sendable {
         grouping.launches = [:]
         let sortedKeys = keys.sorted(by: kernels.precedes)
         clock.mark("  points")
-        let pairer = Pairer(points: points, options: options)
+        let pairer = Pairer(points: points, options: options, settings: grouping.settings)
 
         var comparisons: [Comparison] = []
         var headlines: [String: [Headline]] = [:]
@@ -426,7 +426,8 @@ struct Grouping: Sendable {
         slots[slot(key, fact.environment)].launches.append(
             Launch(round: launch.round, trial: launch.trial, position: fact.position, iterations: fact.iterations,
                    seconds: fact.seconds, mean: fact.mean, p99: fact.p99, osu: fact.osu, wrong: fact.wrong,
-                   throughput: fact.throughput, probe: fact.probe, duplicate: false))
+                   throughput: fact.throughput, probe: fact.probe, modeSeconds: fact.modeSeconds, derived: fact.derived,
+                   duplicate: false))
     }
 
     func environmentPoints(at key: PointKey, bootstrap: Bootstrap) -> [String: EnvironmentPoint] {
@@ -485,6 +486,8 @@ struct Grouping: Sendable {
         for record in records { for (name, value) in record.throughput { rates[name, default: []].append(value) } }
         launch.throughput = rates.mapValues(median)
         launch.probe = records.lazy.compactMap(\.probe).first
+        let modes = records.compactMap(\.modeSeconds)
+        launch.modeSeconds = modes.isEmpty ? nil : median(modes)
         let positions = records.compactMap(\.position)
         launch.position = positions.first
         launch.duplicate = Set(positions).count > 1 || records.contains(where: \.duplicate)
@@ -535,6 +538,13 @@ struct Grouping: Sendable {
 private struct Pairer {
     var points: [PointKey: [String: EnvironmentPoint]]
     var options: Analysis.Options
+    var settings: [String: Analysis.Settings]
+
+    /// Whether two environments' pods compute alike, so that a kernel's own computation time can
+    /// stand for the machine's mode: no knob of either changes how a pod computes.
+    func computeAlike(_ a: String, _ b: String) -> Bool {
+        !(settings[a]?.knobs?.changesCompute ?? false) && !(settings[b]?.knobs?.changesCompute ?? false)
+    }
 
     func compare(_ candidate: String, against reference: String, at key: PointKey, rounds only: Set<Int>? = nil,
                  estimateOnly: Bool = false) -> Comparison? {
@@ -549,6 +559,9 @@ private struct Pairer {
         var ratios: [Double] = [], mineMatched: [Double] = [], theirsMatched: [Double] = []
         // Per round, log(baseline's probe GEMM rate / this side's): the machine-mode covariate.
         var covariates: [Double] = [], everyRoundProbed = true
+        // Better, where the kernel times its own computation with nothing in flight (its
+        // descriptor's `modePhase`) and both sides computed alike: log(this side's / baseline's).
+        var modeCovariates: [Double] = [], everyRoundTimed = computeAlike(candidate, reference)
         var missing: [Int] = [], duplicates: [Int] = [], mixed: [Int] = []
         ratios.reserveCapacity(min(a.launches.count, b.launches.count))
         // Fields are read in place: a copy of each launch retained and released its rates.
@@ -586,13 +599,21 @@ private struct Pairer {
                     } else {
                         everyRoundProbed = false
                     }
+                    if everyRoundTimed, let p = mineList[mine].modeSeconds, let q = theirsList[theirs].modeSeconds, p > 0, q > 0,
+                       mineList[mine].derived == theirsList[theirs].derived {
+                        modeCovariates.append(log(p / q))
+                    } else {
+                        everyRoundTimed = false
+                    }
                     mineMatched.append(x)
                     theirsMatched.append(y)
                 }
             }
         }
         var comparison = Comparison(point: key, environment: candidate, baseline: reference, ratios: ratios,
-                                    covariates: options.adjustForMode && everyRoundProbed ? covariates : nil,
+                                    covariates: !options.adjustForMode ? nil
+                                        : everyRoundTimed && !ratios.isEmpty ? modeCovariates : everyRoundProbed ? covariates : nil,
+                                    covariateSource: everyRoundTimed && !ratios.isEmpty ? .kernelPhase : .probe,
                                     candidateMedians: mineMatched, baselineMedians: theirsMatched, options: options,
                                     estimateOnly: estimateOnly)
         comparison.unverified = a.unverified + b.unverified

@@ -44,8 +44,10 @@ public struct Comparison: Sendable {
     public var duplicateRounds: [Int] = []
     public var mixedRounds: [Int] = []
     public var excludedMixed = 0
-    /// The slope of the mode adjustment (`ModeAdjustment`) where the paired ratios were adjusted.
+    /// The slope of the mode adjustment (`ModeAdjustment`) where the paired ratios were adjusted,
+    /// and what measured the mode.
     public var modeSlope: Double?
+    public var modeCovariate: ModeAdjustment.Covariate?
 
     public var isPaired: Bool { if case .paired = pairing { return true } else { return false } }
 
@@ -53,7 +55,7 @@ public struct Comparison: Sendable {
     /// rates) adjust the ratios for the machine's mode (`ModeAdjustment`) where there are enough
     /// rounds. `estimateOnly` leaves out the interval and p (to choose points cheaply).
     init(point: PointKey, environment: String, baseline: String, ratios: [Double], covariates: [Double]? = nil,
-         candidateMedians: [Double], baselineMedians: [Double], options: Analysis.Options, estimateOnly: Bool = false) {
+         covariateSource: ModeAdjustment.Covariate = .probe, candidateMedians: [Double], baselineMedians: [Double], options: Analysis.Options, estimateOnly: Bool = false) {
         self.point = point
         self.environment = environment
         self.baseline = baseline
@@ -65,6 +67,7 @@ public struct Comparison: Sendable {
         let adjustment = covariates.flatMap { ModeAdjustment(ratios: ratios, covariates: $0) }
         let used = covariates.flatMap { adjustment?.adjusted(ratios, covariates: $0) } ?? ratios
         modeSlope = adjustment?.slope
+        modeCovariate = adjustment == nil ? nil : covariateSource
         logGap = Median.of(used) ?? 0
         gap = exp(logGap) - 1
         unverified = 0

@@ -19,6 +19,10 @@ public struct EnvironmentPoint: Sendable {
         public var wrong: Int?
         public var throughput: [String: Double]
         public var probe: MachineProbe?
+        /// The kernel's own computation time with nothing in flight (`RecordFacts.modeSeconds`),
+        /// and the environment-derived parameters it computed with (`RecordFacts.derived`).
+        public var modeSeconds: Double?
+        public var derived: String
         /// Records with two different positions claimed this round: two launches of one
         /// environment in one round, so the round cannot be paired.
         public var duplicate: Bool

@@ -16,7 +16,23 @@ import Foundation
 /// Only where the environment does not move the probe itself: if the rounds' median probe ratio
 /// is more than `shiftLimit` away from 1 (a CPU limit slows the probe in every round), the probe
 /// is part of what is compared, and the ratios stay as measured.
+///
+/// The probe runs before the kernel. Where the kernel times its own computation with nothing in
+/// flight (`KernelDescriptor.modePhase`: the training step's `compute_alone`), that time is the
+/// better covariate: it is taken at the kernel's own moments, and this VM's mode changes within a
+/// second (benchmarks/README.md, "The step's noise": the probe's ratio explained none of the
+/// step's, the step's own computation 90%). It is used only between launches that compute alike
+/// (the same BLAS threads, no knob that changes how a pod computes), where no environment can
+/// move it but through the machine.
 public struct ModeAdjustment: Sendable, Equatable {
+    /// What measured each launch's mode.
+    public enum Covariate: String, Sendable {
+        /// The launch's probe GEMM rate (`MachineProbe`), just before the kernel.
+        case probe
+        /// The kernel's own computation with nothing in flight (`KernelDescriptor.modePhase`).
+        case kernelPhase = "kernel phase"
+    }
+
     /// Below this many rounds the slope is not estimated (the ratios stay as they are): a slope
     /// from fewer rounds is mostly noise.
     public static let minimumRounds = 8

@@ -303,6 +303,100 @@ struct TwoModeMachine {
         #expect(adjusted.adjusted == 600 && plain.adjusted == 0)
     }
 
+    /// A step on a machine whose mode changes within a launch (as this VM's, benchmarks/README.md
+    /// "The step's noise"): each launch's probe sees the mode at its start, the step another,
+    /// drawn afresh; the step is computation (scaled by the mode) plus communication that the
+    /// candidate makes 12% slower, so the step's true ratio is 1 + 0.4 x 0.12 = 1.048. The step's
+    /// own computation time (its mode phase) sees its mode, with a little noise of its own.
+    static func steps(_ experiments: Int, seed: UInt64, candidate: String = "pod-overlay", candidateDerived: String = "blas_threads=2",
+                      candidateCompute: Double = 1) -> [RecordFacts] {
+        var machine = TwoModeMachine(seed: seed, flip: 0.3)
+        var facts: [RecordFacts] = []
+        for experiment in 0..<experiments {
+            for round in 1...16 {
+                let order: [String] = round % 2 == 0 ? ["native-2node", candidate] : [candidate, "native-2node"]
+                for (index, environment) in order.enumerated() {
+                    let mine = environment == candidate
+                    let probe = machine.launch().probe
+                    let (level, _) = machine.launch()
+                    let compute = 0.06 * level * (mine ? candidateCompute : 1)
+                    let communication = 0.04 * level * (mine ? 1.12 : 1) * exp(0.03 * machine.normal())
+                    var fact = Fixtures.fact(environment, bytes: nil, trial: round, seconds: compute + communication, kernel: "train",
+                                             round: round, position: index + 1, probe: probe)
+                    fact.parameters = "experiment=\(experiment)"
+                    fact.modeSeconds = compute * exp(0.01 * machine.normal())
+                    fact.derived = mine ? candidateDerived : "blas_threads=2"
+                    facts.append(fact)
+                }
+            }
+        }
+        return facts
+    }
+
+    /// Where the kernel times its own computation, that time is the mode's covariate: over 300
+    /// experiments of 16 rounds the interval covers the true ratio at least 93% of the time, and
+    /// is less than half as wide as with the probe, which ran at another moment.
+    @Test func theKernelsOwnComputationMeasuresItsMode() throws {
+        let facts = Self.steps(300, seed: 11)
+        let truth = 0.4 * 0.12
+        let adjusted = try Analysis.build(facts, options: Self.options).comparisons
+        var probeOnly = facts
+        for index in probeOnly.indices { probeOnly[index].modeSeconds = nil }
+        let probed = try Analysis.build(probeOnly, options: Self.options).comparisons
+        // A few draws leave the median mode ratio beyond `ModeAdjustment.shiftLimit` by chance:
+        // those stay unadjusted, as an environment that moved the covariate would.
+        #expect(adjusted.count == 300 && adjusted.filter { $0.modeCovariate == .kernelPhase }.count >= 285)
+        #expect(probed.allSatisfy { $0.modeCovariate != .kernelPhase })
+        func widths(_ comparisons: [Comparison]) -> Double {
+            Median.of(comparisons.compactMap(\.interval).map { $0.upperBound - $0.lowerBound }) ?? 0
+        }
+        let covered = adjusted.compactMap(\.interval).filter { $0.contains(truth) }.count
+        #expect(Double(covered) / 300 >= 0.93, "\(covered) of 300 intervals cover the true gap")
+        #expect(widths(adjusted) < 0.5 * widths(probed), "widths \(widths(adjusted)) own phase, \(widths(probed)) probe")
+    }
+
+    /// An environment that computes otherwise (other BLAS threads, or a knob that changes how a
+    /// pod computes) would lose that difference to the adjustment: there the kernel's phase is
+    /// not used, and a candidate computing 20% slower keeps it in its gap.
+    @Test func aKernelPhaseIsNotTheCovariateWhereEnvironmentsComputeDifferently() throws {
+        let truth = (0.06 * 1.2 + 0.04 * 1.12) / 0.1 - 1
+        let threads = try Analysis.build(Self.steps(40, seed: 12, candidateDerived: "blas_threads=1", candidateCompute: 1.2),
+                                         options: Self.options).comparisons
+        var limited = Self.steps(40, seed: 12, candidateCompute: 1.2)
+        for index in limited.indices where limited[index].environment == "pod-overlay" { limited[index].knobs = Knobs(cpuLimit: 1.5) }
+        let knobbed = try Analysis.build(limited, options: Self.options).comparisons
+        for comparisons in [threads, knobbed] {
+            #expect(comparisons.count == 40 && comparisons.allSatisfy { $0.modeCovariate != .kernelPhase })
+            let covered = comparisons.compactMap(\.interval).filter { $0.contains(truth) }.count
+            #expect(covered >= 36, "\(covered) of 40 intervals cover the true gap \(truth)")
+        }
+        // Why: taken for alike, a candidate computing 10% slower (under the shift limit) would be
+        // adjusted as if its computation had run in a slower mode: its true gap of +10.8% would
+        // read +0.7% (1.108 / 1.1 - 1, the slope being 1).
+        let alike = try Analysis.build(Self.steps(40, seed: 12, candidateCompute: 1.1), options: Self.options).comparisons
+            .filter { $0.modeCovariate == .kernelPhase }
+        #expect(alike.count >= 30)
+        let gap = try #require(Median.of(alike.map(\.gap)))
+        #expect(abs(gap - (1.108 / 1.1 - 1)) < 0.02, "median gap \(gap)")
+    }
+
+    /// A/A with the kernel's own phase: two names for one environment get a difference verdict at
+    /// most 5% of the time.
+    @Test func theKernelPhaseInventsNoDifferenceOnAAData() throws {
+        var facts = Self.steps(300, seed: 13, candidate: "native-2node-again")
+        // No communication penalty: the candidate is the baseline under another name.
+        facts = facts.map { fact in
+            var fact = fact
+            guard fact.environment == "native-2node-again", let compute = fact.modeSeconds else { return fact }
+            fact.seconds = fact.seconds - (fact.seconds - compute) * (1 - 1 / 1.12)
+            return fact
+        }
+        let comparisons = try Analysis.build(facts, options: Self.options).comparisons
+        let differences = comparisons.filter { $0.verdict == .slower || $0.verdict == .faster }.count
+        #expect(comparisons.count == 300 && comparisons.filter { $0.modeCovariate == .kernelPhase }.count >= 285)
+        #expect(Double(differences) / 300 <= 0.05, "\(differences) of 300 A/A points got a difference verdict")
+    }
+
     /// An environment that slows the probe in every round (a CPU limit: probe and kernel at half
     /// speed) keeps that in its gap: the median probe ratio is far from 1, so nothing is adjusted.
     @Test func anEnvironmentThatMovesTheProbeKeepsItsGap() throws {

@@ -265,6 +265,33 @@ struct FastRead {
         let path = try Fixtures.temporaryFile("h.jsonl", try Fixtures.jsonLine(record) + "\n")
         let reader = try FastRead(path)
         #expect(reader.facts.first?.parameters == "algorithm=mpi,bytes=8,dtype=float32")
+        #expect(reader.facts.first?.derived == "blas_threads=2")
+    }
+
+    /// The phase a kernel's descriptor names as its mode phase is read (its median) by the
+    /// scanner as by the decoder, whichever comes first on the line; other kernel phases are not
+    /// kept, and a record whose descriptor names none has none.
+    @Test func theDescriptorsModePhaseIsRead() throws {
+        var record = Fixtures.record("pod-overlay", bytes: 8, trial: 1, seconds: 1e-1, kernel: "train")
+        record.params["blas_threads"] = 1
+        record.phases = ["compute": Summary(of: [0.08, 0.09, 0.07]), "compute_alone": Summary(of: [0.06, 0.05, 0.07]),
+                         "exposed_communication": Summary(of: [0.02])]
+        var described = record
+        described.descriptor = KernelDescriptor(metrics: [], headlines: [], order: 3, modePhase: "compute_alone")
+        var unnamed = described
+        unnamed.descriptor?.modePhase = nil
+        // The same line with the descriptor moved last, after the phases (no nested braces in it).
+        let line = try Fixtures.jsonLine(described)
+        let start = try #require(line.range(of: "\"descriptor\":{")), end = try #require(line.range(of: "},", range: start.upperBound..<line.endIndex))
+        let moved = String(line[..<start.lowerBound]) + String(line[end.upperBound...].dropLast()) + ","
+            + String(line[start.lowerBound..<end.lowerBound]) + "}}"
+        let lines = [line, moved, try Fixtures.jsonLine(unnamed), try Fixtures.jsonLine(record)]
+        let path = try Fixtures.temporaryFile("m.jsonl", lines.joined(separator: "\n") + "\n")
+        let reader = try FastRead(path)
+        #expect(reader.decoded == 0)
+        #expect(reader.facts == [described, described, unnamed, record].map { RecordFacts($0) })
+        #expect(reader.facts.map(\.modeSeconds) == [0.06, 0.06, nil, nil])
+        #expect(reader.facts.allSatisfy { $0.phases.isEmpty && $0.derived == "blas_threads=1" })
     }
 }
 

@@ -39,7 +39,13 @@ import Testing
         #expect(record.params["gradient_bytes"] == .number(Double(parameters * 4)))
         #expect(record.params["buckets"] == .number(3))
         #expect(record.throughput["loss_last"]! < record.throughput["loss_first"]!)
-        #expect(Set(record.phases.keys) == ["compute", "exposed_communication"])
+        #expect(Set(record.phases.keys) == ["compute", "exposed_communication", "compute_alone"])
+        // The computation with nothing in flight is part of the computation: all of it without
+        // overlap; with overlap, up to the first bucket's start (three buckets here), so less.
+        let compute = try #require(record.phases["compute"]?.p50), alone = try #require(record.phases["compute_alone"]?.p50)
+        #expect(alone > 0 && alone <= compute * 1.02 + 1e-5, "compute \(compute) s, alone \(alone) s")
+        if !overlap { #expect(alone >= compute * 0.98 - 1e-5, "compute \(compute) s, alone \(alone) s") }
+        #expect(record.descriptor?.modePhase == "compute_alone")
         // OpenBLAS's threads compute beside the gradient allreduce: FUNNELED, as the standard asks.
         #expect(record.environment.mpiThreadLevel == "funneled")
         let samples = Double(8 * ranks) / record.seconds.p50
