@@ -206,7 +206,7 @@ public struct LaunchPlan: Sendable, Equatable {
         }
     }
 
-    static var sbatch: String { Executable.find("sbatch") ?? "/usr/bin/sbatch" }
+    static var sbatchProgram: String { Executable.find("sbatch") ?? "/usr/bin/sbatch" }
 
     /// The batch script's variable holding when it started (seconds since 1970, from `date
     /// +%s.%N`): the end of the queue wait, which srun hands on to the ranks.
@@ -221,7 +221,7 @@ public struct LaunchPlan: Sendable, Equatable {
         let name = job.map { ["--job-name=\($0)"] } ?? []
         guard batch else { return [program] + name + arguments + application }
         let script = "export \(LaunchPlan.allocatedVariable)=$(date +%s.%N); exec " + (command + application).map(LaunchPlan.quoted).joined(separator: " ")
-        return [LaunchPlan.sbatch, "--wait", "--quiet"] + name + ["--output=\(output)", "--open-mode=append",
+        return [LaunchPlan.sbatchProgram, "--wait", "--quiet"] + name + ["--output=\(output)", "--open-mode=append",
                 "-n", String(ranks), "-N", String(nodes), "--wrap", script]
     }
 
@@ -267,7 +267,7 @@ public struct LaunchPlan: Sendable, Equatable {
     /// ranks. nil unless the plan's starter is sbatch.
     public func submission(script: String, podgap: String) -> [String]? {
         guard batch, case .srun(let nodes) = starter else { return nil }
-        return [LaunchPlan.sbatch, "-n", String(ranks), "-N", String(nodes), script, "--mpi", LaunchPlan.slurmMPI]
+        return [LaunchPlan.sbatchProgram, "-n", String(ranks), "-N", String(nodes), script, "--mpi", LaunchPlan.slurmMPI]
             + (cpuBind.map { ["--cpu-bind", $0] } ?? []) + ["--podgap", podgap]
     }
 
