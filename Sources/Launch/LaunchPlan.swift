@@ -163,12 +163,7 @@ public struct LaunchPlan: Sendable, Equatable {
         if case .srun(let nodes) = starter {
             // srun takes no MCA flags and hands its environment to the tasks (`environment`);
             // yield-when-idle is left to each rank's run loop, which applies the same rule.
-            let arguments = ["--mpi=pmix", "-n", String(ranks), "-N", String(nodes)]
-            switch binding.policy {
-            case "core": return arguments + ["--cpu-bind=cores"]
-            case "none": return arguments + ["--cpu-bind=none"]
-            default: return arguments
-            }
+            return ["--mpi=\(LaunchPlan.slurmMPI)", "-n", String(ranks), "-N", String(nodes)] + (cpuBind.map { ["--cpu-bind=\($0)"] } ?? [])
         }
         var arguments = ["--np", String(ranks)]
         if case .pods(let containers, _, _, let agent) = starter {
@@ -198,6 +193,21 @@ public struct LaunchPlan: Sendable, Equatable {
     /// sbatch, the srun line its batch script runs).
     public var command: [String] { [program] + arguments }
 
+    /// srun's PMI plugin: the only one Debian's Open MPI works with (it has none of Slurm's PMI
+    /// libraries).
+    public static let slurmMPI = "pmix"
+
+    /// srun's `--cpu-bind` type for the plan's binding; nil leaves it to Slurm (several nodes).
+    var cpuBind: String? {
+        switch binding.policy {
+        case "core": return "cores"
+        case "none": return "none"
+        default: return nil
+        }
+    }
+
+    static var sbatchProgram: String { Executable.find("sbatch") ?? "/usr/bin/sbatch" }
+
     /// The batch script's variable holding when it started (seconds since 1970, from `date
     /// +%s.%N`): the end of the queue wait, which srun hands on to the ranks.
     public static let allocatedVariable = "PODGAP_ALLOCATED"
@@ -211,7 +221,7 @@ public struct LaunchPlan: Sendable, Equatable {
         let name = job.map { ["--job-name=\($0)"] } ?? []
         guard batch else { return [program] + name + arguments + application }
         let script = "export \(LaunchPlan.allocatedVariable)=$(date +%s.%N); exec " + (command + application).map(LaunchPlan.quoted).joined(separator: " ")
-        return [Executable.find("sbatch") ?? "/usr/bin/sbatch", "--wait", "--quiet"] + name + ["--output=\(output)", "--open-mode=append",
+        return [LaunchPlan.sbatchProgram, "--wait", "--quiet"] + name + ["--output=\(output)", "--open-mode=append",
                 "-n", String(ranks), "-N", String(nodes), "--wrap", script]
     }
 
@@ -235,15 +245,46 @@ public struct LaunchPlan: Sendable, Equatable {
     }
 
     /// The whole command line, variables first, quoted for a POSIX shell: what to copy.
-    public var shellLine: String {
+    public var shellLine: String { shellLine(command) }
+
+    /// `argv` after the plan's variables, quoted for a POSIX shell.
+    func shellLine(_ argv: [String]) -> String {
         let assignments = environment.sorted { $0.key < $1.key }.map { "\($0.key)=" + LaunchPlan.quoted($0.value) }
-        return (assignments + command.map(LaunchPlan.quoted)).joined(separator: " ")
+        return (assignments + argv.map(LaunchPlan.quoted)).joined(separator: " ")
     }
 
-    /// The plan as JSON (`podgap plan --format json`).
-    public var json: String {
+    // MARK: a batch job a user submits
+
+    /// The podgap job script in a checkout (and in the GPU bundle): what a user submits with
+    /// sbatch (docs/slurm.md).
+    public static let jobScript = "scripts/podgap.sbatch"
+
+    /// What a user types to run the plan's ranks as a batch job of the job script at `script`:
+    /// `sbatch -n N -N NODES SCRIPT --mpi pmix [--cpu-bind TYPE] --podgap PODGAP`, the kernel
+    /// and its options to follow. Inside the allocation the script starts the ranks with srun,
+    /// which takes the tasks and nodes from it: `command` is that srun. `environment` goes
+    /// before the line (`batchShellText`): sbatch hands the variables to the job and srun to the
+    /// ranks. nil unless the plan's starter is sbatch.
+    public func submission(script: String, podgap: String) -> [String]? {
+        guard batch, case .srun(let nodes) = starter else { return nil }
+        return [LaunchPlan.sbatchProgram, "-n", String(ranks), "-N", String(nodes), script, "--mpi", LaunchPlan.slurmMPI]
+            + (cpuBind.map { ["--cpu-bind", $0] } ?? []) + ["--podgap", podgap]
+    }
+
+    /// The submission as one line to copy (variables first; the kernel and its options go after
+    /// it), then, as a shell comment, the srun line the job script runs inside the allocation.
+    /// nil unless the starter is sbatch.
+    public func batchShellText(script: String, podgap: String) -> String? {
+        guard let submission = submission(script: script, podgap: podgap) else { return nil }
+        let inside = (command + [podgap, "run"]).map(LaunchPlan.quoted).joined(separator: " ")
+        return shellLine(submission) + "\n# append KERNEL [OPTIONS] to submit; inside the allocation the job script runs: \(inside) KERNEL [OPTIONS]"
+    }
+
+    /// The plan as JSON (`podgap plan --format json`), with the batch job's `submission` (its
+    /// argv, without the variables) under sbatch.
+    public func json(submission: [String]? = nil) -> String {
         let description = Description(
-            starter: starterName, program: program, arguments: arguments, environment: environment, ranks: ranks,
+            starter: starterName, program: program, arguments: arguments, submission: submission, environment: environment, ranks: ranks,
             cores: machine.cores, ranksPerNode: ranksPerNode, binding: binding, yieldWhenIdle: yieldWhenIdle,
             yieldReason: yieldReason, oversubscribe: oversubscribe, btl: btl, pml: pml)
         let encoder = JSONEncoder()
@@ -261,7 +302,7 @@ public struct LaunchPlan: Sendable, Equatable {
     }
 
     private struct Description: Encodable {
-        var starter: String, program: String, arguments: [String], environment: [String: String], ranks: Int, cores: Int
+        var starter: String, program: String, arguments: [String], submission: [String]?, environment: [String: String], ranks: Int, cores: Int
         var ranksPerNode: Int, binding: BindingPolicy, yieldWhenIdle: Bool, yieldReason: String, oversubscribe: Bool
         var btl: String?, pml: String?
     }

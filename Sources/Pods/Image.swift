@@ -25,13 +25,13 @@ public struct Image: Sendable {
 
     public init(store: Store = Store(), binary: String? = nil, entrypoint: String? = nil) throws {
         self.store = store
-        self.binary = binary ?? Image.runningBinary()
+        self.binary = binary ?? Executable.current
         guard FileManager.default.isExecutableFile(atPath: self.binary) else {
             throw PodsError.badInput("--binary '\(self.binary)' is not an executable file")
         }
         if let entrypoint {
             self.entrypoint = entrypoint
-        } else if let found = Image.findEntrypoint(near: self.binary) {
+        } else if let found = Executable.findAbove(self.binary, "containers/entrypoint") {
             self.entrypoint = found
         } else {
             throw PodsError.badInput("cannot find containers/entrypoint above \(self.binary): pass --entrypoint PATH")
@@ -129,7 +129,7 @@ public struct Image: Sendable {
     /// the image from the running binary where the checkout's entrypoint is at hand (a no-op
     /// while nothing changed: the content-hash cache); otherwise checks the image's copy.
     public static func bundleOfRunningBinary(store: Store, progress: (String) -> Void = { _ in }) throws -> String {
-        let running = runningBinary()
+        let running = Executable.current
         if try buildFromRunningBinary(store: store, progress: progress) { return try bundle(store: store) }
         let folder = try bundle(store: store)
         let sums = try Subprocess.run("/usr/bin/sha256sum", [folder + "/rootfs" + podgapPath, running]).stdout
@@ -143,7 +143,7 @@ public struct Image: Sendable {
     /// Builds the image from the running binary where the checkout's entrypoint is at hand (a
     /// no-op while nothing changed); false where it is not, and the image stays as built.
     public static func buildFromRunningBinary(store: Store, progress: (String) -> Void = { _ in }) throws -> Bool {
-        let running = runningBinary()
+        let running = Executable.current
         guard let image = try? Image(store: store, binary: running) else { return false }
         let built: BuildResult
         do { built = try image.build() } catch {
@@ -293,22 +293,6 @@ public struct Image: Sendable {
         guard let handle = FileHandle(forReadingAtPath: path) else { return false }
         defer { try? handle.close() }
         return handle.readData(ofLength: 4) == Data([0x7f, 0x45, 0x4c, 0x46])
-    }
-
-    /// This process's executable, resolved.
-    static func runningBinary() -> String {
-        (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
-    }
-
-    /// containers/entrypoint in the first folder above the binary that has one (the checkout).
-    static func findEntrypoint(near binary: String) -> String? {
-        var folder = URL(fileURLWithPath: binary).deletingLastPathComponent()
-        for _ in 0..<8 {
-            let candidate = folder.appendingPathComponent("containers/entrypoint").path
-            if FileManager.default.fileExists(atPath: candidate) { return candidate }
-            folder = folder.deletingLastPathComponent()
-        }
-        return nil
     }
 }
 

@@ -150,7 +150,7 @@ public struct PodLaunch {
         let folder = store.jobFolder(state.spec.name)
         try JobLauncher.hostfile(hosts: hosts, slots: slots).write(toFile: folder + "/etc/mpi/hostfile", atomically: false, encoding: .utf8)
 
-        let application = JobLauncher.application(command, containers: containers, hostBinary: Image.runningBinary(), results: state.results)
+        let application = JobLauncher.application(command, containers: containers, hostBinary: Executable.current, results: state.results)
         let plan = try JobLauncher.plan(ranks: ranks, containers: containers, slots: slots, hosts: hosts.count,
                                         sharedMemory: (knobs.slots ?? 1) > 1, machine: machine)
         let mpirun = try Subprocess.require("mpirun", package: "openmpi-bin")

@@ -60,22 +60,22 @@ public enum PodJob {
     /// state's `phases` count from there.
     public static func up(_ spec: JobSpec, store: Store = Store(), rdma: PodRDMA? = nil, gpus: GPUInjection? = nil,
                           submitted: Date = Date(), progress: (String) -> Void = { _ in }) throws -> JobState {
-        var phases = PhaseClock(start: submitted)
-        var clock = StepClock("up")
+        var phases = StartupPhaseClock(start: submitted)
+        var trace = TimingTrace("up", variable: TimingTrace.podsVariable)
         let names = try JobNames(spec.name)
         let tools = try Tools(for: spec, store: store, progress: progress)
-        clock.mark("tools and image")
+        trace.mark("tools and image")
         if FileManager.default.fileExists(atPath: store.jobFolder(spec.name)) || !leftovers(names, containers: tools.containers.value, store: store).isEmpty {
             throw PodsError.badInput("job '\(spec.name)' already exists: use another --name, or `podgap pods down --name \(spec.name)`")
         }
-        clock.mark("leftovers check (state folders)")
+        trace.mark("leftovers check (state folders)")
         let results = URL(fileURLWithPath: spec.results,
                           relativeTo: URL(fileURLWithPath: FileManager.default.currentDirectoryPath)).standardizedFileURL.path
         let resultsExisted = FileManager.default.fileExists(atPath: results)
         do {
             let state = try create(spec, names: names, tools: tools, results: results, store: store, rdma: rdma, gpus: gpus,
-                                   clock: &clock, phases: &phases, progress: progress)
-            clock.total()
+                                   trace: &trace, phases: &phases, progress: progress)
+            trace.total()
             return state
         } catch {
             _ = down(job: spec.name, store: store)
@@ -91,9 +91,10 @@ public enum PodJob {
     /// by side, the network inside the namespaces (each namespace's batch, then the CNI ADDs) and
     /// each pod's config and `create` (a pod needs only its network namespace to exist, as a
     /// Kubernetes pod sandbox does before its CNI ADD); then /etc/hosts gets the addresses in
-    /// place and every pod is started. `phases` marks the startup phases (`StartupPhase`).
+    /// place and every pod is started. `phases` measures the startup phases the records keep;
+    /// `trace` prints each step's time for a developer (`TimingTrace`).
     private static func create(_ spec: JobSpec, names: JobNames, tools: Tools, results: String, store: Store, rdma: PodRDMA?,
-                               gpus: GPUInjection?, clock: inout StepClock, phases: inout PhaseClock,
+                               gpus: GPUInjection?, trace: inout TimingTrace, phases: inout StartupPhaseClock,
                                progress: (String) -> Void) throws -> JobState {
         let runtime = tools.runtime, network = tools.network
         var bundle = tools.bundle, seccomp = tools.seccomp
@@ -112,14 +113,14 @@ public enum PodJob {
         // The `mtu` knob sets the underlay's; the pods' follows it (the overlay 50 bytes less).
         let podNetwork = spec.network.withUnderlayMTU(spec.knobs.mtu)
         try network.makeNamespaces(namespaces, underlay: names, nodes: spec.nodes, network: podNetwork)
-        clock.mark("namespaces and links (ip)")
+        trace.mark("namespaces and links (ip)")
         if let userNamespace {
             // Each pod's network namespace is owned by its user namespace, made together.
             try fileManager.createDirectory(atPath: folder + "/userns", withIntermediateDirectories: true)
             for pod in placement {
                 try userNamespace.create(pin: "\(folder)/userns/\(pod.pod)", netns: pod.netns, ip: network.ip)
             }
-            clock.mark("user namespaces")
+            trace.mark("user namespaces")
         }
         phases.end(.submit)
 
@@ -138,7 +139,7 @@ public enum PodJob {
             phases.end(.unpacked)
             bundle = pulled.first?.bundle
             seccomp = try pulled.first.map { try SeccompProfile.load(bundle: $0.bundle) }
-            clock.mark("image pull and unpack")
+            trace.mark("image pull and unpack")
         }
         // With CNI each pod has a namespace of its own; on the host network, its node's.
         let podNetns = placement.map { spec.network.usesCNI ? $0.netns : nodeNetns[$0.node] }
@@ -168,9 +169,9 @@ public enum PodJob {
         let podResults = placement.map { "\(results)/\($0.pod)" }
         for path in podResults { try makeResultsFolder(path, owner: owner) }
         let version = tools.version.value
-        // Each piece of work of the side-by-side step gets the step's clock, to note its own time.
+        // Each piece of work of the side-by-side step gets the step's trace, to note its own time.
         // Each piece answers the addresses it assigned (only the network's) and when it ended.
-        var starts: [(StepClock) throws -> (addresses: [String], ended: Date)] = []
+        var starts: [(TimingTrace) throws -> (addresses: [String], ended: Date)] = []
         if let bundle, let seccomp {
             let base = try PodConfig.readBase(bundle: bundle)
             for (index, pod) in placement.enumerated() {
@@ -186,10 +187,10 @@ public enum PodJob {
                 config.rdma = rdma
                 config.gpus = gpus?.edits
                 config.hugePages = spec.hugePages
-                starts.append { [config] clock in
+                starts.append { [config] trace in
                     try config.write(base: base, to: podFolder)
                     try runtime.create(id: pod.pod, bundle: podFolder, log: podFolder + "/log")
-                    clock.note("pod \(index): config, \(runtime.kind.rawValue) create")
+                    trace.note("pod \(index): config, \(runtime.kind.rawValue) create")
                     return ([], Date())
                 }
             }
@@ -203,16 +204,16 @@ public enum PodJob {
                 cniConfigs.append(config)
             }
         }
-        clock.mark("files")
+        trace.mark("files")
 
         // The launcher is a pod-network endpoint on node 0, as the operator's launcher pod is.
         let attachments = placement + [(pod: names.launcher, netns: names.launcher, node: 0)]
         progress("network inside the namespaces; \(runtime.kind.rawValue) create: \(starts.count) pod(s)")
         // The first piece of work answers the CNI's addresses (none on the host network).
-        let work: [(StepClock) throws -> (addresses: [String], ended: Date)] = [{ clock in
+        let work: [(TimingTrace) throws -> (addresses: [String], ended: Date)] = [{ trace in
             guard let cni = tools.cni else {
                 try network.configure(names, nodes: spec.nodes, network: podNetwork)
-                clock.note("network: namespaces' batches")
+                trace.note("network: namespaces' batches")
                 return ([], Date())
             }
             // The nodes' own wiring (eth0, flannel.1, routes, FDB) and the CNI ADDs (each a chain of
@@ -222,20 +223,20 @@ public enum PodJob {
                 guard index < attachments.count else {
                     for attachment in attachments { try NetworkNamespace.setLoopbackUp(attachment.netns) }
                     try network.configure(names, nodes: spec.nodes, network: podNetwork)
-                    clock.note("network: lo, namespaces' batches")
+                    trace.note("network: lo, namespaces' batches")
                     return ""
                 }
                 let attachment = attachments[index]
                 return try cni.add(container: attachment.pod, netns: attachment.netns, node: nodeNetns[attachment.node],
                                    config: cniConfigs[attachment.node])
             }
-            clock.note("network: CNI ADDs")
+            trace.note("network: CNI ADDs")
             return (Array(outcomes.prefix(attachments.count)), Date())
         }] + starts
-        let stepClock = clock
-        let outcomes = try Concurrently.map(work.count) { try work[$0](stepClock) }
+        let stepTrace = trace
+        let outcomes = try Concurrently.map(work.count) { try work[$0](stepTrace) }
         let assigned = outcomes[0].addresses
-        clock.mark("network, CNI and \(runtime.kind.rawValue) create (parallel)")
+        trace.mark("network, CNI and \(runtime.kind.rawValue) create (parallel)")
         // The two overlap: the network phase is until the network was ready, the creates take the rest.
         phases.end(.network, at: outcomes[0].ended)
         if !starts.isEmpty { phases.end(.created) }
@@ -257,7 +258,7 @@ public enum PodJob {
                              launcherAddress: launcherAddress, bundle: bundle, runtimeVersion: version, results: results,
                              created: ISO8601DateFormatter().string(from: Date()), launchPID: nil, gpus: gpus, pulls: pulls)
         try state.save(store)
-        clock.mark("hosts and state")
+        trace.mark("hosts and state")
         guard !starts.isEmpty else { return state }
 
         // Started once their /etc/hosts names every pod.
@@ -265,7 +266,7 @@ public enum PodJob {
             try runtime.start(id: pods[index].name, log: "\(folder)/pods/\(pods[index].name)/log")
         }
         phases.end(.started)
-        clock.mark("\(runtime.kind.rawValue) start (parallel)")
+        trace.mark("\(runtime.kind.rawValue) start (parallel)")
         var timed = state
         timed.phases = phases.phases
         try timed.save(store)
@@ -321,7 +322,7 @@ public enum PodJob {
     @discardableResult
     public static func down(job: String, store: Store = Store()) -> [String] {
         guard let names = try? JobNames(job) else { return [] }
-        var clock = StepClock("down")
+        var trace = TimingTrace("down", variable: TimingTrace.podsVariable)
         var removed: [String] = []
         if let state = try? JobState.load(store, job: job), let pid = state.launchPID, pid > 1 {
             // A launch still running (or whose launcher crashed): end mpirun's whole session.
@@ -337,21 +338,21 @@ public enum PodJob {
         let namespacesGone = Pending { (try? LinkCommands())?.deleteNamespaces(namespaces) != nil }
         // The job's runtime is in its state, which a crash may have lost: ask every runtime.
         let owned = Runtime.installed().flatMap { runtime in runtime.list().filter(names.ownsPod).map { (runtime, $0) } }
-        clock.mark("state, runtimes' lists")
+        trace.mark("state, runtimes' lists")
         if !owned.isEmpty {
             // `runc delete --force` of a running container signals it, then sleeps 100 ms before
             // it first looks again: end every pod's processes here, wait for exactly them, and
             // the deletes find stopped containers, which they remove at once, side by side.
             stop(owned.map { names.cgroup($0.1) })
-            clock.mark("pods' processes killed")
+            trace.mark("pods' processes killed")
             _ = try? Concurrently.map(owned.count) { owned[$0].0.delete(owned[$0].1) }
             removed += owned.map { "container \($0.1)" }
-            clock.mark("delete (parallel)")
+            trace.mark("delete (parallel)")
         }
         if namespacesGone.value { removed += namespaces.map { "netns \($0)" } }
-        clock.mark("netns delete (ip -batch)")
+        trace.mark("netns delete (ip -batch)")
         for folder in cgroupFolders(names) where rmdir(folder) == 0 { removed.append("cgroup \(folder)") }
-        clock.mark("cgroups left (scan, rmdir)")
+        trace.mark("cgroups left (scan, rmdir)")
         // The nodes' links to the registry went with their namespaces; their addresses go too.
         Registry(store: store).releaseLeases { $0.hasPrefix(names.stem + "-r") }
         let folder = store.jobFolder(job)
@@ -364,8 +365,8 @@ public enum PodJob {
             FileTree.remove(folder)
             removed.append("folder \(folder)")
         }
-        clock.mark("user namespaces, job folder")
-        clock.total()
+        trace.mark("user namespaces, job folder")
+        trace.total()
         return removed
     }
 
@@ -426,23 +427,5 @@ public enum PodJob {
         ((try? FileManager.default.contentsOfDirectory(atPath: store.runRoot)) ?? []).filter {
             (try? JobNames($0)) != nil
         }.sorted()
-    }
-}
-
-/// Marks the end of each phase of `pods up` against one start, so that the phases add up to
-/// the time since the start.
-struct PhaseClock {
-    private var last: Date
-    private(set) var phases: [JobState.PhaseTime] = []
-
-    init(start: Date) { last = start }
-
-    /// Ends `phase` at `date` (now by default, never before the last phase's end); with `after`,
-    /// that many seconds after the last phase ended instead (a phase measured inside a stage, the
-    /// rest of which the next phase takes).
-    mutating func end(_ phase: StartupPhase, at date: Date = Date(), after seconds: Double? = nil) {
-        let now = max(last, seconds.map { last.addingTimeInterval($0) } ?? date)
-        phases.append(.init(phase: phase, seconds: now.timeIntervalSince(last)))
-        last = now
     }
 }

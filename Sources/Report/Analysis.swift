@@ -163,7 +163,7 @@ public struct Analysis: Sendable {
     /// The parts are taken out of `groupings` one by one as they are merged, so each part's
     /// lists are let go as soon as they are copied (a million records are never held twice).
     static func build(groupings: inout [Grouping], skipped: [SkippedEnvironment], options: Options) throws -> Analysis {
-        let clock = PhaseClock()
+        var trace = TimingTrace("report", variable: TimingTrace.reportVariable)
         // Each part's lists, in part order, per point and environment: joined below on every
         // core; the rest of each part is merged here.
         var pieces: [PointKey: [String: [[Grouping.Launch]]]] = [:]
@@ -177,9 +177,9 @@ public struct Analysis: Sendable {
             part.launches = [:]
             grouping.merge(part)
         }
-        clock.mark("  merge")
+        trace.mark("  merge")
         grouping.launches = Grouping.joined(&pieces)
-        clock.mark("  join")
+        trace.mark("  join")
         let recordCount = grouping.recordCount
         guard recordCount > 0 else { throw AnalysisError.noRecords }
         let present = grouping.present
@@ -196,7 +196,7 @@ public struct Analysis: Sendable {
         // The launches live on in `points`: let the grouping's copy go.
         grouping.launches = [:]
         let sortedKeys = keys.sorted(by: kernels.precedes)
-        clock.mark("  points")
+        trace.mark("  points")
         let pairer = Pairer(points: points, options: options, settings: grouping.settings)
 
         var comparisons: [Comparison] = []
@@ -209,10 +209,10 @@ public struct Analysis: Sendable {
         guard !comparisons.isEmpty else {
             throw AnalysisError.nothingPairs(baseline: baseline, present: environments.filter { $0 != baseline })
         }
-        clock.mark("  comparisons")
+        trace.mark("  comparisons")
         let chains = Ladder.chains(Ladder.steps(present: present)).compactMap { pairer.chain($0, keys: sortedKeys, kernels: kernels) }
 
-        clock.mark("  chains")
+        trace.mark("  chains")
         let labels = PointKey.labels(for: keys)
         var analysis = Analysis(baseline: baseline, environments: environments, kernels: kernels, points: points,
                                 comparisons: comparisons, headlines: headlines, chains: chains,
@@ -225,7 +225,7 @@ public struct Analysis: Sendable {
         }).count
         analysis.warnings = grouping.warnings(points: points, environments: environments, kernels: kernels, labels: labels)
             + Analysis.roundWarnings(comparisons, options: options)
-        clock.mark("  warnings")
+        trace.mark("  warnings")
         return analysis
     }
 

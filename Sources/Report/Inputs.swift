@@ -54,40 +54,26 @@ public struct Inputs: Sendable {
                                options: Analysis.Options = Analysis.Options(),
                                skipped extra: [SkippedEnvironment] = []) throws -> (analysis: Analysis, problems: [RecordError]) {
         let (files, skipped) = try files(paths)
-        let clock = PhaseClock()
+        var trace = TimingTrace("report", variable: TimingTrace.reportVariable)
         // Each chunk of each file is grouped where it is read: no fact is kept.
         var read = try RecordReader.facts(in: files, skippingBad: skippingBad, details: details, start: { Grouping() }) { $0.add($1) }
         let problems = read.problems
         var groupings = Array(read.files.joined())
         read.files = []
         let counters = groupings.flatMap(\.counters)
-        clock.mark("read")
+        trace.mark("read")
         let startup = groupings.flatMap(\.startup)
         var analysis = try Analysis.build(groupings: &groupings, skipped: skipped + extra, options: options)
-        clock.mark("analysis")
+        trace.mark("analysis")
         analysis.why = Why.build(analysis, counters: counters)
-        clock.mark("why")
+        trace.mark("why")
         analysis.whatToChange = WhatToChange.build(analysis, counters: counters)
-        clock.mark("what to change")
+        trace.mark("what to change")
         analysis.startupPhases = StartupPhases.build(startup, baseline: analysis.baseline, environments: analysis.environments,
                                                       options: options)
         if let first = problems.first {
             analysis.warnings.insert("\(problems.count) bad line(s) skipped (--skip-bad), first: \(first.description)", at: 0)
         }
         return (analysis, problems)
-    }
-}
-
-/// With PODGAP_REPORT_TIMES set, each phase of a report's analysis prints its wall time on stderr
-/// (benchmarks/report: where the time of a large report goes).
-final class PhaseClock {
-    private let enabled = ProcessInfo.processInfo.environment["PODGAP_REPORT_TIMES"] != nil
-    private var last = Date()
-
-    func mark(_ phase: String) {
-        guard enabled else { return }
-        let now = Date()
-        FileHandle.standardError.write(Data(String(format: "podgap report: %@ %.3f s\n", phase, now.timeIntervalSince(last)).utf8))
-        last = now
     }
 }

@@ -29,6 +29,26 @@ extension Executable {
     }
 }
 
+extension Executable {
+    /// This process's own executable, resolved (`/proc/self/exe` on Linux): the podgap that
+    /// launches, pods and batch jobs run.
+    public static var current: String {
+        (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+    }
+
+    /// `relative` (such as `scripts/podgap.sbatch`) in the first folder above `binary` that has
+    /// it, up to 8 folders up: the checkout or bundle the binary came with. nil when none has.
+    public static func findAbove(_ binary: String, _ relative: String) -> String? {
+        var folder = URL(fileURLWithPath: binary).deletingLastPathComponent()
+        for _ in 0..<8 {
+            let candidate = folder.appendingPathComponent(relative).path
+            if FileManager.default.fileExists(atPath: candidate) { return candidate }
+            folder = folder.deletingLastPathComponent()
+        }
+        return nil
+    }
+}
+
 /// A program podgap needs is not installed.
 public struct MissingExecutable: Error, CustomStringConvertible, Sendable {
     public var name: String

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Probes
 import Records
+import Spawn
 import Suite
 
 struct SuiteCommand: ParsableCommand {
@@ -55,7 +56,7 @@ struct SuiteCommand: ParsableCommand {
             }
             let folder = try session.prepareFolder { Environment.local(label: nil) }
             let kernels = session.suite.kernels.map(\.name) + [SuiteRunner.probe[0]]
-            let finished = try session.run(into: folder, podgap: SuiteCommand.executable,
+            let finished = try session.run(into: folder, podgap: Executable.current,
                                            passesRound: kernels.allSatisfy { registry.options(of: $0)["round"] == false },
                                            availability: HostAvailability(),
                                            say: { FileHandle.standardError.write(Data("podgap suite: \($0)\n".utf8)) })
@@ -69,11 +70,6 @@ struct SuiteCommand: ParsableCommand {
             FileHandle.standardError.write(Data("podgap: \(error.description)\n".utf8))
             Foundation.exit(Podgap.ExitCode.interrupted.rawValue)
         }
-    }
-
-    /// This binary, which every launch runs (`/proc/self/exe` on Linux).
-    static var executable: String {
-        (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
     }
 }
 

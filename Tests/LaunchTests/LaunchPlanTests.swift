@@ -104,6 +104,29 @@ import Testing
         #expect(LaunchPlan.NativeStarter.allCases.map(\.usesSlurm) == [false, true, true])
     }
 
+    /// What a user submits: sbatch of the job script with the plan's tasks, nodes, PMI plugin and
+    /// binding, naming the podgap to run; only under sbatch. The shell text's first line is that
+    /// argv after the variables, its second a comment naming the srun the script runs.
+    @Test func sbatchSubmitsTheJobScriptWithThePlansTasksNodesAndBinding() throws {
+        let one = try LaunchPlan.native(environment: EnvironmentCatalog.nativeShm, ranks: 2, starter: .sbatch, machine: Self.two)
+        let submission = try #require(one.submission(script: "/c/scripts/podgap.sbatch", podgap: "/c/podgap"))
+        #expect(submission.first?.hasSuffix("sbatch") == true)
+        #expect(Array(submission.dropFirst()) == ["-n", "2", "-N", "1", "/c/scripts/podgap.sbatch", "--mpi", "pmix", "--cpu-bind", "none",
+                                                   "--podgap", "/c/podgap"])
+        #expect(one.arguments.contains("--cpu-bind=none"), "the srun inside binds as the submission says")
+        // Slurm's own nodes: Slurm binds, so the script is given no --cpu-bind.
+        let two = try LaunchPlan.native(environment: EnvironmentCatalog.nativeTwoNode, ranks: 4, starter: .sbatch, machine: Self.sixteen)
+        #expect(Array(try #require(two.submission(script: "s", podgap: "p")).dropFirst()) == ["-n", "4", "-N", "2", "s", "--mpi", "pmix", "--podgap", "p"])
+        let lines = try #require(one.batchShellText(script: "/c/scripts/podgap.sbatch", podgap: "/c/podgap")).split(separator: "\n").map(String.init)
+        #expect(lines.count == 2 && lines[0] == one.shellLine(submission))
+        #expect(lines[1] == "# append KERNEL [OPTIONS] to submit; inside the allocation the job script runs: "
+                + one.command.joined(separator: " ") + " /c/podgap run KERNEL [OPTIONS]")
+        for starter in [LaunchPlan.NativeStarter.mpirun, .srun] {
+            let plan = try LaunchPlan.native(environment: EnvironmentCatalog.nativeShm, ranks: 2, starter: starter, machine: Self.two)
+            #expect(plan.submission(script: "s", podgap: "p") == nil && plan.batchShellText(script: "s", podgap: "p") == nil)
+        }
+    }
+
     @Test func slotsLetRanksOfOnePodShareMemoryAndTCPStaysBetweenPods() throws {
         // The `slots` knob: two ranks in one pod (slotsPerWorker 2), vader between them.
         let shared = try LaunchPlan.pods(containers: true, ranks: 2, hosts: 1, slots: 2, agent: "/a", sharedMemoryInPods: true, machine: Self.two)
@@ -152,7 +175,7 @@ import Testing
         #expect(root.shellLine.hasPrefix("OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 /"))
         #expect(root.shellLine.contains(" 'PODGAP_BINDING_REASON=2 rank(s) per node on 4 cores: "))
         #expect(LaunchPlan.quoted("it's") == "'it'\\''s'")
-        let json = try #require(try JSONSerialization.jsonObject(with: Data(root.json.utf8)) as? [String: Any])
+        let json = try #require(try JSONSerialization.jsonObject(with: Data(root.json().utf8)) as? [String: Any])
         #expect(json["starter"] as? String == "mpirun" && json["cores"] as? Int == 4)
         #expect((json["binding"] as? [String: Any])?["policy"] as? String == "core")
     }

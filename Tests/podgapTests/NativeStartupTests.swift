@@ -89,6 +89,57 @@ extension NativeStartupTests {
     }
 }
 
+extension NativeStartupTests {
+    /// `podgap plan --starter sbatch`'s line, submitted as printed with a kernel after it (no
+    /// `PODGAP` in the environment: the line names the podgap), runs: the job's output says the
+    /// script's srun ended well, and its records say Slurm started the ranks of that job with the
+    /// plan's binding, whose variables reached the ranks through sbatch and srun.
+    @Test(.enabled(if: LocalSlurm.canRun, "slurm-local needs root (network namespaces, daemons)"))
+    func theSbatchLinePlanPrintsRunsAsPrinted() throws {
+        let cluster = try LocalSlurm.up(nodes: 1)
+        defer { cluster.remove() }
+        var environment = cluster.environment
+        environment["PODGAP"] = nil
+        let planned = try Shell.run(Shell.podgap, ["plan", "--environment", "native-shm", "--np", "2", "--starter", "sbatch"],
+                                    environment: environment, timeout: 30)
+        try #require(planned.status == 0, "\(planned.stderr)")
+        let line = try #require(planned.stdout.split(separator: "\n").first.map(String.init))
+        let json = try Shell.run(Shell.podgap, ["plan", "--environment", "native-shm", "--np", "2", "--starter", "sbatch", "--format", "json"],
+                                 environment: environment, timeout: 30)
+        let binding = try #require((try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])?["binding"] as? [String: String])
+
+        let submitted = try Shell.run("/bin/sh", ["-c", line + " allreduce --sizes 4 --iterations 20 --warmup 2"],
+                                      environment: environment, timeout: 60, workingDirectory: cluster.work)
+        try #require(submitted.status == 0, "\(line): \(submitted.stderr)")
+        let job = try #require(submitted.stdout.split(separator: " ").last.flatMap { Int($0.trimmingCharacters(in: .whitespacesAndNewlines)) },
+                               "\(submitted.stdout)")
+        // No --wait on a user's line: the job has ended when the queue no longer lists it.
+        let deadline = Date().addingTimeInterval(90)
+        var queued = true
+        while queued && Date() < deadline {
+            let queue = try Shell.run("/usr/bin/squeue", ["-h", "-o", "%i"], environment: environment, timeout: 30)
+            queued = queue.status != 0 || queue.stdout.split(separator: "\n").contains { Int($0.trimmingCharacters(in: .whitespaces)) == job }
+            if queued { usleep(250_000) }
+        }
+        #expect(!queued, "job \(job) still queued after 90 s")
+        let output = (try? String(contentsOf: cluster.work.appendingPathComponent("slurm-\(job).out"), encoding: .utf8)) ?? ""
+        // srun's --cpu-bind for the plan's binding (`none` on 2 cores, `cores` with cores to spare).
+        let cpuBind = binding["policy"] == "core" ? "cores" : binding["policy"] ?? "?"
+        #expect(output.contains("podgap.sbatch: job \(job) on node1: srun --mpi=pmix --cpu-bind=\(cpuBind) "), "\(output)")
+        #expect(output.contains("podgap.sbatch: exit 0, 1 record(s)"), "\(output)")
+        let records = try RecordReader.read(cluster.results(job, "allreduce"))
+        #expect(records.count == 1)
+        for record in records {
+            #expect(record.verified && record.ranks == 2, "\(record.verification)")
+            let launcher = record.environment.launcher
+            #expect(launcher.kind == "srun" && launcher.jobID == String(job) && launcher.nodeList == "node1", "\(launcher)")
+            #expect(cpuBind == "none" ? launcher.cpuBinding == "none" : launcher.cpuBinding?.hasPrefix("mask_cpu:") == true, "\(launcher)")
+            #expect(record.environment.bindingPolicy == BindingPolicy(policy: binding["policy"] ?? "", reason: binding["reason"] ?? ""),
+                    "\(String(describing: record.environment.bindingPolicy))")
+        }
+    }
+}
+
 /// What every startup record must show: the phases `expected`, in the catalog, none negative,
 /// adding up within `StartupPhase.sumTolerance` to the measured time up to every rank past
 /// MPI_Init (`seconds`), and verified (the ranks' own check against submit-to-first-allreduce).

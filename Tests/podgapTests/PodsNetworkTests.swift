@@ -232,7 +232,9 @@ struct PodsStartupTests {
         let out = folder.appendingPathComponent("startup.jsonl").path
         let native = try PodsHarness.podgap(["run", "startup", "--trials", "2", "--out", out])
         #expect(native.status == 0, "\(native.stderr)")
-        let pods = try PodsHarness.podgap(["run", "startup", "--network", "bridge", "--trials", "1", "--out", out, "--trial", "5"])
+        // With the developer's trace on: `pods up` and `down` print their steps, which the records never hold.
+        let pods = try PodsHarness.podgap(["run", "startup", "--network", "bridge", "--trials", "1", "--out", out, "--trial", "5"],
+                                          environment: Shell.mpiEnvironment.merging([TimingTrace.podsVariable: "1"]) { $1 })
         #expect(pods.status == 0, "\(pods.stderr)")
         let records = try RecordReader.read(out)
         #expect(records.map(\.trial) == [0, 1, 5])
@@ -244,6 +246,20 @@ struct PodsStartupTests {
         // Positive, and under the launch's own limits; creating pods costs more than a bare mpirun.
         #expect(records.allSatisfy { $0.verified && $0.seconds.p50 > 0 && $0.seconds.p50 < 60 })
         #expect(pod.seconds.p50 > records[0].seconds.p50)
+        // The pods' startup phases (no pull) add up to what the launch measured.
+        StartupPhaseChecks.expectAddUp([pod], StartupPhase.pods.filter { $0 != .pulled && $0 != .unpacked })
+        #expect(!native.stderr.contains("podgap: up "), "no trace unless asked for")
+        // The trace's lines as benchmarks/pods/steps reads them: up's steps add up to its total.
+        let steps = pods.stderr.split(separator: "\n").compactMap { line -> (what: String, step: String, ms: Double)? in
+            guard let match = try? #/^podgap: (up|down) (.+?)\s+([0-9.]+) ms$/#.wholeMatch(in: line), let ms = Double(match.3) else { return nil }
+            return (String(match.1), String(match.2), ms)
+        }
+        let up = steps.filter { $0.what == "up" && !$0.step.hasPrefix("  ") }
+        let upTotal = try #require(up.last { $0.step == "total" }?.ms, "\(pods.stderr)")
+        #expect(steps.contains { $0.what == "down" && $0.step == "total" }, "\(pods.stderr)")
+        // The steps follow each other (each rounded to 0.1 ms); after the last, only the state's save.
+        let stepSum = up.filter { $0.step != "total" }.map(\.ms).reduce(0, +)
+        #expect(up.count >= 6 && stepSum <= upTotal + 0.1 * Double(up.count) && stepSum >= 0.8 * upTotal, "\(up)")
         // Each trial's job is gone.
         let jobs = (try? FileManager.default.contentsOfDirectory(atPath: Store().runRoot)) ?? []
         #expect(!jobs.contains { $0.hasPrefix("su") }, "\(jobs)")
