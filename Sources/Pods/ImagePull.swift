@@ -36,7 +36,7 @@ struct ImagePull {
         return try store.locked {
             unlink(store.removalMark)
             store.sweep()
-            if policy == .always { try store.empty() }
+            if policy == .always { store.empty() }
             let layout = store.layout
 
             let started = Date()
@@ -95,7 +95,7 @@ struct ImagePull {
     /// after a pull); else every blob is hashed, since umoci is about to unpack them.
     static func presentImage(in store: NodeStore, tag: String) throws -> (digest: String, bytes: Int64) {
         let light = try verify(layout: store.layout, tag: tag, hashingLayers: false)
-        return store.holdsCompleteSnapshot(light.digest) ? light : try verify(layout: store.layout, tag: tag)
+        return store.currentSnapshot(light.digest) != nil ? light : try verify(layout: store.layout, tag: tag)
     }
 
     /// Checks an OCI layout's image `tag`: the manifest and every blob it names hash to their

@@ -120,8 +120,9 @@ struct RegistryTests {
             for pull in nodePulls {
                 #expect(pull.digest == pushed, "node n\(pull.node) got \(pull.digest), \(pushed) was pushed")
                 #expect(pull.pulled == pulls && (pull.bytes > 1_000_000) == pulls, "\(policy): \(pull)")
-                // The node's snapshot of the image: made by the cold pull, found by the warm one.
-                #expect(pull.bundle == cluster.dir + "/nodes/n\(pull.node)/snapshots/" + pushed.dropFirst("sha256:".count))
+                // The node's snapshot of the image (its current one, linked): made by the cold pull, found by the warm one.
+                let link = cluster.dir + "/nodes/n\(pull.node)/snapshots/" + pushed.dropFirst("sha256:".count)
+                #expect(pull.bundle == URL(fileURLWithPath: link).resolvingSymlinksInPath().path, "\(pull.bundle)")
                 #expect(pull.snapshot == (pulls ? .made : .reused) && (pull.unpackedBytes ?? -1 > 1_000_000) == pulls, "\(policy): \(pull)")
                 // The node's store holds the image, every blob hashing to its name.
                 #expect(try blobsVerify(cluster.dir + "/nodes/n\(pull.node)/oci") >= 3)
@@ -187,8 +188,9 @@ struct RegistryTests {
     /// A warm node runs its pods from the snapshot a former job made: no unpack (the state says
     /// reused, 0 bytes unpacked, and the snapshot's folders keep their inodes and times). A pod
     /// cannot write into it (its rootfs is read-only). A cold node makes a new snapshot while the
-    /// old one, still in use, is retired, its pods running on; the old one goes with its last
-    /// user's `pods down`, and after every job's down the store holds the layout and the new snapshot only.
+    /// old one, still in use, stays where it is, its pods launching on; the old one goes with its
+    /// last user's `pods down`, and after every job's down the store holds the layout and the new
+    /// snapshot (and its link) only.
     @Test func aWarmNodeReusesItsSnapshotWhichPodsCannotWrite() throws {
         let cluster = try Cluster()
         let jobs = Jobs(cluster)
@@ -196,11 +198,11 @@ struct RegistryTests {
         try cluster.upWithImage()
         let pushed = try #require(try cluster.state().pushed["latest"])
         let snapshots = cluster.dir + "/nodes/n0/snapshots"
-        let snapshot = snapshots + "/" + pushed.dropFirst("sha256:".count)
-        let watched = [snapshot, snapshot + "/rootfs", snapshot + "/rootfs/etc", snapshot + "/config.json"]
-
+        let name = String(pushed.dropFirst("sha256:".count))
         let first = try jobs.start("always")
-        #expect(first.pull.snapshot == .made && first.pull.bundle == snapshot && (first.pull.unpackedBytes ?? 0) > 1_000_000, "\(first.pull)")
+        let snapshot = first.pull.bundle
+        #expect(first.pull.snapshot == .made && snapshot.hasPrefix("\(snapshots)/\(name)-") && (first.pull.unpackedBytes ?? 0) > 1_000_000, "\(first.pull)")
+        let watched = [snapshot, snapshot + "/rootfs", snapshot + "/rootfs/etc", snapshot + "/config.json"]
         let made = watched.map(Self.identity)
         #expect(made.allSatisfy { $0 != nil })
         // Inside the pod the rootfs is read-only: the write fails there and leaves the snapshot as it was.
@@ -216,31 +218,53 @@ struct RegistryTests {
         #expect(unpacked < 0.1, "a reused snapshot took \(unpacked) s to unpack")
         #expect(Set(try FileManager.default.contentsOfDirectory(atPath: snapshot + "/users")) == [first.job, warm.job])
 
-        // A cold job while both run from the snapshot: theirs is retired (the same folder, moved), its own made anew.
+        // A cold job while both run from the snapshot: its own is made anew, theirs stays where it is (runc exec enters it by its path).
         let cold = try jobs.start("always")
-        #expect(cold.pull.snapshot == .made && cold.pull.bundle == snapshot, "\(cold.pull)")
-        let retired = try FileManager.default.contentsOfDirectory(atPath: snapshots).filter { $0.hasPrefix("retired-") }
-        #expect(retired.count == 1, "\(retired)")
-        let old = snapshots + "/" + (retired.first ?? "")
-        #expect(Self.identity(old) == made[0] && Self.identity(snapshot)?.inode != made[0]?.inode)
+        #expect(cold.pull.snapshot == .made && cold.pull.bundle != snapshot && cold.pull.bundle.hasPrefix("\(snapshots)/\(name)-"), "\(cold.pull)")
+        #expect(watched.map(Self.identity) == made, "the snapshot in use was moved or changed")
+        let old = snapshot
         let launch = try cluster.podgap(["pods", "launch", "--name", warm.job, "--np", "1", "--timeout", "60s", "--",
                                          "podgap", "run", "allreduce", "--sizes", "4:4", "--iterations", "3", "--out", "/results/a.jsonl"])
         #expect(launch.status == 0, "pods on the retired snapshot run on: \(launch.stderr.suffix(400))")
         try jobs.stop(first.job)
         #expect(FileManager.default.fileExists(atPath: old), "removed while the warm job still runs from it")
         try jobs.stop(warm.job)
-        #expect(!FileManager.default.fileExists(atPath: old), "the retired snapshot outlived its last user")
+        #expect(!FileManager.default.fileExists(atPath: old), "the old snapshot outlived its last user")
         try jobs.stop(cold.job)
         #expect(Set(try FileManager.default.contentsOfDirectory(atPath: cluster.dir + "/nodes/n0")) == [".lock", "oci", "snapshots"])
-        #expect(try FileManager.default.contentsOfDirectory(atPath: snapshots) == [String(pushed.dropFirst("sha256:".count))])
-        #expect(try FileManager.default.contentsOfDirectory(atPath: snapshot + "/users") == [])
+        let current = URL(fileURLWithPath: cold.pull.bundle).lastPathComponent
+        #expect(Set(try FileManager.default.contentsOfDirectory(atPath: snapshots)) == [name, current])
+        #expect(try FileManager.default.destinationOfSymbolicLink(atPath: "\(snapshots)/\(name)") == current)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: cold.pull.bundle + "/users") == [])
         for job in [first.job, warm.job, cold.job] { try assertNothingOfJobLeft(job, cluster: cluster, storeKept: true) }
         try cluster.downAndCheck(pid: try cluster.state().pid)
     }
 
+    /// `registry down` while a job runs from its node's snapshot: the snapshot stays (its pods
+    /// launch on) until the job's `pods down`, which then removes the rest of the store.
+    @Test func registryDownKeepsASnapshotInUseUntilItsJobIsDown() throws {
+        let cluster = try Cluster()
+        let jobs = Jobs(cluster)
+        defer { jobs.stopAll(); _ = try? cluster.podgap(["registry", "down"]); cluster.remove() }
+        try cluster.upWithImage()
+        let running = try jobs.start("if-not-present")
+        let registryDown = try cluster.podgap(["registry", "down"])
+        #expect(registryDown.status == 0 && registryDown.stdout.contains("in use by \(running.job)"), "\(registryDown.stdout) \(registryDown.stderr)")
+        let store = cluster.dir + "/nodes/n0"
+        #expect(!FileManager.default.fileExists(atPath: store + "/oci"), "the layout outlived registry down")
+        let kept = try FileManager.default.contentsOfDirectory(atPath: store + "/snapshots")
+        #expect(kept == [URL(fileURLWithPath: running.pull.bundle).lastPathComponent], "only the snapshot in use, unlinked: \(kept)")
+        let launch = try cluster.podgap(["pods", "launch", "--name", running.job, "--np", "1", "--timeout", "60s", "--",
+                                         "podgap", "run", "allreduce", "--sizes", "4:4", "--iterations", "3", "--out", "/results/a.jsonl"])
+        #expect(launch.status == 0, "pods on the kept snapshot: \(launch.stderr.suffix(400))")
+        try jobs.stop(running.job)
+        #expect(!FileManager.default.fileExists(atPath: cluster.dir + "/nodes"), "node stores left after the last job's down")
+        try assertNothingOfJobLeft(running.job, cluster: cluster, storeKept: true)
+    }
+
     /// A snapshot podgap never finished is not trusted: a temporary folder a killed podgap left
     /// (here a whole unpacked image under the temporary name: killed just before its rename) is
-    /// removed and the snapshot made anew; so is one under the final name that lacks umoci's metadata.
+    /// removed and the snapshot made anew; so is a current one that lacks umoci's metadata.
     @Test func aHalfMadeSnapshotIsNotTrusted() throws {
         let cluster = try Cluster()
         let jobs = Jobs(cluster)
@@ -256,6 +280,7 @@ struct RegistryTests {
         // (whose folder may get the freed inode back).
         let temporary = "\(snapshots)/new-\(name)-99999"
         try #require(rename(first.pull.bundle, temporary) == 0)
+        unlink("\(snapshots)/\(name)")
         try #require(FileManager.default.createFile(atPath: temporary + "/rootfs/untrusted", contents: nil))
         let warm = try jobs.start("if-not-present")
         #expect(!warm.pull.pulled && warm.pull.snapshot == .made && (warm.pull.unpackedBytes ?? 0) > 1_000_000, "\(warm.pull)")
@@ -267,7 +292,8 @@ struct RegistryTests {
         try #require(FileManager.default.createFile(atPath: warm.pull.bundle + "/rootfs/untrusted", contents: nil))
         let again = try jobs.start("if-not-present")
         #expect(again.pull.snapshot == .made && !FileManager.default.fileExists(atPath: again.pull.bundle + "/rootfs/untrusted"), "\(again.pull)")
-        #expect(try FileManager.default.contentsOfDirectory(atPath: snapshots) == [name], "an untrusted snapshot was left")
+        #expect(Set(try FileManager.default.contentsOfDirectory(atPath: snapshots)) == [name, URL(fileURLWithPath: again.pull.bundle).lastPathComponent],
+                "an untrusted snapshot was left")
         let launch = try cluster.podgap(["pods", "launch", "--name", again.job, "--np", "1", "--timeout", "60s", "--",
                                          "podgap", "run", "allreduce", "--sizes", "4:4", "--iterations", "3", "--out", "/results/a.jsonl"])
         #expect(launch.status == 0, "pods on the remade snapshot: \(launch.stderr.suffix(400))")
