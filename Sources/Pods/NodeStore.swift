@@ -100,19 +100,17 @@ struct NodeStore {
     /// (`made`), which becomes current. A current snapshot that is not complete was changed
     /// behind podgap's back: its link goes (and the snapshot with it, unless a job runs from it).
     func use(digest: String, tag: String, job: String, timeout: Double) throws -> (bundle: String, made: Bool) {
-        var bundle = currentSnapshot(digest)
-        let made = bundle == nil
-        if bundle == nil {
+        let current = currentSnapshot(digest)
+        if current == nil {
             unlink(link(digest))
             sweep()
-            bundle = try unpack(digest: digest, tag: tag, timeout: timeout)
         }
-        let snapshot = bundle ?? ""
+        let snapshot = try current ?? unpack(digest: digest, tag: tag, timeout: timeout)
         let mark = "\(snapshot)/\(NodeStore.usersFolder)/\(job)"
         guard FileManager.default.createFile(atPath: mark, contents: nil) else {
             throw PodsError.failed("cannot mark the snapshot \(snapshot) as used by \(job)")
         }
-        return (snapshot, made)
+        return (snapshot, current == nil)
     }
 
     /// umoci into a temporary folder, checked, renamed to a name of its own, then linked as the
@@ -148,8 +146,9 @@ struct NodeStore {
         return final
     }
 
-    /// A bundle umoci finished: config.json, rootfs/, and umoci.json (its metadata, written after
-    /// the rootfs) naming the manifest `digest`.
+    /// A bundle umoci made of the manifest `digest`: config.json, rootfs/, and umoci's metadata
+    /// (umoci.json) naming that digest. (What makes a snapshot trusted is the rename after umoci
+    /// exited well; this catches one changed since.)
     static func isComplete(_ bundle: String, digest: String) -> Bool {
         var isFolder: ObjCBool = false
         guard FileManager.default.fileExists(atPath: bundle + "/rootfs", isDirectory: &isFolder), isFolder.boolValue,

@@ -37,7 +37,8 @@ public struct Registry: Sendable {
         public var pushed: [String: String] = [:]
 
         public var storage: String { dir + "/storage" }
-        /// Node `index`'s image store: the OCI layouts it pulled (a kubelet's image cache). `group`
+        /// Node `index`'s image store (`NodeStore`): the OCI layout it pulled (a kubelet's image
+        /// cache) and its snapshots of the image unpacked (a snapshotter's). `group`
         /// names nodes of their own (a suite environment's, `JobSpec.nodeStores`); nil, the nodes
         /// every job shares.
         public func nodeStore(_ index: Int, group: String? = nil) -> String {
