@@ -83,9 +83,9 @@ struct NodeStore {
         sweep()
     }
 
-    /// The live jobs that mark snapshot `name` (a folder in `snapshots`).
+    /// The live jobs that mark snapshot `name` (a folder in `snapshots`), in order.
     func users(_ name: String) -> [String] {
-        NodeStore.entries("\(snapshots)/\(name)/\(NodeStore.usersFolder)").filter { FileManager.default.fileExists(atPath: jobs.jobFolder($0)) }
+        NodeStore.entries("\(snapshots)/\(name)/\(NodeStore.usersFolder)").filter { FileManager.default.fileExists(atPath: jobs.jobFolder($0)) }.sorted()
     }
 
     /// The current snapshot of image `digest`, where its link names one that umoci completed.
