@@ -2,11 +2,13 @@ import Foundation
 import Records
 import Spawn
 
-/// A node pulling the pod image from the registry into its image store and unpacking it into a
-/// bundle of the job's, as a kubelet does under `imagePullPolicy` before it creates a pod.
-/// The store (`Registry.State.nodeStore`) outlives jobs, as a node's image cache does; the
-/// bundle lives in the job's state and goes with it. Pods never mount either (the rootfs is
-/// mounted read-only). A pull that fails leaves neither a partial layout nor a partial bundle.
+/// A node pulling the pod image from the registry into its image store, and unpacking it there
+/// once, as a kubelet does under `imagePullPolicy` before it creates a pod, its snapshotter
+/// keeping the unpacked image for later pods. The store (`Registry.State.nodeStore`, a
+/// `NodeStore`) outlives jobs, as a node's image cache does: `if-not-present` finds the layout
+/// and the snapshot a former job left (neither pull nor unpack), `always` empties the store
+/// first (both, every time). Pods mount the snapshot's rootfs read-only. A pull that fails
+/// leaves neither a partial layout nor a partial snapshot that is later trusted.
 struct ImagePull {
     /// Longest a pull (or a push) may take before it counts as stalled; `PODGAP_PULL_TIMEOUT` (seconds) overrides it.
     static let defaultTimeout = 120.0
@@ -19,79 +21,81 @@ struct ImagePull {
     let policy: Knobs.Pull
     let tag: String
     let network: LinkCommands
+    /// The job whose pods will run from the snapshot (its mark in the snapshot, `NodeStore`).
+    let job: String
     /// Whose node stores: nil the nodes every job shares, else a group of nodes of their own (`JobSpec.nodeStores`).
     var group: String? = nil
 
-    /// Node `node` (namespace `netns`) brings the image into its store per `policy` and unpacks
-    /// it at `bundle`; `link` names its veth to the registry, removed again once it has pulled.
-    func run(node: Int, netns: String, link: String, bundle: String) throws -> PulledImage {
+    /// Node `node` (namespace `netns`) brings the image into its store per `policy` and into
+    /// its snapshot; `link` names its veth to the registry, removed again once it has pulled.
+    func run(node: Int, netns: String, link: String) throws -> PulledImage {
         let phase = { (name: String, error: Error) in
             PodsError.failed("registry \(registry.endpoint), phase \(name) (node n\(node)): \(error)")
         }
-        let storeFolder = state.nodeStore(node, group: group)
-        try FileManager.default.createDirectory(atPath: storeFolder, withIntermediateDirectories: true)
-        let lock = try FolderLock(storeFolder)
-        defer { lock.release() }
-        let layout = storeFolder + "/oci"
-        // A pull this lock's holder never finished (a podgap killed mid-pull) left its layout half written.
-        for entry in (try? FileManager.default.contentsOfDirectory(atPath: storeFolder)) ?? [] where entry.hasPrefix("oci.new-") {
-            try? FileManager.default.removeItem(atPath: "\(storeFolder)/\(entry)")
-        }
-        if policy == .always { try? FileManager.default.removeItem(atPath: layout) }
+        let store = NodeStore(folder: state.nodeStore(node, group: group), jobs: registry.store)
+        return try store.locked {
+            unlink(store.removalMark)
+            store.sweep()
+            if policy == .always { store.empty() }
+            let layout = store.layout
 
-        let started = Date()
-        var bytes: Int64 = 0
-        var verified: (digest: String, bytes: Int64)
-        if policy == .ifNotPresent, let present = try? ImagePull.verify(layout: layout, tag: tag) {
-            verified = present
-        } else {
-            try? FileManager.default.removeItem(atPath: layout)
-            let incoming = layout + ".new-\(getpid())"
-            try? FileManager.default.removeItem(atPath: incoming)
-            defer { try? FileManager.default.removeItem(atPath: incoming) }
-            do {
-                try registry.attach(netns, link: link, network: network)
-                defer { registry.detach(link: link, network: network) }
-                let skopeo = try Subprocess.require("skopeo", package: "skopeo")
-                let seconds = ImagePull.timeout
-                try Subprocess.run(network.nsenter, ["--net=\(LinkCommands.path(netns))", skopeo, "--command-timeout", "\(Int(seconds))s",
-                                                     "copy", "--quiet", "--retry-times", "0", "--src-tls-verify=false",
-                                                     registry.reference(tag), "oci:\(incoming):\(tag)"], timeout: seconds + 5)
-            } catch let error as PodsError where error.description.hasPrefix("registry ") {
-                throw error
-            } catch {
-                throw phase("pull", error)
-            }
-            do {
-                // skopeo hashed every blob as it read it from the registry (and names it by that
-                // hash): hashing the layers again here doubled the pull's CPU on a busy node.
-                verified = try ImagePull.verify(layout: incoming, tag: tag, hashingLayers: false)
-                if let pushed = state.pushed[tag], pushed != verified.digest {
-                    throw PodsError.failed("digest mismatch: the registry served \(verified.digest) for \(Registry.repository):\(tag), \(pushed) was pushed")
+            let started = Date()
+            var bytes: Int64 = 0
+            var verified: (digest: String, bytes: Int64)
+            if policy == .ifNotPresent, let present = try? ImagePull.presentImage(in: store, tag: tag) {
+                verified = present
+            } else {
+                FileTree.remove(layout)
+                let incoming = layout + ".new-\(getpid())"
+                FileTree.remove(incoming)
+                defer { FileTree.remove(incoming) }
+                do {
+                    try registry.attach(netns, link: link, network: network)
+                    defer { registry.detach(link: link, network: network) }
+                    let skopeo = try Subprocess.require("skopeo", package: "skopeo")
+                    let seconds = ImagePull.timeout
+                    try Subprocess.run(network.nsenter, ["--net=\(LinkCommands.path(netns))", skopeo, "--command-timeout", "\(Int(seconds))s",
+                                                         "copy", "--quiet", "--retry-times", "0", "--src-tls-verify=false",
+                                                         registry.reference(tag), "oci:\(incoming):\(tag)"], timeout: seconds + 5)
+                } catch let error as PodsError where error.description.hasPrefix("registry ") {
+                    throw error
+                } catch {
+                    throw phase("pull", error)
                 }
-            } catch {
-                throw phase("verify", error)
+                do {
+                    // skopeo hashed every blob as it read it from the registry (and names it by that
+                    // hash): hashing the layers again here doubled the pull's CPU on a busy node.
+                    verified = try ImagePull.verify(layout: incoming, tag: tag, hashingLayers: false)
+                    if let pushed = state.pushed[tag], pushed != verified.digest {
+                        throw PodsError.failed("digest mismatch: the registry served \(verified.digest) for \(Registry.repository):\(tag), \(pushed) was pushed")
+                    }
+                } catch {
+                    throw phase("verify", error)
+                }
+                guard rename(incoming, layout) == 0 else { throw phase("pull", PodsError.failed("cannot move the pulled layout into \(layout): \(String(cString: strerror(errno)))")) }
+                bytes = verified.bytes
             }
-            guard rename(incoming, layout) == 0 else { throw phase("pull", PodsError.failed("cannot move the pulled layout into \(layout): \(String(cString: strerror(errno)))")) }
-            bytes = verified.bytes
-        }
-        let pulled = Date()
+            let pulled = Date()
 
-        let temporary = bundle + ".new"
-        try? FileManager.default.removeItem(atPath: temporary)
-        do {
-            let umoci = try Subprocess.require("umoci", package: "umoci")
-            try FileManager.default.createDirectory(atPath: URL(fileURLWithPath: bundle).deletingLastPathComponent().path,
-                                                    withIntermediateDirectories: true)
-            try Subprocess.run(umoci, ["unpack", "--image", "\(layout):\(tag)", temporary], timeout: ImagePull.timeout)
-            guard rename(temporary, bundle) == 0 else { throw PodsError.failed("cannot move the bundle to \(bundle): \(String(cString: strerror(errno)))") }
-            Image.searchable(bundle)
-        } catch {
-            try? FileManager.default.removeItem(atPath: temporary)
-            throw phase("unpack", error)
+            let snapshot: (bundle: String, made: Bool)
+            do {
+                snapshot = try store.use(digest: verified.digest, tag: tag, job: job, timeout: ImagePull.timeout)
+            } catch {
+                throw phase("unpack", error)
+            }
+            return PulledImage(node: node, digest: verified.digest, bytes: bytes, pulled: bytes > 0,
+                               pullSeconds: pulled.timeIntervalSince(started), unpackSeconds: Date().timeIntervalSince(pulled),
+                               bundle: snapshot.bundle, snapshot: snapshot.made ? .made : .reused,
+                               unpackedBytes: snapshot.made ? verified.bytes : 0, store: store.folder)
         }
-        return PulledImage(node: node, digest: verified.digest, bytes: bytes, pulled: bytes > 0,
-                           pullSeconds: pulled.timeIntervalSince(started), unpackSeconds: Date().timeIntervalSince(pulled), bundle: bundle)
+    }
+
+    /// The image `tag` a warm store holds, checked: where its snapshot is complete the pods never
+    /// read the layers, so the manifest and config are hashed and the layers' sizes checked (as
+    /// after a pull); else every blob is hashed, since umoci is about to unpack them.
+    static func presentImage(in store: NodeStore, tag: String) throws -> (digest: String, bytes: Int64) {
+        let light = try verify(layout: store.layout, tag: tag, hashingLayers: false)
+        return store.currentSnapshot(light.digest) != nil ? light : try verify(layout: store.layout, tag: tag)
     }
 
     /// Checks an OCI layout's image `tag`: the manifest and every blob it names hash to their
@@ -148,7 +152,8 @@ struct ImagePull {
 }
 
 /// What one node's pull did: the image's manifest digest, the bytes it pulled (0 when its store
-/// had the image), and how long the pull and the unpack took.
+/// had the image), whether it unpacked the image or found it unpacked, and how long the pull and
+/// the unpack took.
 public struct PulledImage: Codable, Sendable, Equatable {
     public var node: Int
     public var digest: String
@@ -156,8 +161,19 @@ public struct PulledImage: Codable, Sendable, Equatable {
     public var pulled: Bool
     public var pullSeconds: Double
     public var unpackSeconds: Double
-    /// The runc bundle the node's pods run from, inside the job's state.
+    /// The runc bundle the node's pods run from: its store's snapshot of the image.
     public var bundle: String
+    /// Whether the node unpacked the image into a new snapshot or found one; nil in the state of
+    /// an older podgap, which unpacked into each job.
+    public var snapshot: SnapshotUse?
+    /// The image's bytes (as stored, the unit of `bytes`) the node unpacked: 0 when it reused its snapshot.
+    public var unpackedBytes: Int64?
+    /// The node's image store (`NodeStore`), whose snapshot marks this job until `pods down`.
+    public var store: String?
+
+    public enum SnapshotUse: String, Codable, Sendable {
+        case made, reused
+    }
 }
 
 /// An exclusive lock on a folder (a node's image store), so that two jobs' pulls on the same

@@ -53,6 +53,11 @@ public struct JobState: Codable, Sendable {
     public var startupPhases: [(StartupPhase, Double)] { (phases ?? []).map { ($0.phase, $0.seconds) } }
     /// What the nodes' pulls moved, all nodes together; nil without a pull.
     public var pulledBytes: Int64? { pulls.map { $0.reduce(0) { $0 + $1.bytes } } }
+    /// What the nodes unpacked into fresh snapshots, all nodes together (0 where each reused its
+    /// own); nil without a pull, or in the state of an older podgap.
+    public var unpackedBytes: Int64? {
+        pulls.flatMap { pulls in pulls.allSatisfy { $0.unpackedBytes != nil } ? pulls.reduce(0) { $0 + ($1.unpackedBytes ?? 0) } : nil }
+    }
 
     /// This state as JSONSerialization objects, each pod with its runtime status (`pods list --json`).
     public func jsonObject(podStatuses: [String]) throws -> [String: Any] {

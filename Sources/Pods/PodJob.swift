@@ -124,14 +124,14 @@ public enum PodJob {
         }
         phases.end(.submit)
 
-        // Each node's image: pulled from the registry into its store and unpacked into the job's state.
+        // Each node's image: pulled from the registry into its store and unpacked there (or found there).
         var pulls: [PulledImage]?
         if let (registry, registryState) = tools.registry, let policy = spec.knobs.pull {
             progress("image pull (\(policy.rawValue)) from \(registry.endpoint) on \(spec.nodes) node(s)")
             let pull = ImagePull(registry: registry, state: registryState, policy: policy, tag: Image.tag, network: network,
-                                 group: spec.nodeStores)
+                                 job: spec.name, group: spec.nodeStores)
             let pulled = try Concurrently.map(spec.nodes) { node in
-                try pull.run(node: node, netns: nodeNetns[node], link: names.registryLink(node), bundle: "\(folder)/nodes/n\(node)/bundle")
+                try pull.run(node: node, netns: nodeNetns[node], link: names.registryLink(node))
             }
             pulls = pulled
             // Nodes pull and unpack side by side: the slowest pull is the pull phase, the rest of the stage the unpack.
@@ -324,7 +324,8 @@ public enum PodJob {
         guard let names = try? JobNames(job) else { return [] }
         var trace = TimingTrace("down", variable: TimingTrace.podsVariable)
         var removed: [String] = []
-        if let state = try? JobState.load(store, job: job), let pid = state.launchPID, pid > 1 {
+        let state = try? JobState.load(store, job: job)
+        if let pid = state?.launchPID, pid > 1 {
             // A launch still running (or whose launcher crashed): end mpirun's whole session.
             if !Session.members(of: pid).isEmpty {
                 Session.signal(session: pid, SIGKILL)
@@ -355,6 +356,8 @@ public enum PodJob {
         trace.mark("cgroups left (scan, rmdir)")
         // The nodes' links to the registry went with their namespaces; their addresses go too.
         Registry(store: store).releaseLeases { $0.hasPrefix(names.stem + "-r") }
+        // No pod runs from the nodes' snapshots any more: the job's marks in them go.
+        for pulled in state?.pulls ?? [] { if let folder = pulled.store { NodeStore(folder: folder, jobs: store).release(job: job) } }
         let folder = store.jobFolder(job)
         // Pinned user namespaces (--userns) are mounts: unpinned before their folder can go.
         for pin in (try? FileManager.default.contentsOfDirectory(atPath: folder + "/userns")) ?? [] {

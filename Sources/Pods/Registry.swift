@@ -37,7 +37,8 @@ public struct Registry: Sendable {
         public var pushed: [String: String] = [:]
 
         public var storage: String { dir + "/storage" }
-        /// Node `index`'s image store: the OCI layouts it pulled (a kubelet's image cache). `group`
+        /// Node `index`'s image store (`NodeStore`): the OCI layout it pulled (a kubelet's image
+        /// cache) and its snapshots of the image unpacked (a snapshotter's). `group`
         /// names nodes of their own (a suite environment's, `JobSpec.nodeStores`); nil, the nodes
         /// every job shares.
         public func nodeStore(_ index: Int, group: String? = nil) -> String {
@@ -198,8 +199,10 @@ public struct Registry: Sendable {
             removed += namespaces.map { "netns \($0)" }
         }
         if let dir = state?.dir, FileManager.default.fileExists(atPath: dir + "/nodes") {
-            try? FileManager.default.removeItem(atPath: dir + "/nodes")
-            removed.append("node image stores \(dir)/nodes")
+            // Snapshots that running pods use stay until those jobs' `pods down`.
+            let kept = NodeStore.all(under: dir + "/nodes").flatMap { NodeStore(folder: $0, jobs: store).remove() }
+            if kept.isEmpty { try? FileManager.default.removeItem(atPath: dir + "/nodes") }
+            removed.append("node image stores \(dir)/nodes" + (kept.isEmpty ? "" : " but for \(kept.joined(separator: "; "))"))
         }
         if FileManager.default.fileExists(atPath: folder) {
             try? FileManager.default.removeItem(atPath: folder)
@@ -215,8 +218,10 @@ public struct Registry: Sendable {
         guard let data = FileManager.default.contents(atPath: statePath),
               let state = try? JSONDecoder().decode(State.self, from: data) else { return [] }
         let folder = "\(state.dir)/nodes/\(group)"
-        guard (try? FileManager.default.removeItem(atPath: folder)) != nil else { return [] }
-        return ["node image stores \(folder)"]
+        guard FileManager.default.fileExists(atPath: folder) else { return [] }
+        let kept = NodeStore.all(under: state.dir + "/nodes").filter { $0.hasPrefix(folder + "/") }.flatMap { NodeStore(folder: $0, jobs: store).remove() }
+        if kept.isEmpty { try? FileManager.default.removeItem(atPath: folder) }
+        return ["node image stores \(folder)" + (kept.isEmpty ? "" : " but for \(kept.joined(separator: "; "))")]
     }
 
     /// Waits for `pid` to end (reaping it where this process started it), at most `seconds`.

@@ -1,12 +1,14 @@
 /// The phases of a job's start, from its submission to its first collective, each named by the
 /// milestone that ends it. A startup record's `phases` hold the seconds of each (one sample),
-/// in this order; `pulled_bytes` in its throughput says what the image pull moved.
+/// in this order; `pulled_bytes` in its throughput says what the image pull moved, and
+/// `unpacked_bytes` what the nodes unpacked (0 when each reused its snapshot of the image).
 public enum StartupPhase: String, CaseIterable, Codable, Sendable {
     /// Pods: the job accepted and its nodes' namespaces and underlay wired.
     case submit
     /// Pods pulling from the registry: the slowest node's pull (with its digest check).
     case pulled
-    /// The rest of the nodes' image stage: umoci unpacking the image into each node's bundle.
+    /// The rest of the nodes' image stage: umoci unpacking the image into each node's snapshot,
+    /// or ~0 where every node found its snapshot made (a warm node, as containerd's snapshotter keeps unpacked layers).
     case unpacked
     /// The pods' network: CNI ADD for every pod (bridge, routed, overlay), or nothing (host).
     case network
@@ -56,6 +58,8 @@ public enum StartupPhase: String, CaseIterable, Codable, Sendable {
 
     /// The throughput key of the bytes a launch's image pull moved.
     public static let pulledBytesKey = "pulled_bytes"
+    /// The throughput key of the image bytes the nodes unpacked into fresh snapshots (0: every node reused its own).
+    public static let unpackedBytesKey = "unpacked_bytes"
     /// The phases may miss the measured submit-to-first-collective time by this fraction at most.
     public static let sumTolerance = 0.05
 

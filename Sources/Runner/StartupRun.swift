@@ -137,7 +137,8 @@ public struct StartupRun {
             defer { PodJob.down(job: name, store: store) }
             let state = try PodJob.up(spec, store: store, submitted: Date(timeIntervalSince1970: start))
             let written = containers ? "/results/\(out.lastPathComponent)" : out.path
-            let handover = Handover(launched: Date().timeIntervalSince1970, phases: state.startupPhases, pulledBytes: state.pulledBytes)
+            let handover = Handover(launched: Date().timeIntervalSince1970, phases: state.startupPhases, pulledBytes: state.pulledBytes,
+                                   unpackedBytes: state.unpackedBytes)
             let command = ["podgap"] + probeArguments(start: start, launch: "pods", out: written, runID: runID, trial: trial,
                                                       handover: handover)
             let outcome = try PodLaunch(state: state, store: store, ranks: ranks, timeout: settings.timeout, command: command,
@@ -193,7 +194,7 @@ public struct StartupRun {
                 parameters: ["launch": .string(launch ?? context.launcher), "network": .string(network.rawValue),
                              "includes": .string(includes)],
                 warmup: 0, iterations: 1, samples: [seconds],
-                throughput: handover.pulledBytes.map { [StartupPhase.pulledBytesKey: Double($0)] } ?? [:],
+                throughput: handover.byteCounts,
                 phases: Dictionary(phases.map { ($0.0.rawValue, [$0.1]) }) { first, _ in first },
                 verified: ok, verification: seconds <= 0 ? "clock went backwards: \(seconds) s"
                     : "every rank finished MPI_Init after the launch began; " + check.sentence)

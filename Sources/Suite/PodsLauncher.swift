@@ -120,16 +120,19 @@ final class PodsLauncher: EnvironmentLauncher {
                                                       lastLine: reason), records: [], podWritten: true)
         }
         if let pulls = state.pulls {
-            log.write("pulled: " + pulls.map { "n\($0.node) \($0.bytes) bytes in \(String(format: "%.2f", $0.pullSeconds)) s" }.joined(separator: ", "))
+            log.write("pulled: " + pulls.map {
+                "n\($0.node) \($0.bytes) bytes in \(String(format: "%.2f", $0.pullSeconds)) s, snapshot \($0.snapshot?.rawValue ?? "made")"
+            }.joined(separator: ", "))
         }
-        return run(request, on: state, submitted: submitted, handover: state.startupPhases, pulledBytes: state.pulledBytes)
+        return run(request, on: state, submitted: submitted, handover: state.startupPhases, pulledBytes: state.pulledBytes,
+                   unpackedBytes: state.unpackedBytes)
     }
 
     /// Runs `request` on the pods of `state`, the launch submitted at `submitted` (nil: pods that
     /// were up already, submitted with the launch command); a startup probe gets `handover`, the
     /// phases before the launch command (from `submitted`), and the bytes pulled.
     private func run(_ request: LaunchRequest, on state: JobState, submitted: Date?, handover: [(StartupPhase, Double)],
-                     pulledBytes: Int64? = nil) -> LaunchResult {
+                     pulledBytes: Int64? = nil, unpackedBytes: Int64? = nil) -> LaunchResult {
         let log = LogLines(request.log)
         // Pods write in their own /results; ranks without containers are host processes.
         let containers = state.spec.containers
@@ -142,7 +145,8 @@ final class PodsLauncher: EnvironmentLauncher {
         let launched = Date()
         let submitted = submitted ?? launched
         // Ranks without containers are host processes that mpirun starts (native phases); pods', after the wire-up.
-        let probe = StartupHandover(launched: launched.timeIntervalSince1970, phases: handover, pulledBytes: pulledBytes)
+        let probe = StartupHandover(launched: launched.timeIntervalSince1970, phases: handover, pulledBytes: pulledBytes,
+                                    unpackedBytes: unpackedBytes)
             .arguments(start: submitted.timeIntervalSince1970, launch: containers ? "pods" : SuiteFile.Launcher.mpirun.rawValue)
         let outcome: ChildOutcome
         do {

@@ -130,7 +130,8 @@ struct PodsUp: ParsableCommand {
         }
         for pull in state.pulls ?? [] {
             let how = pull.pulled ? "pulled \(pull.bytes) bytes in \(String(format: "%.2f", pull.pullSeconds)) s" : "in the node's store"
-            print("  image on \(state.nodes[pull.node]): \(pull.digest.prefix(19)) \(how), unpacked in \(String(format: "%.2f", pull.unpackSeconds)) s")
+            let unpacked = pull.snapshot == .reused ? "its snapshot reused" : "unpacked into a new snapshot"
+            print("  image on \(state.nodes[pull.node]): \(pull.digest.prefix(19)) \(how), \(unpacked) in \(String(format: "%.2f", pull.unpackSeconds)) s")
         }
         if let shares = state.spec.nodeCPUs {
             print("  CPUs: " + zip(state.nodes, shares).map { "\($0) \($1)" }.joined(separator: ", "))

@@ -26,12 +26,13 @@ struct RegistryUp: ParsableCommand {
 
 struct RegistryDown: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "down", abstract: "Stop the registry by its pid and remove its namespace, links, leases and the nodes' image stores (the storage stays); idempotent.")
+        commandName: "down", abstract: "Stop the registry by its pid and remove its namespace, links, leases and the nodes' image stores (the storage stays; a snapshot a running job uses stays until its pods down); idempotent.")
 
     func run() throws {
         guard geteuid() == 0 else { throw Failure.badInput("registry down removes a network namespace: run podgap as root") }
         let removed = Registry().down()
         print("registry: removed \(removed.count) item(s)")
+        for item in removed { print("  \(item)") }
     }
 }
 

@@ -41,6 +41,9 @@ struct StartupCommand: ParsableCommand {
     @Option(help: .hidden)
     var probePulledBytes: Int64?
 
+    @Option(help: .hidden)
+    var probeUnpackedBytes: Int64?
+
     @Option(help: "Pods pull the image from the registry first (podgap registry up, podgap image push): always (cold nodes), if-not-present (warm), never.")
     var pull: String?
 
@@ -54,7 +57,8 @@ struct StartupCommand: ParsableCommand {
                 guard let parsed = StartupPhase.parse(probePhases) else { throw Failure.badInput("--probe-phases '\(probePhases)' is not name=seconds,...") }
                 phases = parsed
             }
-            let handover = StartupRun.Handover(launched: probeLaunched ?? probeStart, phases: phases, pulledBytes: probePulledBytes)
+            let handover = StartupRun.Handover(launched: probeLaunched ?? probeStart, phases: phases, pulledBytes: probePulledBytes,
+                                               unpackedBytes: probeUnpackedBytes)
             return try StartupRun.probe(start: probeStart, launch: probeLaunch, network: network, containers: !noContainers, settings: settings,
                                         handover: handover)
         }

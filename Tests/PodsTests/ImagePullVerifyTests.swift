@@ -56,6 +56,32 @@ import Testing
         #expect(throws: PodsError.self) { try ImagePull.verify(layout: layout.folder, tag: "other", hashingLayers: false) }
     }
 
+    /// A warm store's image: where the node holds a complete snapshot of it, its layers (which
+    /// no pod reads) are not hashed again; without one they are, since umoci is about to unpack them.
+    @Test func aWarmStoreHashesItsLayersOnlyWhereItHasNoSnapshot() throws {
+        let layout = try Layout()
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("podgap-warm-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: root); try? FileManager.default.removeItem(atPath: layout.folder) }
+        let store = NodeStore(folder: root, jobs: Store(environment: ["PODGAP_RUN_ROOT": root + "/run"]))
+        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+        try FileManager.default.moveItem(atPath: layout.folder, toPath: store.layout)
+        let layer = store.layout + layout.layer.dropFirst(layout.folder.count)
+        let whole = try ImagePull.presentImage(in: store, tag: "latest")
+
+        var bytes = try Data(contentsOf: URL(fileURLWithPath: layer))
+        bytes[100] ^= 0xff
+        try bytes.write(to: URL(fileURLWithPath: layer))
+        #expect(throws: PodsError.self) { try ImagePull.presentImage(in: store, tag: "latest") }
+
+        // The node's complete snapshot of that image, linked as current, as `NodeStore.use` leaves it.
+        let name = NodeStore.name(whole.digest) + "-1"
+        try FileManager.default.createDirectory(atPath: "\(store.snapshots)/\(name)/rootfs", withIntermediateDirectories: true)
+        try Data("{}".utf8).write(to: URL(fileURLWithPath: "\(store.snapshots)/\(name)/config.json"))
+        try Data("{\"descriptor_walk\":[{\"digest\":\"\(whole.digest)\"}]}".utf8).write(to: URL(fileURLWithPath: "\(store.snapshots)/\(name)/umoci.json"))
+        try FileManager.default.createSymbolicLink(atPath: store.link(whole.digest), withDestinationPath: name)
+        #expect(try ImagePull.presentImage(in: store, tag: "latest") == whole)
+    }
+
     @Test func aChangedManifestOrConfigIsCaughtWithoutHashingLayers() throws {
         let layout = try Layout()
         defer { try? FileManager.default.removeItem(atPath: layout.folder) }

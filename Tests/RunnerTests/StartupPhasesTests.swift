@@ -19,6 +19,16 @@ import Testing
         #expect(!StartupRun.checkSum(phases, total: 4.9).ok)
     }
 
+    /// A warm start's record says what it pulled and unpacked: 0 bytes each is a value, not an absence.
+    @Test func theImagesBytesBecomeTheRecordsThroughputKeys() {
+        let warm = StartupRun.Handover(launched: 1, pulledBytes: 0, unpackedBytes: 0).byteCounts
+        #expect(warm == [StartupPhase.pulledBytesKey: 0, StartupPhase.unpackedBytesKey: 0])
+        let cold = StartupRun.Handover(launched: 1, pulledBytes: 64, unpackedBytes: 64)
+        #expect(cold.byteCounts == ["pulled_bytes": 64, "unpacked_bytes": 64])
+        #expect(cold.arguments.suffix(4) == ["--probe-pulled-bytes", "64", "--probe-unpacked-bytes", "64"])
+        #expect(StartupRun.Handover(launched: 1).byteCounts.isEmpty, "no pull, no keys")
+    }
+
     @Test func nativePhasesAreProcessStartMPIInitAndTheFirstAllreduce() {
         let phases = StartupRun.phases(start: 10, handover: StartupRun.Handover(launched: 10), processesStarted: 10.2, slowestInit: 10.9,
                                        firstCollective: 11, pods: false)

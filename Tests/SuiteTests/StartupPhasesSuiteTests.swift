@@ -21,13 +21,15 @@ final class StartupProbeLauncher: EnvironmentLauncher {
         let output = folder.appendingPathComponent("launch-output")
         try FileManager.default.createDirectory(at: output, withIntermediateDirectories: true)
         let out = output.appendingPathComponent(request.outName).path
-        let words = request.arguments(out: out, probe: StartupHandover(launched: 101, phases: [(.submit, 0.5), (.pulled, 0.5)], pulledBytes: 7)
+        let words = request.arguments(out: out, probe: StartupHandover(launched: 101, phases: [(.submit, 0.5), (.pulled, 0.5)], pulledBytes: 7,
+                                                                        unpackedBytes: 0)
             .arguments(start: 100, launch: "pods"))
         argv.append(words)
         func value(_ option: String) -> String { words[words.firstIndex(of: option)! + 1] }
         let phases = request.startupProbe ? StartupPhase.parse(value("--probe-phases"))! + [(.wireUp, 0.4), (.firstCollective, 0.1)] : []
         let point = MeasuredPoint(parameters: ["launch": "pods"], warmup: 0, iterations: 1, samples: [1.4],
-                                  throughput: request.startupProbe ? [StartupPhase.pulledBytesKey: Double(value("--probe-pulled-bytes"))!] : [:],
+                                  throughput: request.startupProbe ? [StartupPhase.pulledBytesKey: Double(value("--probe-pulled-bytes"))!,
+                                                                      StartupPhase.unpackedBytesKey: Double(value("--probe-unpacked-bytes"))!] : [:],
                                   phases: Dictionary(uniqueKeysWithValues: phases.map { ($0.0.rawValue, [$0.1]) }), verified: true, verification: "sum")
         let environment = Environment(name: value("--label"), launcher: .init(kind: "mpirun"), container: nil, network: "loopback",
                                       transport: .init(pml: "ob1", btl: "vader,self"), hostname: "n1", hostnames: ["n1"], cores: 2,
@@ -91,9 +93,10 @@ final class StartupProbeLauncher: EnvironmentLauncher {
         #expect(probes.count == 2)
         for words in probes {
             #expect(Array(words.prefix(3)) == ["startup", "--network", "loopback"])
-            let tail = Array(words.suffix(10))
+            let tail = Array(words.suffix(12))
             #expect(tail == ["--probe-start", "100.000000", "--probe-launch", "pods", "--probe-launched", "101.000000",
-                             "--probe-phases", "submit=0.500000,pulled=0.500000", "--probe-pulled-bytes", "7"])
+                             "--probe-phases", "submit=0.500000,pulled=0.500000", "--probe-pulled-bytes", "7",
+                             "--probe-unpacked-bytes", "0"])
         }
         // The allreduce kernel's launches carry no probe words.
         #expect(launcher.argv.filter { $0.first == "allreduce" }.allSatisfy { !$0.contains("--probe-start") })
@@ -105,7 +108,7 @@ final class StartupProbeLauncher: EnvironmentLauncher {
         #expect(records.map(\.trial) == [1, 1, 2, 2])
         for record in records where record.kernel == "startup" {
             #expect(record.phases.keys.sorted() == ["first_allreduce", "pulled", "submit", "wireup"])
-            #expect(record.throughput[StartupPhase.pulledBytesKey] == 7)
+            #expect(record.throughput[StartupPhase.pulledBytesKey] == 7 && record.throughput[StartupPhase.unpackedBytesKey] == 0)
             #expect(record.position == 1)
         }
         for record in records where record.kernel == "launch" {

@@ -120,7 +120,10 @@ struct RegistryTests {
             for pull in nodePulls {
                 #expect(pull.digest == pushed, "node n\(pull.node) got \(pull.digest), \(pushed) was pushed")
                 #expect(pull.pulled == pulls && (pull.bytes > 1_000_000) == pulls, "\(policy): \(pull)")
-                #expect(pull.bundle.hasPrefix("\(cluster.runRoot)/\(job)/nodes/n\(pull.node)/"))
+                // The node's snapshot of the image (its current one, linked): made by the cold pull, found by the warm one.
+                let link = cluster.dir + "/nodes/n\(pull.node)/snapshots/" + pushed.dropFirst("sha256:".count)
+                #expect(pull.bundle == URL(fileURLWithPath: link).resolvingSymlinksInPath().path, "\(pull.bundle)")
+                #expect(pull.snapshot == (pulls ? .made : .reused) && (pull.unpackedBytes ?? -1 > 1_000_000) == pulls, "\(policy): \(pull)")
                 // The node's store holds the image, every blob hashing to its name.
                 #expect(try blobsVerify(cluster.dir + "/nodes/n\(pull.node)/oci") >= 3)
             }
@@ -136,9 +139,165 @@ struct RegistryTests {
             #expect(launch.status == 0, "launch on pulled pods: \(launch.stderr.suffix(400))")
             let down = try cluster.podgap(["pods", "down", "--name", job])
             #expect(down.status == 0)
-            #expect(!FileManager.default.fileExists(atPath: "\(cluster.runRoot)/\(job)"), "the job's bundles go with it")
+            #expect(!FileManager.default.fileExists(atPath: "\(cluster.runRoot)/\(job)"), "the job's state goes with it")
+            for pull in nodePulls {
+                #expect(try FileManager.default.contentsOfDirectory(atPath: pull.bundle + "/users") == [], "the job's mark in its snapshot goes with it")
+            }
             #expect(((try? FileManager.default.contentsOfDirectory(atPath: cluster.registry.folder + "/leases")) ?? []) == [], "leases left")
         }
+        try cluster.downAndCheck(pid: try cluster.state().pid)
+    }
+
+    /// A folder as the test sees it: its inode and modification time. Unchanged, nobody wrote into it or made it again.
+    struct Identity: Equatable {
+        var inode: UInt64
+        var modified: Int
+    }
+
+    static func identity(_ path: String) -> Identity? {
+        var info = stat()
+        guard lstat(path, &info) == 0 else { return nil }
+        return Identity(inode: UInt64(info.st_ino), modified: info.st_mtim.tv_sec * 1_000_000_000 + info.st_mtim.tv_nsec)
+    }
+
+    /// Jobs of one node each on `cluster`, brought up with `pods up --pull` and taken down by the test (or its end).
+    final class Jobs {
+        let cluster: Cluster
+        var up: [String] = []
+        init(_ cluster: Cluster) { self.cluster = cluster }
+
+        func start(_ policy: String) throws -> (job: String, pull: PulledImage, state: JobState) {
+            let job = PodsHarness.uniqueName("rs")
+            up.append(job)
+            let result = try cluster.podgap(["pods", "up", "--name", job, "--network", "host", "--nodes", "1", "--pods-per-node", "1",
+                                             "--pull", policy, "--results", cluster.root.appendingPathComponent(job).path])
+            try #require(result.status == 0, "pods up --pull \(policy): \(result.stderr)")
+            let state = try JSONDecoder().decode(JobState.self, from: Data(contentsOf: URL(fileURLWithPath: "\(cluster.runRoot)/\(job)/state.json")))
+            return (job, try #require(state.pulls?.first), state)
+        }
+
+        func stop(_ job: String) throws {
+            let down = try cluster.podgap(["pods", "down", "--name", job])
+            #expect(down.status == 0, "pods down: \(down.stderr)")
+            up.removeAll { $0 == job }
+        }
+
+        func stopAll() { for job in up { _ = try? cluster.podgap(["pods", "down", "--name", job]) } }
+    }
+
+    /// A warm node runs its pods from the snapshot a former job made: no unpack (the state says
+    /// reused, 0 bytes unpacked, and the snapshot's folders keep their inodes and times). A pod
+    /// cannot write into it (its rootfs is read-only). A cold node makes a new snapshot while the
+    /// old one, still in use, stays where it is, its pods launching on; the old one goes with its
+    /// last user's `pods down`, and after every job's down the store holds the layout and the new
+    /// snapshot (and its link) only.
+    @Test func aWarmNodeReusesItsSnapshotWhichPodsCannotWrite() throws {
+        let cluster = try Cluster()
+        let jobs = Jobs(cluster)
+        defer { jobs.stopAll(); _ = try? cluster.podgap(["registry", "down"]); cluster.remove() }
+        try cluster.upWithImage()
+        let pushed = try #require(try cluster.state().pushed["latest"])
+        let snapshots = cluster.dir + "/nodes/n0/snapshots"
+        let name = String(pushed.dropFirst("sha256:".count))
+        let first = try jobs.start("always")
+        let snapshot = first.pull.bundle
+        #expect(first.pull.snapshot == .made && snapshot.hasPrefix("\(snapshots)/\(name)-") && (first.pull.unpackedBytes ?? 0) > 1_000_000, "\(first.pull)")
+        let watched = [snapshot, snapshot + "/rootfs", snapshot + "/rootfs/etc", snapshot + "/config.json"]
+        let made = watched.map(Self.identity)
+        #expect(made.allSatisfy { $0 != nil })
+        // Inside the pod the rootfs is read-only: the write fails there and leaves the snapshot as it was.
+        let pod = try #require(first.state.pods.first).name
+        let write = try Shell.run("/usr/sbin/runc", ["exec", pod, "/bin/sh", "-c", "echo x > /etc/podgap-write-probe"])
+        #expect(write.status != 0 && write.stderr.contains("Read-only file system"), "a pod wrote its rootfs: \(write.status) \(write.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: snapshot + "/rootfs/etc/podgap-write-probe"))
+
+        let warm = try jobs.start("if-not-present")
+        #expect(warm.pull.snapshot == .reused && warm.pull.bundle == snapshot && warm.pull.unpackedBytes == 0 && !warm.pull.pulled, "\(warm.pull)")
+        #expect(watched.map(Self.identity) == made, "the warm job unpacked or changed the snapshot")
+        let unpacked = try #require(warm.state.phases?.first { $0.phase == .unpacked }).seconds
+        #expect(unpacked < 0.1, "a reused snapshot took \(unpacked) s to unpack")
+        #expect(Set(try FileManager.default.contentsOfDirectory(atPath: snapshot + "/users")) == [first.job, warm.job])
+
+        // A cold job while both run from the snapshot: its own is made anew, theirs stays where it is (runc exec enters it by its path).
+        let cold = try jobs.start("always")
+        #expect(cold.pull.snapshot == .made && cold.pull.bundle != snapshot && cold.pull.bundle.hasPrefix("\(snapshots)/\(name)-"), "\(cold.pull)")
+        #expect(watched.map(Self.identity) == made, "the snapshot in use was moved or changed")
+        let old = snapshot
+        let launch = try cluster.podgap(["pods", "launch", "--name", warm.job, "--np", "1", "--timeout", "60s", "--",
+                                         "podgap", "run", "allreduce", "--sizes", "4:4", "--iterations", "3", "--out", "/results/a.jsonl"])
+        #expect(launch.status == 0, "pods on the retired snapshot run on: \(launch.stderr.suffix(400))")
+        try jobs.stop(first.job)
+        #expect(FileManager.default.fileExists(atPath: old), "removed while the warm job still runs from it")
+        try jobs.stop(warm.job)
+        #expect(!FileManager.default.fileExists(atPath: old), "the old snapshot outlived its last user")
+        try jobs.stop(cold.job)
+        #expect(Set(try FileManager.default.contentsOfDirectory(atPath: cluster.dir + "/nodes/n0")) == [".lock", "oci", "snapshots"])
+        let current = URL(fileURLWithPath: cold.pull.bundle).lastPathComponent
+        #expect(Set(try FileManager.default.contentsOfDirectory(atPath: snapshots)) == [name, current])
+        #expect(try FileManager.default.destinationOfSymbolicLink(atPath: "\(snapshots)/\(name)") == current)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: cold.pull.bundle + "/users") == [])
+        for job in [first.job, warm.job, cold.job] { try assertNothingOfJobLeft(job, cluster: cluster, storeKept: true) }
+        try cluster.downAndCheck(pid: try cluster.state().pid)
+    }
+
+    /// `registry down` while a job runs from its node's snapshot: the snapshot stays (its pods
+    /// launch on) until the job's `pods down`, which then removes the rest of the store.
+    @Test func registryDownKeepsASnapshotInUseUntilItsJobIsDown() throws {
+        let cluster = try Cluster()
+        let jobs = Jobs(cluster)
+        defer { jobs.stopAll(); _ = try? cluster.podgap(["registry", "down"]); cluster.remove() }
+        try cluster.upWithImage()
+        let running = try jobs.start("if-not-present")
+        let registryDown = try cluster.podgap(["registry", "down"])
+        #expect(registryDown.status == 0 && registryDown.stdout.contains("in use by \(running.job)"), "\(registryDown.stdout) \(registryDown.stderr)")
+        let store = cluster.dir + "/nodes/n0"
+        #expect(!FileManager.default.fileExists(atPath: store + "/oci"), "the layout outlived registry down")
+        let kept = try FileManager.default.contentsOfDirectory(atPath: store + "/snapshots")
+        #expect(kept == [URL(fileURLWithPath: running.pull.bundle).lastPathComponent], "only the snapshot in use, unlinked: \(kept)")
+        let launch = try cluster.podgap(["pods", "launch", "--name", running.job, "--np", "1", "--timeout", "60s", "--",
+                                         "podgap", "run", "allreduce", "--sizes", "4:4", "--iterations", "3", "--out", "/results/a.jsonl"])
+        #expect(launch.status == 0, "pods on the kept snapshot: \(launch.stderr.suffix(400))")
+        try jobs.stop(running.job)
+        #expect(!FileManager.default.fileExists(atPath: cluster.dir + "/nodes"), "node stores left after the last job's down")
+        try assertNothingOfJobLeft(running.job, cluster: cluster, storeKept: true)
+    }
+
+    /// A snapshot podgap never finished is not trusted: a temporary folder a killed podgap left
+    /// (here a whole unpacked image under the temporary name: killed just before its rename) is
+    /// removed and the snapshot made anew; so is a current one that lacks umoci's metadata.
+    @Test func aHalfMadeSnapshotIsNotTrusted() throws {
+        let cluster = try Cluster()
+        let jobs = Jobs(cluster)
+        defer { jobs.stopAll(); _ = try? cluster.podgap(["registry", "down"]); cluster.remove() }
+        try cluster.upWithImage()
+        let pushed = try #require(try cluster.state().pushed["latest"])
+        let snapshots = cluster.dir + "/nodes/n0/snapshots"
+        let name = String(pushed.dropFirst("sha256:".count))
+        let first = try jobs.start("always")
+        try jobs.stop(first.job)
+
+        // A file of the test's in each untrusted snapshot tells it apart from a snapshot made anew
+        // (whose folder may get the freed inode back).
+        let temporary = "\(snapshots)/new-\(name)-99999"
+        try #require(rename(first.pull.bundle, temporary) == 0)
+        unlink("\(snapshots)/\(name)")
+        try #require(FileManager.default.createFile(atPath: temporary + "/rootfs/untrusted", contents: nil))
+        let warm = try jobs.start("if-not-present")
+        #expect(!warm.pull.pulled && warm.pull.snapshot == .made && (warm.pull.unpackedBytes ?? 0) > 1_000_000, "\(warm.pull)")
+        #expect(!FileManager.default.fileExists(atPath: temporary), "the half-made snapshot was left")
+        #expect(!FileManager.default.fileExists(atPath: warm.pull.bundle + "/rootfs/untrusted"), "the half-made snapshot was used")
+        try jobs.stop(warm.job)
+
+        try FileManager.default.removeItem(atPath: warm.pull.bundle + "/umoci.json")
+        try #require(FileManager.default.createFile(atPath: warm.pull.bundle + "/rootfs/untrusted", contents: nil))
+        let again = try jobs.start("if-not-present")
+        #expect(again.pull.snapshot == .made && !FileManager.default.fileExists(atPath: again.pull.bundle + "/rootfs/untrusted"), "\(again.pull)")
+        #expect(Set(try FileManager.default.contentsOfDirectory(atPath: snapshots)) == [name, URL(fileURLWithPath: again.pull.bundle).lastPathComponent],
+                "an untrusted snapshot was left")
+        let launch = try cluster.podgap(["pods", "launch", "--name", again.job, "--np", "1", "--timeout", "60s", "--",
+                                         "podgap", "run", "allreduce", "--sizes", "4:4", "--iterations", "3", "--out", "/results/a.jsonl"])
+        #expect(launch.status == 0, "pods on the remade snapshot: \(launch.stderr.suffix(400))")
+        try jobs.stop(again.job)
         try cluster.downAndCheck(pid: try cluster.state().pid)
     }
 
@@ -275,10 +434,16 @@ struct RegistryTests {
                         "\(label) round \(record.round ?? 0): \(toInit) s of phases against \(record.seconds.p50) s measured")
             }
             let bytes = records.map { $0.throughput[StartupPhase.pulledBytesKey] ?? -1 }
+            let unpacked = records.map { $0.throughput[StartupPhase.unpackedBytesKey] ?? -1 }
             switch label {
-            case "cold": #expect(bytes.allSatisfy { $0 > 2_000_000 }, "a cold pull in every round: \(bytes)")
-            case "warm": #expect(bytes.first ?? 0 > 2_000_000 && bytes.last == 0, "warm pulls once, then finds the image: \(bytes)")
-            default: #expect(bytes == [-1, -1])
+            case "cold":
+                #expect(bytes.allSatisfy { $0 > 2_000_000 }, "a cold pull in every round: \(bytes)")
+                #expect(unpacked == bytes, "a cold node unpacks what it pulled: \(unpacked)")
+            case "warm":
+                #expect(bytes.first ?? 0 > 2_000_000 && bytes.last == 0, "warm pulls once, then finds the image: \(bytes)")
+                #expect(unpacked.first ?? 0 > 2_000_000 && unpacked.last == 0, "warm unpacks once, then finds its snapshots: \(unpacked)")
+                #expect((records.last?.phases["unpacked"]?.p50 ?? 1) < 0.1, "a reused snapshot takes no unpack: \(records.last?.phases ?? [:])")
+            default: #expect(bytes == [-1, -1] && unpacked == [-1, -1])
             }
         }
         let report = try String(contentsOf: run.appendingPathComponent("report.txt"), encoding: .utf8)
@@ -295,10 +460,12 @@ struct RegistryTests {
 
     /// Nothing of `job`: containers, namespaces, links, cgroups, its state (bundles), its leases,
     /// and no half-pulled layout in a node store.
-    func assertNothingOfJobLeft(_ job: String, cluster: Cluster) throws {
+    /// `storeKept`: the store may hold what a successful pull left (the layout and its snapshot).
+    func assertNothingOfJobLeft(_ job: String, cluster: Cluster, storeKept: Bool = false) throws {
         #expect(try PodsHarness.leftovers(job) == [], "left behind by \(job)")
         #expect(!FileManager.default.fileExists(atPath: "\(cluster.runRoot)/\(job)"), "job state left")
         #expect(((try? FileManager.default.contentsOfDirectory(atPath: cluster.registry.folder + "/leases")) ?? []) == [], "leases left")
+        guard !storeKept else { return }
         let store = cluster.dir + "/nodes/n0"
         let entries = (try? FileManager.default.contentsOfDirectory(atPath: store)) ?? []
         #expect(entries.filter { $0 != ".lock" } == [], "node store holds \(entries)")
