@@ -140,15 +140,18 @@ struct Rows {
 
     static func reading(_ analysis: Analysis) -> String {
         let margin = NumberText.margin(analysis.options.equivalence)
-        var lines = [
+        var lines = [String?]([
             "gap = environment / baseline - 1 (+ is slower; for rates + is more).",
             "Paired (basis: rounds): per suite round the log ratio of the two launches' medians; the gap is the median of those ratios, its interval a 95% expanded-percentile bootstrap over rounds, p the Wilcoxon signed-rank test.",
             analysis.options.adjustForMode
-                ? "Mode adjustment (from \(ModeAdjustment.minimumRounds) rounds; not where the environment itself moves the probe): each round's log ratio less slope x the log ratio of its two launches' probe GEMM rates, as if both ran in one machine mode; for a kernel that times its own computation with nothing in flight (the training step's compute_alone) between pods that compute alike, the ratio of those times instead; least squares, re-fit per resample (--unadjusted: none)."
+                ? "Mode adjustment (from \(ModeAdjustment.minimumRounds) rounds; not where the environment itself moves the probe): each round's log ratio less slope x the log ratio of its two launches' probe GEMM rates, as if both ran in one machine mode; least squares, re-fit per resample (--unadjusted: none)."
                 : "Ratios as measured (--unadjusted): no mode adjustment.",
+            analysis.options.adjustForMode
+                ? "For a kernel that times its own computation with nothing in flight (the training step's compute_alone), that time's ratio instead, where both sides compute alike (same BLAS threads, no compute knob)."
+                : nil,
             "Unpaired (basis: trials; records without matching rounds): the median over trials of each side, a 95% bootstrap of each side, Mann-Whitney U.",
             "Verdicts: slower/faster when the interval excludes zero; equivalent within ±\(margin) when the whole interval lies inside ±\(margin) (--equivalence); otherwise not resolved. Resolution: half the interval's width, the smallest gap this run could tell from zero.",
-        ]
+        ]).compactMap { $0 }
         if analysis.excludedMixedRounds > 0 {
             lines.append("\(analysis.excludedMixedRounds) round(s) in mixed machine modes dropped (--exclude-mixed).")
         }
