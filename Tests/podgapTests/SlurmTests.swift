@@ -71,6 +71,22 @@ struct SlurmTests {
         try expectCleanDown(cluster)
     }
 
+    /// munged refuses a socket under a folder others cannot search, and said so only in its log:
+    /// `up` now refuses such a folder in one line, before it starts anything.
+    @Test func aClusterFolderMungeCannotReachIsRefusedInOneLine() throws {
+        let root = try Shell.temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: root) }
+        let closed = root.appendingPathComponent("closed")
+        try FileManager.default.createDirectory(at: closed, withIntermediateDirectories: false, attributes: [.posixPermissions: 0o700])
+        let started = try Shell.run(LocalSlurm.script, ["up", "--dir", closed.appendingPathComponent("cluster").path], timeout: 60)
+        #expect(started.status == 2)
+        let lines = started.stderr.split(separator: "\n")
+        #expect(lines.count == 1 && lines[0].contains("munged needs every folder above its socket searchable by all: \(closed.path) is drwx------"),
+                "\(started.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: closed.appendingPathComponent("cluster/cluster.env").path))
+        #expect(!FileManager.default.fileExists(atPath: closed.appendingPathComponent("cluster/munge/munged.pid").path))
+    }
+
     @Test func twoNodesCrossTheWireAndSurviveALostNode() async throws {
         let cluster = try LocalSlurm.up(nodes: 2)
         defer { cluster.remove() }
