@@ -13,7 +13,9 @@ struct CPUPlatform: ComputePlatform {
     var reductions: [GradientReduction] { [.mpi] }
     var computesOnHost: Bool { true }
 
-    /// OpenBLAS starts a thread per core; ranks that share the cores would fight over them.
+    /// OpenBLAS starts a thread per core; ranks that share the cores would fight over them. The
+    /// node's ranks are all a rank knows before MPI; once it runs, `BLASThreads` (Runner) counts
+    /// the ranks that share the cores across emulated nodes and pods.
     func prepareLaunch(ranksOnNode: Int, cores: Int) {
         Matrix.threads = max(1, cores / max(ranksOnNode, 1))
     }

@@ -80,6 +80,7 @@ public struct KernelRun {
                                                  yieldSetBy: yieldSetBy)
         environment.transport.note = TransportSelection.note(transport, detected: environment.transport.note)
         environment.mpiThreadLevel = threadLevel.name
+        try BLASThreads.settle(on: world)
         var unverified: [String] = []
         for (index, step) in steps.enumerated() {
             // Every rank starts the next kernel together, after the machine's state is read again,
