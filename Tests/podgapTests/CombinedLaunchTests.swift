@@ -5,6 +5,28 @@ import Testing
 /// `launch: combined` end to end with real MPI jobs: the startup probe, allreduce, halo and train
 /// in one launch per round, beside the same kernels launched one by one in the same rounds.
 @Suite(.serialized) struct CombinedLaunchTests {
+    /// Two emulated nodes on one machine share its cores: each rank's OpenBLAS threads are the
+    /// cores over the two ranks that share them (`BLASThreads`), not its node's cores over its one
+    /// rank (which ran 2 threads per rank on 2 cores, 4 in all).
+    @Test func emulatedNodesSizeBLASThreadsByTheRanksThatShareTheCores() throws {
+        let (folder, file) = try SuiteCommandTests.suiteFile("threads", """
+        name: threads
+        ranks: 2
+        rounds: 1
+        environments: [native-shm, native-2node]
+        kernels:
+          - train: {layers: "16,48,32,8", steps: 4, warmup: 1, bucket-mb: 0.004}
+        """)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let run = try SuiteCommandTests.suite([file, "--results", folder.appendingPathComponent("results").path])
+        #expect(run.status == 0, "\(run.stderr)")
+        let results = URL(fileURLWithPath: run.stdout.trimmingCharacters(in: .whitespacesAndNewlines))
+        let records = try RecordReader.read(results.appendingPathComponent("native-2node.jsonl").path).filter { $0.kernel == "train" }
+        let cores = ProcessInfo.processInfo.activeProcessorCount
+        #expect(records.count == 1 && records.allSatisfy { $0.environment.hostnames.count == 2 && $0.verified })
+        #expect(records.first?.params["blas_threads"] == .number(Double(max(1, cores / 2))), "\(records.first?.params ?? [:]) on \(cores) cores")
+    }
+
     @Test func aCombinedLaunchWritesPerKernelRecordsThatTheReportPairs() throws {
         let (folder, file) = try SuiteCommandTests.suiteFile("combined", """
         name: combined
