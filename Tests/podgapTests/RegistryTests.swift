@@ -37,6 +37,12 @@ struct RegistryTests {
             try #require(push.status == 0, "image push: \(push.stderr)")
         }
 
+        /// Node 0's snapshot folder, and the name its snapshots of the pushed image start with.
+        func snapshotsOfPushedImage() throws -> (folder: String, name: String) {
+            let pushed = try #require(try state().pushed["latest"])
+            return (dir + "/nodes/n0/snapshots", String(pushed.dropFirst("sha256:".count)))
+        }
+
         func state() throws -> Registry.State {
             let data = try Data(contentsOf: URL(fileURLWithPath: registry.folder + "/state.json"))
             return try JSONDecoder().decode(Registry.State.self, from: data)
@@ -196,9 +202,7 @@ struct RegistryTests {
         let jobs = Jobs(cluster)
         defer { jobs.stopAll(); _ = try? cluster.podgap(["registry", "down"]); cluster.remove() }
         try cluster.upWithImage()
-        let pushed = try #require(try cluster.state().pushed["latest"])
-        let snapshots = cluster.dir + "/nodes/n0/snapshots"
-        let name = String(pushed.dropFirst("sha256:".count))
+        let (snapshots, name) = try cluster.snapshotsOfPushedImage()
         let first = try jobs.start("always")
         let snapshot = first.pull.bundle
         #expect(first.pull.snapshot == .made && snapshot.hasPrefix("\(snapshots)/\(name)-") && (first.pull.unpackedBytes ?? 0) > 1_000_000, "\(first.pull)")
@@ -270,9 +274,7 @@ struct RegistryTests {
         let jobs = Jobs(cluster)
         defer { jobs.stopAll(); _ = try? cluster.podgap(["registry", "down"]); cluster.remove() }
         try cluster.upWithImage()
-        let pushed = try #require(try cluster.state().pushed["latest"])
-        let snapshots = cluster.dir + "/nodes/n0/snapshots"
-        let name = String(pushed.dropFirst("sha256:".count))
+        let (snapshots, name) = try cluster.snapshotsOfPushedImage()
         let first = try jobs.start("always")
         try jobs.stop(first.job)
 
